@@ -1,0 +1,74 @@
+"""The Adapter interface: how a search space appears to flash-nas.
+
+An adapter owns one search space. It turns the space's own architecture description (an arch
+string, a config tuple, an NNI sample) into an :class:`~flash_nas.graph.ArchGraph`, and back into
+the space's canonical text, which is what CSV files and the CLI show.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from typing import ClassVar
+
+from flash_nas.batch import GraphBatch, ListBatch
+from flash_nas.errors import NotSupportedError
+from flash_nas.graph import ArchGraph
+
+__all__ = ["Adapter"]
+
+
+class Adapter(ABC):
+    """Maps one external search space onto ArchGraph.
+
+    Subclasses implement :meth:`parse`, :meth:`format` and :meth:`to_graph`; the other methods
+    are optional and say "not supported" until overridden. ``__init__`` takes the space's
+    parameters (input size, ranges...) as keyword arguments, all with defaults, so that
+    ``flash-nas --space NAME`` works without any.
+    """
+
+    #: One line that ``flash-nas plugins`` shows.
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def parse(self, text: str) -> Hashable:
+        """Architecture from its canonical text; raises ArchFormatError on malformed text.
+
+        Called for every line of a ``--archs`` file and every ``arch`` cell of a CSV.
+        """
+
+    @abstractmethod
+    def format(self, arch: Hashable) -> str:
+        """The canonical text of ``arch``; ``parse(format(arch)) == arch``."""
+
+    @abstractmethod
+    def to_graph(self, arch: Hashable) -> ArchGraph:
+        """The full network of ``arch`` (stem, cells, head) as an ArchGraph."""
+
+    def index(self, arch: Hashable) -> int | None:
+        """The space's official index of ``arch``, or None where the space has no index."""
+        return None
+
+    def size(self) -> int | None:
+        """Exact number of architectures in the space, or None where it cannot be counted."""
+        return None
+
+    def enumerate(self) -> GraphBatch:
+        """Every architecture of the space, in index order where there is one.
+
+        Called by ``flash-nas score`` when neither ``--archs`` nor ``--sample`` is given.
+        """
+        raise NotSupportedError(
+            f"The {type(self).__name__} space cannot be enumerated"
+            + (f" ({self.size():,} architectures)" if self.size() else "")
+            + "; pass --sample N or --archs FILE."
+        )
+
+    def sample(self, n: int, seed: int) -> GraphBatch:
+        """``n`` architectures drawn uniformly at random (with replacement), reproducibly."""
+        raise NotSupportedError(f"The {type(self).__name__} space does not support sampling.")
+
+    def batch(self, archs: Sequence[Hashable]) -> GraphBatch:
+        """A batch of the given architectures; override to offer a fast batched form."""
+        has_index = type(self).index is not Adapter.index
+        return ListBatch(archs, self.to_graph, self.format, self.index if has_index else None)

@@ -1,0 +1,49 @@
+"""The errors flash-nas raises on purpose; each says what was expected and how to fix it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchFormatError",
+    "FlashNasError",
+    "GraphError",
+    "MissingDependencyError",
+    "NotSupportedError",
+    "PluginError",
+    "TableError",
+    "UnknownNameError",
+]
+
+
+class FlashNasError(Exception):
+    """Base class of every error flash-nas raises deliberately."""
+
+
+class GraphError(FlashNasError, ValueError):
+    """An ArchGraph is inconsistent (shapes, dangling edges, cycles, bad cells)."""
+
+
+class ArchFormatError(FlashNasError, ValueError):
+    """An architecture's text, index or encoding is malformed or out of range."""
+
+
+class UnknownNameError(FlashNasError, KeyError):
+    """A space, metric, hardware model or op name is not known; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class PluginError(FlashNasError):
+    """A plugin failed to load, raised while registering, or registered something invalid."""
+
+
+class TableError(FlashNasError, ValueError):
+    """A table of measurements or accuracies is missing columns, rows or numbers."""
+
+
+class NotSupportedError(FlashNasError):
+    """The space or model cannot do what was asked (e.g. enumerate an uncountable space)."""
+
+
+class MissingDependencyError(FlashNasError, ImportError):
+    """An optional package is needed; the message names the extra that installs it."""

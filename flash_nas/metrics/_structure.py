@@ -1,0 +1,135 @@
+"""What the metrics share: which edges are live, and what a single edge contributes.
+
+An edge is *live* when it lies on a path of non-zero edges from its cell's inputs to its cell's
+output. Edges behind ``none`` edges compute nothing that reaches the output, so no metric counts
+them. Edges outside every cell (stem, reduction blocks, head) are live unless they are zero.
+
+The per-edge functions take an op and its input shape rather than a graph, so the one-graph path
+and the batched path (:mod:`flash_nas.batch`) compute exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from flash_nas.graph import ArchGraph, Op
+
+_CONNECTING = ("conv", "linear")
+_POOLING = ("avg_pool", "max_pool", "global_avg_pool")
+
+
+def live_edges(graph: ArchGraph, zero: Sequence[bool] | None = None) -> np.ndarray:
+    """Boolean array over ``graph.edges``: which edges count.
+
+    ``zero`` overrides which edges are zero (the batched path asks "what if these edges were
+    ``none``" without building a graph per architecture).
+    """
+    is_zero = (
+        np.array([edge.op.is_zero for edge in graph.edges], dtype=bool)
+        if zero is None
+        else np.asarray(zero, dtype=bool)
+    )
+    live = ~is_zero
+    for cell in graph.cells:
+        members = set(cell.nodes)
+        inner = [
+            position
+            for position, edge in enumerate(graph.edges)
+            if edge.dst in members and edge.dst not in cell.inputs
+        ]
+        forward = set(cell.inputs)
+        for name in cell.nodes:  # topological order: one pass suffices
+            for position in graph.incoming[name]:
+                if not is_zero[position] and graph.edges[position].src in forward:
+                    forward.add(name)
+        backward = {cell.output}
+        for name in reversed(cell.nodes):
+            if name in backward:
+                continue
+            for position in inner:
+                edge = graph.edges[position]
+                if edge.src == name and not is_zero[position] and edge.dst in backward:
+                    backward.add(name)
+                    break
+        for position in inner:
+            edge = graph.edges[position]
+            live[position] = (
+                not is_zero[position] and edge.src in forward and edge.dst in backward
+            )
+    return live
+
+
+def live_nodes(graph: ArchGraph, live: np.ndarray) -> np.ndarray:
+    """Boolean array over ``graph.nodes``: the input, and every node a live edge writes."""
+    alive = np.zeros(len(graph.nodes), dtype=bool)
+    names = [node.name for node in graph.nodes]
+    alive[names.index(graph.input)] = True
+    for position, edge in enumerate(graph.edges):
+        if live[position]:
+            alive[names.index(edge.dst)] = True
+    return alive
+
+
+def op_macs(op: Op, channels: int, height: int, width: int) -> int:
+    """Multiply-accumulates of one op for one input (convolutions and linear layers only)."""
+    macs = 0
+    for layer in op.layers:
+        height, width = layer.output_size(height, width)
+        if layer.kind == "conv":
+            fan_in = layer.kernel * layer.kernel * (layer.in_channels // layer.groups)
+            macs += fan_in * layer.out_channels * height * width
+        elif layer.kind == "linear":
+            macs += layer.in_channels * layer.out_channels
+    return macs
+
+
+# Arithmetic per output value of element-wise layers, on top of MACs: batch norm scales and
+# shifts (2), an activation or a global-pooling add costs 1.
+_ELEMENTWISE_FLOPS = {"bn": 2, "relu": 1, "relu6": 1, "hswish": 1}
+
+
+def op_flops(op: Op, channels: int, height: int, width: int) -> int:
+    """All arithmetic of one op for one input, one multiply-accumulate counting as one FLOP.
+
+    MACs of convs and linear layers, plus ``k**2`` per pooled output value, plus the element-wise
+    work of batch norm and activations, plus one add per value a global pooling reads.
+    """
+    flops = op_macs(op, channels, height, width)
+    for layer in op.layers:
+        out_height, out_width = layer.output_size(height, width)
+        values = layer.out_channels * out_height * out_width
+        if layer.kind in ("avg_pool", "max_pool"):
+            flops += values * layer.kernel * layer.kernel
+        elif layer.kind == "global_avg_pool":
+            flops += layer.in_channels * height * width
+        else:
+            flops += values * _ELEMENTWISE_FLOPS.get(layer.kind, 0)
+        height, width = out_height, out_width
+    return flops
+
+
+def op_in_degree(op: Op, channels: int, *, neuron: bool = False) -> float:
+    """In-degree of one output channel (``neuron``: of one output activation) through ``op``.
+
+    Channel level (FLASH): a conv or linear output channel connects to every input channel of its
+    group, ``C_in / groups``; pooling and identity connect a channel to one channel; zero to none.
+    Neuron level also counts the kernel window: ``C_in / groups * k**2`` for a conv and ``k**2``
+    for pooling. An op with several layers is judged by its last connecting layer, the one whose
+    outputs the edge writes.
+    """
+    if op.is_zero:
+        return 0.0
+    for layer in reversed(op.layers):
+        if layer.kind in _CONNECTING:
+            window = layer.kernel * layer.kernel if neuron else 1
+            return float(layer.in_channels // layer.groups * window)
+        if layer.kind in _POOLING and layer.kind != "global_avg_pool":
+            return float(layer.kernel * layer.kernel if neuron else 1)
+    return 1.0
+
+
+def op_output_channels(op: Op, channels: int) -> int:
+    """Channels an op writes when it reads ``channels`` (a zero op writes zeros of that width)."""
+    return op.layers[-1].out_channels if op.layers else channels

@@ -1,0 +1,209 @@
+"""Per-architecture tables: accuracies, measured latencies, scores.
+
+A :class:`Table` is a column ``arch`` (the space's canonical text), an optional integer column
+``index``, and numeric columns. It is what ``flash-nas score`` writes and what the accuracy and
+measurement readers return. Reading checks the file strictly: a missing column, a cell that is not
+a number, a NaN, or an architecture listed twice is an error naming the row, never a silently
+shorter table.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from flash_nas.errors import TableError
+
+__all__ = ["Table", "read_table", "write_table"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """Numbers per architecture; ``columns`` maps a name to a float array, one entry per arch."""
+
+    archs: tuple[str, ...]
+    columns: Mapping[str, np.ndarray]
+    indices: np.ndarray | None = None
+    source: str = ""
+    _rows: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "archs", tuple(self.archs))
+        rows: dict[str, int] = {}
+        for position, arch in enumerate(self.archs):
+            if arch in rows:
+                raise TableError(
+                    f"{self._where()}architecture {arch!r} is listed twice (rows "
+                    f"{rows[arch] + 1} and {position + 1}); keep one row per architecture."
+                )
+            rows[arch] = position
+        object.__setattr__(self, "_rows", rows)
+        for name, values in self.columns.items():
+            if len(values) != len(self.archs):
+                raise TableError(
+                    f"{self._where()}column {name!r} has {len(values)} values for "
+                    f"{len(self.archs)} architectures."
+                )
+        if self.indices is not None and len(self.indices) != len(self.archs):
+            raise TableError(f"{self._where()}the index column does not match the arch column.")
+
+    def _where(self) -> str:
+        return f"{self.source}: " if self.source else ""
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def column(self, name: str) -> np.ndarray:
+        """The column called ``name``; an unknown name lists the columns there are."""
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise TableError(
+                f"{self._where()}no column {name!r}; the table has: "
+                f"{', '.join(self.columns) or 'no numeric columns'}."
+            ) from None
+
+    def row_of(self, arch: str) -> int:
+        """Row position of ``arch``."""
+        try:
+            return self._rows[arch]
+        except KeyError:
+            raise TableError(f"{self._where()}architecture {arch!r} is not in the table.") from None
+
+    def lookup(self, archs: Sequence[str], name: str) -> np.ndarray:
+        """Column ``name`` for ``archs``, in that order; every arch must be present."""
+        values = self.column(name)
+        missing = [arch for arch in archs if arch not in self._rows]
+        if missing:
+            raise TableError(
+                f"{self._where()}{len(missing)} architecture(s) are not in the table, e.g. "
+                f"{missing[:3]}."
+            )
+        return values[[self._rows[arch] for arch in archs]]
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def read_table(
+    path: str | Path,
+    *,
+    required: Iterable[str] = (),
+    arch_column: str = "arch",
+    index_column: str | None = "index",
+    numeric: Iterable[str] | None = None,
+) -> Table:
+    """Read a CSV (optionally gzip'd) into a :class:`Table`.
+
+    ``required`` columns must exist. ``numeric`` lists the columns to read as numbers (default:
+    every column other than the arch and index columns); each of their cells must parse as a
+    finite number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TableError(f"Table file {str(path)!r} does not exist.")
+    source = str(path)
+    try:
+        with _open_text(path) as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error, EOFError) as exc:
+        raise TableError(f"{source}: cannot read it as a CSV table ({exc}).") from exc
+    if not header:
+        raise TableError(f"{source}: the file is empty; expected a header line with {arch_column!r}.")
+    header = [name.strip() for name in header]
+    needed = [arch_column, *required]
+    absent = [name for name in needed if name not in header]
+    if absent:
+        raise TableError(
+            f"{source}: missing column(s) {', '.join(map(repr, absent))}; the header has "
+            f"{', '.join(header)}."
+        )
+    has_index = index_column is not None and index_column in header
+    skip = {arch_column, index_column if has_index else None}
+    wanted = [name for name in header if name not in skip] if numeric is None else list(numeric)
+    for name in wanted:
+        if name not in header:
+            raise TableError(f"{source}: missing column {name!r}; the header has {', '.join(header)}.")
+    position = {name: header.index(name) for name in header}
+    archs: list[str] = []
+    indices: list[int] = []
+    columns: dict[str, list[float]] = {name: [] for name in wanted}
+    for line, row in enumerate(rows, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise TableError(
+                f"{source}, line {line}: {len(row)} cells for {len(header)} columns."
+            )
+        archs.append(row[position[arch_column]].strip())
+        if has_index:
+            indices.append(_parse_int(row[position[index_column]], source, line, index_column))
+        for name in wanted:
+            columns[name].append(_parse_number(row[position[name]], source, line, name))
+    if not archs:
+        raise TableError(f"{source}: the table has a header but no rows.")
+    return Table(
+        archs=tuple(archs),
+        columns={name: np.asarray(values, dtype=float) for name, values in columns.items()},
+        indices=np.asarray(indices, dtype=np.int64) if has_index else None,
+        source=source,
+    )
+
+
+def _parse_number(cell: str, source: str, line: int, column: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise TableError(
+            f"{source}, line {line}: column {column!r} holds {cell!r}, not a number."
+        ) from None
+    if not math.isfinite(value):
+        raise TableError(
+            f"{source}, line {line}: column {column!r} holds {cell!r}; expected a finite number."
+        )
+    return value
+
+
+def _parse_int(cell: str, source: str, line: int, column: str) -> int:
+    try:
+        return int(cell)
+    except ValueError:
+        raise TableError(
+            f"{source}, line {line}: column {column!r} holds {cell!r}, not an integer."
+        ) from None
+
+
+def write_table(table: Table, out: str | Path | IO[str], *, precision: int | None = None) -> None:
+    """Write ``table`` as CSV to a path or an open text stream (``arch``, ``index``, columns)."""
+    if isinstance(out, (str, Path)):
+        with Path(out).open("w", encoding="utf-8", newline="") as handle:
+            write_table(table, handle, precision=precision)
+        return
+    writer = csv.writer(out, lineterminator="\n")
+    names = list(table.columns)
+    writer.writerow(["arch", *(["index"] if table.indices is not None else []), *names])
+    arrays = [np.asarray(table.columns[name]) for name in names]
+    for position, arch in enumerate(table.archs):
+        cells: list[object] = [arch]
+        if table.indices is not None:
+            cells.append(int(table.indices[position]))
+        for values in arrays:
+            value = float(values[position])
+            if value.is_integer() and abs(value) < 2**53:
+                cells.append(int(value))
+            else:
+                cells.append(repr(value) if precision is None else f"{value:.{precision}g}")
+        writer.writerow(cells)

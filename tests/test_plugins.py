@@ -1,0 +1,172 @@
+"""The plugin registry: entry points, strict registration, errors that name the plugin."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flash_nas
+from flash_nas import Adapter, HardwareModel, PluginError, UnknownNameError, hookimpl
+from flash_nas.hookspecs import register_adapters, register_hardware
+from flash_nas_adapters.nasbench201 import NasBench201Adapter
+
+TOY_PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin"
+
+
+class Plugin:
+    """A plugin object registering what it is given."""
+
+    def __init__(self, adapters=(), hardware=()):
+        self.adapters, self.hardware = adapters, hardware
+
+    @hookimpl
+    def register_adapters(self, register):
+        for name, factory in self.adapters:
+            register(name, factory)
+
+    @hookimpl
+    def register_hardware(self, register):
+        for name, factory in self.hardware:
+            register(name, factory)
+
+
+class Other(NasBench201Adapter):
+    description = "another space"
+
+
+class Meter(HardwareModel):
+    quantities = ("latency_ms",)
+
+    def estimate(self, graph):
+        return {"latency_ms": 1.0}
+
+
+def test_builtins_come_from_entry_points():
+    entries = {(r.kind, r.name): r for r in flash_nas.registrations()}
+    assert entries["adapter", "nasbench201"].plugin == "nasbench201"
+    assert entries["adapter", "nasbench201"].distribution == "flash-nas"
+    assert isinstance(flash_nas.get_adapter("nasbench201"), NasBench201Adapter)
+
+
+def test_a_registered_plugin_is_found_and_removed():
+    flash_nas.plugins.add_plugin(Plugin(adapters=[("other", Other)], hardware=[("meter", Meter)]), "extra")
+    try:
+        assert "other" in flash_nas.adapter_names()
+        assert isinstance(flash_nas.get_hardware("meter"), Meter)
+    finally:
+        flash_nas.plugins.remove_plugin("extra")
+    assert "other" not in flash_nas.adapter_names()
+    assert "meter" not in flash_nas.hardware_names()
+
+
+def test_a_duplicate_name_names_both_plugins(add_plugin):
+    add_plugin(Plugin(adapters=[("twin", Other)]), "first")
+    add_plugin(Plugin(adapters=[("twin", Other)]), "second")
+    with pytest.raises(PluginError, match="'twin' is registered twice: by plugin '(first|second)' and by plugin '(first|second)'"):
+        flash_nas.adapter_names()
+
+
+def test_a_builtin_name_cannot_be_taken(add_plugin):
+    add_plugin(Plugin(adapters=[("nasbench201", Other)]), "usurper")
+    with pytest.raises(PluginError, match="'nasbench201' is registered twice.*'usurper'"):
+        flash_nas.get_adapter("nasbench201")
+
+
+def test_a_plugin_that_raises_is_named(add_plugin):
+    class Broken:
+        @hookimpl
+        def register_adapters(self, register):
+            raise RuntimeError("database offline")
+
+    add_plugin(Broken(), "broken")
+    with pytest.raises(PluginError, match="Plugin 'broken' raised while registering its adapters: RuntimeError: database offline"):
+        flash_nas.adapter_names()
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (NasBench201Adapter(), "expected a subclass of flash_nas.Adapter \\(the class, not an instance\\)"),
+        (Meter, "expected a subclass of flash_nas.Adapter"),
+        (dict, "expected a subclass of flash_nas.Adapter"),
+    ],
+)
+def test_wrong_types_are_rejected(add_plugin, factory, message):
+    add_plugin(Plugin(adapters=[("wrong", factory)]), "wrongtype")
+    with pytest.raises(PluginError, match=f"Plugin 'wrongtype' registered adapter 'wrong' as .*{message}"):
+        flash_nas.adapter_names()
+
+
+def test_bad_names_are_rejected(add_plugin):
+    add_plugin(Plugin(adapters=[("a:b", Other)]), "colon")
+    with pytest.raises(PluginError, match="without ':'"):
+        flash_nas.adapter_names()
+
+
+def test_a_plugin_with_an_unknown_hook_is_rejected():
+    class Typo:
+        @hookimpl
+        def register_adaptors(self, register):
+            pass
+
+    with pytest.raises(PluginError, match="Plugin 'typo' does not match flash-nas's hooks"):
+        flash_nas.plugins.add_plugin(Typo(), "typo")
+    assert "typo" not in [r.plugin for r in flash_nas.registrations()]
+
+
+def test_unknown_names_list_the_known_ones():
+    with pytest.raises(UnknownNameError, match="Unknown adapter 'nb201' \\(--space\\); expected one of: .*nasbench201"):
+        flash_nas.get_adapter("nb201")
+    with pytest.raises(UnknownNameError, match="Unknown hardware 'tpu'"):
+        flash_nas.get_hardware("tpu")
+
+
+def test_bad_adapter_options_name_the_adapter():
+    with pytest.raises(PluginError, match="Adapter 'nasbench201' \\(plugin 'nasbench201'\\) rejected options"):
+        flash_nas.get_adapter("nasbench201", colour="red")
+
+
+def test_every_hook_is_documented():
+    for hook in (register_adapters, register_hardware):
+        doc = hook.__doc__ or ""
+        assert "Called once per plugin" in doc and "register(" in doc
+        assert hook.__annotations__["register"]
+
+
+def test_plugin_guide_shows_every_hook():
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    for hook in ("register_adapters", "register_hardware", "AdapterContract", "HardwareModelContract"):
+        assert hook in guide
+
+
+@pytest.mark.slow
+def test_an_out_of_tree_plugin_installs_and_scores_from_the_cli(tmp_path):
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(TOY_PLUGIN)],
+        check=True, capture_output=True, env={**os.environ, "PIP_NO_INDEX": "1"},
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")])}
+    listing = subprocess.run([sys.executable, "-m", "flash_nas", "plugins"], env=env,
+                             capture_output=True, text=True, check=True)
+    assert any(line.split()[:4] == ["adapter", "toy", "toy", "flash-nas-toy-space"]
+               for line in listing.stdout.splitlines())
+    out = subprocess.run(
+        [sys.executable, "-m", "flash_nas", "score", "--space", "toy", "--metrics", "nn_degree,params"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert list(rows[0]) == ["arch", "nn_degree", "params"]
+    assert len(rows) == 12  # the whole space was enumerated
+    row = {r["arch"]: r for r in rows}["w=8,d=2"]
+    # conv 3->8 and 8->8 with batch norm, then a 10-way classifier
+    assert int(row["params"]) == 3 * 8 * 9 + 16 + 8 * 8 * 9 + 16 + 8 * 10 + 10
+    # NN-Degree: mean in-degree over the two convs = (3 + 8) / 2
+    assert float(row["nn_degree"]) == pytest.approx(5.5)
