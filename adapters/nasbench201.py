@@ -180,8 +180,14 @@ class NasBench201Adapter(Adapter):
     def to_graph(self, arch: Hashable) -> ArchGraph:
         ops = check_ops(arch)  # type: ignore[arg-type]
         graph = self.skeleton.graph(ops)
-        return ArchGraph(graph.nodes, graph.edges, graph.input, graph.output, graph.cells,
-                         name=ops_to_string(ops))
+        return ArchGraph(
+            graph.nodes,
+            graph.edges,
+            graph.input,
+            graph.output,
+            graph.cells,
+            name=ops_to_string(ops),
+        )
 
     def batch(self, archs: Sequence[Hashable]) -> ChoiceBatch:
         rows = np.array([check_ops(arch) for arch in archs], dtype=np.int64).reshape(-1, 6)
@@ -237,10 +243,19 @@ def _build_skeleton(space: NasBench201Adapter) -> ChoiceSkeleton:
     channels = space.stem_channels
     nodes.append(Tensor("input", space.input_channels, side, side))
     nodes.append(Tensor("stem", channels, side, side))
-    edges.append(Edge("input", "stem", Op("stem", (
-        Layer("conv", space.input_channels, channels, kernel=3, padding=1),
-        Layer("bn", channels, channels),
-    ))))
+    edges.append(
+        Edge(
+            "input",
+            "stem",
+            Op(
+                "stem",
+                (
+                    Layer("conv", space.input_channels, channels, kernel=3, padding=1),
+                    Layer("bn", channels, channels),
+                ),
+            ),
+        )
+    )
     previous = "stem"
     for stage in range(3):
         if stage:
@@ -254,21 +269,36 @@ def _build_skeleton(space: NasBench201Adapter) -> ChoiceSkeleton:
                 slots[len(edges)] = (column, options)
                 edges.append(Edge(members[j], members[i], options[1]))
             # Skip links are the three edges that jump a node (0->2, 0->3, 1->3).
-            cells.append(Cell(name, tuple(members), (previous,), members[3],
-                              skip_capacity=3 * channels))
+            cells.append(
+                Cell(name, tuple(members), (previous,), members[3], skip_capacity=3 * channels)
+            )
             previous = members[3]
     nodes.append(Tensor("pooled", channels, 1, 1))
-    edges.append(Edge(previous, "pooled", Op("lastact_pool", (
-        Layer("bn", channels, channels),
-        Layer("relu", channels, channels),
-        Layer("global_avg_pool", channels, channels),
-    ))))
+    edges.append(
+        Edge(
+            previous,
+            "pooled",
+            Op(
+                "lastact_pool",
+                (
+                    Layer("bn", channels, channels),
+                    Layer("relu", channels, channels),
+                    Layer("global_avg_pool", channels, channels),
+                ),
+            ),
+        )
+    )
     nodes.append(Tensor("logits", space.num_classes, 1, 1))
-    edges.append(Edge("pooled", "logits", Op("classifier", (
-        Layer("linear", channels, space.num_classes, bias=True),
-    ))))
-    skeleton = ArchGraph(tuple(nodes), tuple(edges), "input", "logits", tuple(cells),
-                         name="nasbench201")
+    edges.append(
+        Edge(
+            "pooled",
+            "logits",
+            Op("classifier", (Layer("linear", channels, space.num_classes, bias=True),)),
+        )
+    )
+    skeleton = ArchGraph(
+        tuple(nodes), tuple(edges), "input", "logits", tuple(cells), name="nasbench201"
+    )
     return ChoiceSkeleton(skeleton, slots)
 
 
@@ -282,10 +312,19 @@ def _reduction(
     nodes.append(Tensor(out, wide, half, half))
     edges.append(Edge(previous, middle, _relu_conv_bn("conv_a", channels, wide, 3, stride=2)))
     edges.append(Edge(middle, out, _relu_conv_bn("conv_b", wide, wide, 3)))
-    edges.append(Edge(previous, out, Op("shortcut", (
-        Layer("avg_pool", channels, channels, kernel=2, stride=2),
-        Layer("conv", channels, wide, kernel=1),
-    ))))
+    edges.append(
+        Edge(
+            previous,
+            out,
+            Op(
+                "shortcut",
+                (
+                    Layer("avg_pool", channels, channels, kernel=2, stride=2),
+                    Layer("conv", channels, wide, kernel=1),
+                ),
+            ),
+        )
+    )
     return out, wide, half
 
 

@@ -27,8 +27,13 @@ EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
 # NASLib position k holds our ops position _NASLIB_ORDER[k].
 _NASLIB_ORDER = (0, 1, 3, 2, 4, 5)
-NNI_OPS = {"none": "none", "skip_connect": "skip_connect", "nor_conv_1x1": "conv_1x1",
-           "nor_conv_3x3": "conv_3x3", "avg_pool_3x3": "avg_pool_3x3"}
+NNI_OPS = {
+    "none": "none",
+    "skip_connect": "skip_connect",
+    "nor_conv_1x1": "conv_1x1",
+    "nor_conv_3x3": "conv_3x3",
+    "avg_pool_3x3": "avg_pool_3x3",
+}
 _FROM_NNI = {nni: ours for ours, nni in NNI_OPS.items()}
 _STRING_FORM = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
 _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
@@ -114,7 +119,8 @@ def ops_from_naslib(naslib: Sequence[int] | str) -> Ops:
             values = [int(part) for part in naslib.strip().strip("()").split(",")]
         except ValueError:
             raise ArchFormatError(
-                f"Malformed NASLib tuple {naslib!r}: expected six integers like '(4, 3, 3, 0, 0, 0)'."
+                f"Malformed NASLib tuple {naslib!r}: expected six integers like "
+                "'(4, 3, 3, 0, 0, 0)'."
             ) from None
     values = tuple(values)
     if len(values) != 6 or not all(isinstance(v, int) and 0 <= v < len(NASLIB_OPS) for v in values):

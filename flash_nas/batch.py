@@ -270,7 +270,9 @@ class ChoiceSkeleton:
         degree = self.edge_values(
             choices, lambda op, read, h, w: op_in_degree(op, read, neuron=neuron)
         )
-        out_channels = self.edge_values(choices, lambda op, read, h, w: op_output_channels(op, read))
+        out_channels = self.edge_values(
+            choices, lambda op, read, h, w: op_output_channels(op, read)
+        )
         computing = self.edge_values(choices, lambda op, read, h, w: float(op.is_computing))
         cells = []
         for cell in self.skeleton.cells:
@@ -283,7 +285,9 @@ class ChoiceSkeleton:
                     alive = live_rows[:, position]
                     contribution = degree[position]
                     if node.combine == "concat":
-                        contribution = contribution * np.asarray(out_channels[position]) / node.channels
+                        contribution = (
+                            contribution * np.asarray(out_channels[position]) / node.channels
+                        )
                     node_degree += alive * contribution
                     node_computing |= alive & (np.asarray(computing[position]) > 0)
                 nodes.append((node_degree, node_computing, node.channels))
@@ -303,7 +307,9 @@ class ChoiceSkeleton:
             return None  # the per-graph path raises the explanatory error
         live, pattern = self.liveness(choices)
         live_rows = live[pattern]
-        out_channels = self.edge_values(choices, lambda op, read, h, w: op_output_channels(op, read))
+        out_channels = self.edge_values(
+            choices, lambda op, read, h, w: op_output_channels(op, read)
+        )
         total = np.zeros(len(choices))
         for cell, nodes in zip(self.skeleton.cells, self._cell_nodes(choices, neuron=False)):
             if not cell.skip_capacity:
@@ -355,7 +361,9 @@ class ChoiceBatch(GraphBatch):
         if name == "macs":
             return skeleton.additive(choices, lambda op, read, h, w: float(op_macs(op, read, h, w)))
         if name == "flops":
-            return skeleton.additive(choices, lambda op, read, h, w: float(op_flops(op, read, h, w)))
+            return skeleton.additive(
+                choices, lambda op, read, h, w: float(op_flops(op, read, h, w))
+            )
         if name == "activations":
             return skeleton.activations(choices)
         if name == "nn_degree":

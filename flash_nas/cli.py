@@ -21,7 +21,7 @@ from flash_nas.errors import ArchFormatError, FlashNasError
 from flash_nas.metrics import METRICS, parse_metric_names, score_batch
 from flash_nas.tables import Table, read_table, write_table
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 class _UsageError(FlashNasError):
@@ -56,7 +56,8 @@ def _add_space_arguments(parser: argparse.ArgumentParser) -> None:
         "--archs",
         type=Path,
         metavar="FILE",
-        help="architectures to use: one per line (# comments allowed), or a CSV with an 'arch' column",
+        help="architectures to use: one per line (# comments allowed), or a CSV with an "
+        "'arch' column",
     )
     which.add_argument("--sample", type=int, metavar="N", help="draw N architectures uniformly")
     parser.add_argument("--seed", type=int, default=0, help="random seed for --sample (default 0)")
@@ -179,7 +180,14 @@ def read_arch_file(adapter: Adapter, path: Path) -> list[Any]:
     return archs
 
 
+def _check_output(output: str) -> None:
+    """Fail before the work, not after it, when the output cannot be written."""
+    if output != "-" and not Path(output).resolve().parent.is_dir():
+        raise _UsageError(f"--output: the folder {str(Path(output).parent)!r} does not exist.")
+
+
 def _run_score(args: argparse.Namespace) -> int:
+    _check_output(args.output)
     names = parse_metric_names(args.metrics)
     adapter = make_adapter(args)
     batch = select_archs(adapter, args)
@@ -194,8 +202,6 @@ def _write(table: Table, output: str) -> None:
         write_table(table, sys.stdout)
         return
     path = Path(output)
-    if path.parent and not path.parent.exists():
-        raise _UsageError(f"--output: the folder {str(path.parent)!r} does not exist.")
     write_table(table, path)
     print(f"Wrote {len(table):,} rows to {path}.", file=sys.stderr)
 
@@ -215,4 +221,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     return 0
-

@@ -122,7 +122,9 @@ def read_table(
     except (OSError, UnicodeDecodeError, csv.Error, EOFError) as exc:
         raise TableError(f"{source}: cannot read it as a CSV table ({exc}).") from exc
     if not header:
-        raise TableError(f"{source}: the file is empty; expected a header line with {arch_column!r}.")
+        raise TableError(
+            f"{source}: the file is empty; expected a header line with {arch_column!r}."
+        )
     header = [name.strip() for name in header]
     needed = [arch_column, *required]
     absent = [name for name in needed if name not in header]
@@ -136,7 +138,9 @@ def read_table(
     wanted = [name for name in header if name not in skip] if numeric is None else list(numeric)
     for name in wanted:
         if name not in header:
-            raise TableError(f"{source}: missing column {name!r}; the header has {', '.join(header)}.")
+            raise TableError(
+                f"{source}: missing column {name!r}; the header has {', '.join(header)}."
+            )
     position = {name: header.index(name) for name in header}
     archs: list[str] = []
     indices: list[int] = []
@@ -145,9 +149,7 @@ def read_table(
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise TableError(
-                f"{source}, line {line}: {len(row)} cells for {len(header)} columns."
-            )
+            raise TableError(f"{source}, line {line}: {len(row)} cells for {len(header)} columns.")
         archs.append(row[position[arch_column]].strip())
         if has_index:
             indices.append(_parse_int(row[position[index_column]], source, line, index_column))

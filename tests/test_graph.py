@@ -8,13 +8,19 @@ from flash_nas import ArchGraph, Cell, Edge, GraphError, Layer, Op, Tensor
 
 
 def conv(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> Op:
-    return Op("conv", (Layer("conv", c_in, c_out, kernel=kernel, stride=stride, padding=kernel // 2),))
+    return Op(
+        "conv", (Layer("conv", c_in, c_out, kernel=kernel, stride=stride, padding=kernel // 2),)
+    )
 
 
 def small_graph(**changes) -> ArchGraph:
     parts = dict(
         nodes=(Tensor("x", 3, 8, 8), Tensor("a", 4, 8, 8), Tensor("b", 4, 8, 8)),
-        edges=(Edge("x", "a", conv(3, 4)), Edge("a", "b", conv(4, 4)), Edge("a", "b", Op.identity())),
+        edges=(
+            Edge("x", "a", conv(3, 4)),
+            Edge("a", "b", conv(4, 4)),
+            Edge("a", "b", Op.identity()),
+        ),
         input="x",
         output="b",
         cells=(Cell("c", ("a", "b"), ("a",), "b"),),
@@ -54,7 +60,11 @@ def test_a_node_without_input_is_rejected():
 
 def test_cycles_are_rejected():
     nodes = (Tensor("x", 4, 8, 8), Tensor("a", 4, 8, 8), Tensor("b", 4, 8, 8))
-    edges = (Edge("x", "a", Op.identity()), Edge("a", "b", Op.identity()), Edge("b", "a", Op.identity()))
+    edges = (
+        Edge("x", "a", Op.identity()),
+        Edge("a", "b", Op.identity()),
+        Edge("b", "a", Op.identity()),
+    )
     with pytest.raises(GraphError, match="cycle"):
         ArchGraph(nodes, edges, "x", "b")
 
@@ -62,7 +72,9 @@ def test_cycles_are_rejected():
 def test_concat_nodes_check_the_channel_sum():
     nodes = (Tensor("x", 4, 8, 8), Tensor("cat", 7, 8, 8, combine="concat"))
     edges = (Edge("x", "cat", Op.identity()), Edge("x", "cat", Op.identity(), channels=2))
-    with pytest.raises(GraphError, match="Concat node 'cat' has 7 channels but its incoming edges write 6"):
+    with pytest.raises(
+        GraphError, match="Concat node 'cat' has 7 channels but its incoming edges write 6"
+    ):
         ArchGraph(nodes, edges, "x", "cat")
     fixed = (Tensor("x", 4, 8, 8), Tensor("cat", 6, 8, 8, combine="concat"))
     assert ArchGraph(fixed, edges, "x", "cat").node("cat").channels == 6
@@ -71,7 +83,9 @@ def test_concat_nodes_check_the_channel_sum():
 def test_channel_slices_must_fit_and_be_identity():
     nodes = (Tensor("x", 4, 8, 8), Tensor("cat", 3, 8, 8, combine="concat"))
     with pytest.raises(GraphError, match="lies outside the 4 channels"):
-        ArchGraph(nodes, (Edge("x", "cat", Op.identity(), channel_offset=2, channels=3),), "x", "cat")
+        ArchGraph(
+            nodes, (Edge("x", "cat", Op.identity(), channel_offset=2, channels=3),), "x", "cat"
+        )
     with pytest.raises(GraphError, match="only identity edges may read a channel slice"):
         ArchGraph(nodes, (Edge("x", "cat", conv(3, 3), channels=3),), "x", "cat")
 
@@ -79,7 +93,9 @@ def test_channel_slices_must_fit_and_be_identity():
 def test_cells_must_be_closed_and_ordered():
     with pytest.raises(GraphError, match="must start with its inputs"):
         small_graph(cells=(Cell("c", ("b", "a"), ("a",), "b"),))
-    with pytest.raises(GraphError, match="'b' receives an edge from 'a', which is outside the cell"):
+    with pytest.raises(
+        GraphError, match="'b' receives an edge from 'a', which is outside the cell"
+    ):
         small_graph(cells=(Cell("c", ("x", "b"), ("x",), "b"),))
     with pytest.raises(GraphError, match="names an unknown node 'y'"):
         small_graph(cells=(Cell("c", ("y", "b"), ("y",), "b"),))

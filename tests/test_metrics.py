@@ -20,9 +20,17 @@ ZERO = Op.zero()
 def cell_graph(e01=None, e02=None, e12=None, e13=None, e23=None, capacity=8) -> ArchGraph:
     """A 4-channel, 8x8 cell: n0 -> n1, n2 ; n1 -> n2, n3 ; n2 -> n3 (n3 is the output)."""
     nodes = tuple(Tensor(f"n{i}", 4, 8, 8) for i in range(4))
-    spec = [("n0", "n1", e01), ("n0", "n2", e02), ("n1", "n2", e12), ("n1", "n3", e13), ("n2", "n3", e23)]
+    spec = [
+        ("n0", "n1", e01),
+        ("n0", "n2", e02),
+        ("n1", "n2", e12),
+        ("n1", "n3", e13),
+        ("n2", "n3", e23),
+    ]
     edges = tuple(Edge(src, dst, op) for src, dst, op in spec if op is not None)
-    return ArchGraph(nodes, edges, "n0", "n3", (Cell("c", ("n0", "n1", "n2", "n3"), ("n0",), "n3", capacity),))
+    return ArchGraph(
+        nodes, edges, "n0", "n3", (Cell("c", ("n0", "n1", "n2", "n3"), ("n0",), "n3", capacity),)
+    )
 
 
 def test_nn_degree_counts_input_channels_per_edge_kind():
@@ -30,7 +38,9 @@ def test_nn_degree_counts_input_channels_per_edge_kind():
     # n1: conv (4) ; n2: conv + identity (5) ; n3: pool + identity (2)
     assert score(graph, ["nn_degree"])["nn_degree"] == pytest.approx((4 + 5 + 2) / 3)
     # neuron level: a 3x3 conv counts 4*9, a 3x3 pool 9
-    assert score(graph, ["nn_degree_neuron"])["nn_degree_neuron"] == pytest.approx((36 + 37 + 10) / 3)
+    assert score(graph, ["nn_degree_neuron"])["nn_degree_neuron"] == pytest.approx(
+        (36 + 37 + 10) / 3
+    )
 
 
 def test_wiring_nodes_are_not_averaged():
@@ -74,7 +84,9 @@ def test_nn_mass_needs_the_cells_capacity():
 
 
 def test_metric_names_are_checked():
-    with pytest.raises(UnknownNameError, match="Unknown metric 'nn_degre'; expected one of nn_degree"):
+    with pytest.raises(
+        UnknownNameError, match="Unknown metric 'nn_degre'; expected one of nn_degree"
+    ):
         get_metric("nn_degre")
     with pytest.raises(UnknownNameError, match="named twice"):
         parse_metric_names("params,params")

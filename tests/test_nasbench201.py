@@ -7,11 +7,11 @@ import itertools
 
 import numpy as np
 import pytest
+from flash_nas_adapters import nb201_encoding as enc
+from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table
 
 import flash_nas
 from flash_nas import ArchFormatError, score, score_batch
-from flash_nas_adapters import nb201_encoding as enc
-from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table
 
 ALL_OPS = list(itertools.product(range(5), repeat=6))
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
@@ -57,7 +57,9 @@ def test_index_matches_the_reference_table(shared_data):
     for row in rows:
         ops = space.parse(row["arch_str"])
         assert space.index(ops) == int(row["arch_index"])
-        assert enc.ops_to_naslib(ops) == tuple(int(v) for v in row["naslib_ops"].strip("()").split(","))
+        assert enc.ops_to_naslib(ops) == tuple(
+            int(v) for v in row["naslib_ops"].strip("()").split(",")
+        )
 
 
 def test_nni_labels_follow_nnis_naming():
@@ -140,7 +142,9 @@ def _canonical(ops: tuple[int, ...]) -> tuple[int, ...]:
     forms = [tuple(pruned[e] for e in enc.EDGES)]
     if pruned[(1, 2)] == 0:
         swap = {0: 0, 1: 2, 2: 1, 3: 3}
-        swapped = {(min(swap[j], swap[i]), max(swap[j], swap[i])): op for (j, i), op in pruned.items()}
+        swapped = {
+            (min(swap[j], swap[i]), max(swap[j], swap[i])): op for (j, i), op in pruned.items()
+        }
         forms.append(tuple(swapped[e] for e in enc.EDGES))
     return min(forms)
 
@@ -157,13 +161,17 @@ def test_isomorphic_cells_get_equal_metrics(whole):
 
 def test_cells_behind_none_edges_do_not_count(space):
     # Node 1's only way out is 'none', so its conv cannot reach the output.
-    dead = space.parse("|nor_conv_3x3~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|skip_connect~2|")
+    dead = space.parse(
+        "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|skip_connect~2|"
+    )
     clean = space.parse("|none~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|skip_connect~2|")
     assert score(space.to_graph(dead)) == score(space.to_graph(clean))
 
 
 def test_disconnected_cell_counts_only_the_skeleton(space):
-    cut = space.to_graph(space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|"))
+    cut = space.to_graph(
+        space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|")
+    )
     empty = space.to_graph(space.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"))
     assert score(cut) == score(empty)
     assert score(cut, ["nn_degree"])["nn_degree"] == 0

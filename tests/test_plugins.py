@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from flash_nas_adapters.nasbench201 import NasBench201Adapter
 
 import flash_nas
-from flash_nas import Adapter, HardwareModel, PluginError, UnknownNameError, hookimpl
+from flash_nas import HardwareModel, PluginError, UnknownNameError, hookimpl
 from flash_nas.hookspecs import register_adapters, register_hardware
-from flash_nas_adapters.nasbench201 import NasBench201Adapter
 
 TOY_PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin"
 
@@ -55,7 +55,9 @@ def test_builtins_come_from_entry_points():
 
 
 def test_a_registered_plugin_is_found_and_removed():
-    flash_nas.plugins.add_plugin(Plugin(adapters=[("other", Other)], hardware=[("meter", Meter)]), "extra")
+    flash_nas.plugins.add_plugin(
+        Plugin(adapters=[("other", Other)], hardware=[("meter", Meter)]), "extra"
+    )
     try:
         assert "other" in flash_nas.adapter_names()
         assert isinstance(flash_nas.get_hardware("meter"), Meter)
@@ -68,7 +70,10 @@ def test_a_registered_plugin_is_found_and_removed():
 def test_a_duplicate_name_names_both_plugins(add_plugin):
     add_plugin(Plugin(adapters=[("twin", Other)]), "first")
     add_plugin(Plugin(adapters=[("twin", Other)]), "second")
-    with pytest.raises(PluginError, match="'twin' is registered twice: by plugin '(first|second)' and by plugin '(first|second)'"):
+    with pytest.raises(
+        PluginError,
+        match="'twin' is registered twice: by plugin '(first|second)' and by plugin '(first|second)'",
+    ):
         flash_nas.adapter_names()
 
 
@@ -85,21 +90,29 @@ def test_a_plugin_that_raises_is_named(add_plugin):
             raise RuntimeError("database offline")
 
     add_plugin(Broken(), "broken")
-    with pytest.raises(PluginError, match="Plugin 'broken' raised while registering its adapters: RuntimeError: database offline"):
+    with pytest.raises(
+        PluginError,
+        match="Plugin 'broken' raised while registering its adapters: RuntimeError: database offline",
+    ):
         flash_nas.adapter_names()
 
 
 @pytest.mark.parametrize(
     ("factory", "message"),
     [
-        (NasBench201Adapter(), "expected a subclass of flash_nas.Adapter \\(the class, not an instance\\)"),
+        (
+            NasBench201Adapter(),
+            "expected a subclass of flash_nas.Adapter \\(the class, not an instance\\)",
+        ),
         (Meter, "expected a subclass of flash_nas.Adapter"),
         (dict, "expected a subclass of flash_nas.Adapter"),
     ],
 )
 def test_wrong_types_are_rejected(add_plugin, factory, message):
     add_plugin(Plugin(adapters=[("wrong", factory)]), "wrongtype")
-    with pytest.raises(PluginError, match=f"Plugin 'wrongtype' registered adapter 'wrong' as .*{message}"):
+    with pytest.raises(
+        PluginError, match=f"Plugin 'wrongtype' registered adapter 'wrong' as .*{message}"
+    ):
         flash_nas.adapter_names()
 
 
@@ -121,14 +134,19 @@ def test_a_plugin_with_an_unknown_hook_is_rejected():
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(UnknownNameError, match="Unknown adapter 'nb201' \\(--space\\); expected one of: .*nasbench201"):
+    with pytest.raises(
+        UnknownNameError,
+        match="Unknown adapter 'nb201' \\(--space\\); expected one of: .*nasbench201",
+    ):
         flash_nas.get_adapter("nb201")
     with pytest.raises(UnknownNameError, match="Unknown hardware 'tpu'"):
         flash_nas.get_hardware("tpu")
 
 
 def test_bad_adapter_options_name_the_adapter():
-    with pytest.raises(PluginError, match="Adapter 'nasbench201' \\(plugin 'nasbench201'\\) rejected options"):
+    with pytest.raises(
+        PluginError, match="Adapter 'nasbench201' \\(plugin 'nasbench201'\\) rejected options"
+    ):
         flash_nas.get_adapter("nasbench201", colour="red")
 
 
@@ -141,7 +159,12 @@ def test_every_hook_is_documented():
 
 def test_plugin_guide_shows_every_hook():
     guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
-    for hook in ("register_adapters", "register_hardware", "AdapterContract", "HardwareModelContract"):
+    for hook in (
+        "register_adapters",
+        "register_hardware",
+        "AdapterContract",
+        "HardwareModelContract",
+    ):
         assert hook in guide
 
 
@@ -149,18 +172,52 @@ def test_plugin_guide_shows_every_hook():
 def test_an_out_of_tree_plugin_installs_and_scores_from_the_cli(tmp_path):
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(TOY_PLUGIN)],
-        check=True, capture_output=True, env={**os.environ, "PIP_NO_INDEX": "1"},
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(TOY_PLUGIN),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PIP_NO_INDEX": "1"},
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")])}
-    listing = subprocess.run([sys.executable, "-m", "flash_nas", "plugins"], env=env,
-                             capture_output=True, text=True, check=True)
-    assert any(line.split()[:4] == ["adapter", "toy", "toy", "flash-nas-toy-space"]
-               for line in listing.stdout.splitlines())
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")]),
+    }
+    listing = subprocess.run(
+        [sys.executable, "-m", "flash_nas", "plugins"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert any(
+        line.split()[:4] == ["adapter", "toy", "toy", "flash-nas-toy-space"]
+        for line in listing.stdout.splitlines()
+    )
     out = subprocess.run(
-        [sys.executable, "-m", "flash_nas", "score", "--space", "toy", "--metrics", "nn_degree,params"],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "flash_nas",
+            "score",
+            "--space",
+            "toy",
+            "--metrics",
+            "nn_degree,params",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert list(rows[0]) == ["arch", "nn_degree", "params"]

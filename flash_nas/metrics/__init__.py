@@ -34,22 +34,32 @@ class Metric:
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        Metric("nn_degree", "NN-Degree, channel level (FLASH)", "channels", graph_metrics.nn_degree),
+        Metric(
+            "nn_degree", "NN-Degree, channel level (FLASH)", "channels", graph_metrics.nn_degree
+        ),
         Metric(
             "nn_degree_neuron",
             "NN-Degree, neuron level (conv counts C_in*k^2; our variant)",
             "neurons",
             graph_metrics.nn_degree_neuron,
         ),
-        Metric("nn_mass", "NN-Mass (Bhardwaj et al., CVPR 2021)", "channels", graph_metrics.nn_mass),
-        Metric("params", "trainable parameters", "count", graph_metrics.params),
-        Metric("macs", "multiply-accumulates of conv and linear layers", "MACs", graph_metrics.macs),
         Metric(
-            "flops", "all arithmetic, 1 MAC = 1 FLOP (NAS-Bench-201's convention)", "FLOPs",
+            "nn_mass", "NN-Mass (Bhardwaj et al., CVPR 2021)", "channels", graph_metrics.nn_mass
+        ),
+        Metric("params", "trainable parameters", "count", graph_metrics.params),
+        Metric(
+            "macs", "multiply-accumulates of conv and linear layers", "MACs", graph_metrics.macs
+        ),
+        Metric(
+            "flops",
+            "all arithmetic, 1 MAC = 1 FLOP (NAS-Bench-201's convention)",
+            "FLOPs",
             graph_metrics.flops,
         ),
         Metric(
-            "activations", "activation values of live tensors, input excluded", "values",
+            "activations",
+            "activation values of live tensors, input excluded",
+            "values",
             graph_metrics.activations,
         ),
     )

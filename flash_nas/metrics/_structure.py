@@ -55,9 +55,7 @@ def live_edges(graph: ArchGraph, zero: Sequence[bool] | None = None) -> np.ndarr
                     break
         for position in inner:
             edge = graph.edges[position]
-            live[position] = (
-                not is_zero[position] and edge.src in forward and edge.dst in backward
-            )
+            live[position] = not is_zero[position] and edge.src in forward and edge.dst in backward
     return live
 
 

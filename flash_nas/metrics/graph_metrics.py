@@ -64,7 +64,9 @@ def flops(graph: ArchGraph) -> float:
 def activations(graph: ArchGraph) -> float:
     alive = live_nodes(graph, live_edges(graph))
     return float(
-        sum(node.size for node, kept in zip(graph.nodes, alive) if kept and node.name != graph.input)
+        sum(
+            node.size for node, kept in zip(graph.nodes, alive) if kept and node.name != graph.input
+        )
     )
 
 

@@ -42,20 +42,27 @@ class ToySpace(Adapter):
         for layer in range(depth):
             name = f"conv{layer}"
             nodes.append(Tensor(name, width, 32, 32))
-            op = Op("conv3x3", (
-                Layer("conv", channels, width, kernel=3, padding=1),
-                Layer("bn", width, width),
-                Layer("relu", width, width),
-            ))
+            op = Op(
+                "conv3x3",
+                (
+                    Layer("conv", channels, width, kernel=3, padding=1),
+                    Layer("bn", width, width),
+                    Layer("relu", width, width),
+                ),
+            )
             edges.append(Edge(previous, name, op))
             layer_names.append(name)
             previous, channels = name, width
         nodes += [Tensor("pooled", width, 1, 1), Tensor("logits", 10, 1, 1)]
-        edges.append(Edge(previous, "pooled", Op("pool", (Layer("global_avg_pool", width, width),))))
+        edges.append(
+            Edge(previous, "pooled", Op("pool", (Layer("global_avg_pool", width, width),)))
+        )
         edges.append(Edge("pooled", "logits", Op("fc", (Layer("linear", width, 10, bias=True),))))
         # One cell: the input image and every conv layer; a plain CNN has no skip connections.
         cell = Cell("body", ("input", *layer_names), ("input",), layer_names[-1], skip_capacity=0)
-        return ArchGraph(tuple(nodes), tuple(edges), "input", "logits", (cell,), name=self.format(arch))
+        return ArchGraph(
+            tuple(nodes), tuple(edges), "input", "logits", (cell,), name=self.format(arch)
+        )
 
     def size(self) -> int:
         return len(WIDTHS) * len(DEPTHS)
