@@ -1,0 +1,1 @@
+"""Benchmarks that produce every figure the README quotes."""

@@ -1,0 +1,24 @@
+"""The benchmarks' quick modes run and produce well-formed reports (structure, not values)."""
+
+from __future__ import annotations
+
+import math
+
+from benchmarks import score_nb201
+
+
+def test_score_nb201_quick_report_is_well_formed():
+    report = score_nb201.run(quick=True)
+    assert len(report.batched_repeats) == 3 and report.batched_ms > 0
+    assert report.per_graph_ms > 0 and report.per_graph_sample == 50
+    assert 0 < report.peak_mb < 24 * 1024
+    assert set(report.per_metric_ms) == set(score_nb201.flash_nas.METRICS)
+    sources = {source for _, source, _, _, _ in report.ranking}
+    assert {"flash-nas (all)", "flash-nas (9,445)", "NB-Suite-Zero (9,445)"} <= sources
+    for name, source, rows, rho, tau in report.ranking:
+        assert rows in (15625, 9445), (name, source)
+        assert math.isfinite(rho) and -1 <= rho <= 1, (name, source)
+        assert math.isfinite(tau) and -1 <= tau <= 1, (name, source)
+    text = report.markdown()
+    # once in the per-metric timing table, twice in the ranking table (all rows, 9,445)
+    assert text.count("| nn_degree |") == 3 and "Machine:" in text
