@@ -18,14 +18,6 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from flash_nas_adapters.nb201_encoding import (
-    EDGES,
-    OPS,
-    Ops,
-    check_ops,
-    ops_from_string,
-    ops_to_string,
-)
 
 import flash_nas
 from flash_nas import (
@@ -41,6 +33,14 @@ from flash_nas import (
     Table,
     Tensor,
     read_table,
+)
+from flash_nas_adapters.nb201_encoding import (
+    EDGES,
+    OPS,
+    Ops,
+    check_ops,
+    ops_from_string,
+    ops_to_string,
 )
 
 N_ARCHS = len(OPS) ** len(EDGES)
@@ -63,6 +63,23 @@ def load_shipped_table() -> Table:
     for the 9,445 cells whose every op lies on an input-output path).
     """
     return read_table(shipped_table_path(), required=("c10_test",))
+
+
+def load_accuracy_table(source: str | Path | None = None) -> Table:
+    """Ground-truth accuracies: the shipped CIFAR-10 table, a CSV, or the official file.
+
+    ``None`` gives :func:`load_shipped_table`. A ``.pth`` path is read as the official
+    NAS-Bench-201 benchmark file (a pickle: loading it runs code, so name only a file you
+    downloaded yourself); any other path as a CSV with an ``arch`` column.
+    """
+    if source is None:
+        return load_shipped_table()
+    path = Path(source)
+    if path.suffix == ".pth":
+        from flash_nas_adapters.nb201_benchmark import read_benchmark_file
+
+        return read_benchmark_file(path)
+    return read_table(path)
 
 
 def _relu_conv_bn(name: str, c_in: int, c_out: int, kernel: int, stride: int = 1) -> Op:

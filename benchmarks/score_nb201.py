@@ -14,7 +14,7 @@ Run: ``python -m benchmarks.score_nb201`` (``--quick`` for a fast smoke run).
 from __future__ import annotations
 
 import argparse
-import gzip
+import os
 import platform
 import statistics
 import time
@@ -85,7 +85,9 @@ class Report:
 
 
 def _machine() -> str:
-    return f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}"
+    cpu = platform.processor() or platform.machine()
+    cores = os.cpu_count()
+    return f"{cpu}, {cores} cores, Python {platform.python_version()}, numpy {np.__version__}"
 
 
 def measure_speed(report: Report, *, repeats: int, sample: int) -> None:
@@ -126,24 +128,46 @@ def measure_ranking(report: Report) -> None:
     target = table.column("c10_test")
     subset = table.column("in_nbsuitezero_set").astype(bool)
     ours = score_batch(flash_nas.get_adapter("nasbench201").enumerate(), list(flash_nas.METRICS))
-    freerea = read_table(DATA / "nb201_c10_freerea_proxies.csv.gz", arch_column="index",
-                         index_column=None)
-    suite = read_table(DATA / "nb201_c10_nbsuitezero_proxies.csv.gz", arch_column="index",
-                       index_column=None)
+    freerea = read_table(
+        DATA / "nb201_c10_freerea_proxies.csv.gz", arch_column="index", index_column=None
+    )
+    suite = read_table(
+        DATA / "nb201_c10_nbsuitezero_proxies.csv.gz", arch_column="index", index_column=None
+    )
     suite_rows = np.array([int(i) for i in suite.archs])
     if not np.array_equal(np.sort(suite_rows), np.flatnonzero(subset)):
-        raise SystemExit("benchmarks/data: the NAS-Bench-Suite-Zero rows do not match the 9,445 set")
+        raise SystemExit(
+            "benchmarks/data: the NAS-Bench-Suite-Zero rows do not match the 9,445 set"
+        )
     for rows_name, mask in (("all", np.ones_like(subset)), ("9,445", subset)):
         for name, values in ours.items():
-            report.ranking.append((name, f"flash-nas ({rows_name})", int(mask.sum()),
-                                   *_rank(values[mask], target[mask])))
+            report.ranking.append(
+                (
+                    name,
+                    f"flash-nas ({rows_name})",
+                    int(mask.sum()),
+                    *_rank(values[mask], target[mask]),
+                )
+            )
         for name in ("naswot", "logsynflow"):
             values = freerea.column(name)
-            report.ranking.append((name, f"FreeREA ({rows_name})", int(mask.sum()),
-                                   *_rank(values[mask], target[mask])))
+            report.ranking.append(
+                (
+                    name,
+                    f"FreeREA ({rows_name})",
+                    int(mask.sum()),
+                    *_rank(values[mask], target[mask]),
+                )
+            )
     for name in suite.columns:
-        report.ranking.append((name, "NB-Suite-Zero (9,445)", len(suite_rows),
-                               *_rank(suite.column(name), target[suite_rows])))
+        report.ranking.append(
+            (
+                name,
+                "NB-Suite-Zero (9,445)",
+                len(suite_rows),
+                *_rank(suite.column(name), target[suite_rows]),
+            )
+        )
 
 
 def run(*, quick: bool = False) -> Report:
