@@ -225,10 +225,13 @@ class NasBench201Adapter(Adapter):
         return self._batch(_decode_many(self._index_table[1]))
 
     def sample(self, n: int, seed: int) -> ChoiceBatch:
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"The sample size must be an int >= 1. Got {n!r} instead.")
-        rng = np.random.default_rng(seed)
-        return self._batch(rng.integers(0, len(OPS), size=(int(n), len(EDGES))))
+        """``n`` distinct cells drawn uniformly without replacement, reproducibly."""
+        if not isinstance(n, (int, np.integer)) or not 1 <= n <= N_ARCHS:
+            raise ValueError(
+                f"The sample size must be an int in 1..{N_ARCHS} (the space's size). Got {n!r}."
+            )
+        codes = np.random.default_rng(seed).choice(N_ARCHS, size=int(n), replace=False)
+        return self._batch(_decode_many(codes))
 
 
 def _code(ops: Sequence[int]) -> int:

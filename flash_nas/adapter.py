@@ -65,7 +65,11 @@ class Adapter(ABC):
         )
 
     def sample(self, n: int, seed: int) -> GraphBatch:
-        """``n`` architectures drawn uniformly at random (with replacement), reproducibly."""
+        """``n`` architectures drawn uniformly at random, reproducibly.
+
+        Spaces small enough to draw without replacement should (NAS-Bench-201 does), so that a
+        sample never lists an architecture twice.
+        """
         raise NotSupportedError(f"The {type(self).__name__} space does not support sampling.")
 
     def batch(self, archs: Sequence[Hashable]) -> GraphBatch:

@@ -26,6 +26,9 @@ import numpy as np
 from flash_nas.errors import ArchFormatError, GraphError
 from flash_nas.graph import ArchGraph, Op
 from flash_nas.metrics._structure import (
+    EdgeCounter,
+    EdgeShape,
+    edge_sums,
     live_edges,
     live_nodes,
     op_flops,
@@ -66,6 +69,15 @@ class GraphBatch(ABC):
         Called by :func:`flash_nas.metrics.score_batch` before it falls back to graphs.
         """
         return None
+
+    def edge_sums(self, count: EdgeCounter, size: int) -> np.ndarray:
+        """Per architecture, the sum over live edges of ``count(edge)``: shape ``(n, size)``.
+
+        Hardware models express their costs this way; batches with a fast form override it.
+        """
+        return np.array([edge_sums(graph, count, size) for graph in self.iter_graphs()]).reshape(
+            len(self), size
+        )
 
     def iter_graphs(self, *, progress: bool = False) -> Iterator[ArchGraph]:
         """Every graph in order, with a progress bar on request."""
@@ -232,26 +244,37 @@ class ChoiceSkeleton:
                 out.append(table[choices[:, slot.column]])
         return out
 
-    def additive(
-        self, choices: np.ndarray, value: Callable[[Op, int, int, int], float]
-    ) -> np.ndarray:
-        """Sum of ``value`` over live edges, per row, by table lookups per column."""
+    def edge_sums(self, choices: np.ndarray, count: EdgeCounter, size: int) -> np.ndarray:
+        """Sum over live edges of ``count(edge)`` (``size`` numbers), per row: ``(n, size)``.
+
+        Liveness depends only on the zero pattern and each slot's count only on its column's
+        choice, so the sum is a per-pattern constant plus one table lookup per column.
+        """
         live, pattern = self.liveness(choices)
-        fixed = np.zeros(len(live))
-        by_column = [np.zeros((len(live), n)) for n in self.n_options]
+        fixed = np.zeros((len(live), size))
+        by_column = [np.zeros((len(live), n, size)) for n in self.n_options]
         for position, edge in enumerate(self.skeleton.edges):
-            src = self.skeleton.node(edge.src)
-            read = self.skeleton.edge_input_channels(edge)
+            shape = EdgeShape.of(self.skeleton, edge)
             slot = self._slot_at.get(position)
             if slot is None:
-                fixed += live[:, position] * value(edge.op, read, src.height, src.width)
+                fixed += np.outer(live[:, position], np.asarray(count(shape), dtype=float))
             else:
-                table = np.array([value(op, read, src.height, src.width) for op in slot.options])
-                by_column[slot.column] += np.outer(live[:, position], table)
+                table = np.array(
+                    [count(replace(shape, op=op)) for op in slot.options], dtype=float
+                ).reshape(len(slot.options), size)
+                by_column[slot.column] += live[:, position, None, None] * table[None]
         total = fixed[pattern]
         for column, table in enumerate(by_column):
             total = total + table[pattern, choices[:, column]]
         return total
+
+    def additive(
+        self, choices: np.ndarray, value: Callable[[Op, int, int, int], float]
+    ) -> np.ndarray:
+        """Sum of ``value(op, in_channels, height, width)`` over live edges, per row."""
+        return self.edge_sums(choices, lambda e: (value(e.op, e.channels, e.height, e.width),), 1)[
+            :, 0
+        ]
 
     def activations(self, choices: np.ndarray) -> np.ndarray:
         live, pattern = self.liveness(choices)
@@ -353,6 +376,9 @@ class ChoiceBatch(GraphBatch):
 
     def indices(self) -> np.ndarray | None:
         return self._indices
+
+    def edge_sums(self, count: EdgeCounter, size: int) -> np.ndarray:
+        return self.skeleton.edge_sums(self.choices, count, size)
 
     def fast_metric(self, name: str) -> np.ndarray | None:
         skeleton, choices = self.skeleton, self.choices

@@ -1,16 +1,34 @@
-"""The HardwareModel interface: latency, energy and area of an ArchGraph on one target."""
+"""Hardware models: latency, energy and area of an ArchGraph on one target.
+
+* :class:`HardwareModel` -- the interface every hardware plugin implements.
+* :class:`LinearCostModel` -- FLASH's analytical form: each quantity is a sum, over the live
+  edges of the network, of *events* (MACs of a kind, bytes moved, crossbar reads, layers...)
+  times a non-negative *cost per event* (seconds per MAC, joules per byte...). Costs are named,
+  documented coefficients with their sources; a profile (JSON, see
+  :mod:`flash_nas.calibration`) replaces them with values fitted to measurements. Because every
+  quantity is linear in the costs, refitting is a non-negative least-squares problem, and scoring
+  a batched space is one array operation per event.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from flash_nas.batch import GraphBatch
+from flash_nas.errors import FlashNasError
 from flash_nas.graph import ArchGraph
+from flash_nas.metrics._structure import EdgeShape, edge_sums
 
-__all__ = ["QUANTITIES", "HardwareModel"]
+if TYPE_CHECKING:
+    from flash_nas.calibration import Profile
+
+__all__ = ["QUANTITIES", "Coefficient", "EdgeShape", "HardwareModel", "LinearCostModel"]
 
 #: The quantities a hardware model may report, with their units in the name.
 QUANTITIES = ("latency_ms", "energy_mj", "area_mm2")
@@ -39,3 +57,99 @@ class HardwareModel(ABC):
             for name, value in self.estimate(graph).items():
                 columns[name][position] = value
         return columns
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """A cost per event: which quantity it adds to, its unit, default value and where it is from."""
+
+    name: str
+    quantity: str
+    unit: str
+    default: float
+    source: str
+
+
+class LinearCostModel(HardwareModel):
+    """quantity = sum over live edges of events x cost per event (plus per-network events).
+
+    Subclasses declare :attr:`coefficients` and implement :meth:`edge_events`, which counts, for
+    one edge, the events each coefficient prices (in the same order). :meth:`network_events`
+    counts events that belong to the whole network (one inference's fixed overhead).
+
+    ``__init__(profile=None, **costs)``: start from the defaults, replace them with a profile's
+    fitted values, then with explicit keyword costs (by coefficient name).
+    """
+
+    coefficients: ClassVar[tuple[Coefficient, ...]] = ()
+
+    def __init__(self, profile: str | Path | Profile | None = None, **costs: float) -> None:
+        self.costs = np.array([coefficient.default for coefficient in self.coefficients])
+        self.profile: Profile | None = None
+        if profile is not None:
+            from flash_nas.calibration import Profile, load_profile
+
+            self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
+            self.profile.check_model(self)
+            self.set_costs(self.profile.costs)
+        self.set_costs(costs)
+
+    @classmethod
+    def coefficient_names(cls) -> list[str]:
+        return [coefficient.name for coefficient in cls.coefficients]
+
+    def set_costs(self, costs: Mapping[str, Any]) -> None:
+        """Replace named costs; unknown names and negative or non-finite values are errors."""
+        names = self.coefficient_names()
+        for name, value in costs.items():
+            if name not in names:
+                raise FlashNasError(
+                    f"{type(self).__name__} has no cost coefficient {name!r}; expected one of "
+                    f"{', '.join(names)}."
+                )
+            number = float(value)
+            if not np.isfinite(number) or number < 0:
+                raise FlashNasError(
+                    f"Cost {name!r} of {type(self).__name__} must be a finite number >= 0; got "
+                    f"{value!r}."
+                )
+            self.costs[names.index(name)] = number
+
+    def cost(self, name: str) -> float:
+        return float(self.costs[self.coefficient_names().index(name)])
+
+    @abstractmethod
+    def edge_events(self, edge: EdgeShape) -> Sequence[float]:
+        """Events of one live edge, one count per coefficient (zero where it does not apply)."""
+
+    def network_events(self, graph: ArchGraph | None = None) -> Sequence[float]:
+        """Events of a whole network beyond its edges (default: none).
+
+        Called with ``graph=None`` for batches, so it must not depend on the architecture.
+        """
+        return np.zeros(len(self.coefficients))
+
+    # -------------------------------------------------------------------------- evaluation
+    def events(self, graph: ArchGraph) -> np.ndarray:
+        """Event counts of one network, one per coefficient."""
+        size = len(self.coefficients)
+        return edge_sums(graph, self.edge_events, size) + np.asarray(self.network_events(graph))
+
+    def events_batch(self, batch: GraphBatch) -> np.ndarray:
+        """Event counts of every architecture: shape ``(n, n_coefficients)``."""
+        size = len(self.coefficients)
+        return batch.edge_sums(self.edge_events, size) + np.asarray(self.network_events(None))
+
+    def from_events(self, events: np.ndarray) -> dict[str, np.ndarray]:
+        """Quantities from event counts (any leading shape)."""
+        out = {}
+        for quantity in self.quantities:
+            mask = np.array([c.quantity == quantity for c in self.coefficients])
+            out[quantity] = events[..., mask] @ self.costs[mask]
+        return out
+
+    def estimate(self, graph: ArchGraph) -> dict[str, float]:
+        return {name: float(value) for name, value in self.from_events(self.events(graph)).items()}
+
+    def estimate_batch(self, batch: GraphBatch) -> dict[str, np.ndarray]:
+        return self.from_events(self.events_batch(batch))

@@ -10,11 +10,12 @@ and the batched path (:mod:`flash_nas.batch`) compute exactly the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from flash_nas.graph import ArchGraph, Op
+from flash_nas.graph import ArchGraph, Edge, Op, Tensor
 
 _CONNECTING = ("conv", "linear")
 _POOLING = ("avg_pool", "max_pool", "global_avg_pool")
@@ -57,6 +58,36 @@ def live_edges(graph: ArchGraph, zero: Sequence[bool] | None = None) -> np.ndarr
             edge = graph.edges[position]
             live[position] = not is_zero[position] and edge.src in forward and edge.dst in backward
     return live
+
+
+@dataclass(frozen=True)
+class EdgeShape:
+    """What a per-edge cost sees: the op, the shape it reads, and the node it writes into."""
+
+    op: Op
+    channels: int
+    height: int
+    width: int
+    dst: Tensor
+
+    @classmethod
+    def of(cls, graph: ArchGraph, edge: Edge) -> EdgeShape:
+        src = graph.node(edge.src)
+        return cls(
+            edge.op, graph.edge_input_channels(edge), src.height, src.width, graph.node(edge.dst)
+        )
+
+
+EdgeCounter = Callable[[EdgeShape], Sequence[float]]
+
+
+def edge_sums(graph: ArchGraph, count: EdgeCounter, size: int) -> np.ndarray:
+    """Sum over live edges of ``count(edge)``, a vector of ``size`` numbers per edge."""
+    total = np.zeros(size)
+    for edge, alive in zip(graph.edges, live_edges(graph)):
+        if alive:
+            total += np.asarray(count(EdgeShape.of(graph, edge)), dtype=float)
+    return total
 
 
 def live_nodes(graph: ArchGraph, live: np.ndarray) -> np.ndarray:

@@ -1,0 +1,230 @@
+"""Refit an analytical hardware model to measurements, and keep the result as a profile.
+
+FLASH fine-tunes its analytical models on inference measured on the target. Here:
+
+1. :func:`calibrate` takes a :class:`~flash_nas.hardware.LinearCostModel`, a batch of
+   architectures and their measured quantities, fits the costs per event on ``fit_samples`` rows
+   chosen at random (seeded), and predicts every other row.
+2. The fit minimises the *relative* squared error, ``sum(((E @ c - y) / y) ** 2)``, subject to
+   ``c >= 0`` (scipy's non-negative least squares): a negative seconds-per-MAC has no physical
+   meaning, and relative error keeps the many small networks from being ignored.
+3. Quality is reported on the held-out rows only: Spearman rho, Kendall tau, MAPE and the share
+   of architectures within +-10 %.
+4. The fitted costs and their quality are saved as a :class:`Profile` (JSON), which the model
+   loads again with ``Model(profile=path)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import optimize, stats
+
+from flash_nas.batch import GraphBatch
+from flash_nas.errors import FlashNasError, TableError
+from flash_nas.hardware import LinearCostModel
+
+__all__ = [
+    "Fit",
+    "Profile",
+    "calibrate",
+    "check_measurements",
+    "fit_quality",
+    "load_profile",
+    "profile_summary",
+]
+
+PROFILE_FORMAT = "flash-nas-profile/1"
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Quality of a model's predictions on rows it was not fitted on."""
+
+    rows: int
+    spearman: float
+    kendall: float
+    mape: float
+    within_10pct: float
+
+    def line(self) -> str:
+        return (
+            f"rho {self.spearman:.3f}, tau {self.kendall:.3f}, MAPE {self.mape:.1%}, "
+            f"within +-10%: {self.within_10pct:.1%} ({self.rows} held-out rows)"
+        )
+
+
+def fit_quality(predicted: np.ndarray, measured: np.ndarray) -> Fit:
+    """Spearman, Kendall, MAPE and share within +-10 % of ``predicted`` against ``measured``."""
+    predicted = np.asarray(predicted, dtype=float)
+    measured = np.asarray(measured, dtype=float)
+    relative = np.abs(predicted - measured) / measured
+    constant = np.ptp(predicted) == 0 or np.ptp(measured) == 0
+    return Fit(
+        rows=len(measured),
+        spearman=0.0 if constant else float(stats.spearmanr(predicted, measured).statistic),
+        kendall=0.0 if constant else float(stats.kendalltau(predicted, measured).statistic),
+        mape=float(relative.mean()),
+        within_10pct=float((relative <= 0.10).mean()),
+    )
+
+
+@dataclass
+class Profile:
+    """Fitted costs of one model class, with how well they predict held-out measurements."""
+
+    model: str
+    costs: dict[str, float]
+    fit: dict[str, Fit] = field(default_factory=dict)
+    fit_rows: int = 0
+    seed: int | None = None
+    source: str = ""
+
+    def check_model(self, model: LinearCostModel) -> None:
+        """Raise unless this profile was fitted for ``model``'s class and coefficients."""
+        if self.model != type(model).__name__:
+            raise FlashNasError(
+                f"This profile was fitted for the {self.model} model, not {type(model).__name__}; "
+                f"use it with --hardware for that model, or calibrate a new one."
+            )
+        unknown = set(self.costs) - set(model.coefficient_names())
+        if unknown:
+            raise FlashNasError(
+                f"The profile names costs {sorted(unknown)} that {type(model).__name__} does not "
+                f"have; it was written by another version. Calibrate again."
+            )
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["format"] = PROFILE_FORMAT
+        return json.dumps(data, indent=2, sort_keys=True)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read a profile written by :meth:`Profile.save`; corrupt files say what is wrong."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FlashNasError(f"Profile {str(path)!r} does not exist.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FlashNasError(f"Profile {str(path)!r} is not valid JSON ({exc}).") from exc
+    if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
+        raise FlashNasError(
+            f"Profile {str(path)!r} is not a flash-nas profile (expected format "
+            f"{PROFILE_FORMAT!r}); write one with `flash-nas calibrate`."
+        )
+    try:
+        costs = {str(k): float(v) for k, v in data["costs"].items()}
+        fits = {q: Fit(**values) for q, values in data.get("fit", {}).items()}
+        profile = Profile(
+            model=str(data["model"]),
+            costs=costs,
+            fit=fits,
+            fit_rows=int(data.get("fit_rows", 0)),
+            seed=data.get("seed"),
+            source=str(data.get("source", "")),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise FlashNasError(f"Profile {str(path)!r} is damaged: {exc!r}.") from exc
+    bad = [name for name, value in costs.items() if not math.isfinite(value) or value < 0]
+    if bad:
+        raise FlashNasError(f"Profile {str(path)!r} has negative or non-finite costs: {bad}.")
+    return profile
+
+
+def check_measurements(values: np.ndarray, quantity: str, archs: Sequence[str]) -> np.ndarray:
+    """``values`` as floats, every one finite and > 0; otherwise an error naming the row."""
+    array = np.asarray(values, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(array) | (array <= 0))
+    if len(bad):
+        first = int(bad[0])
+        raise TableError(
+            f"Measured {quantity} must be finite and > 0; {len(bad)} row(s) are not, e.g. "
+            f"{archs[first]!r} = {array[first]!r}. Remove or re-measure them."
+        )
+    return array
+
+
+def _fit_costs(events: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    scale = 1.0 / measured
+    column_scale = np.abs(events).max(axis=0)
+    column_scale[column_scale == 0] = 1.0  # an event that never happens keeps a zero column
+    solution, _ = optimize.nnls((events / column_scale) * scale[:, None], np.ones(len(measured)))
+    return solution / column_scale
+
+
+def calibrate(
+    model: LinearCostModel,
+    batch: GraphBatch,
+    measured: Mapping[str, np.ndarray],
+    *,
+    fit_samples: int,
+    seed: int = 0,
+    source: str = "",
+) -> Profile:
+    """Fit ``model``'s costs for each measured quantity on ``fit_samples`` random rows.
+
+    Returns the profile; ``profile.fit`` holds the quality on every other row. The model itself
+    is left unchanged: load the profile to use it.
+    """
+    texts = batch.texts()
+    for quantity, values in measured.items():
+        if quantity not in model.quantities:
+            raise FlashNasError(
+                f"{type(model).__name__} does not model {quantity!r}; it models "
+                f"{', '.join(model.quantities)}."
+            )
+        if len(values) != len(batch):
+            raise TableError(f"{quantity}: {len(values)} measurements for {len(batch)} archs.")
+        check_measurements(values, quantity, texts)
+    if len(set(texts)) != len(texts):
+        raise TableError("The measurements list an architecture twice; keep one row per arch.")
+    if not isinstance(fit_samples, int) or not 1 <= fit_samples < len(batch):
+        raise FlashNasError(
+            f"fit_samples must be an int in 1..{len(batch) - 1} (some rows must be held out to "
+            f"report quality); got {fit_samples!r}."
+        )
+    events = model.events_batch(batch)
+    order = np.random.default_rng(seed).permutation(len(batch))
+    fit_rows, held_out = order[:fit_samples], order[fit_samples:]
+    costs = dict(zip(model.coefficient_names(), map(float, model.costs)))
+    fits = {}
+    for quantity, values in measured.items():
+        y = np.asarray(values, dtype=float)
+        mask = np.array([c.quantity == quantity for c in model.coefficients])
+        used = mask & (np.abs(events[fit_rows]).sum(axis=0) > 0)
+        if fit_samples < used.sum():
+            raise FlashNasError(
+                f"Fitting {quantity} needs at least {used.sum()} rows (one per cost it fits); "
+                f"got fit_samples={fit_samples}. Measure more architectures."
+            )
+        fitted = _fit_costs(events[fit_rows][:, used], y[fit_rows])
+        for name, value in zip(np.array(model.coefficient_names())[used], fitted):
+            costs[str(name)] = float(value)
+        predicted = events[:, mask] @ np.array(
+            [costs[c.name] for c in model.coefficients if c.quantity == quantity]
+        )
+        fits[quantity] = fit_quality(predicted[held_out], y[held_out])
+    return Profile(
+        model=type(model).__name__,
+        costs=costs,
+        fit=fits,
+        fit_rows=fit_samples,
+        seed=seed,
+        source=source,
+    )
+
+
+def profile_summary(profile: Profile) -> list[str]:
+    """One line per calibrated quantity, for printing."""
+    return [f"{quantity}: {fit.line()}" for quantity, fit in profile.fit.items()]
+
