@@ -212,8 +212,17 @@ def get_adapter(name: str, **options: Any) -> Adapter:
 
 
 def get_hardware(name: str, **options: Any) -> HardwareModel:
-    """A new instance of the hardware model registered as ``name``, built with ``options``."""
-    registration = _lookup("hardware", name)
+    """A new instance of the hardware model registered as ``name``, built with ``options``.
+
+    ``"model:variant"`` (``zigzag:aimc``, ``hwnasbench:raspi4``) passes ``variant="aimc"`` to the
+    model registered as ``model``: one plugin, many targets.
+    """
+    base, sep, variant = name.partition(":")
+    registration = _lookup("hardware", base)
+    if sep:
+        if not variant:
+            raise UnknownNameError(f"Hardware name {name!r} ends with ':'; write MODEL:VARIANT.")
+        options = {**options, "variant": variant}
     try:
         return registration.factory(**options)
     except TypeError as exc:

@@ -7,11 +7,11 @@ import itertools
 
 import numpy as np
 import pytest
-from flash_nas_adapters import nb201_encoding as enc
-from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table
 
 import flash_nas
 from flash_nas import ArchFormatError, score, score_batch
+from flash_nas_adapters import nb201_encoding as enc
+from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table
 
 ALL_OPS = list(itertools.product(range(5), repeat=6))
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"

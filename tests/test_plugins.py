@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from flash_nas_adapters.nasbench201 import NasBench201Adapter
 
 import flash_nas
 from flash_nas import HardwareModel, PluginError, UnknownNameError, hookimpl
 from flash_nas.hookspecs import register_adapters, register_hardware
+from flash_nas_adapters.nasbench201 import NasBench201Adapter
 
 TOY_PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin"
 

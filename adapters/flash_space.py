@@ -1,0 +1,712 @@
+"""FLASH's own search space (Li, Mandal, Ogras, Marculescu, TECS 2021) as a flash-nas adapter.
+
+Representations this module converts between:
+
+* **text** -- ``dense:w=32,48,64;d=4,6,8;t=10,0,200``: the block kind, then one width ``w_c``,
+  depth ``d_c`` (layers) and skip count ``t_c`` per cell, cells in order. ``t_c`` counts skip
+  *channels* in the dense block and skip *links* in the resnet and mobilenet blocks, so the text
+  names its block and :meth:`FlashSpaceAdapter.parse` refuses text written for another block.
+* **arch** -- a tuple of :class:`CellConfig` ``(width, depth, skips)``, one per cell (hashable;
+  equal to the plain tuple of triples).
+* **configs** -- the same numbers as an int array of shape ``(n, n_cells, 3)``: the form
+  :class:`FlashBatch` scores in closed form, without building graphs.
+* **ArchGraph** -- the whole network, built by :meth:`FlashSpaceAdapter.to_graph`.
+
+The network: stem (3x3 conv from the image to ``w_1`` channels, BN), cell 1, transition, cell 2,
+..., head (BN, ReLU, global average pooling, linear with bias). Only the outline of the space
+survives in the paper's abstract; what is marked *ours* is our reconstruction.
+
+* **dense** (FLASH's block): layer i of a cell is BN-ReLU-conv3x3 writing ``w_c`` channels. Layer
+  0 reads the cell input; layer i >= 1 reads the concatenation (node ``c{c}.in{i}``) of layer
+  i-1's output and the skip channels that layers 0..i-2 send it. The first layer of cells 2..n
+  has stride 2.
+* **transition** (ours, DenseNet's transition layer): BN-ReLU-conv1x1 from ``w_{c-1}`` to ``w_c``
+  channels between cells, outside the cells. Every layer of a cell then sees ``w_c`` channels from
+  its predecessor, which is what FLASH's ``g_c = w_c + t_c / d_c`` assumes. It is there even when
+  the widths agree, so every architecture has the same outline.
+* **skip layout** (ours): a cell has ``(d_c-1)(d_c-2)/2`` eligible (layer i, source j <= i-2)
+  pairs. They are put in an order shuffled by ``skip_seed`` (mixed with the cell's position and
+  depth), and ``t_c`` is spread over them as evenly as possible: every pair takes
+  ``t_c // pairs``, the first ``t_c % pairs`` in that order one more. A dense pair carries at
+  most ``w_c`` channels, a slice from channel 0 of its source; a resnet or mobilenet pair is one
+  link or none. The layout is deterministic, so an arch and the adapter's parameters fix the graph.
+* **resnet** (ours): BN-ReLU-conv3x3 layers whose outputs are sum nodes; a skip is a whole-tensor
+  identity link from layer j <= i-2 into layer i's sum.
+* **mobilenet** (ours): each layer is a MobileNetV2 inverted residual (1x1 expand conv-BN-ReLU6,
+  3x3 depthwise conv-BN-ReLU6 with the layer's stride, 1x1 project conv-BN) on one edge, so that a
+  layer is one node as in the other blocks and NN-Mass keeps its ``rho * w * d`` form; skips as in
+  the resnet block. Consequences: its NN-Degree is ``e * w_c + t_c / d_c`` (the project conv reads
+  ``e * w_c`` channels), and ``activations`` does not count the expanded tensors inside a layer.
+
+The space is counted exactly: per cell, every allowed (width, depth) with every skip count
+0..capacity; cells choose independently. The default ranges (widths 16..64 step 8, depths 2..6)
+give 5,635 choices per cell and 5,635**3 = 178,929,422,875 architectures for the dense block, more
+than the "63 billion" FLASH reports (its ranges were not recovered).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+import flash_nas
+from flash_nas import (
+    Adapter,
+    ArchFormatError,
+    ArchGraph,
+    Cell,
+    Edge,
+    GraphBatch,
+    Layer,
+    Op,
+    Tensor,
+    UnknownNameError,
+)
+
+__all__ = [
+    "BLOCKS",
+    "DEFAULT_DEPTHS",
+    "DEFAULT_WIDTHS",
+    "CellConfig",
+    "FlashBatch",
+    "FlashSpaceAdapter",
+    "register_adapters",
+]
+
+DEFAULT_WIDTHS = tuple(range(16, 65, 8))
+DEFAULT_DEPTHS = tuple(range(2, 7))
+_IMAGE_CHANNELS = 3
+_TEXT = re.compile(r"(?P<block>\w+):w=(?P<w>[^;]*);d=(?P<d>[^;]*);t=(?P<t>[^;]*)")
+_NUMBER = re.compile(r"\d+")
+
+
+class CellConfig(NamedTuple):
+    """One cell's choices: width (channels), depth (layers), skips (channels or links)."""
+
+    width: int
+    depth: int
+    skips: int
+
+
+FlashArch = tuple[CellConfig, ...]
+
+
+# ---------------------------------------------------------------------------------- layers, ops
+def _conv(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> Layer:
+    return Layer("conv", cin, cout, kernel, stride, kernel // 2, groups)
+
+
+def _keep(kind: str, channels: int) -> Layer:
+    return Layer(kind, channels, channels)
+
+
+def _preact_conv(cin: int, cout: int, kernel: int, stride: int, name: str) -> Op:
+    """BN-ReLU-conv: DenseNet's pre-activation layer, also its transition (kernel 1)."""
+    return Op(name, (_keep("bn", cin), _keep("relu", cin), _conv(cin, cout, kernel, stride)))
+
+
+def _inverted_residual(width: int, expansion: int, stride: int) -> Op:
+    hidden = width * expansion
+    return Op(
+        "inverted_residual",
+        (
+            _conv(width, hidden, 1),
+            _keep("bn", hidden),
+            _keep("relu6", hidden),
+            _conv(hidden, hidden, 3, stride, groups=hidden),
+            _keep("bn", hidden),
+            _keep("relu6", hidden),
+            _conv(hidden, width, 1),
+            _keep("bn", width),
+        ),
+    )
+
+
+def _stem(width: int) -> Op:
+    return Op("stem", (_conv(_IMAGE_CHANNELS, width, 3), _keep("bn", width)))
+
+
+def _head(width: int, classes: int) -> Op:
+    return Op(
+        "head",
+        (
+            _keep("bn", width),
+            _keep("relu", width),
+            _keep("global_avg_pool", width),
+            Layer("linear", width, classes, bias=True),
+        ),
+    )
+
+
+def _spatial_sizes(input_size: int, n_cells: int) -> list[int]:
+    """Spatial size of each cell's layers: the first cell keeps the input size, later ones halve.
+
+    A 3x3 conv with padding 1 and stride 2 maps s to (s - 1) // 2 + 1 (torch's floor mode).
+    """
+    sizes = [input_size]
+    for _ in range(n_cells - 1):
+        sizes.append((sizes[-1] - 1) // 2 + 1)
+    return sizes
+
+
+# ------------------------------------------------------------------------------- skip layout
+def _pair_count(depth: int) -> int:
+    """Eligible (layer i, source j <= i-2) pairs in a cell of ``depth`` layers."""
+    return (depth - 1) * (depth - 2) // 2
+
+
+@lru_cache(maxsize=4096)
+def _pair_order(skip_seed: int, cell: int, depth: int) -> tuple[tuple[int, int], ...]:
+    """The eligible pairs in the order skips fill them; fixed by the seed, cell and depth."""
+    pairs = [(layer, source) for layer in range(2, depth) for source in range(layer - 1)]
+    order = np.random.default_rng([skip_seed, cell, depth]).permutation(len(pairs))
+    return tuple(pairs[k] for k in order)
+
+
+def _spread(total: int, order: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """``total`` skips over the pairs as evenly as possible, earlier pairs taking the remainder."""
+    if not order:
+        return {}
+    base, extra = divmod(total, len(order))
+    counts = {pair: base + (rank < extra) for rank, pair in enumerate(order)}
+    return {pair: count for pair, count in sorted(counts.items()) if count}
+
+
+# ------------------------------------------------------------------------------ cell builders
+@dataclass(frozen=True)
+class _CellPlan:
+    """What a block builder needs to lay out one cell."""
+
+    name: str
+    source: Tensor  # the cell's input node: the stem or the transition's output
+    width: int
+    depth: int
+    stride: int  # of the first layer
+    skips: tuple[tuple[int, int, int], ...]  # (layer, source layer, channels or links)
+    expansion: int
+
+    @property
+    def size(self) -> int:
+        return (self.source.height - 1) // self.stride + 1
+
+    def out(self, layer: int) -> str:
+        return f"{self.name}.out{layer}"
+
+    def stride_of(self, layer: int) -> int:
+        return self.stride if layer == 0 else 1
+
+    def skips_into(self, layer: int) -> list[tuple[int, int]]:
+        """``(source layer, count)`` of the skips that enter ``layer``, by source."""
+        return [(source, count) for into, source, count in self.skips if into == layer]
+
+
+Built = tuple[list[Tensor], list[Edge]]
+
+
+def _dense_cell(plan: _CellPlan) -> Built:
+    """Layer i >= 1 convolves a concat node of layer i-1's output and its skip slices."""
+    size, width = plan.size, plan.width
+    nodes: list[Tensor] = []
+    edges: list[Edge] = []
+    for layer in range(plan.depth):
+        reads = plan.source
+        if layer:
+            sources = plan.skips_into(layer)
+            channels = width + sum(count for _, count in sources)
+            reads = Tensor(f"{plan.name}.in{layer}", channels, size, size, combine="concat")
+            nodes.append(reads)
+            edges.append(Edge(plan.out(layer - 1), reads.name, Op.identity("previous")))
+            edges.extend(
+                Edge(
+                    plan.out(source),
+                    reads.name,
+                    Op.identity("skip"),
+                    channel_offset=0,
+                    channels=count,
+                )
+                for source, count in sources
+            )
+        nodes.append(Tensor(plan.out(layer), width, size, size))
+        op = _preact_conv(reads.channels, width, 3, plan.stride_of(layer), "bn_relu_conv3x3")
+        edges.append(Edge(reads.name, plan.out(layer), op))
+    return nodes, edges
+
+
+def _sum_cell(plan: _CellPlan, layer_op: Callable[[int], Op]) -> Built:
+    """Layer i sums its op on layer i-1's output and whole-tensor skips from layers <= i-2."""
+    nodes: list[Tensor] = []
+    edges: list[Edge] = []
+    for layer in range(plan.depth):
+        previous = plan.out(layer - 1) if layer else plan.source.name
+        nodes.append(Tensor(plan.out(layer), plan.width, plan.size, plan.size))
+        edges.append(Edge(previous, plan.out(layer), layer_op(layer)))
+        edges.extend(
+            Edge(plan.out(source), plan.out(layer), Op.identity("skip"))
+            for source, _ in plan.skips_into(layer)
+        )
+    return nodes, edges
+
+
+def _resnet_cell(plan: _CellPlan) -> Built:
+    width = plan.width
+    return _sum_cell(
+        plan, lambda i: _preact_conv(width, width, 3, plan.stride_of(i), "bn_relu_conv3x3")
+    )
+
+
+def _mobilenet_cell(plan: _CellPlan) -> Built:
+    return _sum_cell(
+        plan, lambda i: _inverted_residual(plan.width, plan.expansion, plan.stride_of(i))
+    )
+
+
+# ------------------------------------------------------------------------------ closed forms
+@dataclass(frozen=True)
+class _CellArrays:
+    """Per architecture and cell, shape ``(n, n_cells)``, and per cell the spatial sizes."""
+
+    width: np.ndarray
+    depth: np.ndarray
+    skips: np.ndarray
+    size: np.ndarray  # (n_cells,): spatial size of the cell's layers
+    size_in: np.ndarray  # (n_cells,): spatial size of the cell's input node
+    expansion: int
+
+
+def _dense_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+    """Layer i's conv reads ``w + s_i`` channels and the ``s_i`` sum to t: every total is linear
+    in the ``s_i``, so it depends on t alone, not on how the seed laid the skips out."""
+    w, d, t, area = c.width, c.depth, c.skips, c.size**2
+    read = d * w + t  # input channels summed over the cell's convs
+    return {
+        "params": read * (9 * w + 2),  # 3x3 weights, and BN's scale and shift per input channel
+        "macs": 9 * w * area * read,
+        # BN (2) and ReLU (1) per input value; layer 0 works at the input size, before its stride
+        "elementwise": 3 * (w * c.size_in**2 + (read - w) * area),
+        "activations": area * (read + (d - 1) * w),  # d outputs, d-1 concat nodes
+        "nn_degree": w + t / d,
+        "nn_degree_neuron": 9 * (w + t / d),
+    }
+
+
+def _resnet_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+    """Identity skips add no weights or MACs; each adds 1 to the in-degree of its sum node."""
+    w, d, t, area = c.width, c.depth, c.skips, c.size**2
+    return {
+        "params": d * (9 * w * w + 2 * w),
+        "macs": 9 * w * w * d * area,
+        "elementwise": 3 * w * (c.size_in**2 + (d - 1) * area),  # BN-ReLU before each conv
+        "activations": d * w * area,
+        "nn_degree": w + t / d,
+        "nn_degree_neuron": 9 * w + t / d,
+    }
+
+
+def _mobilenet_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+    """The first layer's expand conv runs at the cell's input size, everything else after the
+    stride; the project conv (1x1, ``h = e * w`` inputs) sets the in-degree."""
+    w, d, t, area = c.width, c.depth, c.skips, c.size**2
+    h = c.expansion * w
+    return {
+        "params": d * (2 * h * w + 13 * h + 2 * w),  # two 1x1 convs, 3x3 depthwise, three BNs
+        "macs": h * w * (c.size_in**2 + (2 * d - 1) * area) + 9 * h * d * area,
+        # BN-ReLU6 after the expand conv (before the stride) and the depthwise conv, BN at the end
+        "elementwise": 3 * h * (c.size_in**2 + (2 * d - 1) * area) + 2 * w * d * area,
+        "activations": d * w * area,
+        "nn_degree": h + t / d,
+        "nn_degree_neuron": h + t / d,
+    }
+
+
+def _skeleton_metrics(c: _CellArrays, classes: int) -> dict[str, np.ndarray]:
+    """Stem, transitions and head: the same for every block."""
+    w = c.width
+    first, last, before, after = w[:, 0], w[:, -1], w[:, :-1], w[:, 1:]
+    stem = first * c.size_in[0] ** 2  # values the stem writes
+    transition_area = c.size_in[1:] ** 2
+    transition = before * transition_area  # values each transition reads
+    pooled = last * c.size[-1] ** 2  # values the head reads
+    return {
+        "params": 29 * first + (before * (after + 2)).sum(axis=1) + (classes + 2) * last + classes,
+        "macs": 27 * stem + (transition * after).sum(axis=1) + classes * last,
+        # the stem's BN; BN-ReLU before each transition; the head's BN-ReLU and pooling adds
+        "elementwise": 2 * stem + 3 * transition.sum(axis=1) + 4 * pooled,
+        "activations": stem + (after * transition_area).sum(axis=1) + classes,
+    }
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One kind of cell: how to build it, what ``t`` counts, and its closed-form metrics."""
+
+    build: Callable[[_CellPlan], Built]
+    unit: str  # what t counts
+    per_pair: Callable[[Any], Any]  # most skips one (layer, source) pair carries, given w
+    capacity_formula: str
+    metrics: Callable[[_CellArrays], dict[str, np.ndarray]]
+
+
+_BLOCKS: dict[str, _Block] = {
+    "dense": _Block(_dense_cell, "channels", lambda w: w, "w*(d-1)*(d-2)/2", _dense_metrics),
+    "resnet": _Block(_resnet_cell, "links", lambda w: 1, "(d-1)*(d-2)/2", _resnet_metrics),
+    "mobilenet": _Block(_mobilenet_cell, "links", lambda w: 1, "(d-1)*(d-2)/2", _mobilenet_metrics),
+}
+#: The block kinds a FlashSpaceAdapter builds.
+BLOCKS = tuple(_BLOCKS)
+
+
+# ---------------------------------------------------------------------------- parameter checks
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: Any, minimum: int, owner: str = "FlashSpaceAdapter") -> int:
+    if not _is_int(value) or value < minimum:
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
+        )
+    return int(value)
+
+
+def _per_cell(name: str, values: Iterable[Any], n_cells: int) -> tuple[tuple[int, ...], ...]:
+    """Allowed values per cell: ints shared by every cell, or ``n_cells`` sequences of ints."""
+    items = list(values) if isinstance(values, Iterable) else []
+    if items and all(_is_int(item) for item in items):
+        groups = [items] * n_cells
+    elif len(items) == n_cells and all(isinstance(item, Iterable) for item in items):
+        groups = [list(item) for item in items]
+    else:
+        groups = []
+    if not groups or any(not g or not all(_is_int(v) and v >= 1 for v in g) for g in groups):
+        raise ValueError(
+            f"The {name!r} parameter of FlashSpaceAdapter must be a non-empty sequence of ints "
+            f">= 1 shared by every cell, or {n_cells} such sequences (one per cell; "
+            f"n_cells={n_cells}). Got {values!r} instead."
+        )
+    return tuple(tuple(sorted({int(v) for v in group})) for group in groups)
+
+
+def _listing(values: Iterable[int]) -> str:
+    return ", ".join(map(str, values))
+
+
+# ---------------------------------------------------------------------------------- adapter
+class FlashSpaceAdapter(Adapter):
+    """FLASH's space: ``n_cells`` cells, each choosing a width, a depth and its skips.
+
+    Parameters (all keyword, all with defaults):
+
+    * ``block`` -- ``"dense"`` (FLASH's), ``"resnet"`` or ``"mobilenet"``; see the module docs.
+    * ``widths``, ``depths`` -- allowed values, one sequence shared by every cell or one per cell.
+    * ``n_cells`` (3), ``input_size`` (32: a 32x32 RGB image), ``num_classes`` (10).
+    * ``skip_seed`` (0) -- fixes how each cell's skips are laid out over its layer pairs.
+    * ``expansion`` (4) -- the mobilenet block's expansion ratio; the other blocks ignore it.
+    """
+
+    description: ClassVar[str] = (
+        "FLASH's own space: cells of DenseNet-, ResNet- or MobileNet-type layers choosing "
+        "width, depth and skip connections (Li et al., TECS 2021)"
+    )
+
+    def __init__(
+        self,
+        *,
+        block: str = "dense",
+        widths: Sequence[int] | Sequence[Sequence[int]] = DEFAULT_WIDTHS,
+        depths: Sequence[int] | Sequence[Sequence[int]] = DEFAULT_DEPTHS,
+        n_cells: int = 3,
+        input_size: int = 32,
+        num_classes: int = 10,
+        skip_seed: int = 0,
+        expansion: int = 4,
+    ) -> None:
+        if block not in _BLOCKS:
+            raise UnknownNameError(
+                f"Unknown FLASH block {block!r}; expected one of {', '.join(BLOCKS)}."
+            )
+        self.block = block
+        self.n_cells = _check_int("n_cells", n_cells, 1)
+        self.widths = _per_cell("widths", widths, self.n_cells)
+        self.depths = _per_cell("depths", depths, self.n_cells)
+        self.input_size = _check_int("input_size", input_size, 1)
+        self.num_classes = _check_int("num_classes", num_classes, 1)
+        self.skip_seed = _check_int("skip_seed", skip_seed, 0)
+        self.expansion = _check_int("expansion", expansion, 1)
+        self._block = _BLOCKS[block]
+        self._sizes = _spatial_sizes(self.input_size, self.n_cells)
+
+    def __repr__(self) -> str:
+        return (
+            f"FlashSpaceAdapter(block={self.block!r}, n_cells={self.n_cells}, "
+            f"input_size={self.input_size}, num_classes={self.num_classes}, "
+            f"skip_seed={self.skip_seed}, expansion={self.expansion})"
+        )
+
+    # ------------------------------------------------------------------------ the space's rules
+    def skip_capacity(self, width: int, depth: int) -> int:
+        """Most skips (in this block's unit: channels or links) a cell of this shape allows."""
+        return _pair_count(depth) * self._block.per_pair(width)
+
+    def _options(self, cell: int) -> list[tuple[int, int, int]]:
+        """Every allowed ``(width, depth, capacity)`` of ``cell``."""
+        return [
+            (width, depth, self.skip_capacity(width, depth))
+            for width in self.widths[cell]
+            for depth in self.depths[cell]
+        ]
+
+    def size(self) -> int:
+        """Exact count: per cell, every (width, depth) with each skip count 0..capacity."""
+        total = 1
+        for cell in range(self.n_cells):
+            total *= sum(capacity + 1 for _, _, capacity in self._options(cell))
+        return total
+
+    def skip_layout(self, arch: Hashable) -> tuple[dict[tuple[int, int], int], ...]:
+        """Per cell, ``{(layer, source layer): skips}`` for the pairs that carry any."""
+        return tuple(
+            _spread(config.skips, _pair_order(self.skip_seed, cell, config.depth))
+            for cell, config in enumerate(self.check(arch))
+        )
+
+    def check(self, arch: Hashable) -> FlashArch:
+        """``arch`` as a tuple of :class:`CellConfig`; ArchFormatError if it is not in the space."""
+        rows: Any = arch
+        try:
+            cells = [tuple(map(operator.index, row)) for row in rows]
+        except TypeError:
+            cells = []
+        if len(cells) != self.n_cells or any(len(cell) != 3 for cell in cells):
+            raise ArchFormatError(
+                f"Expected a FLASH architecture as {self.n_cells} (width, depth, skips) triples "
+                f"of ints, one per cell (n_cells={self.n_cells}); got {arch!r}."
+            )
+        return tuple(self._check_cell(c, CellConfig(*cell)) for c, cell in enumerate(cells))
+
+    def _check_cell(self, cell: int, config: CellConfig) -> CellConfig:
+        width, depth, skips = config
+        for name, value, allowed in (
+            ("width", width, self.widths[cell]),
+            ("depth", depth, self.depths[cell]),
+        ):
+            if value not in allowed:
+                raise ArchFormatError(
+                    f"Cell {cell + 1}: {name} {value} is not allowed; expected one of "
+                    f"{_listing(allowed)}."
+                )
+        capacity = self.skip_capacity(width, depth)
+        if not 0 <= skips <= capacity:
+            raise ArchFormatError(
+                f"Cell {cell + 1}: {skips} skip {self._block.unit} is out of range for a "
+                f"{self.block} cell of width {width} and depth {depth}; expected 0..{capacity} "
+                f"(capacity {self._block.capacity_formula})."
+            )
+        return config
+
+    def check_configs(self, configs: Any) -> np.ndarray:
+        """``configs`` as an int64 array ``(n, n_cells, 3)`` of architectures in the space."""
+        array = np.asarray(configs)
+        if array.ndim != 3 or array.shape[1:] != (self.n_cells, 3):
+            raise ArchFormatError(
+                f"Expected a config array of shape (n, {self.n_cells}, 3), (width, depth, skips) "
+                f"per cell; got shape {array.shape}."
+            )
+        if array.size and not np.issubdtype(array.dtype, np.integer):
+            raise ArchFormatError(f"Configs must be integers; got dtype {array.dtype}.")
+        array = array.astype(np.int64, copy=False)
+        bad = ~self._valid(array)
+        if bad.any():
+            row = int(np.argmax(bad))
+            try:
+                self.check(array[row].tolist())
+            except ArchFormatError as exc:
+                raise ArchFormatError(f"Row {row}: {exc}") from None
+        return array
+
+    def _valid(self, array: np.ndarray) -> np.ndarray:
+        valid = np.ones(len(array), dtype=bool)
+        for cell in range(self.n_cells):
+            width, depth, skips = array[:, cell].T
+            capacity = _pair_count(depth) * self._block.per_pair(width)
+            valid &= np.isin(width, self.widths[cell]) & np.isin(depth, self.depths[cell])
+            valid &= (skips >= 0) & (skips <= capacity)
+        return valid
+
+    # ---------------------------------------------------------------------------- text form
+    @property
+    def text_form(self) -> str:
+        """The canonical text's shape, for error messages: ``dense:w=W1,W2,W3;d=...;t=...``."""
+        w, d, t = (",".join(f"{key}{c + 1}" for c in range(self.n_cells)) for key in "WDT")
+        return f"{self.block}:w={w};d={d};t={t}"
+
+    def format(self, arch: Hashable) -> str:
+        cells = self.check(arch)
+        w, d, t = (",".join(map(str, column)) for column in zip(*cells, strict=True))
+        return f"{self.block}:w={w};d={d};t={t}"
+
+    def parse(self, text: str) -> FlashArch:
+        match = _TEXT.fullmatch(text.strip()) if isinstance(text, str) else None
+        if match is None:
+            raise ArchFormatError(
+                f"Malformed FLASH architecture {text!r}: expected the form {self.text_form} "
+                f"(block, then per cell its width, depth and skips)."
+            )
+        if match["block"] != self.block:
+            raise ArchFormatError(
+                f"FLASH architecture {text!r} is written for the {match['block']!r} block, but "
+                f"this space builds {self.block!r} cells; pass block={match['block']!r} to the "
+                f"adapter or use {self.block!r} text."
+            )
+        columns = [self._parse_numbers(text, key, match[key]) for key in "wdt"]
+        return self.check(list(zip(*columns, strict=True)))
+
+    def _parse_numbers(self, text: str, key: str, field: str) -> list[int]:
+        parts = field.split(",")
+        if not all(_NUMBER.fullmatch(part) for part in parts):
+            raise ArchFormatError(
+                f"Malformed FLASH architecture {text!r}: {key}= must list non-negative integers "
+                f"separated by commas, as in {self.text_form}; got {field!r}."
+            )
+        if len(parts) != self.n_cells:
+            raise ArchFormatError(
+                f"FLASH architecture {text!r} gives {len(parts)} values in {key}=; this space has "
+                f"{self.n_cells} cells (n_cells={self.n_cells}), one value per cell."
+            )
+        return [int(part) for part in parts]
+
+    # ---------------------------------------------------------------------------------- graph
+    def to_graph(self, arch: Hashable) -> ArchGraph:
+        cells = self.check(arch)
+        image = Tensor("input", _IMAGE_CHANNELS, self.input_size, self.input_size)
+        source = Tensor("stem", cells[0].width, self.input_size, self.input_size)
+        nodes, edges = [image, source], [Edge(image.name, source.name, _stem(source.channels))]
+        groups: list[Cell] = []
+        for c, (config, layout) in enumerate(zip(cells, self.skip_layout(cells), strict=True)):
+            if c:
+                source = self._transition(source, config.width, c, nodes, edges)
+            plan = _CellPlan(
+                name=f"c{c + 1}",
+                source=source,
+                width=config.width,
+                depth=config.depth,
+                stride=2 if c else 1,
+                skips=tuple((i, j, k) for (i, j), k in layout.items()),
+                expansion=self.expansion,
+            )
+            built, wiring = self._block.build(plan)
+            nodes += built
+            edges += wiring
+            names = (source.name, *(node.name for node in built))
+            capacity = config.width * _pair_count(config.depth)  # in channels, as NN-Mass counts
+            groups.append(Cell(plan.name, names, (source.name,), names[-1], capacity))
+            source = built[-1]
+        logits = Tensor("logits", self.num_classes, 1, 1)
+        edges.append(Edge(source.name, logits.name, _head(source.channels, self.num_classes)))
+        return ArchGraph(
+            (*nodes, logits), edges, image.name, logits.name, groups, name=self.format(cells)
+        )
+
+    @staticmethod
+    def _transition(
+        source: Tensor, width: int, cell: int, nodes: list[Tensor], edges: list[Edge]
+    ) -> Tensor:
+        """Append the 1x1 transition into cell ``cell`` (0-based); return its output node."""
+        node = Tensor(f"trans{cell + 1}", width, source.height, source.width)
+        nodes.append(node)
+        op = _preact_conv(source.channels, width, 1, 1, "transition")
+        edges.append(Edge(source.name, node.name, op))
+        return node
+
+    # -------------------------------------------------------------------------------- batches
+    def sample(self, n: int, seed: int) -> FlashBatch:
+        """``n`` architectures drawn uniformly from the space (with replacement).
+
+        Per cell, one integer uniform over that cell's choices picks both the (width, depth) --
+        so each is drawn in proportion to its capacity + 1 -- and the skip count within it;
+        cells draw independently, so the whole space is uniform.
+        """
+        n = _check_int("n", n, 0, owner="FlashSpaceAdapter.sample")
+        rng = np.random.default_rng(seed)
+        configs = np.empty((n, self.n_cells, 3), dtype=np.int64)
+        for cell in range(self.n_cells):
+            options = np.array(self._options(cell), dtype=np.int64)
+            ends = np.cumsum(options[:, 2] + 1)
+            draw = rng.integers(0, ends[-1], size=n)
+            choice = np.searchsorted(ends, draw, side="right")
+            configs[:, cell, :2] = options[choice, :2]
+            configs[:, cell, 2] = draw - (ends - options[:, 2] - 1)[choice]
+        return FlashBatch(self, configs)
+
+    def batch(self, archs: Sequence[Hashable]) -> FlashBatch:
+        rows = [self.check(arch) for arch in archs]
+        return FlashBatch(self, np.array(rows, dtype=np.int64).reshape(-1, self.n_cells, 3))
+
+    def _metric_arrays(self, configs: np.ndarray) -> dict[str, np.ndarray]:
+        """Every metric :class:`FlashBatch` knows, per row of checked ``configs``, as floats."""
+        sizes = np.array(self._sizes, dtype=np.int64)
+        cells = _CellArrays(
+            width=configs[:, :, 0],
+            depth=configs[:, :, 1],
+            skips=configs[:, :, 2],
+            size=sizes,
+            size_in=np.concatenate([sizes[:1], sizes[:-1]]),
+            expansion=self.expansion,
+        )
+        per_cell = self._block.metrics(cells)
+        skeleton = _skeleton_metrics(cells, self.num_classes)
+        totals = {name: per_cell[name].sum(axis=1) + skeleton.get(name, 0) for name in per_cell}
+        # FLOPs count one MAC as one FLOP, plus the element-wise work (BN, activations, pooling)
+        totals["flops"] = totals["macs"] + totals.pop("elementwise")
+        capacity = _pair_count(cells.depth) * self._block.per_pair(cells.width)
+        mass = np.divide(
+            cells.skips * cells.width * cells.depth,
+            capacity,
+            out=np.zeros(capacity.shape),
+            where=capacity > 0,
+        )
+        totals["nn_mass"] = mass.sum(axis=1)
+        return {name: np.asarray(value, dtype=float) for name, value in totals.items()}
+
+
+class FlashBatch(GraphBatch):
+    """Architectures of one :class:`FlashSpaceAdapter`: ``configs``, an int array of shape
+    ``(n, n_cells, 3)`` holding (width, depth, skips) per cell.
+
+    ``nn_degree``, ``nn_degree_neuron``, ``nn_mass``, ``params``, ``macs``, ``flops`` and
+    ``activations`` come in closed form for every block, so scoring 100,000 architectures builds
+    no graph; any other metric returns None and is scored graph by graph.
+    """
+
+    def __init__(self, adapter: FlashSpaceAdapter, configs: Any) -> None:
+        self.adapter = adapter
+        self.configs = adapter.check_configs(configs)
+
+    def __len__(self) -> int:
+        return len(self.configs)
+
+    def arch(self, position: int) -> FlashArch:
+        return tuple(CellConfig(*map(int, row)) for row in self.configs[position])
+
+    def graph(self, position: int) -> ArchGraph:
+        return self.adapter.to_graph(self.arch(position))
+
+    def arch_text(self, position: int) -> str:
+        return self.adapter.format(self.arch(position))
+
+    @cached_property
+    def _closed_forms(self) -> dict[str, np.ndarray]:
+        return self.adapter._metric_arrays(self.configs)
+
+    def fast_metric(self, name: str) -> np.ndarray | None:
+        return self._closed_forms.get(name)
+
+
+@flash_nas.hookimpl
+def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
+    register("flash", FlashSpaceAdapter)
