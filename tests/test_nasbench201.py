@@ -229,3 +229,28 @@ def test_bad_parameters_are_rejected():
         NasBench201Adapter(input_size=30)
     with pytest.raises(ValueError, match="'num_classes' parameter .* >= 1"):
         NasBench201Adapter(num_classes=0)
+
+
+def test_torch_models_have_the_graphs_parameters_and_output_shape(space):
+    torch = pytest.importorskip("torch")
+    from flash_nas.torch_builder import build_module
+
+    batch = space.sample(6, seed=1)
+    for position in range(len(batch)):
+        graph = batch.graph(position)
+        model = build_module(graph).eval()
+        assert sum(p.numel() for p in model.parameters()) == score(graph, ["params"])["params"]
+        with torch.no_grad():
+            assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_accuracy_tables_from_the_package_or_a_csv(tmp_path):
+    from flash_nas_adapters.nasbench201 import load_accuracy_table
+
+    assert len(load_accuracy_table()) == 15625
+    path = tmp_path / "mine.csv"
+    path.write_text(f"arch,top1\n{INDEX0},71.5\n")
+    assert load_accuracy_table(path).lookup([INDEX0], "top1")[0] == 71.5
+    with pytest.raises(flash_nas.TableError, match="holds 'n/a', not a number"):
+        path.write_text(f"arch,top1\n{INDEX0},n/a\n")
+        load_accuracy_table(path)
