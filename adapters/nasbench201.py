@@ -196,15 +196,7 @@ class NasBench201Adapter(Adapter):
 
     def to_graph(self, arch: Hashable) -> ArchGraph:
         ops = check_ops(arch)  # type: ignore[arg-type]
-        graph = self.skeleton.graph(ops)
-        return ArchGraph(
-            graph.nodes,
-            graph.edges,
-            graph.input,
-            graph.output,
-            graph.cells,
-            name=ops_to_string(ops),
-        )
+        return self.skeleton.graph(ops, ops_to_string(ops))
 
     def batch(self, archs: Sequence[Hashable]) -> ChoiceBatch:
         rows = np.array([check_ops(arch) for arch in archs], dtype=np.int64).reshape(-1, 6)

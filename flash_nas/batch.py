@@ -49,7 +49,7 @@ class GraphBatch(ABC):
 
     @abstractmethod
     def graph(self, position: int) -> ArchGraph:
-        """The graph of the architecture at ``position``."""
+        """The graph of the architecture at ``position``, named by its canonical text."""
 
     @abstractmethod
     def arch_text(self, position: int) -> str:
@@ -166,11 +166,11 @@ class ChoiceSkeleton:
         self._slot_at = {slot.edge: slot for slot in self.slots}
         self._live_cache: dict[tuple[int, ...], np.ndarray] = {}
 
-    def _with_ops(self, ops: dict[int, Op]) -> ArchGraph:
+    def _with_ops(self, ops: dict[int, Op], name: str) -> ArchGraph:
         edges = list(self.skeleton.edges)
         for position, op in ops.items():
             edges[position] = replace(edges[position], op=op)
-        return replace(self.skeleton, edges=tuple(edges))
+        return replace(self.skeleton, edges=tuple(edges), name=name)
 
     def check_choices(self, choices: np.ndarray) -> np.ndarray:
         """``choices`` as a 2-D int array, each entry a valid option index of its column."""
@@ -191,9 +191,10 @@ class ChoiceSkeleton:
             )
         return array.astype(np.int64, copy=False)
 
-    def graph(self, row: Sequence[int]) -> ArchGraph:
-        """The graph for one row of choices."""
-        return self._with_ops({slot.edge: slot.options[row[slot.column]] for slot in self.slots})
+    def graph(self, row: Sequence[int], name: str = "") -> ArchGraph:
+        """The graph for one row of choices, called ``name``."""
+        ops = {slot.edge: slot.options[row[slot.column]] for slot in self.slots}
+        return self._with_ops(ops, name or self.skeleton.name)
 
     # ------------------------------------------------------------------ batched metrics
     def _zero_table(self) -> list[np.ndarray]:
@@ -369,7 +370,7 @@ class ChoiceBatch(GraphBatch):
         return len(self.choices)
 
     def graph(self, position: int) -> ArchGraph:
-        return self.skeleton.graph(self.choices[position])
+        return self.skeleton.graph(self.choices[position], self.arch_text(position))
 
     def arch_text(self, position: int) -> str:
         return self._to_text(self.choices[position])

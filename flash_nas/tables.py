@@ -61,6 +61,9 @@ class Table:
     def __len__(self) -> int:
         return len(self.archs)
 
+    def __contains__(self, arch: object) -> bool:
+        return arch in self._rows
+
     def column(self, name: str) -> np.ndarray:
         """The column called ``name``; an unknown name lists the columns there are."""
         try:

@@ -1,0 +1,245 @@
+"""``flash-nas hw``, ``measure`` and ``calibrate``: hardware cost, measured and modelled."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flash_nas import plugins
+from flash_nas.adapter import Adapter
+from flash_nas.batch import GraphBatch
+from flash_nas.calibration import calibrate, profile_summary
+from flash_nas.cli._common import (
+    UsageError,
+    add_output_argument,
+    add_space_arguments,
+    check_output,
+    key_value,
+    make_adapter,
+    parse_all,
+    progress_wanted,
+    select_archs,
+    write_output,
+)
+from flash_nas.errors import ArchFormatError, FlashNasError
+from flash_nas.hardware import HardwareModel, LinearCostModel
+from flash_nas.tables import Table, read_table
+
+
+def add_to(commands: argparse._SubParsersAction) -> None:
+    hw = commands.add_parser(
+        "hw",
+        help="latency, energy and area from a hardware model",
+        description="Estimate latency_ms, energy_mj (and area_mm2 where the model has one) of "
+        "a whole space, a sample or a list, with any registered hardware model.",
+    )
+    add_space_arguments(hw)
+    _add_hardware_arguments(hw)
+    add_output_argument(hw)
+    hw.set_defaults(run=run_hw)
+
+    measure = commands.add_parser(
+        "measure",
+        help="time real torch inference on this machine",
+        description="Build each architecture's torch model and time its inference here (the "
+        "`host` hardware model; `--device cuda` for a GPU): warm-up runs, then the median of "
+        "repeated runs. Change the settings with -H threads=1 -H batch_size=1 -H repeats=10.",
+    )
+    add_space_arguments(measure)
+    measure.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    measure.add_argument(
+        "--hardware-option",
+        "-H",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="timing setting (threads, batch_size, warmup, repeats)",
+    )
+    add_output_argument(measure)
+    measure.set_defaults(run=run_measure)
+
+    fit = commands.add_parser(
+        "calibrate",
+        help="refit an analytical hardware model to measurements",
+        description="Fit an analytical model's costs per event on --fit-samples rows of a "
+        "measurements CSV (arch, then one column per measured quantity), predict every other "
+        "row, print Spearman rho, Kendall tau, MAPE and the share within +-10%% on those "
+        "held-out rows, and write a profile (JSON) that `--profile` loads.",
+    )
+    fit.add_argument("--hardware", required=True, help="analytical model to fit (pi3b, imc...)")
+    fit.add_argument("--measurements", type=Path, required=True, metavar="CSV")
+    fit.add_argument(
+        "--target",
+        required=True,
+        help="quantities to fit, comma-separated; QUANTITY=COLUMN reads another column name "
+        "(e.g. latency_ms=raspi4_latency)",
+    )
+    fit.add_argument("--fit-samples", type=int, default=25, help="rows to fit on (default 25)")
+    fit.add_argument("--seed", type=int, default=0, help="which rows are fitted (default 0)")
+    fit.add_argument(
+        "--space", help="search space of the archs (default: the one that parses them)"
+    )
+    fit.add_argument(
+        "--space-option", "-O", type=key_value, action="append", default=[], metavar="KEY=VALUE"
+    )
+    fit.add_argument(
+        "--hardware-option",
+        "-H",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model structure parameter (e.g. -H crossbar_rows=256)",
+    )
+    add_output_argument(fit, default=None)
+    fit.set_defaults(run=run_calibrate)
+
+
+def _add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--hardware",
+        required=True,
+        help="hardware model, e.g. pi3b, imc, zigzag:aimc, hwnasbench:raspi4",
+    )
+    parser.add_argument(
+        "--hardware-option",
+        "-H",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hardware model parameter (repeatable)",
+    )
+    parser.add_argument("--profile", type=Path, help="calibrated profile (JSON) to load")
+
+
+def make_hardware(name: str, options: list[tuple[str, Any]], profile: Path | None) -> HardwareModel:
+    settings = dict(options)
+    if profile is not None:
+        settings["profile"] = profile
+    try:
+        return plugins.get_hardware(name, **settings)
+    except ValueError as exc:
+        raise UsageError(f"--hardware {name}: {exc}") from exc
+
+
+def estimate_all(model: HardwareModel, batch: GraphBatch) -> dict[str, np.ndarray]:
+    """Every quantity for every architecture: the model's batched form, or one by one."""
+    if type(model).estimate_batch is not HardwareModel.estimate_batch:
+        return model.estimate_batch(batch)
+    columns = {name: np.empty(len(batch)) for name in model.quantities}
+    for position, graph in enumerate(batch.iter_graphs(progress=progress_wanted())):
+        for name, value in model.estimate(graph).items():
+            columns[name][position] = value
+    return columns
+
+
+def run_hw(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    model = make_hardware(args.hardware, args.hardware_option, args.profile)
+    adapter = make_adapter(args.space, args.space_option)
+    batch = select_archs(adapter, args)
+    write_output(
+        Table(tuple(batch.texts()), estimate_all(model, batch), batch.indices()), args.output
+    )
+    return 0
+
+
+def run_measure(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    name = "host" if args.device == "cpu" else "cuda"
+    model = make_hardware(name, args.hardware_option, None)
+    adapter = make_adapter(args.space, args.space_option)
+    batch = select_archs(adapter, args)
+    print(f"Timing {len(batch):,} architectures with {model!r}.", file=sys.stderr)
+    columns = {name: np.empty(len(batch)) for name in model.quantities}
+    for position, graph in enumerate(batch.iter_graphs(progress=True)):
+        for quantity, value in model.estimate(graph).items():
+            columns[quantity][position] = value
+    write_output(Table(tuple(batch.texts()), columns, batch.indices()), args.output)
+    return 0
+
+
+def _targets(text: str) -> dict[str, str]:
+    """``latency_ms,energy_mj=col`` -> {quantity: column}."""
+    targets = {}
+    for part in text.split(","):
+        quantity, _, column = part.strip().partition("=")
+        if not quantity:
+            raise UsageError(f"--target: expected QUANTITY[=COLUMN],...; got {text!r}.")
+        if quantity in targets:
+            raise UsageError(f"--target names {quantity!r} twice.")
+        targets[quantity] = column.strip() or quantity
+    return targets
+
+
+def infer_adapter(texts: list[str], options: list[tuple[str, Any]]) -> tuple[str, Adapter]:
+    """The one registered space whose parser accepts the first architecture."""
+    accepting = []
+    for name in plugins.adapter_names():
+        try:
+            adapter = plugins.get_adapter(name, **dict(options))
+            adapter.parse(texts[0])
+        except (FlashNasError, ValueError, TypeError):
+            continue
+        accepting.append((name, adapter))
+    if len(accepting) != 1:
+        found = ", ".join(name for name, _ in accepting) or "none"
+        raise UsageError(
+            f"Cannot tell the search space from the architecture {texts[0]!r} (spaces that "
+            f"accept it: {found}); pass --space."
+        )
+    return accepting[0]
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    targets = _targets(args.target)
+    model = make_hardware(args.hardware, args.hardware_option, None)
+    if not isinstance(model, LinearCostModel):
+        raise UsageError(
+            f"--hardware {args.hardware} is not an analytical model and has nothing to fit; "
+            f"calibrate one of the analytical models (e.g. pi3b, imc)."
+        )
+    unknown = [q for q in targets if q not in model.quantities]
+    if unknown:
+        raise UsageError(
+            f"--target {', '.join(unknown)}: {args.hardware} models {', '.join(model.quantities)}."
+        )
+    table = read_table(args.measurements, required=list(targets.values()))
+    texts = list(table.archs)
+    if args.space:
+        adapter = make_adapter(args.space, args.space_option)
+    else:
+        args.space, adapter = infer_adapter(texts, args.space_option)
+    where = [f"{args.measurements}, row {row}" for row in range(2, len(texts) + 2)]
+    try:
+        archs = parse_all(adapter, texts, where)
+    except ArchFormatError as exc:
+        raise ArchFormatError(f"{exc} (is it an architecture of --space {args.space}?)") from exc
+    batch = adapter.batch(archs)
+    measured = {quantity: table.column(column) for quantity, column in targets.items()}
+    if args.fit_samples >= len(batch):
+        raise UsageError(
+            f"--fit-samples {args.fit_samples} leaves no row to check the fit on: the file has "
+            f"{len(batch)} rows. Fit on fewer, or measure more."
+        )
+    profile = calibrate(
+        model,
+        batch,
+        measured,
+        fit_samples=args.fit_samples,
+        seed=args.seed,
+        source=str(args.measurements),
+    )
+    profile.save(args.output)
+    print(f"Fitted {args.hardware} on {args.fit_samples} of {len(batch)} rows (seed {args.seed}).")
+    for line in profile_summary(profile):
+        print(line)
+    print(f"Wrote the profile to {args.output}; use it with --profile {args.output}.")
+    return 0
