@@ -1,0 +1,153 @@
+"""The search objective: predicted accuracy against hardware cost, with hard limits.
+
+An objective is written as a formula over named quantities, e.g. ``acc/(latency*energy*area)``
+(FLASH's default), ``acc`` (accuracy alone) or ``acc / latency**0.5``. Products, quotients and
+constant powers of quantities only, so that the objective is a product of powers: it is
+evaluated in logs, ``sum(exponent * log(quantity))``, which keeps latency in ms and energy in mJ
+from dominating by their units alone. Quantities:
+
+=============  ==============================  ===================
+name           meaning                         source
+=============  ==============================  ===================
+``acc``        predicted accuracy (%)          the accuracy predictor
+``latency``    latency (ms)                    the hardware model
+``energy``     energy (mJ)                     the hardware model
+``area``       area (mm^2)                     the hardware model
+``params``     trainable parameters            metric
+``flops``      FLOPs                           metric
+=============  ==============================  ===================
+
+Hard limits (``max_latency_ms`` ...) make an architecture infeasible; the search never returns
+an infeasible one as a result.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flash_nas.errors import FlashNasError
+
+__all__ = ["LIMITS", "QUANTITY_SOURCES", "Objective", "parse_objective"]
+
+#: objective name -> column it reads (hardware quantity or metric)
+QUANTITY_SOURCES = {
+    "acc": "accuracy",
+    "latency": "latency_ms",
+    "energy": "energy_mj",
+    "area": "area_mm2",
+    "params": "params",
+    "flops": "flops",
+}
+#: limit name -> column it bounds
+LIMITS = {
+    "max_latency_ms": "latency_ms",
+    "max_energy_mj": "energy_mj",
+    "max_area_mm2": "area_mm2",
+    "max_params": "params",
+}
+
+
+class ObjectiveError(FlashNasError, ValueError):
+    """An objective formula that does not parse or names an unknown quantity."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """``prod(quantity ** exponent)`` to maximise, subject to ``limits`` (column -> bound)."""
+
+    exponents: Mapping[str, float]
+    limits: Mapping[str, float] = field(default_factory=dict)
+    text: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the objective and its limits read."""
+        needed = [QUANTITY_SOURCES[name] for name in self.exponents]
+        return list(dict.fromkeys([*needed, *self.limits]))
+
+    def needs_hardware(self) -> bool:
+        return any(c in ("latency_ms", "energy_mj", "area_mm2") for c in self.columns)
+
+    def log_value(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """``log`` of the objective for every row (``-inf`` where a quantity is <= 0)."""
+        total = 0.0
+        for name, exponent in self.exponents.items():
+            column = np.asarray(values[QUANTITY_SOURCES[name]], dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                total = total + exponent * np.where(column > 0, np.log(column), -np.inf)
+        return np.asarray(total, dtype=float)
+
+    def feasible(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        rows = len(next(iter(values.values())))
+        ok = np.ones(rows, dtype=bool)
+        for column, bound in self.limits.items():
+            ok &= np.asarray(values[column], dtype=float) <= bound
+        return ok
+
+
+def parse_objective(text: str, limits: Mapping[str, float | None] | None = None) -> Objective:
+    """Parse ``text`` (e.g. ``acc/(latency*energy*area)``) and the hard limits."""
+    try:
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+    except SyntaxError as exc:
+        raise ObjectiveError(
+            f"The objective {text!r} does not parse ({exc.msg}); write products, quotients and "
+            f"powers of {', '.join(QUANTITY_SOURCES)}, e.g. 'acc/(latency*energy*area)'."
+        ) from None
+    exponents: dict[str, float] = {}
+    _collect(tree.body, 1.0, exponents, text)
+    exponents = {name: power for name, power in exponents.items() if power != 0}
+    if "acc" not in exponents or exponents["acc"] <= 0:
+        raise ObjectiveError(
+            f"The objective {text!r} must reward accuracy: 'acc' needs a positive power."
+        )
+    bounds: dict[str, float] = {}
+    for name, bound in (limits or {}).items():
+        if bound is None:
+            continue
+        if name not in LIMITS:
+            raise ObjectiveError(f"Unknown limit {name!r}; expected one of {', '.join(LIMITS)}.")
+        if not np.isfinite(bound) or bound <= 0:
+            raise ObjectiveError(f"The limit {name} must be a positive number; got {bound!r}.")
+        bounds[LIMITS[name]] = float(bound)
+    return Objective(exponents, bounds, text)
+
+
+def _collect(node: ast.AST, power: float, into: dict[str, float], text: str) -> None:
+    if isinstance(node, ast.Name):
+        if node.id not in QUANTITY_SOURCES:
+            raise ObjectiveError(
+                f"The objective {text!r} names an unknown quantity {node.id!r}; expected "
+                f"{', '.join(QUANTITY_SOURCES)}."
+            )
+        into[node.id] = into.get(node.id, 0.0) + power
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        _collect(node.left, power, into, text)
+        _collect(node.right, power, into, text)
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        _collect(node.left, power, into, text)
+        _collect(node.right, -power, into, text)
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        exponent = _constant(node.right, text)
+        _collect(node.left, power * exponent, into, text)
+    elif isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        if node.value <= 0:
+            raise ObjectiveError(f"The objective {text!r} has a non-positive constant factor.")
+        # A positive constant factor does not change which architecture is best.
+    else:
+        raise ObjectiveError(
+            f"The objective {text!r} may only multiply, divide and raise to constant powers "
+            f"the quantities {', '.join(QUANTITY_SOURCES)}; {ast.unparse(node)!r} is not allowed."
+        )
+
+
+def _constant(node: ast.AST, text: str) -> float:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_constant(node.operand, text)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return float(node.value)
+    raise ObjectiveError(f"In the objective {text!r}, exponents must be numbers.")
