@@ -12,7 +12,7 @@ columns, so metrics of the whole space are array operations.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -34,6 +34,7 @@ from flash_nas import (
     Tensor,
     read_table,
 )
+from flash_nas.relaxation import Relaxation, Variable
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
     OPS,
@@ -188,6 +189,9 @@ class NasBench201Adapter(Adapter):
     def size(self) -> int:
         return N_ARCHS
 
+    def relaxation(self) -> NasBench201Relaxation:
+        return NasBench201Relaxation()
+
     # ----------------------------------------------------------------- graphs
     @cached_property
     def skeleton(self) -> ChoiceSkeleton:
@@ -224,6 +228,50 @@ class NasBench201Adapter(Adapter):
             )
         codes = np.random.default_rng(seed).choice(N_ARCHS, size=int(n), replace=False)
         return self._batch(_decode_many(codes))
+
+
+#: Op ids in the order a relaxed edge variable walks them: by NN-Degree contribution (none 0,
+#: skip and pooling 1, convs C_in), ties broken by the neuron-level contribution (skip 1 <
+#: pooling 9, conv 1x1 C < conv 3x3 9C).
+RELAXED_ORDER = (
+    OPS.index("none"),
+    OPS.index("skip_connect"),
+    OPS.index("avg_pool_3x3"),
+    OPS.index("nor_conv_1x1"),
+    OPS.index("nor_conv_3x3"),
+)
+
+
+class NasBench201Relaxation(Relaxation):
+    """Six index variables, one per edge, over :data:`RELAXED_ORDER`; a single level (6-D).
+
+    The integer repair tries every other op on each edge (24 neighbours): the options of a
+    categorical edge are not truly ordered, so all of them are one step away.
+    """
+
+    def __init__(self) -> None:
+        self._variables = tuple(Variable(f"edge{j}{i}", len(OPS), 1) for j, i in EDGES)
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        return self._variables
+
+    def decode(self, values: Mapping[str, float]) -> Ops:
+        return tuple(RELAXED_ORDER[round(values[v.name])] for v in self._variables)  # type: ignore[return-value]
+
+    def encode(self, arch: Hashable) -> dict[str, float]:
+        ops = check_ops(arch)  # type: ignore[arg-type]
+        return {v.name: float(RELAXED_ORDER.index(op)) for v, op in zip(self._variables, ops)}
+
+    def start(self) -> dict[str, float]:
+        return {v.name: (len(OPS) - 1) / 2 for v in self._variables}
+
+    def neighbours(self, arch: Hashable) -> Iterator[Ops]:
+        ops = check_ops(arch)  # type: ignore[arg-type]
+        for position in range(len(ops)):
+            for op in range(len(OPS)):
+                if op != ops[position]:
+                    yield ops[:position] + (op,) + ops[position + 1 :]  # type: ignore[misc]
 
 
 def _code(ops: Sequence[int]) -> int:

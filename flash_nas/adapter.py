@@ -14,6 +14,7 @@ from typing import ClassVar
 from flash_nas.batch import GraphBatch, ListBatch
 from flash_nas.errors import NotSupportedError
 from flash_nas.graph import ArchGraph
+from flash_nas.relaxation import Relaxation
 
 __all__ = ["Adapter"]
 
@@ -71,6 +72,13 @@ class Adapter(ABC):
         sample never lists an architecture twice.
         """
         raise NotSupportedError(f"The {type(self).__name__} space does not support sampling.")
+
+    def relaxation(self) -> Relaxation:
+        """The space as levels of continuous variables, for the hierarchical SHGO search."""
+        raise NotSupportedError(
+            f"The {type(self).__name__} space has no continuous relaxation, so SHGO cannot "
+            f"search it; implement Adapter.relaxation()."
+        )
 
     def batch(self, archs: Sequence[Hashable]) -> GraphBatch:
         """A batch of the given architectures; override to offer a fast batched form."""
