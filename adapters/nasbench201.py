@@ -271,7 +271,7 @@ class NasBench201Relaxation(Relaxation):
         for position in range(len(ops)):
             for op in range(len(OPS)):
                 if op != ops[position]:
-                    yield ops[:position] + (op,) + ops[position + 1 :]  # type: ignore[misc]
+                    yield (*ops[:position], op, *ops[position + 1 :])  # type: ignore[misc]
 
 
 def _code(ops: Sequence[int]) -> int:

@@ -227,4 +227,3 @@ def calibrate(
 def profile_summary(profile: Profile) -> list[str]:
     """One line per calibrated quantity, for printing."""
     return [f"{quantity}: {fit.line()}" for quantity, fit in profile.fit.items()]
-

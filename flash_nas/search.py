@@ -8,9 +8,9 @@ it moves to the best feasible neighbour until none is better. Every level is tim
 Why this shape: SHGO's initial sampling grows as ``2**dim``, so each level stays low-dimensional;
 the objective is piecewise constant in the relaxed variables (each point rounds to an
 architecture), so SHGO's simplicial sampling gives the global view, a derivative-free local
-minimiser (COBYLA) refines its minima, and the repair step finishes on the integer lattice. Hard limits are handled by a
-feasibility check (an infeasible architecture scores a large penalty plus its relative
-violation), not by SHGO's own constraint machinery.
+minimiser (COBYLA) refines its minima, and the repair step finishes on the integer lattice.
+Hard limits are handled by a feasibility check (an infeasible architecture scores a large
+penalty plus its relative violation), not by SHGO's own constraint machinery.
 """
 
 from __future__ import annotations
