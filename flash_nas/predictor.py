@@ -9,10 +9,10 @@ feature ``g`` and keeps the one with the lowest leave-one-out error:
 * ``saturating`` -- ``a - b * exp(-g / s)``, ``b, s > 0``: rises and levels off at ``a``
 
 Further features (``params``, ``flops``...) may join as extra linear terms in ``log(1 + x)``;
-each is kept only if it lowers the leave-one-out error (greedy forward selection), so a feature
-earns its place on data the fit did not see. The predictor is scikit-learn shaped: ``__init__``
-stores parameters, :meth:`fit` returns ``self`` and sets attributes ending in ``_``,
-:meth:`predict` before :meth:`fit` raises :class:`NotFittedError`.
+each is kept only if it lowers the leave-one-out error by at least 5 % (greedy forward
+selection), so a feature earns its place on data the fit did not see. The predictor is
+scikit-learn shaped: ``__init__`` stores parameters, :meth:`fit` returns ``self`` and sets
+attributes ending in ``_``, :meth:`predict` before :meth:`fit` raises :class:`NotFittedError`.
 """
 
 from __future__ import annotations
@@ -133,8 +133,9 @@ def _loo_rmse(form: str, g: np.ndarray, extra: np.ndarray, y: np.ndarray) -> flo
 class AccuracyPredictor:
     """Predict accuracy from NN-Degree (and, where they help, other training-free features).
 
-    Parameters: ``forms`` to try (default all of :data:`FORMS`), ``extra_features`` that may join
-    (column positions after the first in ``X``, default: any), ``max_extra`` of them at most.
+    Parameters: ``forms`` to try (default all of :data:`FORMS`); at most ``max_extra`` extra
+    features (columns after the first of ``X``) may join, each only if it lowers the
+    leave-one-out RMSE by at least the fraction ``min_gain``; ``min_samples`` labels at least.
     """
 
     def __init__(
@@ -142,10 +143,12 @@ class AccuracyPredictor:
         forms: Sequence[str] = FORMS,
         *,
         max_extra: int = 2,
+        min_gain: float = 0.05,
         min_samples: int = 5,
     ) -> None:
         self.forms = tuple(forms)
         self.max_extra = max_extra
+        self.min_gain = min_gain
         self.min_samples = min_samples
 
     def _check_params(self) -> None:
@@ -177,7 +180,7 @@ class AccuracyPredictor:
             if not trials:
                 break
             column, trial_error = min(trials, key=lambda item: item[1])
-            if trial_error >= error:
+            if trial_error >= error * (1.0 - self.min_gain):
                 break
             chosen.append(column)
             error = trial_error
