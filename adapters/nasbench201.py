@@ -12,7 +12,7 @@ columns, so metrics of the whole space are array operations.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -188,6 +188,10 @@ class NasBench201Adapter(Adapter):
 
     def size(self) -> int:
         return N_ARCHS
+
+    def tables(self) -> dict[str, Callable[[], Table]]:
+        """``cifar10``: the shipped CIFAR-10 table (see :func:`load_shipped_table`)."""
+        return {"cifar10": load_shipped_table}
 
     def relaxation(self) -> NasBench201Relaxation:
         return NasBench201Relaxation()

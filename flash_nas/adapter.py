@@ -8,13 +8,14 @@ the space's canonical text, which is what CSV files and the CLI show.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar
 
 from flash_nas.batch import GraphBatch, ListBatch
 from flash_nas.errors import NotSupportedError
 from flash_nas.graph import ArchGraph
 from flash_nas.relaxation import Relaxation
+from flash_nas.tables import Table
 
 __all__ = ["Adapter"]
 
@@ -72,6 +73,10 @@ class Adapter(ABC):
         sample never lists an architecture twice.
         """
         raise NotSupportedError(f"The {type(self).__name__} space does not support sampling.")
+
+    def tables(self) -> dict[str, Callable[[], Table]]:
+        """Accuracy tables the space ships, by name (``--labels-from NAME:COLUMN``)."""
+        return {}
 
     def relaxation(self) -> Relaxation:
         """The space as levels of continuous variables, for the hierarchical SHGO search."""

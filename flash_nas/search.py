@@ -106,9 +106,9 @@ def hierarchical_shgo(
     relaxation: Relaxation,
     evaluator: Evaluator,
     *,
-    iterations: int = 1,
+    iterations: int = 2,
     local_evaluations: int = 20,
-    repair_starts: int = 3,
+    repair_starts: int = 10,
 ) -> SearchResult:
     """Search level by level with SHGO, then repair on the integer lattice.
 

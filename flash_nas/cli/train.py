@@ -1,0 +1,199 @@
+"""``flash-nas train``: train architectures on CIFAR-10/100 to label them with accuracies."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from flash_nas.cifar import DATASETS, load_cifar
+from flash_nas.cli._common import (
+    UsageError,
+    add_output_argument,
+    check_output,
+    key_value,
+    make_adapter,
+    progress_wanted,
+    read_arch_file,
+    write_output,
+)
+from flash_nas.tables import Table, write_table
+from flash_nas.training import TrainResult, check_fits, train_and_evaluate
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def add_to(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train architectures on CIFAR-10/100 to get their accuracies",
+        description="Train each architecture in a file from scratch on CIFAR-10 or CIFAR-100 "
+        "(SGD with Nesterov momentum, cosine learning rate, random crops and flips) and write "
+        "a CSV of labels: arch, index (where the space has one), accuracy (test accuracy, %), "
+        "valid_accuracy (with --valid-size), train_accuracy, train_seconds. The CSV is "
+        "rewritten after every architecture, so an interrupted run keeps the finished ones. "
+        "The data is the python version of CIFAR already on disk; nothing is downloaded.",
+    )
+    train.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
+    train.add_argument(
+        "--space-option",
+        "-O",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="adapter parameter, e.g. -O num_classes=100 for CIFAR-100 (repeatable)",
+    )
+    train.add_argument(
+        "--archs",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="architectures to train: one per line (# comments allowed), or a CSV with an "
+        "'arch' column",
+    )
+    train.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="FOLDER",
+        help="the CIFAR python-version folder (cifar-10-batches-py or cifar-100-python) or the "
+        "folder holding it",
+    )
+    train.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        help="which dataset --data holds (default: told by its files)",
+    )
+    train.add_argument("--epochs", type=_positive_int, required=True, help="training epochs")
+    train.add_argument("--batch-size", type=_positive_int, default=128, help="(default 128)")
+    train.add_argument("--lr", type=float, default=0.1, help="initial learning rate (default 0.1)")
+    train.add_argument("--momentum", type=float, default=0.9, help="(default 0.9)")
+    train.add_argument("--weight-decay", type=float, default=5e-4, help="(default 5e-4)")
+    train.add_argument(
+        "--no-nesterov", dest="nesterov", action="store_false", help="plain momentum SGD"
+    )
+    train.add_argument(
+        "--no-augment", dest="augment", action="store_false", help="no random crops or flips"
+    )
+    train.add_argument("--seed", type=_count, default=0, help="training seed (default 0)")
+    train.add_argument(
+        "--valid-size",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="hold out N training images and report valid_accuracy on them (default 0)",
+    )
+    train.add_argument(
+        "--limit-train",
+        type=_positive_int,
+        metavar="N",
+        help="train on the first N training images only (quick runs)",
+    )
+    train.add_argument("--threads", type=_positive_int, help="torch CPU threads")
+    train.add_argument("--device", help="torch device, e.g. cpu or cuda:1 (default: cuda if any)")
+    add_output_argument(train, default=None)
+    train.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    adapter = make_adapter(args.space, args.space_option)
+    batch = adapter.batch(read_arch_file(adapter, args.archs))
+    texts = batch.texts()
+    seen: dict[str, int] = {}
+    for position, text in enumerate(texts):
+        if text in seen:
+            raise UsageError(
+                f"--archs: architecture {text!r} is listed twice (entries {seen[text] + 1} and "
+                f"{position + 1}); list each architecture once."
+            )
+        seen[text] = position
+    data = load_cifar(args.data, args.dataset)
+    if args.limit_train is not None:
+        data = data.with_train_limit(args.limit_train)
+    if args.valid_size >= len(data.train_labels):
+        raise UsageError(
+            f"--valid-size {args.valid_size} leaves no training images: {data.name} has "
+            f"{len(data.train_labels):,} (after --limit-train)."
+        )
+    graphs = [batch.graph(position) for position in range(len(batch))]
+    for graph in graphs:
+        check_fits(graph, data)
+    indices = batch.indices()
+    results: list[TrainResult] = []
+    for position, graph in enumerate(graphs):
+        result = train_and_evaluate(
+            graph,
+            data,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            momentum=args.momentum,
+            weight_decay=args.weight_decay,
+            nesterov=args.nesterov,
+            seed=args.seed,
+            augment=args.augment,
+            valid_size=args.valid_size,
+            threads=args.threads,
+            device=args.device,
+            progress=progress_wanted(),
+        )
+        results.append(result)
+        print(
+            f"[{position + 1}/{len(graphs)}] {texts[position]}: {_summary(result)}", file=sys.stderr
+        )
+        if args.output != "-":
+            write_table(_table(texts, indices, results, args.valid_size > 0), Path(args.output))
+    write_output(_table(texts, indices, results, args.valid_size > 0), args.output)
+    return 0
+
+
+def _summary(result: TrainResult) -> str:
+    parts = [f"test {result.test_accuracy:.2f}%"]
+    if result.valid_accuracy is not None:
+        parts.append(f"valid {result.valid_accuracy:.2f}%")
+    parts.append(f"train {result.train_accuracy:.2f}% (loss {result.train_loss:.4f})")
+    parts.append(f"{result.train_seconds:.1f} s")
+    line = ", ".join(parts)
+    if result.diverged:
+        line += f"; diverged in epoch {result.epochs}, try a lower --lr"
+    return line
+
+
+def _table(
+    texts: list[str], indices: np.ndarray | None, results: list[TrainResult], valid: bool
+) -> Table:
+    """The labels of the architectures trained so far."""
+    done = len(results)
+    columns = {"accuracy": [result.test_accuracy for result in results]}
+    if valid:
+        columns["valid_accuracy"] = [result.valid_accuracy for result in results]
+    columns["train_accuracy"] = [result.train_accuracy for result in results]
+    columns["train_seconds"] = [result.train_seconds for result in results]
+    return Table(
+        tuple(texts[:done]),
+        {name: np.asarray(values, dtype=float) for name, values in columns.items()},
+        None if indices is None else indices[:done],
+    )
