@@ -185,6 +185,15 @@ def run_search_command(args: argparse.Namespace) -> int:
     for stage in result.timings:
         print(f"  {stage.name}: {stage.seconds * 1e3:.1f} ms, {stage.evaluations} evaluations")
     print(f"Search: {result.seconds * 1e3:.1f} ms, {result.evaluations} distinct evaluations.")
+    size = adapter.size()
+    if size is not None and len(evaluator.cache) == size:
+        optimum = min(evaluator.cache.values(), key=lambda s: s.loss)
+        gap = 1.0 - math.exp(result.best.log_objective - optimum.log_objective)
+        print(
+            f"The whole space was scored for the front: its optimum is "
+            f"{adapter.format(optimum.arch)} (objective {math.exp(optimum.log_objective):.4g}); "
+            f"the search is within {gap:.2%} of it."
+        )
     ranked = sorted((s for s in evaluator.cache.values() if s.feasible), key=lambda s: s.loss)
     chosen = [result.best, *[s for s in ranked if s.arch != result.best.arch]][: max(args.top, 1)]
     for rank, scored in enumerate(chosen, start=1):
