@@ -110,7 +110,8 @@ class Evaluator:
         batch = self.adapter.batch(archs)
         columns = self.columns(batch)
         log_value = self.objective.log_value(columns)
-        feasible = self.objective.feasible(columns)
+        # A missing measurement (NaN) makes an architecture infeasible, never attractive.
+        feasible = self.objective.feasible(columns) & np.isfinite(log_value)
         violation = np.zeros(len(archs))
         for column, bound in self.objective.limits.items():
             violation += np.maximum(np.asarray(columns[column]) / bound - 1.0, 0.0)

@@ -20,7 +20,9 @@ fpga       FPGA (simulated)                          latency_ms, energy_mj
 column and ``latency_ms`` (and optionally ``energy_mj``, ``area_mm2``) columns.
 
 A lookup is only valid for the network that was measured: the shipped table refuses graphs that
-are not NAS-Bench-201 cells at 32x32 with 10 classes.
+are not NAS-Bench-201 cells at 32x32 with 10 classes. HW-NAS-Bench marks a failed measurement
+with -1 (the Edge TPU has such cells); every value <= 0 comes back as NaN, never as a cost, and a
+search treats such an architecture as infeasible.
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ class TableHardwareModel(HardwareModel):
                 f"{where} has no measurement for {len(missing)} architecture(s), e.g. "
                 f"{missing[0]!r}; the table covers the NAS-Bench-201 space only."
             )
-        return {q: self.table.lookup(archs, column) for q, column in self.columns.items()}
+        values = {q: self.table.lookup(archs, column) for q, column in self.columns.items()}
+        return {q: np.where(v > 0, v, np.nan) for q, v in values.items()}
 
     def estimate(self, graph: ArchGraph) -> dict[str, float]:
         self._check_graph(graph)
