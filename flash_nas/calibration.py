@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -84,6 +85,8 @@ class Profile:
     fit_rows: int = 0
     seed: int | None = None
     source: str = ""
+    structure: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def check_model(self, model: LinearCostModel) -> None:
         """Raise unless this profile was fitted for ``model``'s class and coefficients."""
@@ -91,6 +94,17 @@ class Profile:
             raise FlashNasError(
                 f"This profile was fitted for the {self.model} model, not {type(model).__name__}; "
                 f"use it with --hardware for that model, or calibrate a new one."
+            )
+        if self.structure != model.structure_parameters():
+            differ = sorted(
+                name
+                for name in set(self.structure) | set(model.structure_parameters())
+                if self.structure.get(name) != model.structure_parameters().get(name)
+            )
+            raise FlashNasError(
+                f"This profile was fitted with other structure parameters ({', '.join(differ)}: "
+                f"{ {n: self.structure.get(n) for n in differ} } in the profile); build the model "
+                f"with the same ones, or calibrate it again."
             )
         unknown = set(self.costs) - set(model.coefficient_names())
         if unknown:
@@ -132,6 +146,8 @@ def load_profile(path: str | Path) -> Profile:
             fit_rows=int(data.get("fit_rows", 0)),
             seed=data.get("seed"),
             source=str(data.get("source", "")),
+            structure=dict(data.get("structure", {})),
+            notes=[str(note) for note in data.get("notes", [])],
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise FlashNasError(f"Profile {str(path)!r} is damaged: {exc!r}.") from exc
@@ -198,6 +214,7 @@ def calibrate(
     fit_rows, held_out = order[:fit_samples], order[fit_samples:]
     costs = dict(zip(model.coefficient_names(), map(float, model.costs)))
     fits = {}
+    notes = []
     for quantity, values in measured.items():
         y = np.asarray(values, dtype=float)
         mask = np.array([c.quantity == quantity for c in model.coefficients])
@@ -207,7 +224,16 @@ def calibrate(
                 f"Fitting {quantity} needs at least {used.sum()} rows (one per cost it fits); "
                 f"got fit_samples={fit_samples}. Measure more architectures."
             )
-        fitted = _fit_costs(events[fit_rows][:, used], y[fit_rows])
+        design = events[fit_rows][:, used]
+        rank = np.linalg.matrix_rank(design / np.abs(design).max(axis=0))
+        if rank < used.sum():
+            names = np.array(model.coefficient_names())[used]
+            notes.append(
+                f"{quantity}: the measurements determine only {rank} independent combinations of "
+                f"the {used.sum()} costs ({', '.join(names)}); how the fit splits them is "
+                f"arbitrary, though its predictions are not."
+            )
+        fitted = _fit_costs(design, y[fit_rows])
         for name, value in zip(np.array(model.coefficient_names())[used], fitted):
             costs[str(name)] = float(value)
         predicted = events[:, mask] @ np.array(
@@ -221,9 +247,12 @@ def calibrate(
         fit_rows=fit_samples,
         seed=seed,
         source=source,
+        structure=model.structure_parameters(),
+        notes=notes,
     )
 
 
 def profile_summary(profile: Profile) -> list[str]:
     """One line per calibrated quantity, for printing."""
-    return [f"{quantity}: {fit.line()}" for quantity, fit in profile.fit.items()]
+    lines = [f"{quantity}: {fit.line()}" for quantity, fit in profile.fit.items()]
+    return lines + [f"note: {note}" for note in profile.notes]

@@ -94,6 +94,11 @@ class LinearCostModel(HardwareModel):
             self.set_costs(self.profile.costs)
         self.set_costs(costs)
 
+    def structure_parameters(self) -> dict[str, Any]:
+        """Parameters that change the events (crossbar size...): a profile fitted under one
+        structure does not apply to another. Models with such parameters override this."""
+        return {}
+
     @classmethod
     def coefficient_names(cls) -> list[str]:
         return [coefficient.name for coefficient in cls.coefficients]

@@ -1,0 +1,546 @@
+"""ReRAM in-memory-computing accelerator: FLASH's fast analytical IMC model.
+
+Weights stay in ReRAM crossbars (weight-stationary, one set of crossbars per layer, no reuse of
+crossbars between layers), in the style of NeuroSim (Peng, Yu et al.) and SIAM (Krishnan,
+Mandal, ..., Ogras, Cao, "SIAM: Chiplet-based Scalable In-Memory Acceleration with Mesh for
+Deep Neural Networks", ACM TECS 2021). Every live edge of the network is broken into *events*,
+each priced by one named coefficient (:class:`flash_nas.hardware.LinearCostModel`), so every
+quantity is linear in the costs and can be refitted to a simulator or a chip
+(:mod:`flash_nas.calibration`). The *structure* (crossbar size, precisions, ADCs, tiles, mesh)
+is set by constructor arguments and changes the event counts; the *costs* per event are the
+coefficients below.
+
+**Mapping a conv or linear layer** (input ``C_in x H x W``, output ``C_out x H_o x W_o``, kernel
+``k``, ``g`` groups; a linear layer is a 1x1 conv at one position):
+
+* one group needs ``rows = k*k*C_in/g`` crossbar rows (its unrolled receptive field) and
+  ``columns = C_out/g * ceil(weight_bits/bits_per_cell)`` columns (each weight spread over
+  cells of ``bits_per_cell`` bits);
+* a group larger than a crossbar is tiled over ``ceil(rows/xbar_rows) * ceil(columns/xbar_cols)``
+  crossbars; groups small enough to share one are packed **block-diagonally**,
+  ``min(xbar_rows // rows, xbar_cols // columns)`` to a crossbar (depthwise 3x3 convs: 14 per
+  128x128 crossbar), the rest of the crossbar left empty. ``g = 1`` is the usual case;
+* ``tiles = ceil(crossbars / crossbars_per_tile)``: a tile holds crossbars of one layer only;
+* every crossbar has ``ceil(xbar_cols / columns_per_adc)`` ADCs, each shared by
+  ``columns_per_adc`` columns through a multiplexer.
+
+**Running it**: activations enter bit-serially, ``input_bits_per_cycle`` bits per read cycle, so
+an output position takes ``ceil(activation_bits/input_bits_per_cycle)`` read cycles. The
+crossbars of a layer work in parallel, so the layer takes ``positions x bit cycles`` read cycles
+in sequence; in each, every ADC converts its used columns one after the other, so a read cycle
+costs a read plus ``rounds`` conversions, ``rounds = ceil(used columns of the fullest crossbar /
+ADCs per crossbar)`` (``columns_per_adc`` when a crossbar is full, fewer when a small layer
+leaves columns empty: the multiplexer skips them). Layers run one after the other (batch 1, no
+pipelining).
+
+**Events**, summed over the live edges (every quantity is events x costs):
+
+==============  =============================================================  =============
+event           counted per conv/linear layer (``g`` groups)                   priced in
+==============  =============================================================  =============
+crossbar        crossbars                                                      area
+ADC bit         ADCs x ``adc_bits`` (SAR ADCs: about linear in resolution)     area
+tile            tiles                                                          area
+read cycle      positions x input bit cycles                                   latency
+ADC bit-cycle   read cycles x rounds x ``adc_bits`` (a SAR decides a bit a     latency
+                cycle)
+row read        read cycles x rows driven, ``g * rows * column blocks``        energy
+conversion bit  read cycles x columns converted, ``g * columns * row blocks``  energy
+                x ``adc_bits``
+buffer byte     bytes read or written in the tile buffers (below)              latency, energy
+NoC byte-hop    bytes sent x the hops they travel (below)                      latency, energy
+digital op      activations, pooling windows, global-pooling adds, sums        latency, energy
+==============  =============================================================  =============
+
+* **Buffers**: a conv/linear layer reads its input once (the tile's input registers reuse it
+  across the kernel window) and writes its output; pooling reads its input and writes its
+  output. A live edge into a ``concat`` node copies its channels (read + write), a live edge
+  into a ``sum`` node adds one accumulate pass (read the running sum, write it back, one add per
+  value). Edges see only themselves, so the first edge into a sum node also pays that pass.
+* **Interconnect**: tiles sit on a square mesh, ``tiles_per_router`` to a router. A layer's
+  output is gathered across its own ``n = ceil(tiles / tiles_per_router)`` routers, placed as a
+  ``k x k`` block with ``k = ceil(sqrt(n))``, and sent one hop on to the next layer's tiles, which
+  SIAM places next to it: ``hops = 1 + 2 (k**2 - 1) / (3 k)``, the second term being the mean
+  Manhattan distance between two uniformly random routers of a ``k x k`` mesh (about
+  ``2/3 sqrt(n)``; 0 for one router). Outputs of ops without crossbars (identity, pooling)
+  travel one hop. SIAM's own traces send every source tile's packets to every destination
+  tile, which couples neighbouring layers; this edge-local form keeps the model additive.
+* **Batch norm is folded** into the neighbouring conv's weights and bias at inference: no
+  events. (A pre-activation BN, before a ReLU, cannot fold into the conv after it; we count its
+  per-channel scale and shift as part of the producing layer's digital post-processing.)
+  Activations are applied by the tile's digital unit as values stream past (digital ops, no
+  extra buffer traffic).
+* Not modelled: leakage, weight programming (weights are written once, before inference),
+  off-chip DRAM (every weight is on chip), pipelining across layers.
+
+Consequences worth knowing: a layer's latency does not depend on its kernel or channel count
+(its crossbars work in parallel), only on its output positions and, through the ADC rounds,
+on how full its crossbars are; wider layers cost area and energy instead. For one structure
+every crossbar has the same ADCs, so the crossbar and ADC-bit area events are proportional: a
+calibration can fit their sum but not split it (non-negative least squares keeps one of the
+two and zeroes the other).
+
+Default costs (32 nm) come from published component figures: ISAAC (Shafiee et al., ISCA 2016,
+Table I: 128x128 2-bit ReRAM crossbars, 8-bit 1.2 GS/s SAR ADCs, 32 nm), as tabulated with
+their derivations in the Accelergy hwcomponents library (``isaac.py``), from NeuroSim's and
+SIAM's parameter files, and from the PUMA simulator's constants. Where a number had to be
+assumed, its source says "assumption" and why. Calibrate against a simulator before trusting
+absolute values; the defaults are for ranking architectures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import flash_nas
+from flash_nas import Layer, NotSupportedError
+from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel
+
+__all__ = ["EVENTS", "CrossbarMapping", "ImcModel", "ImcStructure", "mesh_hops"]
+
+_NS = 1e-6  # ms per ns
+_PJ = 1e-9  # mJ per pJ
+
+#: Event names: the keys of :meth:`ImcModel.layer_events`.
+EVENTS = (
+    "crossbars",
+    "adc_bits",
+    "tiles",
+    "read_cycles",
+    "adc_bit_cycles",
+    "row_reads",
+    "conversion_bits",
+    "buffer_bytes",
+    "noc_byte_hops",
+    "digital_ops",
+)
+
+# ISAAC Table I (32 nm): one IMA holds 8 crossbars of 128x128 2-bit cells, 8 x 128 1-bit DACs,
+# 8 x 128 sample-and-holds, 4 shift-and-add units, a 2 KB input and a 256 B output register.
+_ISAAC = "ISAAC (Shafiee et al., ISCA 2016) Table I, 32 nm"
+_ACCELERGY = "Accelergy hwcomponents library, isaac.py"
+
+# (event priced, coefficient). The defaults show their arithmetic.
+_PRICES: tuple[tuple[str, Coefficient], ...] = (
+    (
+        "crossbars",
+        Coefficient(
+            "mm2_per_crossbar",
+            "area_mm2",
+            "mm2/crossbar",
+            0.0002 / 8 + 128 * 0.166e-6 + 0.00004 / 8 + (0.0021 + 0.00077 + 0.00024) / 8,
+            f"{_ISAAC}: one 128x128 crossbar with its periphery, i.e. the array (0.0002 mm2 per "
+            "8), 128 1-bit DACs (0.166 um2 each) and sample-and-holds (0.00004 mm2 per 8 x 128), "
+            "and an eighth of an IMA's input register, output register and shift-and-add units "
+            "(0.0021 + 0.00077 + 0.00024 mm2): 4.4e-4 mm2; ADCs are priced on their own",
+        ),
+    ),
+    (
+        "adc_bits",
+        Coefficient(
+            "mm2_per_adc_bit",
+            "area_mm2",
+            "mm2/(ADC x bit)",
+            0.0012 / 8,
+            f"{_ISAAC} and {_ACCELERGY}: an 8-bit 1.2 GS/s SAR ADC (Kull et al., ISSCC 2013, 32 "
+            "nm SOI) takes 1200 um2, so 150 um2 per bit of resolution; linear in bits is our "
+            "assumption (the scaled table there gives 361 um2 at 4 bits, so lower resolutions "
+            "save more than this says)",
+        ),
+    ),
+    (
+        "tiles",
+        Coefficient(
+            "mm2_per_tile",
+            "area_mm2",
+            "mm2/tile",
+            0.083 + 0.090 + 0.150 / 4 + 0.0041,
+            f"{_ISAAC}: a tile's own parts, i.e. 64 KB eDRAM buffer (0.083 mm2), eDRAM bus "
+            "(0.090), a quarter of a router shared by 4 tiles (0.150 / 4), and its max-pool, "
+            "sigmoid, shift-and-add units and 3 KB output register (0.0041): 0.215 mm2",
+        ),
+    ),
+    (
+        "read_cycles",
+        Coefficient(
+            "ms_per_read_cycle",
+            "latency_ms",
+            "ms/read cycle",
+            10 * _NS,
+            "NeuroSim (DNN_NeuroSim V1.3) and SIAM Param.cpp: readPulseWidth = 10 ns; "
+            "assumption that the read pulse sets the cycle, the ADCs' time being priced apart",
+        ),
+    ),
+    (
+        "adc_bit_cycles",
+        Coefficient(
+            "ms_per_adc_bit_cycle",
+            "latency_ms",
+            "ms/(conversion round x bit)",
+            1 / 1.2e9 / 8 * 1e3,
+            f"{_ACCELERGY}: one 8-bit conversion takes 1 / 1.2 GHz = 0.83 ns (ISAAC's SAR ADC), "
+            "0.104 ns per bit decided",
+        ),
+    ),
+    (
+        "row_reads",
+        Coefficient(
+            "mj_per_row_read",
+            "energy_mj",
+            "mJ/(row x read cycle)",
+            (0.417 + 0.3 * 100 / 128) * _PJ,
+            f"{_ISAAC} and {_ACCELERGY}: driving one row for one input bit costs 0.417 pJ in its "
+            "1-bit DAC, and the array draws 0.3 mW over a 100 ns read, 0.234 pJ per row of 128: "
+            "0.65 pJ",
+        ),
+    ),
+    (
+        "conversion_bits",
+        Coefficient(
+            "mj_per_adc_bit",
+            "energy_mj",
+            "mJ/(conversion x bit)",
+            1.667 / 8 * _PJ,
+            f"{_ACCELERGY}: ISAAC's 8-bit SAR ADC spends 16 mW / (8 x 1.2 GS/s) = 1.67 pJ per "
+            "conversion, 0.21 pJ per bit (its resolution table scales nearly linearly: 0.79 pJ "
+            "at 4 bits)",
+        ),
+    ),
+    (
+        "buffer_bytes",
+        Coefficient(
+            "ms_per_buffer_byte",
+            "latency_ms",
+            "ms/byte",
+            1 / 32 * _NS,
+            f"{_ACCELERGY}: ISAAC's eDRAM buffer has a 256-bit port; assumption of one access "
+            "per 1 ns cycle (NeuroSim's and SIAM's 1 GHz clock), 32 bytes/ns",
+        ),
+    ),
+    (
+        "buffer_bytes",
+        Coefficient(
+            "mj_per_buffer_byte",
+            "energy_mj",
+            "mJ/byte",
+            20.45 / 32 * _PJ,
+            f"{_ACCELERGY}: 20.45 pJ per 256-bit eDRAM read or write (ISAAC's 64 KB tile "
+            "buffer), 0.64 pJ per byte",
+        ),
+    ),
+    (
+        "noc_byte_hops",
+        Coefficient(
+            "ms_per_noc_byte_hop",
+            "latency_ms",
+            "ms/(byte x hop)",
+            1 / 4 * _NS,
+            "SIAM's mesh NoC (BookSim config: channel_width = 32 bits) at its 1 GHz clock: 4 "
+            "bytes/ns per link; assumption that each hop serialises the bytes (an upper bound: "
+            "wormhole routing overlaps hops)",
+        ),
+    ),
+    (
+        "noc_byte_hops",
+        Coefficient(
+            "mj_per_noc_byte_hop",
+            "energy_mj",
+            "mJ/(byte x hop)",
+            20.74 / 32 * _PJ,
+            f"{_ACCELERGY}: 20.74 pJ per 256 bits through ISAAC's router (42 mW, shared by 4 "
+            "tiles), 0.65 pJ per byte and hop",
+        ),
+    ),
+    (
+        "digital_ops",
+        Coefficient(
+            "ms_per_digital_op",
+            "latency_ms",
+            "ms/op",
+            1 / 16 * _NS,
+            "assumption: a 16-lane digital unit per tile at 1 GHz (NeuroSim's and SIAM's "
+            "clock); no published figure for this unit's width",
+        ),
+    ),
+    (
+        "digital_ops",
+        Coefficient(
+            "mj_per_digital_op",
+            "energy_mj",
+            "mJ/op",
+            0.373 * 32 / 45 * _PJ,
+            "PUMA simulator (Ankit et al., ASPLOS 2019) constants.py: ALU add/compare/ReLU at "
+            "0.373 mW for 1 ns at 45 nm, scaled by 32/45 to 32 nm: 0.27 pJ per op",
+        ),
+    ),
+)
+
+
+#: Position in :data:`EVENTS` of the event each coefficient prices.
+_PRICED_EVENTS = np.array([EVENTS.index(event) for event, _ in _PRICES])
+
+
+# ------------------------------------------------------------------------------- structure
+@dataclass(frozen=True)
+class ImcStructure:
+    """The accelerator's organisation: what changes the event counts, not their costs."""
+
+    xbar_rows: int = 128
+    xbar_cols: int = 128
+    bits_per_cell: int = 2
+    weight_bits: int = 8
+    activation_bits: int = 8
+    input_bits_per_cycle: int = 1
+    adc_bits: int = 8
+    columns_per_adc: int = 8
+    crossbars_per_tile: int = 16
+    tiles_per_router: int = 1
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"The {name!r} parameter of ImcModel must be an int >= 1. Got {value!r} "
+                    f"instead."
+                )
+        for name, most, limit in (
+            ("bits_per_cell", self.weight_bits, "weight_bits"),
+            ("input_bits_per_cycle", self.activation_bits, "activation_bits"),
+            ("columns_per_adc", self.xbar_cols, "xbar_cols"),
+        ):
+            if getattr(self, name) > most:
+                raise ValueError(
+                    f"The {name!r} parameter of ImcModel must be at most {limit} ({most}). Got "
+                    f"{getattr(self, name)!r} instead."
+                )
+
+    @property
+    def cells_per_weight(self) -> int:
+        return math.ceil(self.weight_bits / self.bits_per_cell)
+
+    @property
+    def bit_cycles(self) -> int:
+        """Read cycles per output position: the input bits, fed a few at a time."""
+        return math.ceil(self.activation_bits / self.input_bits_per_cycle)
+
+    @property
+    def adcs_per_crossbar(self) -> int:
+        return math.ceil(self.xbar_cols / self.columns_per_adc)
+
+    @property
+    def activation_bytes(self) -> float:
+        return self.activation_bits / 8
+
+
+def mesh_hops(tiles: int, tiles_per_router: int = 1) -> float:
+    """Hops a layer's output travels: across its own ``k x k`` routers, then one to the next.
+
+    ``2 (k**2 - 1) / (3 k)`` is the mean Manhattan distance between two routers drawn
+    uniformly from a ``k x k`` mesh (each axis contributes ``(k**2 - 1) / (3 k)``).
+    """
+    side = math.ceil(math.sqrt(math.ceil(tiles / tiles_per_router)))
+    return 1 + 2 * (side * side - 1) / (3 * side)
+
+
+@dataclass(frozen=True)
+class CrossbarMapping:
+    """How one conv or linear layer lies on the crossbars, and what one inference costs it."""
+
+    rows: int  # crossbar rows one group needs
+    columns: int  # crossbar columns one group needs
+    groups_per_crossbar: int
+    crossbars: int
+    tiles: int
+    adcs: int
+    positions: int  # output positions, one crossbar read per input bit cycle each
+    read_cycles: int
+    adc_rounds: int  # conversions each ADC makes per read cycle
+    row_reads: int  # rows driven per read cycle, summed over the layer's crossbars
+    conversions: int  # columns converted per read cycle, summed over the layer's crossbars
+    hops: float
+
+
+def map_layer(s: ImcStructure, layer: Layer, out_height: int, out_width: int) -> CrossbarMapping:
+    """The mapping of a conv or linear ``layer`` writing ``out_height x out_width``."""
+    rows = layer.kernel * layer.kernel * (layer.in_channels // layer.groups)
+    columns = layer.out_channels // layer.groups * s.cells_per_weight
+    row_blocks = math.ceil(rows / s.xbar_rows)
+    column_blocks = math.ceil(columns / s.xbar_cols)
+    packed = 1  # groups side by side on one crossbar, when a group fits in one
+    if row_blocks == column_blocks == 1:
+        packed = min(s.xbar_rows // rows, s.xbar_cols // columns, layer.groups)
+    crossbars = math.ceil(layer.groups / packed) * row_blocks * column_blocks
+    tiles = math.ceil(crossbars / s.crossbars_per_tile)
+    fullest = min(columns * packed, s.xbar_cols)
+    positions = out_height * out_width if layer.kind == "conv" else 1
+    read_cycles = positions * s.bit_cycles
+    return CrossbarMapping(
+        rows=rows,
+        columns=columns,
+        groups_per_crossbar=packed,
+        crossbars=crossbars,
+        tiles=tiles,
+        adcs=crossbars * s.adcs_per_crossbar,
+        positions=positions,
+        read_cycles=read_cycles,
+        adc_rounds=math.ceil(fullest / s.adcs_per_crossbar),
+        row_reads=layer.groups * rows * column_blocks,
+        conversions=layer.groups * columns * row_blocks,
+        hops=mesh_hops(tiles, s.tiles_per_router),
+    )
+
+
+# ---------------------------------------------------------------------- events per layer kind
+Events = dict[str, float]
+_LayerCounter = Callable[[ImcStructure, Layer, int, int, int, int], Events]
+
+
+def _crossbar_layer(s: ImcStructure, layer: Layer, h: int, w: int, oh: int, ow: int) -> Events:
+    m = map_layer(s, layer, oh, ow)
+    out_bytes = layer.out_channels * oh * ow * s.activation_bytes
+    return {
+        "crossbars": m.crossbars,
+        "adc_bits": m.adcs * s.adc_bits,
+        "tiles": m.tiles,
+        "read_cycles": m.read_cycles,
+        "adc_bit_cycles": m.read_cycles * m.adc_rounds * s.adc_bits,
+        "row_reads": m.read_cycles * m.row_reads,
+        "conversion_bits": m.read_cycles * m.conversions * s.adc_bits,
+        "buffer_bytes": layer.in_channels * h * w * s.activation_bytes + out_bytes,
+        "noc_byte_hops": out_bytes * m.hops,
+    }
+
+
+def _pooling(s: ImcStructure, layer: Layer, h: int, w: int, oh: int, ow: int) -> Events:
+    outputs = layer.out_channels * oh * ow
+    return {
+        "buffer_bytes": (layer.in_channels * h * w + outputs) * s.activation_bytes,
+        "digital_ops": outputs * layer.kernel * layer.kernel,
+    }
+
+
+def _global_pooling(s: ImcStructure, layer: Layer, h: int, w: int, oh: int, ow: int) -> Events:
+    inputs = layer.in_channels * h * w
+    return {
+        "buffer_bytes": (inputs + layer.out_channels) * s.activation_bytes,
+        "digital_ops": inputs,
+    }
+
+
+def _activation(s: ImcStructure, layer: Layer, h: int, w: int, oh: int, ow: int) -> Events:
+    return {"digital_ops": layer.out_channels * oh * ow}
+
+
+def _folded(s: ImcStructure, layer: Layer, h: int, w: int, oh: int, ow: int) -> Events:
+    return {}
+
+
+_CROSSBAR = ("conv", "linear")
+_POOLING = ("avg_pool", "max_pool", "global_avg_pool")
+_LAYER_EVENTS: dict[str, _LayerCounter] = {
+    "conv": _crossbar_layer,
+    "linear": _crossbar_layer,
+    "avg_pool": _pooling,
+    "max_pool": _pooling,
+    "global_avg_pool": _global_pooling,
+    "relu": _activation,
+    "relu6": _activation,
+    "hswish": _activation,
+    "bn": _folded,
+}
+
+
+def _into_node(s: ImcStructure, values: int, combine: str, sent: bool) -> Events:
+    """Delivering an edge's ``values`` to its node: a copy (concat) or an accumulate (sum).
+
+    Outputs of identity and pooling ops (``sent`` False) also travel one hop to the consumer.
+    """
+    data = values * s.activation_bytes
+    events = {"buffer_bytes": 2 * data, "noc_byte_hops": 0 if sent else data}
+    if combine == "sum":
+        events["digital_ops"] = values
+    return events
+
+
+# ----------------------------------------------------------------------------------- model
+class ImcModel(LinearCostModel):
+    """ReRAM crossbar accelerator: latency (ms), energy (mJ) and area (mm2) at batch size 1.
+
+    ``ImcModel(profile=None, *, <structure>, **costs)``: the structure parameters of
+    :class:`ImcStructure` as keywords (``xbar_rows=256``...), then the documented default costs,
+    replaced by a calibrated profile's, then by explicit costs by name
+    (``mj_per_adc_bit=...``).
+    """
+
+    description = (
+        "ReRAM in-memory-computing accelerator (NeuroSim/SIAM style, 32 nm): crossbars, ADCs, "
+        "tiles on a mesh NoC; area, latency and energy from per-layer events"
+    )
+    quantities = ("latency_ms", "energy_mj", "area_mm2")
+    coefficients = tuple(coefficient for _, coefficient in _PRICES)
+
+    def __init__(self, profile: Any = None, **options: Any) -> None:
+        fields = ImcStructure.__dataclass_fields__
+        unknown = set(options) - set(fields) - set(self.coefficient_names())
+        if unknown:
+            raise TypeError(
+                f"ImcModel got unexpected keyword argument(s) {', '.join(sorted(unknown))}; it "
+                f"takes structure parameters ({', '.join(fields)}) and costs "
+                f"({', '.join(self.coefficient_names())})."
+            )
+        self.structure = ImcStructure(**{k: options.pop(k) for k in list(options) if k in fields})
+        super().__init__(profile, **options)
+
+    def structure_parameters(self) -> dict[str, Any]:
+        return dict(vars(self.structure))
+
+    def __repr__(self) -> str:
+        changed = {
+            name: value
+            for name, value in vars(self.structure).items()
+            if value != ImcStructure.__dataclass_fields__[name].default
+        }
+        return f"ImcModel({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    def map_layer(self, layer: Layer, height: int, width: int) -> CrossbarMapping:
+        """The crossbar mapping of a conv or linear ``layer`` reading ``height x width``."""
+        return map_layer(self.structure, layer, *layer.output_size(height, width))
+
+    def layer_events(self, layer: Layer, height: int, width: int) -> Events:
+        """Events of one layer reading ``height x width``, by event name (see :data:`EVENTS`)."""
+        out_height, out_width = layer.output_size(height, width)
+        counter = _LAYER_EVENTS.get(layer.kind)
+        if counter is None:
+            raise NotSupportedError(
+                f"ImcModel has no events for layer kind {layer.kind!r}; it knows "
+                f"{', '.join(_LAYER_EVENTS)}."
+            )
+        return counter(self.structure, layer, height, width, out_height, out_width)
+
+    def edge_events(self, edge: EdgeShape) -> np.ndarray:
+        totals = np.zeros(len(EVENTS))
+        if edge.op.is_zero:
+            return totals[_PRICED_EVENTS]
+        channels, height, width = edge.channels, edge.height, edge.width
+        sent = False  # whether the last computing layer already sent its output over the NoC
+        for layer in edge.op.layers:
+            for event, count in self.layer_events(layer, height, width).items():
+                totals[EVENTS.index(event)] += count
+            if layer.kind in _CROSSBAR or layer.kind in _POOLING:
+                sent = layer.kind in _CROSSBAR
+            channels = layer.out_channels
+            height, width = layer.output_size(height, width)
+        values = channels * height * width
+        for event, count in _into_node(self.structure, values, edge.dst.combine, sent).items():
+            totals[EVENTS.index(event)] += count
+        return totals[_PRICED_EVENTS]
+
+
+@flash_nas.hookimpl
+def register_hardware(register: Any) -> None:
+    register("imc", ImcModel)

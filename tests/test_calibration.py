@@ -1,0 +1,82 @@
+"""Calibration and profiles: fits that can be trusted, and profiles that refuse to be misused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import flash_nas
+from flash_nas import FlashNasError, TableError
+from flash_nas.calibration import Profile, calibrate, load_profile
+from flash_nas_hardware.imc import ImcModel
+from flash_nas_hardware.pi3b import Pi3BModel
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return flash_nas.get_adapter("nasbench201").sample(80, seed=5)
+
+
+def test_a_profile_remembers_the_structure_it_was_fitted_under(batch, tmp_path):
+    model = ImcModel(xbar_rows=256, xbar_cols=256)
+    truth = model.estimate_batch(batch)["area_mm2"] * 1.3
+    profile = calibrate(model, batch, {"area_mm2": truth}, fit_samples=25)
+    assert profile.structure["xbar_rows"] == 256
+    path = tmp_path / "imc.json"
+    profile.save(path)
+    assert ImcModel(profile=path, xbar_rows=256, xbar_cols=256).estimate(batch.graph(0))
+    with pytest.raises(FlashNasError, match="fitted with other structure parameters \\(xbar_cols, xbar_rows"):
+        ImcModel(profile=path)
+
+
+def test_costs_the_data_cannot_separate_are_reported(batch):
+    model = ImcModel()
+    truth = model.estimate_batch(batch)["area_mm2"]
+    profile = calibrate(model, batch, {"area_mm2": truth}, fit_samples=25)
+    assert any("area_mm2: the measurements determine only" in note for note in profile.notes)
+    # the split is arbitrary, the predictions are not
+    assert profile.fit["area_mm2"].mape < 1e-6
+
+
+def test_measurements_are_checked(batch):
+    model = Pi3BModel()
+    good = model.estimate_batch(batch)["latency_ms"]
+    for bad, message in ((np.nan, "finite and > 0"), (0.0, "finite and > 0"), (-2.0, "finite and > 0")):
+        values = good.copy()
+        values[3] = bad
+        with pytest.raises(TableError, match=message):
+            calibrate(model, batch, {"latency_ms": values}, fit_samples=25)
+    with pytest.raises(TableError, match="79 measurements for 80 archs"):
+        calibrate(model, batch, {"latency_ms": good[:-1]}, fit_samples=25)
+    with pytest.raises(FlashNasError, match="fit_samples must be an int in 1..79"):
+        calibrate(model, batch, {"latency_ms": good}, fit_samples=80)
+    with pytest.raises(FlashNasError, match="does not model 'area_mm2'"):
+        calibrate(model, batch, {"area_mm2": good}, fit_samples=25)
+
+
+def test_profiles_on_disk_are_validated(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"model": "Pi3BModel", "costs": {}}))
+    with pytest.raises(FlashNasError, match="is not a flash-nas profile"):
+        load_profile(path)
+    path.write_text(json.dumps({"format": "flash-nas-profile/1", "model": "Pi3BModel",
+                                "costs": {"ms_per_byte": -1}}))
+    with pytest.raises(FlashNasError, match="negative or non-finite costs: \\['ms_per_byte'\\]"):
+        load_profile(path)
+    path.write_text(json.dumps({"format": "flash-nas-profile/1", "model": "Pi3BModel"}))
+    with pytest.raises(FlashNasError, match="is damaged"):
+        load_profile(path)
+    with pytest.raises(FlashNasError, match="does not exist"):
+        load_profile(tmp_path / "missing.json")
+    unknown = Profile("Pi3BModel", {"ms_per_warp": 1.0})
+    with pytest.raises(FlashNasError, match="names costs \\['ms_per_warp'\\]"):
+        Pi3BModel(profile=unknown)
+
+
+def test_explicit_costs_are_checked():
+    with pytest.raises(FlashNasError, match="has no cost coefficient 'ms_per_warp'"):
+        Pi3BModel(ms_per_warp=1.0)
+    with pytest.raises(FlashNasError, match="must be a finite number >= 0"):
+        Pi3BModel(ms_per_byte=-1.0)
