@@ -29,6 +29,7 @@ from flash_nas.batch import GraphBatch
 from flash_nas.calibration import Fit, calibrate, fit_quality
 from flash_nas.hardware import LinearCostModel
 from flash_nas.metrics import score_batch
+from flash_nas_adapters.nasbench201 import load_shipped_table
 
 HW_NAS_BENCH = {
     "raspi4_latency": "hwnasbench:raspi4",
