@@ -11,6 +11,8 @@ Representations this module converts between:
 * **configs** -- the same numbers as an int array of shape ``(n, n_cells, 3)``: the form
   :class:`FlashBatch` scores in closed form, without building graphs.
 * **ArchGraph** -- the whole network, built by :meth:`FlashSpaceAdapter.to_graph`.
+* **relaxed point** -- per cell a width index, a depth index and a skip density in [0, 1]: the
+  box :class:`FlashRelaxation` gives SHGO.
 
 The network: stem (3x3 conv from the image to ``w_1`` channels, BN), cell 1, transition, cell 2,
 ..., head (BN, ReLU, global average pooling, linear with bias). Only the outline of the space
@@ -38,6 +40,9 @@ survives in the paper's abstract; what is marked *ours* is our reconstruction.
   the resnet block. Consequences: its NN-Degree is ``e * w_c + t_c / d_c`` (the project conv reads
   ``e * w_c`` channels), and ``activations`` does not count the expanded tensors inside a layer.
 
+Hardware costs of a batch (:meth:`FlashBatch.edge_sums`) are sums over the network's parts,
+each distinct part built once with the same builders as :meth:`FlashSpaceAdapter.to_graph`.
+
 The space is counted exactly: per cell, every allowed (width, depth) with every skip count
 0..capacity; cells choose independently. The default ranges (widths 16..64 step 8, depths 2..6)
 give 5,635 choices per cell and 5,635**3 = 178,929,422,875 architectures for the dense block, more
@@ -48,7 +53,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, ClassVar, NamedTuple
@@ -68,6 +73,8 @@ from flash_nas import (
     Tensor,
     UnknownNameError,
 )
+from flash_nas.hardware import EdgeShape
+from flash_nas.relaxation import Relaxation, Variable
 
 __all__ = [
     "BLOCKS",
@@ -75,6 +82,7 @@ __all__ = [
     "DEFAULT_WIDTHS",
     "CellConfig",
     "FlashBatch",
+    "FlashRelaxation",
     "FlashSpaceAdapter",
     "register_adapters",
 ]
@@ -106,11 +114,14 @@ def _keep(kind: str, channels: int) -> Layer:
     return Layer(kind, channels, channels)
 
 
+# Ops are immutable, so graphs share them: building one is most of the cost of a cell.
+@lru_cache(maxsize=4096)
 def _preact_conv(cin: int, cout: int, kernel: int, stride: int, name: str) -> Op:
     """BN-ReLU-conv: DenseNet's pre-activation layer, also its transition (kernel 1)."""
     return Op(name, (_keep("bn", cin), _keep("relu", cin), _conv(cin, cout, kernel, stride)))
 
 
+@lru_cache(maxsize=1024)
 def _inverted_residual(width: int, expansion: int, stride: int) -> Op:
     hidden = width * expansion
     return Op(
@@ -128,10 +139,12 @@ def _inverted_residual(width: int, expansion: int, stride: int) -> Op:
     )
 
 
+@lru_cache(maxsize=256)
 def _stem(width: int) -> Op:
     return Op("stem", (_conv(_IMAGE_CHANNELS, width, 3), _keep("bn", width)))
 
 
+@lru_cache(maxsize=256)
 def _head(width: int, classes: int) -> Op:
     return Op(
         "head",
@@ -142,6 +155,10 @@ def _head(width: int, classes: int) -> Op:
             Layer("linear", width, classes, bias=True),
         ),
     )
+
+
+_PREVIOUS = Op.identity("previous")
+_SKIP = Op.identity("skip")
 
 
 def _spatial_sizes(input_size: int, n_cells: int) -> list[int]:
@@ -198,6 +215,15 @@ class _CellPlan:
     def out(self, layer: int) -> str:
         return f"{self.name}.out{layer}"
 
+    def out_node(self, layer: int) -> Tensor:
+        """The node ``layer`` writes (a sum node in every block; it has one input in dense)."""
+        return Tensor(self.out(layer), self.width, self.size, self.size)
+
+    @property
+    def output(self) -> Tensor:
+        """The cell's output: its last layer's node."""
+        return self.out_node(self.depth - 1)
+
     def stride_of(self, layer: int) -> int:
         return self.stride if layer == 0 else 1
 
@@ -209,61 +235,47 @@ class _CellPlan:
 Built = tuple[list[Tensor], list[Edge]]
 
 
-def _dense_cell(plan: _CellPlan) -> Built:
+def _dense_layer(plan: _CellPlan, layer: int) -> Built:
     """Layer i >= 1 convolves a concat node of layer i-1's output and its skip slices."""
     size, width = plan.size, plan.width
     nodes: list[Tensor] = []
     edges: list[Edge] = []
-    for layer in range(plan.depth):
-        reads = plan.source
-        if layer:
-            sources = plan.skips_into(layer)
-            channels = width + sum(count for _, count in sources)
-            reads = Tensor(f"{plan.name}.in{layer}", channels, size, size, combine="concat")
-            nodes.append(reads)
-            edges.append(Edge(plan.out(layer - 1), reads.name, Op.identity("previous")))
-            edges.extend(
-                Edge(
-                    plan.out(source),
-                    reads.name,
-                    Op.identity("skip"),
-                    channel_offset=0,
-                    channels=count,
-                )
-                for source, count in sources
-            )
-        nodes.append(Tensor(plan.out(layer), width, size, size))
-        op = _preact_conv(reads.channels, width, 3, plan.stride_of(layer), "bn_relu_conv3x3")
-        edges.append(Edge(reads.name, plan.out(layer), op))
-    return nodes, edges
-
-
-def _sum_cell(plan: _CellPlan, layer_op: Callable[[int], Op]) -> Built:
-    """Layer i sums its op on layer i-1's output and whole-tensor skips from layers <= i-2."""
-    nodes: list[Tensor] = []
-    edges: list[Edge] = []
-    for layer in range(plan.depth):
-        previous = plan.out(layer - 1) if layer else plan.source.name
-        nodes.append(Tensor(plan.out(layer), plan.width, plan.size, plan.size))
-        edges.append(Edge(previous, plan.out(layer), layer_op(layer)))
+    reads = plan.source
+    if layer:
+        sources = plan.skips_into(layer)
+        channels = width + sum(count for _, count in sources)
+        reads = Tensor(f"{plan.name}.in{layer}", channels, size, size, combine="concat")
+        nodes.append(reads)
+        edges.append(Edge(plan.out(layer - 1), reads.name, _PREVIOUS))
         edges.extend(
-            Edge(plan.out(source), plan.out(layer), Op.identity("skip"))
-            for source, _ in plan.skips_into(layer)
+            Edge(plan.out(source), reads.name, _SKIP, channel_offset=0, channels=count)
+            for source, count in sources
         )
+    nodes.append(plan.out_node(layer))
+    op = _preact_conv(reads.channels, width, 3, plan.stride_of(layer), "bn_relu_conv3x3")
+    edges.append(Edge(reads.name, plan.out(layer), op))
     return nodes, edges
 
 
-def _resnet_cell(plan: _CellPlan) -> Built:
+def _sum_layer(plan: _CellPlan, layer: int, op: Op) -> Built:
+    """Layer i sums its op on layer i-1's output and whole-tensor skips from layers <= i-2."""
+    previous = plan.out(layer - 1) if layer else plan.source.name
+    edges = [Edge(previous, plan.out(layer), op)]
+    edges += [
+        Edge(plan.out(source), plan.out(layer), _SKIP) for source, _ in plan.skips_into(layer)
+    ]
+    return [plan.out_node(layer)], edges
+
+
+def _resnet_layer(plan: _CellPlan, layer: int) -> Built:
     width = plan.width
-    return _sum_cell(
-        plan, lambda i: _preact_conv(width, width, 3, plan.stride_of(i), "bn_relu_conv3x3")
-    )
+    op = _preact_conv(width, width, 3, plan.stride_of(layer), "bn_relu_conv3x3")
+    return _sum_layer(plan, layer, op)
 
 
-def _mobilenet_cell(plan: _CellPlan) -> Built:
-    return _sum_cell(
-        plan, lambda i: _inverted_residual(plan.width, plan.expansion, plan.stride_of(i))
-    )
+def _mobilenet_layer(plan: _CellPlan, layer: int) -> Built:
+    op = _inverted_residual(plan.width, plan.expansion, plan.stride_of(layer))
+    return _sum_layer(plan, layer, op)
 
 
 # ------------------------------------------------------------------------------ closed forms
@@ -343,19 +355,35 @@ def _skeleton_metrics(c: _CellArrays, classes: int) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class _Block:
-    """One kind of cell: how to build it, what ``t`` counts, and its closed-form metrics."""
+    """One kind of cell: how to build a layer, what ``t`` counts, its closed-form metrics.
 
-    build: Callable[[_CellPlan], Built]
+    A layer's builder reads from the plan only its name, source, width, stride, expansion and
+    the skips into that layer (never the depth), and adds the layer's nodes and the edges into
+    them: a cell is its layers, in order.
+    """
+
+    layer: Callable[[_CellPlan, int], Built]
     unit: str  # what t counts
     per_pair: Callable[[Any], Any]  # most skips one (layer, source) pair carries, given w
     capacity_formula: str
     metrics: Callable[[_CellArrays], dict[str, np.ndarray]]
 
+    def build(self, plan: _CellPlan) -> Built:
+        nodes: list[Tensor] = []
+        edges: list[Edge] = []
+        for layer in range(plan.depth):
+            built, wiring = self.layer(plan, layer)
+            nodes += built
+            edges += wiring
+        return nodes, edges
+
 
 _BLOCKS: dict[str, _Block] = {
-    "dense": _Block(_dense_cell, "channels", lambda w: w, "w*(d-1)*(d-2)/2", _dense_metrics),
-    "resnet": _Block(_resnet_cell, "links", lambda w: 1, "(d-1)*(d-2)/2", _resnet_metrics),
-    "mobilenet": _Block(_mobilenet_cell, "links", lambda w: 1, "(d-1)*(d-2)/2", _mobilenet_metrics),
+    "dense": _Block(_dense_layer, "channels", lambda w: w, "w*(d-1)*(d-2)/2", _dense_metrics),
+    "resnet": _Block(_resnet_layer, "links", lambda w: 1, "(d-1)*(d-2)/2", _resnet_metrics),
+    "mobilenet": _Block(
+        _mobilenet_layer, "links", lambda w: 1, "(d-1)*(d-2)/2", _mobilenet_metrics
+    ),
 }
 #: The block kinds a FlashSpaceAdapter builds.
 BLOCKS = tuple(_BLOCKS)
@@ -394,6 +422,59 @@ def _per_cell(name: str, values: Iterable[Any], n_cells: int) -> tuple[tuple[int
 
 def _listing(values: Iterable[int]) -> str:
     return ", ".join(map(str, values))
+
+
+# ------------------------------------------------------------------------------- part sums
+#: What FlashBatch.edge_sums sums: events of one edge (a hardware model's ``edge_events``).
+_EdgeCounter = Callable[[EdgeShape], Sequence[float]]
+#: A part of the network: (kind, cell, numbers that fix its edges); see ``_part_keys``.
+_PartKey = tuple[Any, ...]
+#: Count functions whose part sums an adapter remembers (a hardware model or two in use).
+_KEPT_MEMOS = 8
+
+
+class _PartView:
+    """Just enough of an ArchGraph for :meth:`EdgeShape.of`: one part's nodes, by name."""
+
+    edge_input_channels = ArchGraph.edge_input_channels  # the whole graph's rule, shared
+
+    def __init__(self, nodes: Iterable[Tensor]) -> None:
+        self._nodes = {node.name: node for node in nodes}
+
+    def node(self, name: str) -> Tensor:
+        return self._nodes[name]
+
+
+class _PartSums:
+    """One count function's sums over the parts of one adapter's networks, built as needed."""
+
+    def __init__(self, adapter: FlashSpaceAdapter, count: _EdgeCounter, size: int) -> None:
+        self.adapter, self.count, self.size = adapter, count, size
+        self.parts: dict[_PartKey, np.ndarray] = {}
+
+    def part(self, key: _PartKey) -> np.ndarray:
+        """The sum over the part's edges and its own parts (a cell's layers), built once."""
+        total = self.parts.get(key)
+        if total is None:
+            nodes, edges, parts = self.adapter._part(key)
+            view = _PartView(nodes)
+            total = np.zeros(self.size)
+            for edge in edges:
+                shape = EdgeShape.of(view, edge)  # type: ignore[arg-type]
+                total += np.asarray(self.count(shape), dtype=float)
+            for part in parts:
+                total += self.part(part)
+            self.parts[key] = total
+        return total
+
+    def totals(self, groups: Sequence[Sequence[_PartKey]]) -> np.ndarray:
+        """Per group of parts (one architecture's, all as many), the sum of their sums."""
+        ids: dict[_PartKey, int] = {}
+        rows = [[ids.setdefault(key, len(ids)) for key in group] for group in groups]
+        if not rows:
+            return np.zeros((0, self.size))
+        table = np.array([self.part(key) for key in ids]).reshape(len(ids), self.size)
+        return table[np.array(rows)].sum(axis=1)
 
 
 # ---------------------------------------------------------------------------------- adapter
@@ -440,6 +521,7 @@ class FlashSpaceAdapter(Adapter):
         self.expansion = _check_int("expansion", expansion, 1)
         self._block = _BLOCKS[block]
         self._sizes = _spatial_sizes(self.input_size, self.n_cells)
+        self._memos: dict[tuple[_EdgeCounter, int], _PartSums] = {}
 
     def __repr__(self) -> str:
         return (
@@ -468,12 +550,14 @@ class FlashSpaceAdapter(Adapter):
             total *= sum(capacity + 1 for _, _, capacity in self._options(cell))
         return total
 
+    def relaxation(self, densities: Sequence[float] | None = None) -> FlashRelaxation:
+        """Widths and depths (level 1), then skip densities (level 2): see
+        :class:`FlashRelaxation`; ``densities`` restricts the skips to a grid."""
+        return FlashRelaxation(self, densities)
+
     def skip_layout(self, arch: Hashable) -> tuple[dict[tuple[int, int], int], ...]:
         """Per cell, ``{(layer, source layer): skips}`` for the pairs that carry any."""
-        return tuple(
-            _spread(config.skips, _pair_order(self.skip_seed, cell, config.depth))
-            for cell, config in enumerate(self.check(arch))
-        )
+        return tuple(self._layout(cell, config) for cell, config in enumerate(self.check(arch)))
 
     def check(self, arch: Hashable) -> FlashArch:
         """``arch`` as a tuple of :class:`CellConfig`; ArchFormatError if it is not in the space."""
@@ -581,47 +665,121 @@ class FlashSpaceAdapter(Adapter):
         return [int(part) for part in parts]
 
     # ---------------------------------------------------------------------------------- graph
-    def to_graph(self, arch: Hashable) -> ArchGraph:
-        cells = self.check(arch)
-        image = Tensor("input", _IMAGE_CHANNELS, self.input_size, self.input_size)
-        source = Tensor("stem", cells[0].width, self.input_size, self.input_size)
-        nodes, edges = [image, source], [Edge(image.name, source.name, _stem(source.channels))]
-        groups: list[Cell] = []
-        for c, (config, layout) in enumerate(zip(cells, self.skip_layout(cells), strict=True)):
-            if c:
-                source = self._transition(source, config.width, c, nodes, edges)
-            plan = _CellPlan(
-                name=f"c{c + 1}",
-                source=source,
-                width=config.width,
-                depth=config.depth,
-                stride=2 if c else 1,
-                skips=tuple((i, j, k) for (i, j), k in layout.items()),
-                expansion=self.expansion,
-            )
-            built, wiring = self._block.build(plan)
-            nodes += built
-            edges += wiring
-            names = (source.name, *(node.name for node in built))
-            capacity = config.width * _pair_count(config.depth)  # in channels, as NN-Mass counts
-            groups.append(Cell(plan.name, names, (source.name,), names[-1], capacity))
-            source = built[-1]
-        logits = Tensor("logits", self.num_classes, 1, 1)
-        edges.append(Edge(source.name, logits.name, _head(source.channels, self.num_classes)))
-        return ArchGraph(
-            (*nodes, logits), edges, image.name, logits.name, groups, name=self.format(cells)
+    # The network is a chain of parts -- stem, cell 1, transition, cell 2, ..., head -- and both
+    # to_graph and FlashBatch.edge_sums build them with the methods below: one definition.
+    def _image(self) -> Tensor:
+        return Tensor("input", _IMAGE_CHANNELS, self.input_size, self.input_size)
+
+    def _cell_input(self, cell: int, width: int) -> Tensor:
+        """The node cell ``cell`` (0-based) reads: the stem's output, or the transition's."""
+        size = self._sizes[max(cell - 1, 0)]
+        return Tensor("stem" if cell == 0 else f"trans{cell + 1}", width, size, size)
+
+    def _plan(
+        self, cell: int, width: int, depth: int, skips: Iterable[tuple[int, int, int]] = ()
+    ) -> _CellPlan:
+        """Cell ``cell`` (0-based) with ``skips`` given as (layer, source layer, count)."""
+        return _CellPlan(
+            name=f"c{cell + 1}",
+            source=self._cell_input(cell, width),
+            width=width,
+            depth=depth,
+            stride=2 if cell else 1,
+            skips=tuple(skips),
+            expansion=self.expansion,
         )
 
-    @staticmethod
-    def _transition(
-        source: Tensor, width: int, cell: int, nodes: list[Tensor], edges: list[Edge]
-    ) -> Tensor:
-        """Append the 1x1 transition into cell ``cell`` (0-based); return its output node."""
-        node = Tensor(f"trans{cell + 1}", width, source.height, source.width)
-        nodes.append(node)
-        op = _preact_conv(source.channels, width, 1, 1, "transition")
-        edges.append(Edge(source.name, node.name, op))
-        return node
+    def _cell_plan(self, cell: int, config: CellConfig) -> _CellPlan:
+        """Cell ``cell`` as ``config`` lays it out, its skips spread as the seed says."""
+        layout = self._layout(cell, config).items()
+        return self._plan(cell, config.width, config.depth, ((i, j, k) for (i, j), k in layout))
+
+    def _layout(self, cell: int, config: CellConfig) -> dict[tuple[int, int], int]:
+        return _spread(config.skips, _pair_order(self.skip_seed, cell, config.depth))
+
+    def _feed(self, source: Tensor, previous: _CellPlan | None) -> Edge:
+        """The edge writing a cell's input: the stem from the image (cell 1), otherwise the 1x1
+        transition from the previous cell's output."""
+        if previous is None:
+            return Edge(self._image().name, source.name, _stem(source.channels))
+        op = _preact_conv(previous.width, source.channels, 1, 1, "transition")
+        return Edge(previous.output.name, source.name, op)
+
+    def _head(self, last: _CellPlan) -> tuple[Tensor, Edge]:
+        logits = Tensor("logits", self.num_classes, 1, 1)
+        return logits, Edge(last.output.name, logits.name, _head(last.width, self.num_classes))
+
+    def to_graph(self, arch: Hashable) -> ArchGraph:
+        cells = self.check(arch)
+        plans = [self._cell_plan(c, config) for c, config in enumerate(cells)]
+        nodes = [self._image()]
+        edges: list[Edge] = []
+        groups: list[Cell] = []
+        for c, plan in enumerate(plans):
+            built, wiring = self._block.build(plan)
+            nodes += [plan.source, *built]
+            edges += [self._feed(plan.source, plans[c - 1] if c else None), *wiring]
+            names = (plan.source.name, *(node.name for node in built))
+            capacity = plan.width * _pair_count(plan.depth)  # in channels, as NN-Mass counts
+            groups.append(Cell(plan.name, names, (plan.source.name,), names[-1], capacity))
+        logits, head = self._head(plans[-1])
+        return ArchGraph(
+            (*nodes, logits),
+            (*edges, head),
+            nodes[0].name,
+            logits.name,
+            groups,
+            name=self.format(cells),
+        )
+
+    def _part_keys(self, row: Sequence[Sequence[int]]) -> list[_PartKey]:
+        """The parts of one architecture (rows of width, depth, skips), each named by what
+        fixes its edges: the parts with equal keys are the same edges."""
+        keys: list[_PartKey] = [("stem", 0, row[0][0])]
+        for c, (width, depth, skips) in enumerate(row):
+            if c:
+                keys.append(("transition", c, row[c - 1][0], row[c - 1][1], width))
+            keys.append(("cell", c, width, depth, skips))
+        keys.append(("head", len(row) - 1, row[-1][0], row[-1][1]))
+        return keys
+
+    def _part(self, key: _PartKey) -> tuple[list[Tensor], list[Edge], list[_PartKey]]:
+        """The part ``key``: its edges, every node they touch, and the parts it consists of.
+
+        A cell consists of its layers, each keyed by its position, the cell's width and the
+        skips entering it (what the block's layer builder reads): cells that differ only in
+        some layers share the others.
+        """
+        kind, cell, *numbers = key
+        if kind == "cell":
+            plan = self._cell_plan(cell, CellConfig(*numbers))
+            width, depth = plan.width, plan.depth
+            layers = [("layer", cell, i, width, tuple(plan.skips_into(i))) for i in range(depth)]
+            return [], [], layers
+        if kind == "layer":
+            layer, width, skips = numbers
+            plan = self._plan(cell, width, layer + 1, ((layer, j, k) for j, k in skips))
+            built, wiring = self._block.layer(plan, layer)
+            earlier = [plan.out_node(j) for j in range(layer)]
+            return [plan.source, *earlier, *built], wiring, []
+        if kind == "stem":
+            source = self._cell_input(0, numbers[0])
+            return [self._image(), source], [self._feed(source, None)], []
+        previous = self._plan(cell - (kind == "transition"), *numbers[:2])
+        if kind == "transition":
+            source = self._cell_input(cell, numbers[2])
+            return [previous.output, source], [self._feed(source, previous)], []
+        logits, head = self._head(previous)
+        return [previous.output, logits], [head], []
+
+    def _edge_sums(self, configs: np.ndarray, count: _EdgeCounter, size: int) -> np.ndarray:
+        """:meth:`FlashBatch.edge_sums`: per row of checked ``configs``, the sum over the
+        network's edges of ``count(edge)``, each distinct part counted once per ``count``."""
+        memo = self._memos.pop((count, size), None) or _PartSums(self, count, size)
+        self._memos[(count, size)] = memo  # most recently used last
+        while len(self._memos) > _KEPT_MEMOS:
+            del self._memos[next(iter(self._memos))]
+        return memo.totals([self._part_keys(row) for row in configs.tolist()])
 
     # -------------------------------------------------------------------------------- batches
     def sample(self, n: int, seed: int) -> FlashBatch:
@@ -705,6 +863,153 @@ class FlashBatch(GraphBatch):
 
     def fast_metric(self, name: str) -> np.ndarray | None:
         return self._closed_forms.get(name)
+
+    def edge_sums(self, count: _EdgeCounter, size: int) -> np.ndarray:
+        """Per architecture, the sum of ``count(edge)`` over its edges, without building graphs.
+
+        A FLASH network is a chain of parts (stem, cells, transitions, head) and has no zero
+        edge, so every edge is live and the sum is a sum over parts; a cell is in turn the sum
+        of its layers. Each distinct part -- a layer by its cell, position, width and the skips
+        entering it, a transition by the cells it joins... -- is built once with the adapter's
+        own builders (those of :meth:`FlashSpaceAdapter.to_graph`), and its sum is remembered
+        per ``count`` (the adapter keeps the last few). ``count`` must therefore be a pure
+        function of its edge, as a hardware model's ``edge_events`` is.
+        """
+        return self.adapter._edge_sums(self.configs, count, size)
+
+
+class FlashRelaxation(Relaxation):
+    """The FLASH space as SHGO's boxes, in FLASH's two levels.
+
+    * **Level 1**, per cell ``c`` (numbered from 1 in the names): ``width{c}``, the position of
+      the width in that cell's allowed widths, and ``depth{c}``, the position of the depth in
+      its allowed depths (index variables; 6-D for 3 cells). A cell with a single allowed width
+      (depth) has no such variable.
+    * **Level 2**, per cell: ``rho{c}``, the skip density in [0, 1], decoded as
+      ``t_c = round(rho_c * capacity(w_c, d_c))`` (3-D for 3 cells). It is NN-Mass's density
+      (skips over the most the cell holds), so a level-2 point keeps its meaning whatever
+      widths and depths level 1 chose.
+
+    ``densities`` (ours, for checking against a grid): None for the continuous density above,
+    or the few densities allowed, e.g. ``(0, 0.5, 1)``; ``rho{c}`` is then an index variable
+    over them, and the relaxation covers exactly the grid an exhaustive search enumerates.
+
+    :meth:`start` is the middle of the box: middle width and depth positions, density 0.5 (the
+    middle allowed density on a grid). :meth:`encode` inverts :meth:`decode` (``rho = t /
+    capacity``, 0 where the capacity is 0; on a grid, the nearest allowed density).
+    :meth:`neighbours`, what the integer repair climbs, moves one cell at a time: its width or
+    depth one position either way, keeping the skip density (``t`` rescaled to the new capacity
+    and rounded); its skips by ``+-step`` with ``step = max(1, capacity // 16)`` (one skip
+    channel is too small a step in a cell that holds hundreds); and its skips to the extremes,
+    0 and ``capacity``. On a grid the skip moves are to the neighbouring and extreme densities.
+    """
+
+    def __init__(
+        self, adapter: FlashSpaceAdapter, densities: Sequence[float] | None = None
+    ) -> None:
+        self.adapter = adapter
+        self.densities = None if densities is None else tuple(sorted({float(r) for r in densities}))
+        if self.densities is not None and (
+            not self.densities or self.densities[0] < 0 or self.densities[-1] > 1
+        ):
+            raise ValueError(
+                f"The 'densities' of FlashRelaxation must be skip densities in [0, 1] (or None "
+                f"for any density). Got {densities!r} instead."
+            )
+        found: list[Variable] = []
+        for cell in range(adapter.n_cells):
+            for name, allowed in (("width", adapter.widths), ("depth", adapter.depths)):
+                if len(allowed[cell]) > 1:
+                    found.append(Variable(f"{name}{cell + 1}", len(allowed[cell]), 1))
+        levels = None if self.densities is None else len(self.densities)
+        found += [Variable(f"rho{cell + 1}", levels, 2) for cell in range(adapter.n_cells)]
+        self._variables = tuple(found)
+        self._sizes = {variable.name: variable.size for variable in found}
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        return self._variables
+
+    def _index(self, values: Mapping[str, float], name: str) -> int:
+        size = self._sizes.get(name)
+        return 0 if size is None else round(min(max(float(values[name]), 0.0), size - 1.0))
+
+    def _density(self, values: Mapping[str, float], cell: int) -> float:
+        if self.densities is not None:
+            return self.densities[self._index(values, f"rho{cell + 1}")]
+        return min(max(float(values[f"rho{cell + 1}"]), 0.0), 1.0)
+
+    def _skips(self, rho: float, width: int, depth: int) -> int:
+        return round(rho * self.adapter.skip_capacity(width, depth))
+
+    def decode(self, values: Mapping[str, float]) -> FlashArch:
+        cells = []
+        for cell in range(self.adapter.n_cells):
+            width = self.adapter.widths[cell][self._index(values, f"width{cell + 1}")]
+            depth = self.adapter.depths[cell][self._index(values, f"depth{cell + 1}")]
+            rho = self._density(values, cell)
+            cells.append(CellConfig(width, depth, self._skips(rho, width, depth)))
+        return tuple(cells)
+
+    def _rho(self, config: CellConfig) -> float:
+        """The density ``config`` stands at: exact, or the nearest allowed one on a grid."""
+        capacity = self.adapter.skip_capacity(config.width, config.depth)
+        rho = config.skips / capacity if capacity else 0.0
+        if self.densities is not None:
+            return min(self.densities, key=lambda allowed: abs(allowed - rho))
+        return rho
+
+    def encode(self, arch: Hashable) -> dict[str, float]:
+        point: dict[str, float] = {}
+        for cell, config in enumerate(self.adapter.check(arch)):
+            name = cell + 1
+            point[f"width{name}"] = float(self.adapter.widths[cell].index(config.width))
+            point[f"depth{name}"] = float(self.adapter.depths[cell].index(config.depth))
+            rho = self._rho(config)
+            point[f"rho{name}"] = (
+                rho if self.densities is None else float(self.densities.index(rho))
+            )
+        return {name: value for name, value in point.items() if name in self._sizes}
+
+    def start(self) -> dict[str, float]:
+        return {
+            variable.name: 0.5 if variable.size is None else (variable.size - 1) / 2
+            for variable in self._variables
+        }
+
+    def neighbours(self, arch: Hashable) -> Iterator[FlashArch]:
+        cells = self.adapter.check(arch)
+        seen = {cells}
+        for cell, config in enumerate(cells):
+            width, depth = config.width, config.depth
+            rho = self._rho(config)
+            moved = []
+            for allowed, is_width in (
+                (self.adapter.widths[cell], True),
+                (self.adapter.depths[cell], False),
+            ):
+                position = allowed.index(width if is_width else depth)
+                for step in (-1, 1):
+                    if 0 <= position + step < len(allowed):
+                        value = allowed[position + step]
+                        w, d = (value, depth) if is_width else (width, value)
+                        moved.append((w, d, self._skips(rho, w, d)))
+            moved += [(width, depth, t) for t in self._skip_moves(config, rho)]
+            for numbers in moved:
+                neighbour = (*cells[:cell], CellConfig(*numbers), *cells[cell + 1 :])
+                if neighbour not in seen:
+                    seen.add(neighbour)
+                    yield neighbour
+
+    def _skip_moves(self, config: CellConfig, rho: float) -> list[int]:
+        capacity = self.adapter.skip_capacity(config.width, config.depth)
+        if self.densities is None:
+            step = max(1, capacity // 16)
+            return [max(config.skips - step, 0), min(config.skips + step, capacity), 0, capacity]
+        position = self.densities.index(rho)
+        nearby = self.densities[max(position - 1, 0) : position + 2]
+        targets = {*nearby, self.densities[0], self.densities[-1]}
+        return [self._skips(target, config.width, config.depth) for target in sorted(targets)]
 
 
 @flash_nas.hookimpl
