@@ -79,7 +79,9 @@ class _Level:
         self.evaluator.evaluate([self.arch_at(np.asarray(x)) for x in xs])
         return [func(x) for x in xs]
 
-    def search(self, iterations: int, local_evaluations: int) -> dict[str, float]:
+    def search(
+        self, iterations: int, local_evaluations: int, local_method: str
+    ) -> dict[str, float]:
         """Run SHGO on this level; return the point with this level's variables set."""
         found = optimize.shgo(
             self.loss,
@@ -87,7 +89,7 @@ class _Level:
             iters=iterations,
             sampling_method="simplicial",
             workers=self.batched_map,
-            minimizer_kwargs={"method": "COBYLA", "options": {"maxiter": local_evaluations}},
+            minimizer_kwargs={"method": local_method, "options": {"maxiter": local_evaluations}},
         )
         minima = getattr(found, "xl", None)
         if minima is None or not len(minima):
@@ -109,12 +111,14 @@ def hierarchical_shgo(
     iterations: int = 2,
     local_evaluations: int = 20,
     repair_starts: int = 10,
+    local_method: str = "COBYLA",
 ) -> SearchResult:
     """Search level by level with SHGO, then repair on the integer lattice.
 
     ``iterations`` is SHGO's number of simplicial refinements (its first triangulation of a
     ``dim``-dimensional box samples ``2**dim + 1`` vertices), ``local_evaluations`` caps each
-    local refinement (COBYLA: derivative-free, as the rounded objective has no gradient), and the
+    local refinement by ``local_method`` (default COBYLA: derivative-free, as the rounded
+    objective has no gradient; any ``scipy.optimize.minimize`` method that takes ``maxiter``), the
     repair climbs from the rounded SHGO result and from the next best architectures seen, up to
     ``repair_starts`` starts in all (0 skips the repair).
     """
@@ -123,7 +127,7 @@ def hierarchical_shgo(
     for number, variables in enumerate(relaxation.levels, start=1):
         started, before = time.perf_counter(), evaluator.evaluations
         point = _Level(relaxation, evaluator, point, variables).search(
-            iterations, local_evaluations
+            iterations, local_evaluations, local_method
         )
         names = ", ".join(variable.name for variable in variables)
         timings.append(
