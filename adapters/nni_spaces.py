@@ -1,0 +1,37 @@
+"""NNI's model spaces (``nni.nas.hub.pytorch``) as flash-nas search spaces: the plugin.
+
+Registers, each an :class:`flash_nas.Adapter` whose canonical text is NNI's sample dict as
+compact JSON (:mod:`flash_nas_adapters.nni_sample`):
+
+* ``nni-nasbench201`` -- ``NasBench201``: the same graphs, index and table as ``nasbench201``
+  (:mod:`flash_nas_adapters.nni_nasbench201`).
+* ``nni-darts`` -- ``DARTS``: NNI's NDS cell network (:mod:`flash_nas_adapters.nni_darts`).
+* ``nni-proxylessnas`` -- ``ProxylessNAS``: inverted residual blocks on ImageNet input
+  (:mod:`flash_nas_adapters.nni_proxylessnas`).
+
+A sample becomes a graph by pure mapping: none of this imports NNI or torch. Each adapter takes
+the space's own constructor arguments (``-O width=16`` ...), and offers ``from_sample`` /
+``to_sample`` between NNI's sample dicts and its archs; ``to_graph`` also takes a sample dict.
+
+MobileNetV3Space is not covered: its squeeze-excite layers multiply a tensor by a gate computed
+from it, which an ArchGraph (sum and concat nodes only) cannot express.
+"""
+
+from __future__ import annotations
+
+import flash_nas
+from flash_nas_adapters.nni_darts import NniDartsAdapter
+from flash_nas_adapters.nni_nasbench201 import NniNasBench201Adapter
+from flash_nas_adapters.nni_proxylessnas import NniProxylessAdapter
+
+ADAPTERS = {
+    "nni-nasbench201": NniNasBench201Adapter,
+    "nni-darts": NniDartsAdapter,
+    "nni-proxylessnas": NniProxylessAdapter,
+}
+
+
+@flash_nas.hookimpl
+def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
+    for name, factory in ADAPTERS.items():
+        register(name, factory)
