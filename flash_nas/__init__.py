@@ -36,6 +36,38 @@ from flash_nas.tables import Table, read_table, write_table
 
 __version__ = "0.1.0"
 
+# Heavier parts load on first use (PEP 562), so that `import flash_nas` stays light: scipy for
+# the predictor, search and calibration, torch for the builder.
+_LAZY = {
+    "AccuracyPredictor": "flash_nas.predictor",
+    "NotFittedError": "flash_nas.predictor",
+    "select_samples": "flash_nas.sampling",
+    "parse_objective": "flash_nas.objective",
+    "Objective": "flash_nas.objective",
+    "Evaluator": "flash_nas.evaluation",
+    "Relaxation": "flash_nas.relaxation",
+    "Variable": "flash_nas.relaxation",
+    "hierarchical_shgo": "flash_nas.search",
+    "exhaustive_search": "flash_nas.search",
+    "SearchResult": "flash_nas.search",
+    "LinearCostModel": "flash_nas.hardware",
+    "Coefficient": "flash_nas.hardware",
+    "calibrate": "flash_nas.calibration",
+    "load_profile": "flash_nas.calibration",
+    "Profile": "flash_nas.calibration",
+    "build_module": "flash_nas.torch_builder",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'flash_nas' has no attribute {name!r}")
+
 __all__ = [
     "ENTRY_POINT_GROUP",
     "METRICS",
