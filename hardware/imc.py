@@ -1,7 +1,8 @@
 """ReRAM in-memory-computing accelerator: FLASH's fast analytical IMC model.
 
-Weights stay in ReRAM crossbars (weight-stationary, one set of crossbars per layer, no reuse of
-crossbars between layers), in the style of NeuroSim (Peng, Yu et al.) and SIAM (Krishnan,
+By default weights stay in ReRAM crossbars (weight-stationary, one set of crossbars per layer,
+no reuse of crossbars between layers; a *finite-array mode* below time-multiplexes layers onto
+a fixed number of crossbars instead), in the style of NeuroSim (Peng, Yu et al.) and SIAM (Krishnan,
 Mandal, ..., Ogras, Cao, "SIAM: Chiplet-based Scalable In-Memory Acceleration with Mesh for
 Deep Neural Networks", ACM TECS 2021). Every live edge of the network is broken into *events*,
 each priced by one named coefficient (:class:`flash_nas.hardware.LinearCostModel`), so every
@@ -71,14 +72,76 @@ digital op      activations, pooling windows, global-pooling adds, sums        l
   Activations are applied by the tile's digital unit as values stream past (digital ops, no
   extra buffer traffic).
 * Not modelled: leakage, weight programming (weights are written once, before inference),
-  off-chip DRAM (every weight is on chip), pipelining across layers.
+  off-chip DRAM (every weight is on chip), pipelining across layers. (The finite-array mode
+  below models weight writes and off-chip traffic.)
 
-Consequences worth knowing: a layer's latency does not depend on its kernel or channel count
-(its crossbars work in parallel), only on its output positions and, through the ADC rounds,
-on how full its crossbars are; wider layers cost area and energy instead. For one structure
-every crossbar has the same ADCs, so the crossbar and ADC-bit area events are proportional: a
-calibration can fit their sum but not split it (non-negative least squares keeps one of the
-two and zeroes the other).
+**Finite-array mode** (``arrays=N``; the default ``arrays=None`` is the weight-stationary
+accelerator above). The accelerator has ``N`` crossbars, shared by every layer in turn, as in
+ZigZag's ``aimc``/``dimc`` (one 128 x 128 macro) and most fabricated IMC macros, and an
+activation buffer of ``buffer_kib`` KiB that stages one layer at a time; activations between
+layers are kept off chip (our assumption, and what ZigZag simulates when it costs layers one
+by one). A layer whose mapping needs ``crossbars`` runs in ``passes = ceil(crossbars /
+arrays)`` passes, one set of arrays after the other, and its weights are written into the
+arrays before each:
+
+* **read cycles** and the ADCs' time multiply by ``passes``; row reads and conversions do not
+  change (every crossbar is still read once per output position and input bit cycle, only no
+  longer all at the same time);
+* **weight bytes**: the bits a layer's weights occupy on its crossbars, ``groups x rows x
+  columns x bits_per_cell / 8``, written once per inference (the arrays hold other layers'
+  weights in between) and once more per extra *chunk* (below). Writing is serial: an array
+  being written does not compute;
+* **chunks**: a layer of several passes keeps its inputs and the partial sums of its outputs
+  (``2 x activation_bits`` wide) in the buffer between passes. When they do not fit in *half*
+  of it (double-buffered: the next chunk's inputs arrive in the other half, ZigZag's own rule
+  for overlapping transfers with compute), its output rows are split into ``chunks`` groups,
+  each of the most rows that fit, and each group runs every pass before the next: the weights
+  are written ``chunks`` times, and the ``kernel - stride`` input rows two neighbouring chunks
+  share are read twice. A layer of one pass streams its outputs and needs no chunks;
+* **off-chip bytes**: what a crossbar layer reads and writes off chip: its inputs and outputs
+  (instead of buffer bytes) plus the shared input rows read again, ``(chunks - 1) x (kernel -
+  stride) x width x in_channels`` activations. Pooling, sums and concatenation stay buffer
+  traffic;
+* **stall cycles**: off-chip transfers overlap computing (double-buffered); the arrays wait
+  only for the rest, ``max(0, off-chip bytes / offchip_bytes_per_cycle - read cycles)``;
+* **area** is the fixed accelerator's, the same for every network (a per-network event, not
+  an edge's): ``arrays`` crossbars, their ADCs and ``ceil(arrays / crossbars_per_tile)``
+  tiles. A layer's output is gathered across the tiles it uses at a time
+  (``ceil(min(crossbars, arrays) / crossbars_per_tile)``).
+
+==============  =============================================================  =============
+event           counted per conv/linear layer in finite-array mode             priced in
+==============  =============================================================  =============
+read cycle      passes x positions x input bit cycles                          latency
+weight byte     weight bytes x chunks                                          latency, energy
+off-chip byte   input and output bytes + input rows read again                 energy
+stall cycle     off-chip transfer cycles not hidden behind read cycles         latency
+==============  =============================================================  =============
+
+With the default costs a layer's latency is ``max(read cycles, transfer cycles) + weight bytes
+/ 8`` read cycles: it grows with the layer's size now, through its passes, its weights and its
+traffic, where a weight-stationary layer's does not.
+
+Presets (``ImcModel(variant="aimc")``, ``--hardware imc:aimc``) set the structure of ZigZag's
+in-memory-computing descriptions, read from zigzag-dse 3.9.1's
+``zigzag/inputs/hardware/{aimc,dimc}.yaml``: one macro (``arrays=1``) of 128 rows (``D2``) by
+128 8-bit weights (``D1``), each weight in eight 1-bit cells (``cells: size 8``), so 1024
+one-bit columns; 8-bit activations fed ``bit_serial_precision`` bits a cycle (2 on ``aimc``, 1
+on ``dimc``); on ``aimc`` one ``adc_resolution`` = 8-bit ADC per 1-bit column (ZigZag counts
+``weight_precision x wordline_dim_size`` ADCs), on ``dimc`` adder trees and no ADC
+(``adc_bits=0``); and its ``sram_256KB`` activation buffer, which holds 262,144 *bits*
+(ZigZag's memory sizes are in bits, its ``rf_1B`` register holds 8): ``buffer_kib=32``; its
+DRAM port moves 64 bits a cycle: ``offchip_bytes_per_cycle=8``.
+Explicit structure keywords override a preset's. Presets set the structure only: the costs
+stay the 32 nm defaults until calibrated.
+
+Consequences worth knowing: in the weight-stationary mode a layer's latency does not depend
+on its kernel or channel count (its crossbars work in parallel), only on its output positions
+and, through the ADC rounds, on how full its crossbars are; wider layers cost area and energy
+instead. For one structure every crossbar has the same ADCs, so the crossbar and ADC-bit area
+events are proportional: a calibration can fit their sum but not split it (non-negative least
+squares keeps one of the two and zeroes the other). In the finite-array mode the area is one
+constant per structure: a calibration matches it but cannot split it among its parts.
 
 Default costs (32 nm) come from published component figures: ISAAC (Shafiee et al., ISCA 2016,
 Table I: 128x128 2-bit ReRAM crossbars, 8-bit 1.2 GS/s SAR ADCs, 32 nm), as tabulated with
@@ -98,10 +161,10 @@ from typing import Any
 import numpy as np
 
 import flash_nas
-from flash_nas import Layer, NotSupportedError
+from flash_nas import ArchGraph, Layer, NotSupportedError, UnknownNameError
 from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel
 
-__all__ = ["EVENTS", "CrossbarMapping", "ImcModel", "ImcStructure", "mesh_hops"]
+__all__ = ["EVENTS", "PRESETS", "CrossbarMapping", "ImcModel", "ImcStructure", "mesh_hops"]
 
 _NS = 1e-6  # ms per ns
 _PJ = 1e-9  # mJ per pJ
@@ -118,12 +181,16 @@ EVENTS = (
     "buffer_bytes",
     "noc_byte_hops",
     "digital_ops",
+    "weight_bytes",
+    "offchip_bytes",
+    "stall_cycles",
 )
 
 # ISAAC Table I (32 nm): one IMA holds 8 crossbars of 128x128 2-bit cells, 8 x 128 1-bit DACs,
 # 8 x 128 sample-and-holds, 4 shift-and-add units, a 2 KB input and a 256 B output register.
 _ISAAC = "ISAAC (Shafiee et al., ISCA 2016) Table I, 32 nm"
 _ACCELERGY = "Accelergy hwcomponents library, isaac.py"
+_ZIGZAG_HW = "ZigZag 3.9.1 zigzag/inputs/hardware/aimc.yaml and dimc.yaml"
 
 # (event priced, coefficient). The defaults show their arithmetic.
 _PRICES: tuple[tuple[str, Coefficient], ...] = (
@@ -278,6 +345,51 @@ _PRICES: tuple[tuple[str, Coefficient], ...] = (
             "0.373 mW for 1 ns at 45 nm, scaled by 32/45 to 32 nm: 0.27 pJ per op",
         ),
     ),
+    (
+        "weight_bytes",
+        Coefficient(
+            "ms_per_weight_byte",
+            "latency_ms",
+            "ms/byte",
+            10 / 8 * _NS,
+            f"{_ZIGZAG_HW}: weights reach the cells from DRAM over a 64-bit port, one word a "
+            "cycle (offchip_bytes_per_cycle = 8); assumption that the cycle is a read cycle "
+            "(10 ns, as ms_per_read_cycle) and that an array being written does not compute",
+        ),
+    ),
+    (
+        "weight_bytes",
+        Coefficient(
+            "mj_per_weight_byte",
+            "energy_mj",
+            "mJ/byte",
+            (700 / 8 + 0.095) * _PJ,
+            f"{_ZIGZAG_HW}: a 64-bit DRAM read costs 700 pJ (87.5 pJ per byte) and writing an "
+            "8-bit weight into its cells 0.095 pJ: 87.6 pJ per byte; assumption: ReRAM cells "
+            "cost more to program (no figure for ISAAC's), so this is a lower bound there",
+        ),
+    ),
+    (
+        "stall_cycles",
+        Coefficient(
+            "ms_per_stall_cycle",
+            "latency_ms",
+            "ms/cycle",
+            10 * _NS,
+            "assumption: the arrays wait whole read cycles (10 ns, NeuroSim's and SIAM's "
+            "readPulseWidth, as ms_per_read_cycle) for off-chip transfers compute cannot hide",
+        ),
+    ),
+    (
+        "offchip_bytes",
+        Coefficient(
+            "mj_per_offchip_byte",
+            "energy_mj",
+            "mJ/byte",
+            700 / 8 * _PJ,
+            f"{_ZIGZAG_HW}: a 64-bit DRAM read costs 700 pJ, 87.5 pJ per byte",
+        ),
+    ),
 )
 
 
@@ -286,9 +398,20 @@ _PRICED_EVENTS = np.array([EVENTS.index(event) for event, _ in _PRICES])
 
 
 # ------------------------------------------------------------------------------- structure
+#: Structure parameters only the finite-array mode uses (left out of a weight-stationary
+#: model's :meth:`ImcModel.structure_parameters`, so its profiles stay as they were).
+_FINITE_ONLY = ("arrays", "buffer_kib", "offchip_bytes_per_cycle")
+
+
 @dataclass(frozen=True)
 class ImcStructure:
-    """The accelerator's organisation: what changes the event counts, not their costs."""
+    """The accelerator's organisation: what changes the event counts, not their costs.
+
+    ``arrays=None``: weight-stationary, every layer on crossbars of its own; ``arrays=N``: one
+    accelerator of ``N`` crossbars that every layer is time-multiplexed onto, with an
+    activation buffer of ``buffer_kib`` KiB (module docstring). ``adc_bits=0``: digital IMC,
+    adder trees instead of ADCs.
+    """
 
     xbar_rows: int = 128
     xbar_cols: int = 128
@@ -300,13 +423,22 @@ class ImcStructure:
     columns_per_adc: int = 8
     crossbars_per_tile: int = 16
     tiles_per_router: int = 1
+    arrays: int | None = None
+    # ISAAC Table I: each tile's eDRAM buffer holds 64 KB.
+    buffer_kib: int = 64
+    # ZigZag's aimc/dimc DRAM port: 64 bits a cycle.
+    offchip_bytes_per_cycle: int = 8
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            if name == "arrays" and value is None:
+                continue
+            least = 0 if name == "adc_bits" else 1
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+                none = " or None" if name == "arrays" else ""
                 raise ValueError(
-                    f"The {name!r} parameter of ImcModel must be an int >= 1. Got {value!r} "
-                    f"instead."
+                    f"The {name!r} parameter of ImcModel must be an int >= {least}{none}. Got "
+                    f"{value!r} instead."
                 )
         for name, most, limit in (
             ("bits_per_cell", self.weight_bits, "weight_bits"),
@@ -330,11 +462,52 @@ class ImcStructure:
 
     @property
     def adcs_per_crossbar(self) -> int:
-        return math.ceil(self.xbar_cols / self.columns_per_adc)
+        return math.ceil(self.xbar_cols / self.columns_per_adc) if self.adc_bits else 0
 
     @property
     def activation_bytes(self) -> float:
         return self.activation_bits / 8
+
+    @property
+    def finite(self) -> bool:
+        """Whether layers share a fixed set of ``arrays`` crossbars."""
+        return self.arrays is not None
+
+
+#: Structure presets by variant name (``imc:aimc``), read from ZigZag 3.9.1's hardware files
+#: ``zigzag/inputs/hardware/aimc.yaml`` and ``dimc.yaml`` (module docstring).
+PRESETS: dict[str, dict[str, int]] = {
+    "aimc": {
+        "xbar_rows": 128,  # operational_array sizes: D2 (bitlines, inputs) = 128
+        "xbar_cols": 128 * 8,  # D1 = 128 weights of input_precision 8 bits, 1-bit cells
+        "bits_per_cell": 1,
+        "weight_bits": 8,
+        "activation_bits": 8,
+        "input_bits_per_cycle": 2,  # bit_serial_precision
+        "adc_bits": 8,  # adc_resolution
+        "columns_per_adc": 1,  # weight_precision x wordline_dim_size ADCs
+        "crossbars_per_tile": 1,
+        "tiles_per_router": 1,
+        "arrays": 1,  # dimensions D1, D2 only: one macro (nb_of_banks = 1)
+        "buffer_kib": 32,  # sram_256KB: size 262144 bits
+        "offchip_bytes_per_cycle": 8,  # dram: bandwidth 64 bits
+    },
+    "dimc": {
+        "xbar_rows": 128,
+        "xbar_cols": 128 * 8,
+        "bits_per_cell": 1,
+        "weight_bits": 8,
+        "activation_bits": 8,
+        "input_bits_per_cycle": 1,  # bit_serial_precision
+        "adc_bits": 0,  # imc_type: digital, adder trees instead of ADCs
+        "columns_per_adc": 1,
+        "crossbars_per_tile": 1,
+        "tiles_per_router": 1,
+        "arrays": 1,
+        "buffer_kib": 32,
+        "offchip_bytes_per_cycle": 8,
+    },
+}
 
 
 def mesh_hops(tiles: int, tiles_per_router: int = 1) -> float:
@@ -363,10 +536,34 @@ class CrossbarMapping:
     row_reads: int  # rows driven per read cycle, summed over the layer's crossbars
     conversions: int  # columns converted per read cycle, summed over the layer's crossbars
     hops: float
+    # Finite-array mode (1, 1, 0 and 0 when weight-stationary):
+    passes: int = 1  # sets of arrays run one after the other
+    chunks: int = 1  # groups of output rows, each run over every pass before the next
+    weight_bytes: float = 0.0  # written into the arrays per inference
+    reread_bytes: float = 0.0  # input rows read again at chunk boundaries
 
 
-def map_layer(s: ImcStructure, layer: Layer, out_height: int, out_width: int) -> CrossbarMapping:
-    """The mapping of a conv or linear ``layer`` writing ``out_height x out_width``."""
+def _chunks(s: ImcStructure, layer: Layer, width: int, height_out: int, width_out: int) -> int:
+    """Groups of output rows whose inputs and partial sums fit half the activation buffer."""
+    if layer.kind != "conv":
+        return 1
+    budget = s.buffer_kib * 1024 / 2  # double-buffered: the next chunk loads meanwhile
+    input_row = width * layer.in_channels * s.activation_bytes
+    output_row = width_out * layer.out_channels * 2 * s.activation_bytes  # partial sums
+    # h output rows read (h - 1) * stride + kernel input rows.
+    overlap = max(layer.kernel - layer.stride, 0) * input_row
+    rows = int((budget - overlap) // (layer.stride * input_row + output_row))
+    return math.ceil(height_out / min(max(rows, 1), height_out))
+
+
+def map_layer(
+    s: ImcStructure, layer: Layer, out_height: int, out_width: int, width: int | None = None
+) -> CrossbarMapping:
+    """The mapping of a conv or linear ``layer`` writing ``out_height x out_width``.
+
+    ``width``: the input's width, which the finite-array mode's chunks need (default:
+    ``out_width``).
+    """
     rows = layer.kernel * layer.kernel * (layer.in_channels // layer.groups)
     columns = layer.out_channels // layer.groups * s.cells_per_weight
     row_blocks = math.ceil(rows / s.xbar_rows)
@@ -378,7 +575,17 @@ def map_layer(s: ImcStructure, layer: Layer, out_height: int, out_width: int) ->
     tiles = math.ceil(crossbars / s.crossbars_per_tile)
     fullest = min(columns * packed, s.xbar_cols)
     positions = out_height * out_width if layer.kind == "conv" else 1
-    read_cycles = positions * s.bit_cycles
+    passes, chunks, weight_bytes, reread_bytes = 1, 1, 0.0, 0.0
+    in_use = tiles  # tiles a layer's output is gathered from
+    if s.arrays is not None:
+        passes = math.ceil(crossbars / s.arrays)
+        in_use = math.ceil(min(crossbars, s.arrays) / s.crossbars_per_tile)
+        if passes > 1:
+            chunks = _chunks(s, layer, width or out_width, out_height, out_width)
+        weight_bytes = layer.groups * rows * columns * s.bits_per_cell / 8 * chunks
+        shared_rows = (chunks - 1) * max(layer.kernel - layer.stride, 0)
+        reread_bytes = shared_rows * (width or out_width) * layer.in_channels * s.activation_bytes
+    read_cycles = passes * positions * s.bit_cycles
     return CrossbarMapping(
         rows=rows,
         columns=columns,
@@ -388,10 +595,14 @@ def map_layer(s: ImcStructure, layer: Layer, out_height: int, out_width: int) ->
         adcs=crossbars * s.adcs_per_crossbar,
         positions=positions,
         read_cycles=read_cycles,
-        adc_rounds=math.ceil(fullest / s.adcs_per_crossbar),
+        adc_rounds=math.ceil(fullest / s.adcs_per_crossbar) if s.adc_bits else 0,
         row_reads=layer.groups * rows * column_blocks,
         conversions=layer.groups * columns * row_blocks,
-        hops=mesh_hops(tiles, s.tiles_per_router),
+        hops=mesh_hops(in_use, s.tiles_per_router),
+        passes=passes,
+        chunks=chunks,
+        weight_bytes=weight_bytes,
+        reread_bytes=reread_bytes,
     )
 
 
@@ -401,19 +612,26 @@ _LayerCounter = Callable[[ImcStructure, Layer, int, int, int, int], Events]
 
 
 def _crossbar_layer(s: ImcStructure, layer: Layer, h: int, w: int, oh: int, ow: int) -> Events:
-    m = map_layer(s, layer, oh, ow)
+    m = map_layer(s, layer, oh, ow, w)
     out_bytes = layer.out_channels * oh * ow * s.activation_bytes
-    return {
-        "crossbars": m.crossbars,
-        "adc_bits": m.adcs * s.adc_bits,
-        "tiles": m.tiles,
+    # Every crossbar is read once per output position and input bit cycle, in one pass or many.
+    reads = m.positions * s.bit_cycles
+    events = {
         "read_cycles": m.read_cycles,
         "adc_bit_cycles": m.read_cycles * m.adc_rounds * s.adc_bits,
-        "row_reads": m.read_cycles * m.row_reads,
-        "conversion_bits": m.read_cycles * m.conversions * s.adc_bits,
+        "row_reads": reads * m.row_reads,
+        "conversion_bits": reads * m.conversions * s.adc_bits,
         "buffer_bytes": layer.in_channels * h * w * s.activation_bytes + out_bytes,
         "noc_byte_hops": out_bytes * m.hops,
     }
+    if s.finite:  # inputs and outputs live off chip; the arrays' area is the network's
+        offchip = events.pop("buffer_bytes") + m.reread_bytes
+        events["weight_bytes"] = m.weight_bytes
+        events["offchip_bytes"] = offchip
+        events["stall_cycles"] = max(0.0, offchip / s.offchip_bytes_per_cycle - m.read_cycles)
+    else:
+        events.update(crossbars=m.crossbars, adc_bits=m.adcs * s.adc_bits, tiles=m.tiles)
+    return events
 
 
 def _pooling(s: ImcStructure, layer: Layer, h: int, w: int, oh: int, ow: int) -> Events:
@@ -471,45 +689,70 @@ def _into_node(s: ImcStructure, values: int, combine: str, sent: bool) -> Events
 class ImcModel(LinearCostModel):
     """ReRAM crossbar accelerator: latency (ms), energy (mJ) and area (mm2) at batch size 1.
 
-    ``ImcModel(profile=None, *, <structure>, **costs)``: the structure parameters of
-    :class:`ImcStructure` as keywords (``xbar_rows=256``...), then the documented default costs,
-    replaced by a calibrated profile's, then by explicit costs by name
+    ``ImcModel(profile=None, *, variant=None, <structure>, **costs)``: a structure preset by
+    name (``variant="aimc"``; :data:`PRESETS`), then the structure parameters of
+    :class:`ImcStructure` as keywords (``xbar_rows=256``, ``arrays=4``...), then the
+    documented default costs, replaced by a calibrated profile's, then by explicit costs by name
     (``mj_per_adc_bit=...``).
     """
 
     description = (
         "ReRAM in-memory-computing accelerator (NeuroSim/SIAM style, 32 nm): crossbars, ADCs, "
-        "tiles on a mesh NoC; area, latency and energy from per-layer events"
+        "tiles on a mesh NoC; weight-stationary, or a fixed number of arrays (imc:aimc, "
+        "imc:dimc: ZigZag's); area, latency and energy from per-layer events"
     )
     quantities = ("latency_ms", "energy_mj", "area_mm2")
     coefficients = tuple(coefficient for _, coefficient in _PRICES)
 
-    def __init__(self, profile: Any = None, **options: Any) -> None:
+    def __init__(self, profile: Any = None, *, variant: str | None = None, **options: Any) -> None:
         fields = ImcStructure.__dataclass_fields__
         unknown = set(options) - set(fields) - set(self.coefficient_names())
         if unknown:
             raise TypeError(
                 f"ImcModel got unexpected keyword argument(s) {', '.join(sorted(unknown))}; it "
-                f"takes structure parameters ({', '.join(fields)}) and costs "
+                f"takes variant, structure parameters ({', '.join(fields)}) and costs "
                 f"({', '.join(self.coefficient_names())})."
             )
-        self.structure = ImcStructure(**{k: options.pop(k) for k in list(options) if k in fields})
+        if variant is not None and variant not in PRESETS:
+            raise UnknownNameError(
+                f"Unknown IMC preset {variant!r}; expected one of: {', '.join(PRESETS)} (e.g. "
+                f"--hardware imc:aimc), or give the structure parameters yourself."
+            )
+        self.variant = variant
+        self._preset = ImcStructure(**PRESETS[variant]) if variant else ImcStructure()
+        given = {k: options.pop(k) for k in list(options) if k in fields}
+        self.structure = ImcStructure(**{**vars(self._preset), **given})
         super().__init__(profile, **options)
 
     def structure_parameters(self) -> dict[str, Any]:
-        return dict(vars(self.structure))
+        parameters = dict(vars(self.structure))
+        if not self.structure.finite:
+            for name in _FINITE_ONLY:
+                del parameters[name]
+        return parameters
 
     def __repr__(self) -> str:
-        changed = {
-            name: value
+        changed = [f"variant={self.variant!r}"] if self.variant else []
+        changed += [
+            f"{name}={value!r}"
             for name, value in vars(self.structure).items()
-            if value != ImcStructure.__dataclass_fields__[name].default
-        }
-        return f"ImcModel({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+            if value != getattr(self._preset, name)
+        ]
+        return f"ImcModel({', '.join(changed)})"
+
+    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:
+        """In finite-array mode, the accelerator's own area: its arrays, ADCs and tiles."""
+        totals = np.zeros(len(EVENTS))
+        s = self.structure
+        if s.arrays is not None:
+            totals[EVENTS.index("crossbars")] = s.arrays
+            totals[EVENTS.index("adc_bits")] = s.arrays * s.adcs_per_crossbar * s.adc_bits
+            totals[EVENTS.index("tiles")] = math.ceil(s.arrays / s.crossbars_per_tile)
+        return totals[_PRICED_EVENTS]
 
     def map_layer(self, layer: Layer, height: int, width: int) -> CrossbarMapping:
         """The crossbar mapping of a conv or linear ``layer`` reading ``height x width``."""
-        return map_layer(self.structure, layer, *layer.output_size(height, width))
+        return map_layer(self.structure, layer, *layer.output_size(height, width), width)
 
     def layer_events(self, layer: Layer, height: int, width: int) -> Events:
         """Events of one layer reading ``height x width``, by event name (see :data:`EVENTS`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flash_nas
-from flash_nas import ArchGraph, Edge, FlashNasError, Layer, Op, PluginError, Tensor
+from flash_nas import ArchGraph, Edge, FlashNasError, Layer, Op, Tensor, UnknownNameError
 from flash_nas.calibration import calibrate
 from flash_nas.hardware import EdgeShape
 from flash_nas.testing import HardwareModelContract
 from flash_nas_hardware import imc
-from flash_nas_hardware.imc import ImcModel, mesh_hops
+from flash_nas_hardware.imc import PRESETS, ImcModel, mesh_hops
 
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -56,12 +57,18 @@ def events(model: ImcModel, graph: ArchGraph) -> dict[str, float]:
 
 
 CONV_64 = Layer("conv", 64, 64, kernel=3, padding=1)
+FINITE_COSTS = (
+    "ms_per_weight_byte",
+    "mj_per_weight_byte",
+    "ms_per_stall_cycle",
+    "mj_per_offchip_byte",
+)
 
 
 class TestImcContract(HardwareModelContract):
-    @pytest.fixture
-    def model(self):
-        return ImcModel()
+    @pytest.fixture(params=[None, "aimc", "dimc"])
+    def model(self, request):
+        return ImcModel(variant=request.param)
 
     @pytest.fixture
     def graphs(self, nb201):
@@ -81,8 +88,12 @@ def test_registered_as_imc():
         assert isinstance(model, ImcModel)
         assert model.structure.xbar_rows == 256
         assert model.quantities == ("latency_ms", "energy_mj", "area_mm2")
-        with pytest.raises(PluginError, match="unexpected keyword argument"):
-            flash_nas.get_hardware("imc:aimc")
+        aimc = flash_nas.get_hardware("imc:aimc")
+        assert aimc.variant == "aimc" and aimc.structure.arrays == 1
+        with pytest.raises(
+            UnknownNameError, match=r"Unknown IMC preset 'tpu_like'; expected one of: aimc, dimc"
+        ):
+            flash_nas.get_hardware("imc:tpu_like")
     finally:
         if added:
             flash_nas.plugins.remove_plugin("imc")
@@ -112,6 +123,7 @@ def test_a_3x3_conv_64_to_64_by_hand():
         "mj_per_noc_byte_hop": values,
         "ms_per_digital_op": values,  # the adds of the sum node
         "mj_per_digital_op": values,
+        **dict.fromkeys(FINITE_COSTS, 0),  # weight-stationary: weights written before inference
     }
     area = model.estimate(one_layer(CONV_64, 64, 8))["area_mm2"]
     costs = {c.name: c.default for c in model.coefficients}
@@ -223,7 +235,15 @@ def test_bigger_crossbars_need_fewer_on_every_network(nb201):
         ),
         (
             {"adc_bits": 8.0},
-            "The 'adc_bits' parameter of ImcModel must be an int >= 1. Got 8.0 instead.",
+            "The 'adc_bits' parameter of ImcModel must be an int >= 0. Got 8.0 instead.",
+        ),
+        (
+            {"arrays": 0},
+            "The 'arrays' parameter of ImcModel must be an int >= 1 or None. Got 0 instead.",
+        ),
+        (
+            {"buffer_kib": -1},
+            "The 'buffer_kib' parameter of ImcModel must be an int >= 1. Got -1 instead.",
         ),
         (
             {"tiles_per_router": True},
@@ -248,7 +268,7 @@ def test_bad_structure_is_rejected(options, message):
 def test_unknown_options_and_bad_costs_are_rejected():
     with pytest.raises(
         TypeError,
-        match=r"unexpected keyword argument\(s\) xbar_size; it takes structure parameters \(xbar_rows, ",
+        match=r"unexpected keyword argument\(s\) xbar_size; it takes variant, structure parameters \(xbar_rows, ",
     ):
         ImcModel(xbar_size=256)
     with pytest.raises(
@@ -263,6 +283,121 @@ def test_every_coefficient_is_documented():
         assert coefficient.default > 0, coefficient.name
         assert coefficient.unit and len(coefficient.source) > 40, coefficient.name
     assert repr(ImcModel(xbar_rows=256)) == "ImcModel(xbar_rows=256)"
+
+
+# ------------------------------------------------------------------- finite arrays and presets
+CONV_16 = Layer("conv", 16, 16, kernel=3, padding=1)
+
+
+def test_finite_arrays_by_hand():
+    # CONV_64 on 8 x 8 needs 10 crossbars (see above); 4 arrays run them in 3 passes. An 8 KiB
+    # buffer, 4 KiB a chunk: an input row is 8 x 64 bytes, an output row's partial sums
+    # 8 x 64 x 2, and 2 input rows overlap: (4096 - 1024) // (512 + 1024) = 2 rows a chunk.
+    model = ImcModel(arrays=4, buffer_kib=8, offchip_bytes_per_cycle=1)
+    mapping = model.map_layer(CONV_64, 8, 8)
+    assert (mapping.crossbars, mapping.passes, mapping.chunks) == (10, 3, 4)
+    weights = 64 * 64 * 9  # one byte each: 4 cells of 2 bits
+    assert mapping.weight_bytes == 4 * weights
+    assert mapping.reread_bytes == 3 * 2 * 8 * 64  # 3 chunk boundaries re-read 2 input rows
+    assert mapping.read_cycles == 3 * 64 * 8
+    counted = model.layer_events(CONV_64, 8, 8)
+    offchip = 64 * 64 + 64 * 64 + 3 * 2 * 8 * 64  # inputs, outputs, rows read again
+    assert counted == {
+        "read_cycles": 3 * 64 * 8,
+        "adc_bit_cycles": 3 * 64 * 8 * 8 * 8,
+        "row_reads": 64 * 8 * 576 * 2,  # as weight-stationary: each crossbar read as often
+        "conversion_bits": 64 * 8 * 256 * 5 * 8,
+        "noc_byte_hops": 64 * 64,  # 4 arrays in one tile
+        "weight_bytes": 4 * weights,
+        "offchip_bytes": offchip,
+        "stall_cycles": offchip / 1 - 3 * 64 * 8,
+    }
+    # the accelerator's area belongs to the network, not to its edges
+    network = dict(zip(model.coefficient_names(), model.network_events(None)))
+    assert (network["mm2_per_crossbar"], network["mm2_per_adc_bit"], network["mm2_per_tile"]) == (
+        4,
+        4 * 16 * 8,
+        1,
+    )
+    graph = one_layer(CONV_64, 64, 8)
+    assert events(model, graph)["mm2_per_crossbar"] == 4
+    assert model.estimate(graph)["area_mm2"] == pytest.approx(
+        model.estimate(one_layer(CONV_16, 16, 32))["area_mm2"]
+    )
+
+
+def test_aimc_preset_on_a_nb201_conv_by_hand():
+    # 16 -> 16 channels, 3x3, 32 x 32: 144 rows (2 blocks of 128) x 16 weights of 8 one-bit
+    # cells (128 of 1024 columns): 2 crossbars, 2 passes on ZigZag's one macro, each 32 x 32
+    # positions x 4 cycles of 2 input bits: 8192 read cycles, ZigZag's own ideal temporal count.
+    # A 16 KiB half buffer holds (16384 - 2 x 512) // (512 + 1024) = 10 output rows: 4 chunks,
+    # and ZigZag's mapping of this layer also loads its weights 4 times.
+    model = ImcModel(variant="aimc")
+    mapping = model.map_layer(CONV_16, 32, 32)
+    assert (mapping.crossbars, mapping.passes, mapping.chunks, mapping.adc_rounds) == (2, 2, 4, 1)
+    counted = model.layer_events(CONV_16, 32, 32)
+    assert counted["read_cycles"] == 8192
+    assert counted["weight_bytes"] == 4 * 16 * 16 * 9
+    assert counted["offchip_bytes"] == 2 * 16 * 1024 + 3 * 2 * 32 * 16
+    assert counted["stall_cycles"] == 0  # 4480 transfer cycles hide behind 8192 read cycles
+    assert counted["conversion_bits"] == 1024 * 4 * 128 * 2 * 8  # 8-bit ADC on every column
+    dimc = ImcModel(variant="dimc").layer_events(CONV_16, 32, 32)
+    assert dimc["read_cycles"] == 2 * 8192  # 1 input bit a cycle
+    assert dimc["conversion_bits"] == dimc["adc_bit_cycles"] == 0  # adder trees, no ADCs
+
+
+def test_presets_read_from_zigzag_yaml():
+    zigzag = pytest.importorskip("zigzag")
+    yaml = pytest.importorskip("yaml")
+    for variant, preset in PRESETS.items():
+        path = Path(zigzag.__file__).parent / "inputs" / "hardware" / f"{variant}.yaml"
+        spec = yaml.safe_load(path.read_text())
+        array, memories = spec["operational_array"], spec["memories"]
+        d1, d2 = array["sizes"]  # D1: weights along a wordline; D2: rows (inputs)
+        activation_bits, weight_bits = array["input_precision"]
+        cell_bits = memories["cells"]["size"]  # bits of one weight's cells
+        assert preset["xbar_rows"] == d2 and preset["arrays"] == 1  # no third dimension
+        assert preset["xbar_cols"] == d1 * cell_bits // preset["bits_per_cell"]
+        assert (preset["weight_bits"], preset["activation_bits"]) == (weight_bits, activation_bits)
+        assert preset["input_bits_per_cycle"] == array["bit_serial_precision"]
+        assert preset["adc_bits"] == array.get("adc_resolution", 0)
+        assert preset["adc_bits"] == 0 or preset["columns_per_adc"] == 1  # one ADC per column
+        assert preset["buffer_kib"] * 1024 * 8 == memories["sram_256KB"]["size"]  # bits
+        port = memories["dram"]["ports"][0]
+        assert preset["offchip_bytes_per_cycle"] * 8 == port["bandwidth_max"]
+
+
+def test_presets_and_explicit_structure():
+    aimc = ImcModel(variant="aimc")
+    assert aimc.structure.input_bits_per_cycle == 2 and aimc.structure.adc_bits == 8
+    assert ImcModel(variant="dimc").structure.adc_bits == 0
+    mine = ImcModel(variant="aimc", arrays=4, mj_per_adc_bit=1e-9)
+    assert (mine.structure.arrays, mine.structure.xbar_cols) == (4, 1024)
+    assert mine.cost("mj_per_adc_bit") == 1e-9
+    assert repr(mine) == "ImcModel(variant='aimc', arrays=4)"
+    assert repr(ImcModel(arrays=2)) == "ImcModel(arrays=2)"
+    # finite-array parameters belong to a profile's structure only in finite-array mode
+    assert "arrays" not in ImcModel().structure_parameters()
+    assert aimc.structure_parameters()["buffer_kib"] == 32
+    with pytest.raises(UnknownNameError, match="Unknown IMC preset 'AIMC'; expected one of"):
+        ImcModel(variant="AIMC")
+
+
+def test_finite_layers_grow_with_their_size_and_weight_stationary_ones_do_not(nb201):
+    def read_cycles(model, channels):
+        layer = Layer("conv", channels, channels, 3, padding=1)
+        return model.layer_events(layer, 16, 16)["read_cycles"]
+
+    for name in ("aimc", "dimc"):
+        model = ImcModel(variant=name)
+        assert read_cycles(model, 16) < read_cycles(model, 32) < read_cycles(model, 64)
+        conv3, index0 = (
+            model.estimate(nb201.to_graph(nb201.parse(text)))["latency_ms"]
+            for text in (ALL_CONV3, INDEX0)
+        )
+        assert conv3 > 2 * index0
+    ws = ImcModel()  # the crossbars of a layer work in parallel
+    assert read_cycles(ws, 16) == read_cycles(ws, 64)
 
 
 # ------------------------------------------------------------------------------ monotonicity
@@ -339,6 +474,72 @@ def test_wider_nb201_networks_never_cost_less():
         assert (wide[quantity] >= narrow[quantity]).all(), quantity
 
 
+@st.composite
+def flash_superset_growth(draw):
+    """A FLASH-space architecture and one that holds it: a cell wider, or deeper without skips.
+
+    A deeper cell lays its skips out anew, so with skips it need not contain the shallower
+    one; weight-stationary costs add up over channels and do not mind, finite arrays do (a
+    layer that gathers many skip channels may need more chunks than two that share them).
+    """
+    block, cells, grown = draw(flash_growth())
+    changed = next(i for i, (a, b) in enumerate(zip(cells, grown)) if a != b)
+    if cells[changed][1] != grown[changed][1]:
+        cells = tuple((w, d, 0) if i == changed else (w, d, t) for i, (w, d, t) in enumerate(cells))
+        grown = tuple((w, d, 0) if i == changed else (w, d, t) for i, (w, d, t) in enumerate(grown))
+    return block, cells, grown
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flash_superset_growth(), st.sampled_from(["aimc", "dimc"]), st.sampled_from([1, 4]))
+def test_wider_or_deeper_flash_cells_never_cost_less_on_finite_arrays(case, variant, arrays):
+    block, arch, grown = case
+    model, space = ImcModel(variant=variant, arrays=arrays), flash_space(block)
+    never_less(model.estimate(space.to_graph(arch)), model.estimate(space.to_graph(grown)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(flash_growth(), st.integers(8, 40), st.integers(1, 24), st.sampled_from(["aimc", "dimc"]))
+def test_larger_flash_inputs_never_cost_less_on_finite_arrays(case, size, more, variant):
+    block, arch, _ = case
+    model = ImcModel(variant=variant)
+    small = model.estimate(flash_space(block, size).to_graph(arch))
+    never_less(small, model.estimate(flash_space(block, size + more).to_graph(arch)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=6, max_size=6), st.integers(0, 5), st.integers(1, 4))
+def test_an_nb201_edge_turned_on_never_costs_less_on_finite_arrays(ops, position, op):
+    nb201 = nb201_space()
+    ops[position] = 0
+    more = list(ops)
+    more[position] = op
+    batch = nb201.batch([tuple(ops), tuple(more)])
+    for variant in ("aimc", "dimc"):
+        values = ImcModel(variant=variant).estimate_batch(batch)
+        never_less(*({q: float(v[i]) for q, v in values.items()} for i in (0, 1)))
+
+
+def test_more_arrays_or_buffer_never_cost_time_or_energy():
+    batch = flash_space("dense").sample(60, seed=3)
+    previous = None
+    for arrays in (1, 2, 4, 16, 64):
+        # all in one tile: more tiles would put more mesh hops between them
+        model = ImcModel(variant="aimc", arrays=arrays, crossbars_per_tile=64)
+        values = model.estimate_batch(batch)
+        if previous is not None:
+            for quantity in ("latency_ms", "energy_mj"):
+                assert (values[quantity] <= previous[quantity] * (1 + 1e-12)).all(), quantity
+            assert (values["area_mm2"] > previous["area_mm2"]).all()
+        previous = values
+    small, large = (
+        ImcModel(variant="aimc", buffer_kib=kib).estimate_batch(batch) for kib in (8, 256)
+    )
+    for quantity in ("latency_ms", "energy_mj"):
+        assert (large[quantity] <= small[quantity] * (1 + 1e-12)).all(), quantity
+        assert (large[quantity] < small[quantity]).any(), quantity
+
+
 # ------------------------------------------------------------------------- numbers and speed
 def test_nb201_numbers_are_plausible(nb201):
     model = ImcModel()
@@ -379,7 +580,7 @@ def test_calibration_recovers_known_costs(tmp_path):
     measured = ImcModel(**truth).estimate_batch(batch)
     profile = calibrate(ImcModel(), batch, measured, fit_samples=25, seed=0)
     for coefficient in ImcModel.coefficients:
-        if coefficient.quantity != "area_mm2":
+        if coefficient.quantity != "area_mm2" and coefficient.name not in FINITE_COSTS:
             assert profile.costs[coefficient.name] == pytest.approx(
                 truth[coefficient.name], rel=1e-6
             )
@@ -397,3 +598,20 @@ def test_calibration_recovers_known_costs(tmp_path):
     refitted = ImcModel(profile=path).estimate_batch(batch)
     for quantity, values in measured.items():
         np.testing.assert_allclose(refitted[quantity], values, rtol=1e-6)
+
+
+def test_calibrating_a_preset_reproduces_it():
+    batch = flash_space("dense").sample(60, seed=1)
+    rng = np.random.default_rng(1)
+    truth = {c.name: c.default * rng.uniform(0.5, 2.0) for c in ImcModel.coefficients}
+    measured = ImcModel(variant="dimc", **truth).estimate_batch(batch)
+    del measured["area_mm2"]  # one constant: nothing to rank
+    profile = calibrate(ImcModel(variant="dimc"), batch, measured, fit_samples=25, seed=0)
+    assert profile.structure["arrays"] == 1 and profile.structure["adc_bits"] == 0
+    for fit in profile.fit.values():
+        assert fit.mape < 1e-6 and fit.within_10pct == 1.0
+    with pytest.raises(FlashNasError, match="fitted with other structure parameters"):
+        ImcModel(profile=profile)
+    assert ImcModel(profile=profile, variant="dimc").cost("ms_per_weight_byte") == pytest.approx(
+        truth["ms_per_weight_byte"], rel=1e-6
+    )

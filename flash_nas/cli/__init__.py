@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from flash_nas.cli import hardware, info, score, search, train
+from flash_nas.cli import bench, hardware, info, nni, score, search, train
 from flash_nas.cli._common import UsageError
 from flash_nas.errors import FlashNasError
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (info, score, hardware, search, train)
+_COMMANDS = (info, score, hardware, search, train, nni, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,99 @@
+"""The benchmark suite: one command that measures flash-nas against its peers.
+
+Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results/`` or
+``flash-nas bench ...`` (``--quick`` for a run of about a minute). Parts, one module each:
+
+1. :mod:`.ranking` -- training-free scores against accuracy on all of NAS-Bench-201;
+2. :mod:`.predictor` -- the few-sample accuracy predictor on held-out cells;
+3. :mod:`.search` -- FLASH against random search, regularized evolution and NNI's tuners at
+   equal label budgets;
+4. :mod:`.speed` -- scoring up to 10^6 architectures against NASWOT, SHGO against space size;
+5. :mod:`.hardware` -- hardware model fidelity per device.
+
+Each part returns a :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV
+behind every table and the PNG figures into the output folder.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from benchmarks.suite import hardware, predictor, ranking, search, speed
+from benchmarks.suite.report import Section, write_report
+from flash_nas._imports import require
+from flash_nas.errors import FlashNasError, UnknownNameError
+
+__all__ = ["PARTS", "SuiteResult", "default_seeds", "parse_parts", "run_suite"]
+
+PARTS: dict[str, Callable[..., Section]] = {
+    "ranking": ranking.run,
+    "predictor": predictor.run,
+    "search": search.run,
+    "speed": speed.run,
+    "hardware": hardware.run,
+}
+
+
+def default_seeds(quick: bool) -> int:
+    return 3 if quick else 10
+
+
+def parse_parts(text: str) -> list[str]:
+    """``all`` or comma-separated part names, in the suite's order; unknown names raise."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PARTS and name != "all"]
+    if unknown or not names:
+        raise UnknownNameError(
+            f"Unknown suite part(s) {', '.join(map(repr, unknown)) or '(none given)'}; expected "
+            f"all or a comma-separated list of {', '.join(PARTS)}."
+        )
+    return list(PARTS) if "all" in names else [name for name in PARTS if name in names]
+
+
+@dataclass
+class SuiteResult:
+    report: Path
+    sections: list[Section]
+
+    def summary(self) -> str:
+        lines = [line for section in self.sections for line in section.summary]
+        seconds = sum(section.seconds for section in self.sections)
+        return "\n".join([*lines, f"Report: {self.report} ({seconds:.0f} s)."])
+
+
+def run_suite(
+    parts: Sequence[str],
+    *,
+    output: Path,
+    seeds: int | None = None,
+    quick: bool = False,
+    tables: Sequence[str | Path] = (),
+    command: str = "python -m benchmarks",
+    log: TextIO = sys.stderr,
+) -> SuiteResult:
+    """Run ``parts`` and write the report into ``output`` (created if needed)."""
+    seeds = default_seeds(quick) if seeds is None else seeds
+    if seeds < 1:
+        raise FlashNasError(f"The suite needs at least 1 seed; got {seeds}.")
+    if tables and "ranking" not in parts:
+        raise FlashNasError("--table adds targets to the ranking part; add ranking to --suite.")
+    require("matplotlib", "The benchmark suite's plots")
+    if "speed" in parts:
+        require("torch", "The speed part's NASWOT baseline")
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for number, name in enumerate(parts, start=1):
+        print(f"[{number}/{len(parts)}] {name} ...", file=log, flush=True)
+        started = time.perf_counter()
+        section = PARTS[name](output=output, seeds=seeds, quick=quick, tables=tables)
+        section.seconds = time.perf_counter() - started
+        print(f"[{number}/{len(parts)}] {name}: {section.seconds:.1f} s", file=log, flush=True)
+        sections.append(section)
+    report = write_report(output, sections, command=command, seeds=seeds, quick=quick)
+    return SuiteResult(report, sections)

@@ -1,0 +1,233 @@
+"""Writing the suite's report: Markdown tables with their captions, CSVs, PNG figures.
+
+Every part hands back a :class:`Section`: Markdown blocks, the raw tables behind them
+(:class:`Csv`, one row per seed or repeat where there are seeds) and the figures it drew. The
+writer checks every number of every CSV against its column's possible range before writing
+(:func:`value_range`: a correlation in [-1, 1], an accuracy in [0, 100], a time > 0...), so a
+report never carries a NaN or an impossible value; a column the rules do not know is an error too.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import math
+import os
+import platform
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Integer columns: counts, seeds, positions, flags (all >= 0).
+COUNT_COLUMNS = frozenset(
+    {"seed", "repeat", "labels", "n_rows", "n_archs", "n_cells", "evaluations", "cold", "measured"}
+)
+#: (column name suffix, low, high, low excluded): the first suffix that matches decides.
+SUFFIX_RANGES: tuple[tuple[str, float, float, bool], ...] = (
+    ("spearman", -1.0, 1.0, False),
+    ("kendall", -1.0, 1.0, False),
+    ("accuracy", 0.0, 100.0, False),
+    ("seconds", 0.0, math.inf, True),
+    ("_mb", 0.0, math.inf, True),
+    ("ratio", 0.0, math.inf, True),
+    ("within_10pct", 0.0, 1.0, False),
+    ("mape", 0.0, math.inf, False),
+    ("alpha", 0.0, math.inf, True),
+    ("space_size", 0.0, math.inf, True),
+)
+
+
+def value_range(column: str) -> tuple[float, float, bool]:
+    """``(low, high, low_excluded)`` for a numeric column, by its name; unknown names raise."""
+    if column in COUNT_COLUMNS:
+        return 0.0, math.inf, False
+    for suffix, low, high, open_low in SUFFIX_RANGES:
+        if column.endswith(suffix):
+            return low, high, open_low
+    raise ValueError(
+        f"Column {column!r} has no known range; name it after what it holds (a suffix from "
+        f"{', '.join(s for s, *_ in SUFFIX_RANGES)}, or a count from {sorted(COUNT_COLUMNS)})."
+    )
+
+
+def check_value(table: str, column: str, value: float) -> None:
+    """Raise unless ``value`` is finite and within ``column``'s possible range."""
+    low, high, open_low = value_range(column)
+    below = value <= low if open_low else value < low
+    if not math.isfinite(value) or below or value > high:
+        bracket = "(" if open_low else "["
+        raise ValueError(
+            f"{table}: column {column!r} holds {value!r}, outside its possible range "
+            f"{bracket}{low:g}, {high:g}]; the measurement is broken, not the report."
+        )
+
+
+@dataclass
+class Csv:
+    """A raw table: ``name`` (the file is ``name.csv``), its columns and rows."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(self, *values: Any) -> None:
+        if len(values) != len(self.columns):
+            raise ValueError(
+                f"{self.name}: a row of {len(values)} values for {len(self.columns)} columns."
+            )
+        self.rows.append(values)
+
+    def column(self, name: str) -> list[Any]:
+        position = self.columns.index(name)
+        return [row[position] for row in self.rows]
+
+    def records(self, **where: Any) -> list[dict[str, Any]]:
+        """The rows whose columns equal ``where``'s values, as dicts."""
+        rows = (dict(zip(self.columns, row)) for row in self.rows)
+        return [row for row in rows if all(row[key] == value for key, value in where.items())]
+
+    def select(self, column: str, **where: Any) -> np.ndarray:
+        """Column ``column`` of the rows whose columns equal ``where``'s values, as floats."""
+        return np.array([row[column] for row in self.records(**where)], dtype=float)
+
+
+@dataclass
+class Section:
+    """One part of the suite as the report shows it."""
+
+    part: str
+    title: str
+    blocks: list[str] = field(default_factory=list)
+    csvs: list[Csv] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def machine() -> str:
+    """The machine in words: CPU model, cores, memory, OS and the numeric libraries."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    parts = [f"{cpu}, {os.cpu_count()} logical cores"]
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        parts.append(f"{memory / 2**30:.0f} GiB memory")
+    except (ValueError, OSError, AttributeError):
+        pass
+    parts.append(f"{platform.system()} {platform.release()}")
+    parts.append(f"Python {platform.python_version()}")
+    for package in ("numpy", "scipy", "torch"):
+        with suppress(importlib.metadata.PackageNotFoundError):
+            parts.append(f"{package} {importlib.metadata.version(package)}")
+    return ", ".join(parts)
+
+
+def caption(*, rows: str, target: str, split: str, seeds: str) -> str:
+    """The line above every table: what its rows are, what it measures against, over what."""
+    return f"*Rows:* {rows}. *Target:* {target}. *Split:* {split}. *Seeds:* {seeds}."
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def mean_std(values: Sequence[float] | np.ndarray, digits: int = 3, scale: float = 1.0) -> str:
+    """``mean ± std`` (population std) of ``values`` times ``scale``."""
+    array = np.asarray(values, dtype=float) * scale
+    return f"{array.mean():.{digits}f} ± {array.std():.{digits}f}"
+
+
+def write_csv(output: Path, data: Csv) -> Path:
+    """Write ``data`` as ``output/name.csv`` after checking every number's range."""
+    for row in data.rows:
+        for column, value in zip(data.columns, row):
+            if isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{data.name}: column {column!r} holds a bool; write 0 or 1.")
+            if isinstance(value, (int, float, np.integer, np.floating)):
+                check_value(data.name, column, float(value))
+    path = output / f"{data.name}.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(data.columns)
+        for row in data.rows:
+            writer.writerow([_cell(value) for value in row])
+    return path
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+@contextmanager
+def figure(path: Path, ncols: int = 1, width: float = 6.0) -> Iterator[Any]:
+    """A matplotlib figure of ``ncols`` panels (Agg backend), saved as PNG to ``path``."""
+    from flash_nas._imports import require
+
+    matplotlib = require("matplotlib", "The benchmark suite's plots")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, 4.2), dpi=110, squeeze=False)
+    try:
+        yield fig, list(axes[0])
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+
+
+def write_report(
+    output: Path, sections: Sequence[Section], *, command: str, seeds: int, quick: bool
+) -> Path:
+    """``report.md`` and every section's CSVs in ``output``; the figures are there already."""
+    lines = [
+        "# flash-nas benchmark suite",
+        "",
+        f"Machine: {machine()}. No GPU is used: every time is on this CPU.",
+        "",
+        f"Command: `{command}`. Mode: {'quick' if quick else 'full'}, {seeds} seeds where a "
+        "part has seeds. Spread is mean ± std (population std) over the seeds or repeats each "
+        "table names; a table without seeds is deterministic. Every number below comes from the "
+        "CSV named under its section, in the same folder.",
+        "",
+        table(
+            ["part", "time (s)", "raw data", "figures"],
+            [
+                [
+                    s.title,
+                    f"{s.seconds:.1f}",
+                    ", ".join(f"`{c.name}.csv`" for c in s.csvs) or "-",
+                    ", ".join(f"`{f}`" for f in s.figures) or "-",
+                ]
+                for s in sections
+            ],
+        ),
+    ]
+    for number, section in enumerate(sections, start=1):
+        for data in section.csvs:
+            write_csv(output, data)
+        lines += ["", f"## {number}. {section.title}", ""]
+        lines += [block + "\n" for block in section.blocks]
+        lines += [f"![{name}]({name})\n" for name in section.figures]
+        files = ", ".join(f"`{c.name}.csv`" for c in section.csvs)
+        lines.append(f"Raw data: {files}.")
+    path = output / "report.md"
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,59 @@
+"""One trial of the NAS-Bench-201 example: look the cell's accuracy up and report it to NNI.
+
+NNI hands the trial six parameters, ``cell/{j}_{i}`` (the op on the edge from node j to node i),
+named as NNI's own NasBench201 model space names them. Instead of training, the trial reads the
+CIFAR-10 table that ships with flash-nas (NAS-Bench-201's 200-epoch results, mean over seeds) and
+reports, as the standard protocol has it, the *validation* accuracy as the metric the tuner
+learns from, and the *test* accuracy beside it, for judging the search only:
+
+    {"default": c10_valid, "c10_test": c10_test, "arch": "|nor_conv_3x3~0|+|...|"}
+
+``trial_train.py`` trains instead, for users with CIFAR-10 on disk. Run alone
+(``python trial.py``), the script prints what it would report for one cell.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import nni
+
+from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nb201_encoding import ops_from_nni, ops_to_string
+
+EXAMPLE = {
+    "cell/0_1": "conv_3x3",
+    "cell/0_2": "conv_3x3",
+    "cell/1_2": "conv_3x3",
+    "cell/0_3": "skip_connect",
+    "cell/1_3": "conv_3x3",
+    "cell/2_3": "conv_3x3",
+}
+
+
+@cache
+def _rows() -> tuple[dict[str, int], Any, Any]:
+    table = load_shipped_table()
+    rows = {arch: row for row, arch in enumerate(table.archs)}
+    return rows, table.column("c10_valid"), table.column("c10_test")
+
+
+def lookup(params: dict[str, str]) -> dict[str, Any]:
+    """The metric dict NNI receives for one trial's parameters."""
+    arch = ops_to_string(ops_from_nni(params))
+    rows, valid, test = _rows()
+    row = rows[arch]
+    return {"default": float(valid[row]), "c10_test": float(test[row]), "arch": arch}
+
+
+def main() -> None:
+    params = nni.get_next_parameter()
+    if not params:  # not started by NNI
+        print(f"Not run by NNI; for {EXAMPLE} the trial would report {lookup(EXAMPLE)}")
+        return
+    nni.report_final_result(lookup(params))
+
+
+if __name__ == "__main__":
+    main()

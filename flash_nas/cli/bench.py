@@ -1,0 +1,128 @@
+"""``flash-nas bench``: the benchmark suite behind the README's figures.
+
+The suite lives in the repository's ``benchmarks/`` folder (it reads reference data that the
+installed package does not ship), so this command runs from a clone: it imports
+``benchmarks.suite`` from the current folder or from the checkout flash-nas is installed from
+(an editable install), and says so when neither has it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from flash_nas.cli._common import UsageError
+from flash_nas.errors import FlashNasError, UnknownNameError
+
+REPOSITORY = "https://github.com/flash-nas/flash-nas"
+
+
+def add_to(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="run the benchmark suite and write a report (from a clone of the repository)",
+        description="Measure flash-nas against its peers: training-free ranking, the "
+        "few-sample predictor, search at equal label budgets, speed and hardware fidelity. "
+        "Writes report.md, the CSV behind every table and PNG plots into --output, and prints "
+        "a summary. Runs from a clone of the repository, where the benchmarks live.",
+    )
+    add_arguments(bench)
+    bench.set_defaults(run=run, prog="flash-nas bench")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The suite's arguments, shared with ``python -m benchmarks``."""
+    parser.add_argument(
+        "--suite",
+        default="all",
+        help="all, or comma-separated parts from: ranking, predictor, search, speed, hardware "
+        "(default all)",
+    )
+    parser.add_argument(
+        "--seeds", type=int, help="seeds for every part that has seeds (default 10; 3 with --quick)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="few seeds and small sizes: about a minute"
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path("results"),
+        help="folder for report.md, the CSVs and the PNGs (created; default results/)",
+    )
+    parser.add_argument(
+        "--table",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="another accuracy table for the ranking part (repeatable): a CSV with an 'arch' "
+        "and/or an 'index' column covering every architecture; each column whose name contains "
+        "acc, test, valid, top1 or top5 becomes a target",
+    )
+
+
+def find_suite(roots: Sequence[Path]) -> ModuleType:
+    """``benchmarks.suite`` from the first of ``roots`` that holds it."""
+    for root in roots:
+        if (root / "benchmarks" / "suite" / "__init__.py").is_file():
+            sys.path.insert(0, str(root))
+            importlib.invalidate_caches()
+            return importlib.import_module("benchmarks.suite")
+    raise FlashNasError(
+        "flash-nas bench runs the benchmark suite in the repository's benchmarks/ folder, which "
+        "the installed package does not include. Run it from a clone: git clone "
+        f"{REPOSITORY} && cd flash-nas && pip install -e '.[all]' && flash-nas bench "
+        "(or python -m benchmarks)."
+    )
+
+
+def import_suite() -> ModuleType:
+    """The suite, already importable or found in the current folder or flash-nas's checkout."""
+    try:
+        return importlib.import_module("benchmarks.suite")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("benchmarks", "benchmarks.suite"):
+            raise
+    import flash_nas
+
+    return find_suite([Path.cwd(), Path(flash_nas.__file__).resolve().parents[1]])
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command as the report quotes it."""
+    words = [*args.prog.split(), "--suite", args.suite]
+    if args.seeds is not None:
+        words += ["--seeds", str(args.seeds)]
+    if args.quick:
+        words.append("--quick")
+    words += ["--output", str(args.output)]
+    for path in args.table:
+        words += ["--table", str(path)]
+    return shlex.join(words)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}.")
+    suite = import_suite()
+    try:
+        parts = suite.parse_parts(args.suite)
+    except UnknownNameError as exc:
+        raise UsageError(f"--suite: {exc}") from exc
+    result = suite.run_suite(
+        parts,
+        output=args.output,
+        seeds=args.seeds,
+        quick=args.quick,
+        tables=args.table,
+        command=command_line(args),
+    )
+    print(result.summary())
+    return 0

@@ -1,0 +1,247 @@
+"""The benchmark suite's quick mode writes a well-formed report (structure and ranges, not
+values); a user table with missing rows or a mismatched index is refused, naming the rows."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import itertools
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks import __main__ as bench_main
+from benchmarks.suite import PARTS, parse_parts, run_suite
+from benchmarks.suite.targets import load_targets
+from flash_nas import FlashNasError, TableError, get_adapter
+from flash_nas.cli import bench
+from flash_nas_adapters.nasbench201 import load_shipped_table
+
+COUNTS = {"seed", "repeat", "labels", "n_rows", "n_archs", "n_cells", "evaluations"}
+FLAGS = {"cold", "measured"}
+
+
+def possible_range(column: str) -> tuple[float, float, bool]:
+    """(low, high, low excluded) of a numeric column, by what its name says it holds."""
+    if column in COUNTS or column in FLAGS:
+        return (0.0, 1.0 if column in FLAGS else math.inf, False)
+    if column.endswith(("spearman", "kendall")):
+        return (-1.0, 1.0, False)
+    if column.endswith("accuracy"):
+        return (0.0, 100.0, False)
+    if column.endswith(("seconds", "_mb", "ratio", "space_size")):
+        return (0.0, math.inf, True)
+    if column.endswith("within_10pct"):
+        return (0.0, 1.0, False)
+    if column.endswith("mape"):
+        return (0.0, math.inf, False)
+    raise AssertionError(f"numeric column {column!r} has no known range")
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def shipped_rows() -> list[list[object]]:
+    """arch, index, an accuracy column and a latency column, for every cell."""
+    shipped = load_shipped_table()
+    accuracy = shipped.column("c10_valid_test")
+    return [
+        [arch, int(index), float(accuracy[row]), 1.0 + row % 7]
+        for row, (arch, index) in enumerate(zip(shipped.archs, shipped.indices))
+    ]
+
+
+HEADER = ["arch", "index", "mydata_acc", "mydata_latency_ms"]
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The quick suite, every part, with one user table, run as ``python -m benchmarks``."""
+    folder = tmp_path_factory.mktemp("bench")
+    rows = shipped_rows()
+    user = write_rows(folder / "user_table.csv", HEADER, rows[::-1])  # order must not matter
+    output = folder / "results"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
+        status = bench_main.main(
+            ["--quick", "--seeds", "2", "--output", str(output), "--table", str(user)]
+        )
+    assert status == 0
+    return output, stdout.getvalue()
+
+
+def read_csvs(output: Path) -> dict[str, list[dict[str, str]]]:
+    tables = {}
+    for path in sorted(output.glob("*.csv")):
+        with path.open(newline="") as handle:
+            tables[path.name] = list(csv.DictReader(handle))
+    return tables
+
+
+@pytest.mark.slow
+def test_quick_report_has_every_part_and_captions_every_table(quick):
+    output, _ = quick
+    text = (output / "report.md").read_text()
+    assert "Machine: " in text and "No GPU" in text
+    headings = re.findall(r"^## (\d)\. ", text, flags=re.MULTILINE)
+    assert headings == [str(n) for n in range(1, len(PARTS) + 1)]
+    body = text[text.index("## 1. ") :]
+    blocks = body.split("\n\n")
+    for previous, block in itertools.pairwise(blocks):
+        if block.startswith("| "):
+            for word in ("*Rows:*", "*Target:*", "*Split:*", "*Seeds:*"):
+                assert word in previous, (word, block[:80])
+    assert "mean ± std" in body
+
+
+@pytest.mark.slow
+def test_quick_report_names_only_files_it_wrote(quick):
+    output, _ = quick
+    text = (output / "report.md").read_text()
+    raw = " ".join(re.findall(r"^Raw data: (.*)$", text, flags=re.MULTILINE))
+    named = set(re.findall(r"`([\w.]+\.csv)`", raw))
+    named |= set(re.findall(r"^!\[[^]]*\]\(([\w.]+\.png)\)", text, flags=re.MULTILINE))
+    written = {path.name for path in output.iterdir() if path.suffix in (".csv", ".png")}
+    assert named == written
+    for png in output.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_every_number_in_the_csvs_is_finite_and_possible(quick):
+    output, _ = quick
+    tables = read_csvs(output)
+    assert {"ranking.csv", "predictor.csv", "search_curves.csv", "speed_ratio.csv"} <= set(tables)
+    checked = 0
+    for name, rows in tables.items():
+        assert rows, name
+        for row in rows:
+            for column, cell in row.items():
+                assert cell != "", (name, column)
+                try:
+                    value = float(cell)
+                except ValueError:
+                    continue  # a label: a score's, a method's, a device's name
+                low, high, open_low = possible_range(column)
+                assert math.isfinite(value), (name, column, cell)
+                assert (value > low if open_low else value >= low) and value <= high, (
+                    name,
+                    column,
+                    cell,
+                )
+                checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.slow
+def test_seeds_and_methods_are_all_there(quick):
+    output, summary = quick
+    tables = read_csvs(output)
+    for name in ("predictor.csv", "search_curves.csv", "hardware_fidelity.csv"):
+        assert {row["seed"] for row in tables[name]} == {"0", "1"}, name
+    methods = {row["method"] for row in tables["search_curves.csv"]}
+    assert {"FLASH", "random search", "regularized evolution"} <= methods
+    assert "Report: " in summary and "search, 25 labels, FLASH" in summary
+
+
+@pytest.mark.slow
+def test_a_user_table_adds_its_accuracy_columns_as_targets(quick):
+    output, _ = quick
+    ranking = read_csvs(output)["ranking.csv"]
+    mine = [row for row in ranking if row["table"] == "user_table.csv"]
+    assert {row["target"] for row in mine} == {"mydata_acc"}
+    assert {row["row_set"] for row in mine} == {"all", "nbsuitezero", "iso_reps"}
+    shipped = {
+        (r["row_set"], r["score"], r["source"]) for r in ranking if r["target"] == "c10_test"
+    }
+    assert {(r["row_set"], r["score"], r["source"]) for r in mine} == shipped
+    assert "mydata_latency_ms" in (output / "report.md").read_text()  # listed as ignored
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    return get_adapter("nasbench201")
+
+
+def test_a_user_table_missing_architectures_names_them(tmp_path, nb201):
+    rows = [row for row in shipped_rows() if row[1] not in (7, 42, 15624)]
+    path = write_rows(tmp_path / "short.csv", HEADER, rows)
+    with pytest.raises(
+        TableError,
+        match=r"short\.csv: 3 of the 15,625 architectures are missing: index 7 \(\|.*\|\); "
+        r"index 42 .*; index 15624 .*Every architecture needs a row",
+    ):
+        load_targets(path, nb201)
+
+
+def test_a_user_table_whose_index_disagrees_with_its_arch_names_the_rows(tmp_path, nb201):
+    rows = shipped_rows()
+    rows[0][1], rows[1][1] = 1, 0
+    path = write_rows(tmp_path / "swapped.csv", HEADER, rows)
+    with pytest.raises(
+        TableError,
+        match=r"swapped\.csv: the index column disagrees with the arch column on 2 row\(s\): "
+        r"row 1 says index 1 but '\|avg_pool_3x3~0\|.*' is index 0; row 2 says index 0",
+    ):
+        load_targets(path, nb201)
+
+
+@pytest.mark.parametrize(
+    ("header", "edit", "message"),
+    [
+        (["index", "acc"], lambda rows: rows[:-1], r"1 of the 15,625 architectures are missing"),
+        (["index", "acc"], lambda rows: [*rows, [15625, 50.0]], r"outside 0\.\.15624: row 15626"),
+        (
+            ["index", "acc"],
+            lambda rows: [*rows[:-1], [3, 50.0]],
+            r"'3' is listed twice \(rows 4 and 15625\)",
+        ),
+        (["index", "latency"], lambda rows: rows, r"no accuracy column"),
+        (["net", "acc"], lambda rows: rows, r"needs an 'arch' column .* or an 'index' column"),
+        (["index", "acc"], lambda rows: [[i, 150.0] for i, _ in rows], r"\[0, 100\]"),
+    ],
+)
+def test_an_index_only_table_is_checked_row_by_row(tmp_path, nb201, header, edit, message):
+    rows = [[index, 50.0 + index % 3] for index in range(15625)]
+    path = write_rows(tmp_path / "table.csv", header, edit(rows))
+    with pytest.raises(TableError, match=message):
+        load_targets(path, nb201)
+
+
+def test_the_command_reports_a_bad_table_and_exits_1(tmp_path, capsys):
+    path = write_rows(tmp_path / "bad.csv", ["index", "acc"], [[0, 90.0]])
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main(["--suite", "ranking", "--output", str(tmp_path), "--table", str(path)])
+    assert exit_info.value.code == 1
+    assert "15,624 of the 15,625 architectures are missing: index 1" in capsys.readouterr().err
+
+
+def test_suite_names_are_checked():
+    assert parse_parts("all") == list(PARTS)
+    assert parse_parts("speed, ranking") == ["ranking", "speed"]
+    with pytest.raises(FlashNasError, match=r"Unknown suite part\(s\) 'rankings'; expected all"):
+        parse_parts("ranking,rankings")
+    with pytest.raises(FlashNasError, match="add ranking to --suite"):
+        run_suite(["speed"], output=Path("unused"), tables=["user.csv"])
+
+
+def test_bench_help_lists_every_part():
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    text = " ".join(parser.format_help().split())
+    for name in PARTS:
+        assert name in text
+
+
+def test_bench_outside_a_clone_says_to_run_from_one(tmp_path):
+    with pytest.raises(FlashNasError, match=r"Run it from a clone: git clone https://"):
+        bench.find_suite([tmp_path])

@@ -1,0 +1,181 @@
+"""Real NNI experiments: the NNI manager, the local training service and the registered tuner.
+
+The NAS-Bench-201 example (``examples/nni/nasbench201``) runs as shipped -- its search space, its
+trial script and its tuner configuration -- except that the trials run with this Python; then
+once more with a wrong class argument, which must end the experiment, not hang it. The FLASH
+tuner is registered by name with ``flash-nas nni register`` and unregistered afterwards.
+
+NNI reads HOME when it is imported (``~/nni-experiments/.experiment``), and this test process
+has imported it long before, so the experiment runs in a child process -- this file run as a
+script -- with HOME, NNI's registry (``NNI_CONFIG_DIR``) and the experiment folder all in a
+temporary folder. The child always stops the experiment (also on SIGTERM, which is how this test
+ends a child that overruns); should even that fail, the test kills the NNI manager's process
+group, which the child recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.nni, pytest.mark.slow]
+pytest.importorskip("nni")
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nni" / "nasbench201"
+#: The child gives up waiting after this long; the run takes about 40 s (30 trials, 2 at once).
+DEADLINE_S = 240
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _flash_nas(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flash_nas", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _run_child(
+    env: dict[str, str], workdir: Path, class_args: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    command = [sys.executable, __file__, str(workdir), str(_free_port())]
+    if class_args is not None:
+        command.append(json.dumps(class_args))
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output, _ = child.communicate(timeout=DEADLINE_S + 120)
+    except subprocess.TimeoutExpired:
+        child.terminate()  # the child's handler stops the experiment
+        try:
+            output, _ = child.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            output, _ = child.communicate()
+    finally:
+        manager = workdir / "manager.pid"
+        if manager.is_file() and child.returncode != 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(manager.read_text()), signal.SIGKILL)
+    result = workdir / "result.json"
+    if not result.is_file():
+        pytest.fail(f"the experiment child wrote no result:\n{output.decode()[-4000:]}")
+    return json.loads(result.read_text())
+
+
+def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_path):
+    from flash_nas_adapters.nasbench201 import load_shipped_table
+
+    env = {**os.environ, "HOME": str(tmp_path), "NNI_CONFIG_DIR": str(tmp_path / "nni-config")}
+    registered = _flash_nas(env, "nni", "register")
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    assert "Registered the NNI tuner FlashTuner" in registered.stdout
+    try:
+        run = _run_child(env, tmp_path)
+    finally:
+        unregistered = _flash_nas(env, "nni", "unregister")
+    assert unregistered.returncode == 0, unregistered.stdout + unregistered.stderr
+    assert "Unregistered the NNI tuner FlashTuner" in unregistered.stdout
+
+    log = run["dispatcher_log"]
+    assert run["status"] == "DONE", f"experiment ended {run['status']}; dispatcher log:\n{log}"
+    assert run["tuner"] == "FlashTuner"  # the example names the registered tuner
+    assert len(run["jobs"]) == 30 and set(run["jobs"].values()) == {"SUCCEEDED"}
+    reported = {int(k): v for k, v in run["finals"].items()}
+    assert sorted(reported) == list(range(30))
+
+    # The tuner received every result, each under the parameter id of the trial that reported it:
+    # it logs the architecture it sent for that id, and the trial reports the one it evaluated.
+    received = dict(re.findall(r"FlashTuner: result for parameter (\d+) \((\S+)\)", log))
+    assert sorted(map(int, received)) == list(range(30))
+    for parameter_id, value in reported.items():
+        assert received[str(parameter_id)] == value["arch"], parameter_id
+    sources = re.findall(r"FlashTuner: parameter \d+ \((\w+)\)", log)
+    assert sources.count("initial") == 25 and "local" in sources, sources
+
+    # The best trial by its reported (validation) accuracy is in the top 1 % by test accuracy.
+    best = max(reported.values(), key=lambda value: value["default"])
+    test = load_shipped_table().column("c10_test")
+    assert best["c10_test"] >= np.percentile(test, 99), best
+
+
+def test_a_bad_class_argument_ends_the_experiment_with_the_reason(tmp_path):
+    env = {**os.environ, "HOME": str(tmp_path), "NNI_CONFIG_DIR": str(tmp_path / "nni-config")}
+    assert _flash_nas(env, "nni", "register").returncode == 0
+    try:
+        run = _run_child(env, tmp_path, {"space": "nasbench201", "initial_samples": 3})
+    finally:
+        _flash_nas(env, "nni", "unregister")
+    assert run["status"] == "ERROR" and run["jobs"] == {}
+    assert (
+        "The 'initial_samples' class argument of FlashTuner must be an int >= 5. Got 3 instead."
+        in run["dispatcher_log"]
+    )
+
+
+def _experiment(workdir: Path, port: int, class_args: dict[str, Any] | None) -> None:
+    """The child: run the example (with other class arguments for the tuner, if given), write
+    what the test checks to ``workdir/result.json``."""
+    from nni.experiment import AlgorithmConfig, Experiment, ExperimentConfig
+
+    def stop_on_sigterm(signum: int, frame: Any) -> None:
+        raise SystemExit(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    config = ExperimentConfig.load(str(EXAMPLE / "config.yml"))
+    config.trial_command = f"{sys.executable} trial.py"
+    config.experiment_working_directory = str(workdir / "nni-experiments")
+    if class_args is not None:
+        config.tuner = AlgorithmConfig(name=config.tuner.name, class_args=class_args)
+    experiment = Experiment(config)
+    result: dict[str, Any] = {"tuner": config.tuner.name}
+    try:
+        experiment.start(port)
+        manager = getattr(experiment, "_proc", None)
+        if manager is not None:
+            (workdir / "manager.pid").write_text(str(manager.pid))
+        deadline = time.monotonic() + DEADLINE_S
+        status = experiment.get_status()
+        while status not in ("DONE", "STOPPED", "ERROR") and time.monotonic() < deadline:
+            time.sleep(1)
+            status = experiment.get_status()
+        result["status"] = status
+        result["jobs"] = {job.trialJobId: job.status for job in experiment.list_trial_jobs()}
+        result["finals"] = {
+            metric.parameterId: json.loads(metric.data)
+            if isinstance(metric.data, str)
+            else metric.data
+            for metrics in experiment.get_job_metrics().values()
+            for metric in metrics
+            if metric.type == "FINAL"
+        }
+        log = workdir / "nni-experiments" / experiment.id / "log" / "dispatcher.log"
+        result["dispatcher_log"] = log.read_text() if log.is_file() else ""
+    finally:
+        experiment.stop()
+    (workdir / "result.json").write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    _experiment(
+        Path(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]) if sys.argv[3:] else None
+    )

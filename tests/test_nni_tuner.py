@@ -1,0 +1,711 @@
+"""The FLASH tuner driven through NNI's Tuner API in-process (no NNI manager), its registration
+command, and the quick mode of the benchmark against NNI's tuners."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+nni = pytest.importorskip("nni")
+
+import flash_nas  # noqa: E402
+from flash_nas import MissingDependencyError, UnknownNameError, hookimpl  # noqa: E402
+from flash_nas.cli import nni as nni_command  # noqa: E402
+from flash_nas.nni_tuner import (  # noqa: E402
+    FlashTuner,
+    SearchSpaceError,
+    TunerConfigError,
+    default_objective,
+)
+from flash_nas.objective import ObjectiveError  # noqa: E402
+from flash_nas.pipeline import fit_predictor, run_search  # noqa: E402
+from flash_nas.sampling import select_samples  # noqa: E402
+from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table  # noqa: E402
+from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nni" / "nasbench201"
+NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
+LABELS = [f"cell/{j}_{i}" for j, i in EDGES]
+
+
+def nb201_space(ops=NNI_OPS):
+    return {label: {"_type": "choice", "_value": list(ops)} for label in LABELS}
+
+
+@pytest.fixture(scope="module")
+def table():
+    t = load_shipped_table()
+    rows = {arch: row for row, arch in enumerate(t.archs)}
+    return rows, t.column("c10_valid"), t.column("c10_test")
+
+
+def report(tuner, parameter_id, params, table, **extra):
+    rows, valid, test = table
+    row = rows[ops_to_string(ops_from_nni(params))]
+    tuner.receive_trial_result(
+        parameter_id, params, {"default": float(valid[row]), "c10_test": float(test[row]), **extra}
+    )
+    tuner.trial_end(parameter_id, True)
+    return float(valid[row])
+
+
+def run_trials(tuner, table, count, start=0):
+    proposed = []
+    for parameter_id in range(start, start + count):
+        params = tuner.generate_parameters(parameter_id)
+        report(tuner, parameter_id, params, table)
+        proposed.append(params)
+    return proposed
+
+
+@pytest.fixture
+def tuner():
+    t = FlashTuner(space="nasbench201", seed=0)
+    t.update_search_space(nb201_space())
+    return t
+
+
+# --------------------------------------------------------------------------- NAS-Bench-201
+def test_nb201_space_translates_both_namings_and_sends_the_declared_names():
+    nb201_names = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+    for ops in (NNI_OPS, nb201_names):
+        t = FlashTuner(space="nasbench201", seed=1)
+        t.update_search_space(nb201_space(ops))
+        assert len(t._pool) == 15625
+        params = t.generate_parameters(0)
+        assert set(params) == set(LABELS) and set(params.values()) <= set(ops)
+        arch = t.translator.from_nni(params)
+        assert t.translator.to_nni(arch) == params
+        assert isinstance(t.adapter, NasBench201Adapter)
+
+
+def test_nb201_subset_of_ops_restricts_every_proposal(table):
+    t = FlashTuner(space="nasbench201", seed=0, initial_samples=5)
+    space = nb201_space(["skip_connect", "conv_3x3", "conv_1x1"])
+    space["cell/0_3"] = {"_type": "choice", "_value": ["skip_connect"]}
+    t.update_search_space(space)
+    assert len(t._pool) == 3**5
+    for params in run_trials(t, table, 12):
+        assert params["cell/0_3"] == "skip_connect"
+        assert set(params.values()) <= {"skip_connect", "conv_3x3", "conv_1x1"}
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        (
+            {**nb201_space(), "cell/0_1": {"_type": "normal", "_value": [0, 1]}},
+            r"'cell/0_1' has _type 'normal'.*supported: choice",
+        ),
+        (
+            {**nb201_space(), "lr": {"_type": "uniform", "_value": [0, 1]}},
+            r"nasbench201 search space needs exactly the six edge parameters.*unknown lr",
+        ),
+        (
+            {k: v for k, v in nb201_space().items() if k != "cell/2_3"},
+            r"missing cell/2_3",
+        ),
+        (
+            {**nb201_space(), "cell/1_2": {"_type": "choice", "_value": ["conv_5x5"]}},
+            r"'cell/1_2' lists 'conv_5x5', not a NAS-Bench-201 op; expected names from none, "
+            r"skip_connect",
+        ),
+        (
+            {
+                **nb201_space(),
+                "cell/1_2": {"_type": "choice", "_value": ["conv_3x3", "nor_conv_3x3"]},
+            },
+            r"'cell/1_2' names one op twice: 'conv_3x3' and 'nor_conv_3x3'",
+        ),
+        (
+            {**nb201_space(), "cell/1_2": {"_type": "choice", "_value": [{"_name": "a"}]}},
+            r"'cell/1_2' chooses among nested search spaces",
+        ),
+        ({**nb201_space(), "cell/1_2": ["none"]}, r"'cell/1_2' must be a dict with '_type'"),
+        ([], r"must be a non-empty dict"),
+    ],
+)
+def test_nb201_spaces_it_cannot_take_are_rejected_by_name(space, message):
+    t = FlashTuner(space="nasbench201", seed=0)
+    with pytest.raises(SearchSpaceError, match=message):
+        t.update_search_space(space)
+
+
+def test_the_first_proposals_are_the_stratified_samples_over_nn_degree(tuner):
+    proposals = [tuner.translator.from_nni(tuner.generate_parameters(i)) for i in range(25)]
+    assert len(set(proposals)) == 25
+    assert {r.source for r in tuner.history.values()} == {"initial"}
+    pool_values = tuner._pool_values
+    expected = {tuner._pool[r] for r in select_samples(pool_values, 25, seed=0)}
+    assert set(proposals) == expected
+    # one per equal-width bin of NN-Degree wherever a bin has architectures
+    values = flash_nas.score_batch(tuner.adapter.batch(proposals), ["nn_degree"])["nn_degree"]
+    low, high = pool_values.min(), pool_values.max()
+    bins = np.minimum(((values - low) / (high - low) * 25).astype(int), 24)
+    occupied = np.unique(np.minimum(((pool_values - low) / (high - low) * 25).astype(int), 24))
+    assert set(bins) == set(occupied)
+
+
+def test_after_the_samples_proposals_are_new_and_climb_from_the_best_measured(tuner, table):
+    run_trials(tuner, table, 25)
+    labels = tuner.labels()
+    best = labels.archs[int(np.argmax(labels.accuracies))]
+    params = tuner.generate_parameters(25)
+    arch = tuner.translator.from_nni(params)
+    assert tuner.history[25].source == "local"
+    assert tuner.predictor is not None and tuner.predictor.n_features_in_ == 1
+    neighbours = tuner.translator.neighbours(best)
+    assert arch in neighbours and arch not in labels.archs
+    scored = tuner._evaluator.evaluate(neighbours)
+    assert tuner._evaluator(arch).loss == min(s.loss for s in scored)
+    report(tuner, 25, params, table)
+    run_trials(tuner, table, 30, start=26)
+    archs = [r.arch for r in tuner.history.values()]
+    assert len(set(archs)) == len(archs) == 56
+    assert {r.source for r in tuner.history.values()} == {"initial", "local"}
+
+
+def test_global_proposals_walk_the_hierarchical_shgo_ranking(table):
+    t = FlashTuner(space="nasbench201", seed=0, proposals="global")
+    t.update_search_space(nb201_space())
+    run_trials(t, table, 25)
+    labels = t.labels()
+    predictor = fit_predictor(t.adapter, labels, ["nn_degree"])
+    _, evaluator = run_search(t.adapter, predictor, ["nn_degree"], t.objective, None)
+    ranked = sorted(evaluator.cache.values(), key=lambda s: s.loss)
+    untried = [s.arch for s in ranked if s.arch not in set(labels.archs)]
+    proposed = [t.translator.from_nni(t.generate_parameters(25 + k)) for k in range(3)]
+    assert proposed == untried[:3]  # no new results: the same ranking, next untried each time
+    assert {t.history[25 + k].source for k in range(3)} == {"global"}
+
+
+def test_pending_results_get_more_stratified_samples(table):
+    t = FlashTuner(space="nasbench201", seed=0, initial_samples=10)
+    t.update_search_space(nb201_space())
+    params = [t.generate_parameters(i) for i in range(10)]
+    for i in range(9):  # one initial result still pending
+        report(t, i, params[i], table)
+    extra = t.generate_parameters(10)
+    assert t.history[10].source == "stratified"
+    assert t.translator.from_nni(extra) not in {t.translator.from_nni(p) for p in params}
+    report(t, 9, params[9], table)  # now 10 labels: proposals start
+    t.generate_parameters(11)
+    assert t.history[11].source == "local"
+
+
+def test_failed_and_nan_trials_are_failures_not_labels(tuner, table, caplog):
+    params = [tuner.generate_parameters(i) for i in range(6)]
+    caplog.set_level(logging.WARNING, logger="nni.tuner.flash")
+    tuner.receive_trial_result(0, params[0], float("nan"))
+    tuner.receive_trial_result(1, params[1], {"default": math.inf})
+    tuner.receive_trial_result(2, params[2], "oops")
+    tuner.trial_end(3, False)
+    tuner.trial_end(4, True)  # ended without a result
+    report(tuner, 5, params[5], table)
+    history = tuner.history
+    assert [history[i].status for i in range(6)] == ["failed"] * 5 + ["succeeded"]
+    assert history[0].reason == "the metric is nan"
+    assert history[1].reason == "the metric is inf"
+    assert history[2].reason == "the metric 'oops' is not a number"
+    assert history[3].reason == "the trial failed or was stopped"
+    assert history[4].reason == "the trial ended without reporting a final result"
+    assert len(tuner.labels().archs) == 1
+    assert "parameter 0 recorded as failed: the metric is nan" in caplog.text
+    # a result that arrives after trial_end still counts
+    report(tuner, 4, params[4], table)
+    assert history[4].status == "succeeded" and len(tuner.labels().archs) == 2
+    # failures are replaced: proposals wait for 25 successes, then never repeat
+    proposed = run_trials(tuner, table, 25, start=6)
+    assert sum(r.source == "stratified" for r in history.values()) == 4
+    assert history[30].source == "local"
+    archs = [r.arch for r in history.values()]
+    assert len(set(archs)) == len(archs) == len(proposed) + 6
+
+
+def test_dict_metrics_use_metric_key_and_minimize_reads_an_error(table):
+    t = FlashTuner(space="nasbench201", seed=0, metric_key="top1")
+    t.update_search_space(nb201_space())
+    params = [t.generate_parameters(i) for i in range(3)]
+    t.receive_trial_result(0, params[0], {"top1": 91.5, "default": 3.0})
+    t.receive_trial_result(1, params[1], {"default": 91.0})
+    t.receive_trial_result(2, params[2], 92.0)
+    assert t.history[0].label == 91.5 and t.history[2].label == 92.0
+    assert t.history[1].reason == "the metric dict has no 'top1' entry (it has 'default')"
+    m = FlashTuner(space="nasbench201", seed=0, optimize_mode="minimize")
+    m.update_search_space(nb201_space())
+    first, second = m.generate_parameters(0), m.generate_parameters(1)
+    m.receive_trial_result(0, first, {"default": 6.5})
+    m.receive_trial_result(1, second, 120.0)
+    assert m.history[0].label == 93.5
+    assert "error in percent, but it is 120.0" in m.history[1].reason
+
+
+def test_a_result_is_kept_under_the_parameter_id_the_tuner_sent(tuner, table, caplog):
+    first, second = tuner.generate_parameters(0), tuner.generate_parameters(1)
+    caplog.set_level(logging.WARNING, logger="nni.tuner.flash")
+    tuner.receive_trial_result(0, second, 90.0)  # mis-paired parameters
+    assert tuner.history[0].parameters == first
+    assert tuner.history[0].arch == tuner.translator.from_nni(first)
+    assert "keeping the tuner's record" in caplog.text
+
+
+def test_customized_trials_and_imported_data_become_labels(tuner, table):
+    rows, valid, _ = table
+    space_archs = [tuner._pool[k] for k in range(40)]
+    data = [
+        {
+            "parameter": tuner.translator.to_nni(arch),
+            "value": {"default": float(valid[rows[tuner.adapter.format(arch)]])},
+        }
+        for arch in space_archs[:30]
+    ]
+    data.append(json.dumps({"parameter": data[0]["parameter"], "value": 90.0}))
+    data.append({"parameter": {"lr": 0.1}, "value": 90.0})
+    tuner.import_data(data)
+    assert len(tuner.labels().archs) == 30  # the repeat averages, the foreign one fails
+    assert tuner.history["imported-31"].reason == "its parameters are not in the search space"
+    tuner.receive_trial_result(99, tuner.translator.to_nni(space_archs[35]), 91.0, customized=True)
+    assert tuner.history[99].source == "customized" and len(tuner.labels().archs) == 31
+    # 31 labels >= 25: proposals start at once and never repeat an imported architecture
+    params = tuner.generate_parameters(0)
+    assert tuner.history[0].source == "local"
+    assert tuner.translator.from_nni(params) not in space_archs
+
+
+def test_a_new_search_space_keeps_the_results(tuner, table):
+    params = run_trials(tuner, table, 5)
+    tuner.update_search_space(nb201_space(list(reversed(NNI_OPS))))
+    assert len(tuner.labels().archs) == 5
+    fresh = {tuner.translator.from_nni(tuner.generate_parameters(10 + k)) for k in range(25)}
+    assert not fresh & {tuner.translator.from_nni(p) for p in params}
+
+
+# ------------------------------------------------------------------------------ FLASH space
+def flash_space(cells=2, skips=None):
+    space = {}
+    for c in range(1, cells + 1):
+        space[f"width_{c}"] = {"_type": "choice", "_value": [16, 24, 32]}
+        space[f"depth_{c}"] = {"_type": "randint", "_value": [2, 5]}
+        space[f"skips_{c}"] = skips or {"_type": "uniform", "_value": [0, 1]}
+    return space
+
+
+def test_flash_space_builds_the_adapter_from_the_search_space():
+    t = FlashTuner(space="flash", space_options={"num_classes": 100}, seed=0)
+    space = flash_space(cells=3)
+    space["width_3"] = {"_type": "quniform", "_value": [32, 64, 16]}
+    t.update_search_space(space)
+    adapter = t.adapter
+    assert adapter.n_cells == 3 and adapter.num_classes == 100
+    assert adapter.widths == ((16, 24, 32), (16, 24, 32), (32, 48, 64))
+    assert adapter.depths == ((2, 3, 4),) * 3
+    assert not t._listable and 0 < len(t._pool) <= t.pool_size
+    params = t.generate_parameters(0)
+    arch = t.translator.from_nni(params)
+    assert t.translator.to_nni(arch) == params and t.translator.contains(arch)
+    # a density of 0.5 takes half the capacity (rounded half up), a count is capped by it
+    w, d = 24, 4
+    capacity = adapter.skip_capacity(w, d)
+    half = t.translator.from_nni({**params, "width_1": w, "depth_1": d, "skips_1": 0.5})
+    assert half[0] == (w, d, math.floor(capacity / 2 + 0.5))
+    counted = FlashTuner(space="flash", seed=0)
+    counted.update_search_space(flash_space(skips={"_type": "randint", "_value": [0, 1000]}))
+    row = counted.translator.from_nni(
+        {"width_1": 16, "depth_1": 3.0, "skips_1": 999, "width_2": 24, "depth_2": 2, "skips_2": 0}
+    )
+    assert row == ((16, 3, counted.adapter.skip_capacity(16, 3)), (24, 2, 0))
+
+
+def test_a_flash_space_small_enough_is_listed_and_then_exhausted():
+    space = {
+        "width_1": {"_type": "choice", "_value": [8]},
+        "depth_1": {"_type": "choice", "_value": [2, 3]},
+        "skips_1": {"_type": "randint", "_value": [0, 2]},
+    }
+    t = FlashTuner(space="flash", seed=0, initial_samples=5)
+    t.update_search_space(space)
+    # depth 2 has no skip pair (skips 0 only); depth 3 has one pair of 8 channels: skips 0 or 1
+    assert t._listable and sorted(t._pool) == [((8, 2, 0),), ((8, 3, 0),), ((8, 3, 1),)]
+    proposed = {t.translator.from_nni(t.generate_parameters(i)) for i in range(3)}
+    assert proposed == set(t._pool)
+    with pytest.raises(nni.NoMoreTrialError):
+        t.generate_parameters(3)
+    assert t.generate_multiple_parameters([4, 5]) == []  # what NNI's dispatcher calls
+
+
+def test_flash_space_with_results_proposes_untried_architectures():
+    t = FlashTuner(space="flash", seed=0, initial_samples=8, pool_size=500)
+    t.update_search_space(flash_space(cells=2))
+    archs = []
+    for parameter_id in range(14):
+        arch = t.translator.from_nni(t.generate_parameters(parameter_id))
+        archs.append(arch)
+        g = flash_nas.score_batch(t.adapter.batch([arch]), ["nn_degree"])["nn_degree"][0]
+        t.receive_trial_result(parameter_id, None, 60 + 30 * (1 - math.exp(-g / 40)))
+    assert len(set(archs)) == 14
+    assert [r.source for r in t.history.values()][8:] == ["local"] * 6
+
+
+@pytest.mark.parametrize(
+    ("space", "error", "message"),
+    [
+        (
+            {**flash_space(), "width_1": {"_type": "loguniform", "_value": [8, 64]}},
+            SearchSpaceError,
+            r"'width_1' has _type 'loguniform'.*supported: choice, randint, quniform",
+        ),
+        (
+            {**flash_space(), "skips_2": {"_type": "choice", "_value": [0, 1]}},
+            SearchSpaceError,
+            r"'skips_2' has _type 'choice'.*supported: uniform, randint",
+        ),
+        (
+            {**flash_space(), "skips_1": {"_type": "uniform", "_value": [0, 2]}},
+            SearchSpaceError,
+            r"'skips_1' \(uniform\) is a skip density: its range must lie in \[0, 1\]",
+        ),
+        (
+            {**flash_space(), "width_1": {"_type": "choice", "_value": [16, 24.5]}},
+            SearchSpaceError,
+            r"'width_1' must offer integers >= 1; it offers 24.5",
+        ),
+        (
+            {**flash_space(), "dropout": {"_type": "uniform", "_value": [0, 1]}},
+            SearchSpaceError,
+            r"flash search space needs width_\{c\}, depth_\{c\} and skips_\{c\}.*unknown dropout",
+        ),
+        (
+            {k: v for k, v in flash_space().items() if k != "depth_2"},
+            SearchSpaceError,
+            r"missing depth_2",
+        ),
+        (
+            {**flash_space(), "depth_1": {"_type": "randint", "_value": [5, 2]}},
+            SearchSpaceError,
+            r"'depth_1' \(randint\) needs low < high",
+        ),
+    ],
+)
+def test_flash_spaces_it_cannot_take_are_rejected_by_name(space, error, message):
+    t = FlashTuner(space="flash", seed=0)
+    with pytest.raises(error, match=message):
+        t.update_search_space(space)
+
+
+def test_space_options_may_not_set_what_the_search_space_decides():
+    t = FlashTuner(space="flash", space_options={"widths": [16, 32]}, seed=0)
+    with pytest.raises(TunerConfigError, match=r"space_options sets widths, which the flash"):
+        t.update_search_space(flash_space())
+
+
+# ------------------------------------------------------------------------- third-party hook
+class ListedSpace(NasBench201Adapter):
+    """A space whose NNI form is one choice over arch strings (overrides the NB201 table)."""
+
+    ARCHS = (
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
+    )
+
+    def check_nni_space(self, space):
+        if set(space) != {"arch"}:
+            raise SearchSpaceError(f"ListedSpace takes one parameter 'arch'; got {sorted(space)}")
+
+    def from_nni(self, params):
+        return self.parse(params["arch"])
+
+    def to_nni(self, arch):
+        return {"arch": self.format(arch)}
+
+
+class ListedPlugin:
+    @hookimpl
+    def register_adapters(self, register):
+        register("listed", ListedSpace)
+
+
+def test_an_adapter_with_nni_hooks_is_translated_by_them(add_plugin):
+    add_plugin(ListedPlugin(), "listed-plugin")
+    t = FlashTuner(space="listed", seed=0, initial_samples=5)
+    with pytest.raises(SearchSpaceError, match=r"takes one parameter 'arch'; got \['x'\]"):
+        t.update_search_space({"x": {"_type": "choice", "_value": [1]}})
+    t.update_search_space({"arch": {"_type": "choice", "_value": list(ListedSpace.ARCHS)}})
+    proposed = [t.generate_parameters(i)["arch"] for i in range(3)]
+    assert sorted(proposed) == sorted(ListedSpace.ARCHS)
+    with pytest.raises(nni.NoMoreTrialError):
+        t.generate_parameters(3)
+
+
+@pytest.mark.parametrize("name", ["nni-nasbench201", "nni-darts", "nni-proxylessnas"])
+def test_nni_model_space_adapters_translate_through_their_samples(name):
+    adapter = flash_nas.get_adapter(name)
+    space = {
+        label.name: {
+            "_type": "choice",
+            "_value": [[v] if label.multiple else v for v in label.values],
+        }
+        for label in adapter.codec.labels
+    }
+    t = FlashTuner(space=name, seed=0, initial_samples=5, pool_size=200)
+    t.update_search_space(space)
+    proposed = []
+    for parameter_id in range(8):
+        params = t.generate_parameters(parameter_id)
+        assert set(params) == set(space)
+        proposed.append(adapter.from_sample(params))
+        t.receive_trial_result(parameter_id, params, 80.0 + parameter_id % 3)
+    assert len(set(proposed)) == 8 and t.history[7].source == "local"
+
+
+def test_an_adapter_without_a_translation_is_named():
+    class Plain(flash_nas.Adapter):
+        def parse(self, text):
+            return text
+
+        def format(self, arch):
+            return arch
+
+        def to_graph(self, arch):
+            raise NotImplementedError
+
+    class PlainPlugin:
+        @hookimpl
+        def register_adapters(self, register):
+            register("plain", Plain)
+
+    flash_nas.plugins.add_plugin(PlainPlugin(), "plain-plugin")
+    try:
+        t = FlashTuner(space="plain", seed=0)
+        with pytest.raises(SearchSpaceError, match=r"'plain' adapter \(Plain\) cannot read NNI"):
+            t.update_search_space({"a": {"_type": "choice", "_value": [1]}})
+    finally:
+        flash_nas.plugins.remove_plugin("plain-plugin")
+
+
+# ----------------------------------------------------------------------------- class args
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {},
+            TunerConfigError,
+            r"'space' class argument of FlashTuner must be the name of a search space \(.*nasbench201",
+        ),
+        ({"space": "nope"}, UnknownNameError, r"Unknown adapter 'nope'"),
+        (
+            {"space": "nasbench201", "initial_samples": 3},
+            TunerConfigError,
+            r"'initial_samples'.*an int >= 5. Got 3",
+        ),
+        (
+            {"space": "nasbench201", "initial_samples": "25"},
+            TunerConfigError,
+            r"'initial_samples'.*Got '25'",
+        ),
+        (
+            {"space": "nasbench201", "strategy": "best"},
+            TunerConfigError,
+            r"'strategy'.*one of stratified, quantile, random",
+        ),
+        (
+            {"space": "nasbench201", "proposals": "both"},
+            TunerConfigError,
+            r"'proposals'.*one of local, global",
+        ),
+        (
+            {"space": "nasbench201", "optimize_mode": "max"},
+            TunerConfigError,
+            r"'optimize_mode'.*maximize, minimize",
+        ),
+        ({"space": "nasbench201", "seed": -1}, TunerConfigError, r"'seed'.*>= 0"),
+        ({"space": "nasbench201", "metric_key": ""}, TunerConfigError, r"'metric_key'"),
+        ({"space": "nasbench201", "features": "nn_degre"}, UnknownNameError, r"nn_degre"),
+        (
+            {"space": "nasbench201", "space_options": [1]},
+            TunerConfigError,
+            r"'space_options'.*a dict",
+        ),
+        (
+            {"space": "nasbench201", "learning_rate": 0.1},
+            TunerConfigError,
+            r"unknown class argument\(s\) learning_rate; it takes: space, .*max_latency_ms",
+        ),
+        (
+            {"space": "nasbench201", "max_latency_ms": "7"},
+            TunerConfigError,
+            r"'max_latency_ms'.*a number",
+        ),
+        (
+            {"space": "nasbench201", "max_latency_ms": 7},
+            TunerConfigError,
+            r"need hardware cost; set the 'hardware' class argument",
+        ),
+        (
+            {"space": "nasbench201", "objective": "acc/latency"},
+            TunerConfigError,
+            r"objective 'acc/latency'.*set the 'hardware'",
+        ),
+        (
+            {"space": "nasbench201", "objective": "acc*speed"},
+            ObjectiveError,
+            r"unknown quantity 'speed'",
+        ),
+        (
+            {"space": "nasbench201", "profile": "x.json"},
+            TunerConfigError,
+            r"no 'hardware' to apply them to",
+        ),
+        (
+            {"space": "nasbench201", "hardware": "warp-drive"},
+            UnknownNameError,
+            r"Unknown hardware 'warp-drive'",
+        ),
+        (
+            {"space": "nasbench201", "space_options": {"input_size": 30}},
+            ValueError,
+            r"divisible by 4",
+        ),
+    ],
+)
+def test_bad_class_arguments_are_named(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        FlashTuner(**kwargs)
+
+
+def test_a_quantity_the_hardware_model_lacks_is_named_before_any_trial():
+    t = FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", max_area_mm2=1.0)
+    with pytest.raises(flash_nas.FlashNasError, match=r"needs area_mm2, which the hardware model"):
+        t.update_search_space(nb201_space())
+
+
+def test_default_objective_uses_what_the_hardware_model_reports():
+    assert default_objective(None) == "acc"
+    assert default_objective(("latency_ms",)) == "acc/latency"
+    assert default_objective(("latency_ms", "energy_mj", "area_mm2")) == "acc/(latency*energy*area)"
+    t = FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", seed=0)
+    assert t.objective.text == "acc/(latency*energy)"
+
+
+def test_hardware_limits_steer_the_proposals(table):
+    t = FlashTuner(
+        space="nasbench201",
+        hardware="hwnasbench:edgegpu",
+        objective="acc",
+        max_latency_ms=5.0,
+        seed=0,
+        initial_samples=10,
+    )
+    t.update_search_space(nb201_space())
+    run_trials(t, table, 20)
+    proposals = [r.arch for r in t.history.values() if r.source == "local"]
+    latency = t.hardware.estimate_batch(t.adapter.batch(proposals))["latency_ms"]
+    assert len(proposals) == 10 and (latency <= 5.0).all()
+
+
+def test_proposing_before_the_search_space_is_an_error():
+    with pytest.raises(flash_nas.FlashNasError, match=r"no search space yet"):
+        FlashTuner(space="nasbench201").generate_parameters(0)
+
+
+def test_flash_nas_does_not_import_nni():
+    code = "import sys, flash_nas, flash_nas.cli; assert 'nni' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- registration
+def test_the_meta_file_names_the_tuner_class():
+    import yaml
+
+    meta = yaml.safe_load(nni_command.meta_file().read_text())
+    assert meta == {
+        "algoType": "tuner",
+        "builtinName": "FlashTuner",
+        "alias": "FLASH",
+        "className": "flash_nas.nni_tuner.FlashTuner",
+    }
+
+
+def test_register_and_unregister_with_nnictl(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NNI_CONFIG_DIR", str(tmp_path))
+    from nni.tools.package_utils.config_manager import get_algo_meta
+
+    args = argparse.Namespace(nni_action="register")
+    assert nni_command.run(args) == 0
+    assert get_algo_meta("FLASH").class_name == "flash_nas.nni_tuner.FlashTuner"
+    assert "Registered the NNI tuner FlashTuner (alias FLASH)" in capsys.readouterr().out
+    assert nni_command.run(argparse.Namespace(nni_action="unregister")) == 0
+    assert get_algo_meta("FlashTuner") is None
+    assert nni_command.run(argparse.Namespace(nni_action="unregister")) == 0
+    assert "not registered with NNI" in capsys.readouterr().out
+
+
+def test_register_without_nni_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nni", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'flash-nas\[nni\]'"):
+        nni_command.run(argparse.Namespace(nni_action="register"))
+
+
+# ------------------------------------------------------------------------------ benchmark
+def test_nni_tuners_benchmark_quick_report_is_well_formed(tmp_path):
+    from benchmarks import nni_tuners
+
+    report = nni_tuners.run(quick=True, trials=27)
+    assert report.seeds == 2 and set(report.runs) == set(nni_tuners.TUNERS)
+    for runs in report.runs.values():
+        assert len(runs) == 2
+        for run in runs:
+            assert len(run.valid) == len(run.test) == len(run.seconds) == 27
+            assert all(0 < acc <= 94.38 for acc in run.test)
+            assert (np.diff(run.best_test()) >= 0).all()
+    flash = report.runs["FLASH"][0]
+    assert flash.incumbent_test()[-1] <= flash.best_test()[-1]
+    text = report.markdown()
+    assert text.count("| 27 |") == 2 and "Tuner time per proposal" in text
+    assert "at any budget from 25 trials on, in points (negative: behind): FLASH " in text
+    lead, trial = report.lead("incumbent_test")["FLASH"]
+    assert math.isfinite(lead) and 25 <= trial <= 27
+    pytest.importorskip("matplotlib")
+    nni_tuners.plot(report, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 0
+
+
+def test_the_example_trial_reports_validation_and_test_accuracy(table, monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    import trial
+
+    value = trial.lookup(trial.EXAMPLE)
+    rows, valid, test = table
+    row = rows[value["arch"]]
+    assert value == {"default": valid[row], "c10_test": test[row], "arch": value["arch"]}
+    assert set(json.loads((EXAMPLE / "search_space.json").read_text())) == set(LABELS)
+
+
+def test_the_training_trial_trains_the_cell_it_is_given(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from tests.test_cifar import write_cifar10
+
+    folder = write_cifar10(tmp_path / "cifar-10-batches-py")
+    params = dict(
+        zip(LABELS, ["conv_3x3", "skip_connect", "none", "conv_1x1", "avg_pool_3x3", "conv_3x3"])
+    )
+    reported = []
+    monkeypatch.setattr(nni, "get_next_parameter", lambda: params)
+    monkeypatch.setattr(nni, "report_final_result", reported.append)
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    import trial_train
+
+    trial_train.main(
+        ["--data", str(folder), "--epochs", "1", "--valid-size", "4", "--batch-size", "8"]
+    )
+    (value,) = reported
+    assert value["arch"] == ops_to_string(ops_from_nni(params)) and value["epochs"] == 1
+    assert 0 <= value["default"] <= 100 and 0 <= value["test"] <= 100
