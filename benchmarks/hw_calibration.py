@@ -14,17 +14,14 @@ Run: ``python -m benchmarks.hw_calibration`` (``--quick`` for a smoke run).
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import statistics
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 import flash_nas
+from benchmarks._common import machine, standard_main
 from flash_nas.batch import GraphBatch
 from flash_nas.calibration import Fit, calibrate, fit_quality
 from flash_nas.hardware import LinearCostModel
@@ -84,11 +81,6 @@ class Report:
         lines += ["", "| timing | value |", "|---|---|"]
         lines += [f"| {name} | {value:.4g} |" for name, value in self.timings.items()]
         return "\n".join(lines) + "\n"
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def flops_baseline(flops: np.ndarray, measured: np.ndarray, fit_rows: np.ndarray) -> np.ndarray:
@@ -194,7 +186,7 @@ def model_speed(report: Report) -> None:
 
 
 def run(*, quick: bool = False, seeds: int | None = None) -> Report:
-    report = Report(_machine(), seeds or (3 if quick else 10), 25)
+    report = Report(machine(), seeds or (3 if quick else 10), 25)
     model_speed(report)
     hw_nas_bench(report, quick=quick)
     host_measurements(report, quick=quick)
@@ -202,16 +194,7 @@ def run(*, quick: bool = False, seeds: int | None = None) -> Report:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seeds", type=int)
-    parser.add_argument("--output", type=Path)
-    args = parser.parse_args()
-    text = run(quick=args.quick, seeds=args.seeds).markdown()
-    print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+    standard_main(__doc__, run)
 
 
 if __name__ == "__main__":

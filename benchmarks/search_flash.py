@@ -34,19 +34,16 @@ budget SHGO used, over seeds. Gap = ``1 - objective / grid optimum``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks._common import machine, standard_main
 from flash_nas import score_batch
 from flash_nas.baselines import (
     differential_evolution_search,
@@ -184,11 +181,6 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def fit_synthetic_predictor(adapter: FlashSpaceAdapter) -> AccuracyPredictor:
     """FLASH's recipe on the synthetic curve: 25 labels stratified over NN-Degree."""
     pool = score_batch(adapter.sample(2000, 0), FEATURES)["nn_degree"]
@@ -314,7 +306,7 @@ def run_scenario(
 
 
 def run(*, quick: bool = False, seeds: int | None = None) -> Report:
-    report = Report(_machine(), seeds or (3 if quick else 10))
+    report = Report(machine(), seeds or (3 if quick else 10))
     predictor = fit_synthetic_predictor(FlashSpaceAdapter())
     report.predictor = (
         f"form {predictor.form_}, leave-one-out RMSE {predictor.loo_rmse_:.3f} points"
@@ -330,16 +322,7 @@ def run(*, quick: bool = False, seeds: int | None = None) -> Report:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 seeds, 3 timing repeats")
-    parser.add_argument("--seeds", type=int, help="seeds per baseline (default 10, quick 3)")
-    parser.add_argument("--output", type=Path, help="also write the Markdown report here")
-    args = parser.parse_args()
-    text = run(quick=args.quick, seeds=args.seeds).markdown()
-    print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+    standard_main(__doc__, run)
 
 
 if __name__ == "__main__":

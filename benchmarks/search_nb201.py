@@ -15,16 +15,13 @@ regularized evolution with hundreds of trained architectures 93.92 % (NAS-Bench-
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 import flash_nas
+from benchmarks._common import machine, standard_main
 from flash_nas.objective import parse_objective
 from flash_nas.pipeline import choose_labels, fit_predictor, run_search
 from flash_nas_adapters.nasbench201 import load_shipped_table
@@ -83,8 +80,7 @@ def run(*, quick: bool = False, seeds: int | None = None) -> Report:
     rows = {text: row for row, text in enumerate(table.archs)}
     whole = adapter.enumerate()
     report = Report(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
+        machine(),
         seeds or (3 if quick else 20),
     )
     objective = parse_objective("acc")
@@ -111,16 +107,7 @@ def run(*, quick: bool = False, seeds: int | None = None) -> Report:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seeds", type=int)
-    parser.add_argument("--output", type=Path)
-    args = parser.parse_args()
-    text = run(quick=args.quick, seeds=args.seeds).markdown()
-    print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+    standard_main(__doc__, run)
 
 
 if __name__ == "__main__":

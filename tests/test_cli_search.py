@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import numpy as np
 import pytest
 
 import flash_nas
-from flash_nas.cli import main
 from flash_nas_adapters.nasbench201 import load_shipped_table
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def rows(text):
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def fail(capsys, *argv):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    err = capsys.readouterr().err
-    assert err.startswith("flash-nas: error: ") and len(err.strip().splitlines()) == 1
-    return exit_info.value.code, err
+from tests.cli_helpers import fail, rows, run
 
 
 def test_sample_spans_nn_degree_over_the_whole_nb201_space(capsys):
