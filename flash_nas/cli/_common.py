@@ -32,17 +32,33 @@ def key_value(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def add_space_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """``--space``, ``-O``, and the choice of architectures (``--archs`` / ``--sample``)."""
-    parser.add_argument("--space", required=required, help="search space (see `flash-nas plugins`)")
+_OPTION_FLAGS = {
+    "space": ("--space-option", "-O", "adapter parameter, e.g. -O input_size=64 (repeatable)"),
+    "hardware": ("--hardware-option", "-H", "hardware model parameter (repeatable)"),
+}
+
+
+def add_options_argument(
+    parser: argparse.ArgumentParser, kind: str, help: str | None = None
+) -> None:
+    """``-O KEY=VALUE`` (adapter) or ``-H KEY=VALUE`` (hardware model), repeatable."""
+    flag, short, default_help = _OPTION_FLAGS[kind]
     parser.add_argument(
-        "--space-option",
-        "-O",
+        flag,
+        short,
         type=key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="adapter parameter, e.g. -O input_size=64 -O num_classes=100 (repeatable)",
+        help=help or default_help,
+    )
+
+
+def add_space_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """``--space``, ``-O``, and the choice of architectures (``--archs`` / ``--sample``)."""
+    parser.add_argument("--space", required=required, help="search space (see `flash-nas plugins`)")
+    add_options_argument(
+        parser, "space", "adapter parameter, e.g. -O input_size=64 -O num_classes=100 (repeatable)"
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument(

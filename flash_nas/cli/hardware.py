@@ -15,10 +15,10 @@ from flash_nas.batch import GraphBatch
 from flash_nas.calibration import calibrate, profile_summary
 from flash_nas.cli._common import (
     UsageError,
+    add_options_argument,
     add_output_argument,
     add_space_arguments,
     check_output,
-    key_value,
     make_adapter,
     parse_all,
     progress_wanted,
@@ -51,14 +51,8 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     )
     add_space_arguments(measure)
     measure.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    measure.add_argument(
-        "--hardware-option",
-        "-H",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="timing setting (threads, batch_size, warmup, repeats)",
+    add_options_argument(
+        measure, "hardware", "timing setting (threads, batch_size, warmup, repeats)"
     )
     add_output_argument(measure)
     measure.set_defaults(run=run_measure)
@@ -84,18 +78,8 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--space", help="search space of the archs (default: the one that parses them)"
     )
-    fit.add_argument(
-        "--space-option", "-O", type=key_value, action="append", default=[], metavar="KEY=VALUE"
-    )
-    fit.add_argument(
-        "--hardware-option",
-        "-H",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="model structure parameter (e.g. -H crossbar_rows=256)",
-    )
+    add_options_argument(fit, "space")
+    add_options_argument(fit, "hardware", "model structure parameter (e.g. -H crossbar_rows=256)")
     add_output_argument(fit, default=None)
     fit.set_defaults(run=run_calibrate)
 
@@ -106,15 +90,7 @@ def _add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="hardware model, e.g. pi3b, imc, zigzag:aimc, hwnasbench:raspi4",
     )
-    parser.add_argument(
-        "--hardware-option",
-        "-H",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="hardware model parameter (repeatable)",
-    )
+    add_options_argument(parser, "hardware", "hardware model parameter (repeatable)")
     parser.add_argument("--profile", type=Path, help="calibrated profile (JSON) to load")
 
 
@@ -128,12 +104,16 @@ def make_hardware(name: str, options: list[tuple[str, Any]], profile: Path | Non
         raise UsageError(f"--hardware {name}: {exc}") from exc
 
 
-def estimate_all(model: HardwareModel, batch: GraphBatch) -> dict[str, np.ndarray]:
-    """Every quantity for every architecture: the model's batched form, or one by one."""
+def estimate_all(
+    model: HardwareModel, batch: GraphBatch, *, progress: bool | None = None
+) -> dict[str, np.ndarray]:
+    """Every quantity for every architecture: the model's batched form, or one by one with a
+    progress bar (``progress``: default when a person watches standard error)."""
     if type(model).estimate_batch is not HardwareModel.estimate_batch:
         return model.estimate_batch(batch)
+    show = progress_wanted() if progress is None else progress
     columns = {name: np.empty(len(batch)) for name in model.quantities}
-    for position, graph in enumerate(batch.iter_graphs(progress=progress_wanted())):
+    for position, graph in enumerate(batch.iter_graphs(progress=show)):
         for name, value in model.estimate(graph).items():
             columns[name][position] = value
     return columns
@@ -157,10 +137,7 @@ def run_measure(args: argparse.Namespace) -> int:
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)
     print(f"Timing {len(batch):,} architectures with {model!r}.", file=sys.stderr)
-    columns = {name: np.empty(len(batch)) for name in model.quantities}
-    for position, graph in enumerate(batch.iter_graphs(progress=True)):
-        for quantity, value in model.estimate(graph).items():
-            columns[quantity][position] = value
+    columns = estimate_all(model, batch, progress=True)
     write_output(Table(tuple(batch.texts()), columns, batch.indices()), args.output)
     return 0
 

@@ -12,9 +12,9 @@ import numpy as np
 from flash_nas.adapter import Adapter
 from flash_nas.cli._common import (
     UsageError,
+    add_options_argument,
     add_output_argument,
     check_output,
-    key_value,
     make_adapter,
     write_output,
 )
@@ -75,9 +75,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "--features", default="nn_degree", help="predictor features, NN-Degree first"
     )
     search.add_argument("--hardware", help="hardware model (needed by latency/energy/area)")
-    search.add_argument(
-        "--hardware-option", "-H", type=key_value, action="append", default=[], metavar="KEY=VALUE"
-    )
+    add_options_argument(search, "hardware")
     search.add_argument("--profile", type=Path, help="calibrated profile for the hardware model")
     search.add_argument(
         "--objective",
@@ -94,9 +92,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 def _space(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
-    parser.add_argument(
-        "--space-option", "-O", type=key_value, action="append", default=[], metavar="KEY=VALUE"
-    )
+    add_options_argument(parser, "space")
 
 
 # ------------------------------------------------------------------------------------- sample

@@ -11,9 +11,9 @@ import numpy as np
 from flash_nas.cifar import DATASETS, load_cifar
 from flash_nas.cli._common import (
     UsageError,
+    add_options_argument,
     add_output_argument,
     check_output,
-    key_value,
     make_adapter,
     progress_wanted,
     read_arch_file,
@@ -56,14 +56,8 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "The data is the python version of CIFAR already on disk; nothing is downloaded.",
     )
     train.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
-    train.add_argument(
-        "--space-option",
-        "-O",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="adapter parameter, e.g. -O num_classes=100 for CIFAR-100 (repeatable)",
+    add_options_argument(
+        train, "space", "adapter parameter, e.g. -O num_classes=100 for CIFAR-100 (repeatable)"
     )
     train.add_argument(
         "--archs",
