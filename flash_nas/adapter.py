@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar
 
+import numpy as np
+
 from flash_nas.batch import GraphBatch, ListBatch
 from flash_nas.errors import NotSupportedError
 from flash_nas.graph import ArchGraph
@@ -84,6 +86,39 @@ class Adapter(ABC):
             f"The {type(self).__name__} space has no continuous relaxation, so SHGO cannot "
             f"search it; implement Adapter.relaxation()."
         )
+
+    def encode(self, archs: Sequence[Hashable]) -> np.ndarray:
+        """The architectures' own choices as an ``(n, k)`` float array in ``[0, 1]``.
+
+        Called by the search engine, beside the training-free metrics, as the input of its
+        probabilistic accuracy model: two architectures that share most choices should be close.
+        Categorical choices come one-hot (NAS-Bench-201: each edge's op), ordinal ones normalised
+        to ``[0, 1]`` (FLASH space: per-cell width, depth, skips). Without it the engine models
+        accuracy on the metrics alone.
+        """
+        raise NotSupportedError(
+            f"The {type(self).__name__} space has no architecture encoding; implement "
+            f"Adapter.encode() so the search engine can tell its architectures apart."
+        )
+
+    def cut_off(self, archs: Sequence[Hashable]) -> np.ndarray:
+        """Boolean per architecture: its output has no path from its input through non-zero
+        ops, so it computes a constant and trains to chance accuracy.
+
+        The default builds each graph; spaces with many such cells override it with a fast form.
+        """
+        from flash_nas.metrics._structure import output_cut_off
+
+        return np.array([output_cut_off(self.to_graph(arch)) for arch in archs], dtype=bool)
+
+    def chance_accuracy(self) -> float | None:
+        """Accuracy (%) of a constant predictor: 100 / number of classes, read from the head of
+        a graph of the space; None where the network has no classifier head."""
+        from flash_nas.metrics._structure import classes
+
+        sample = self.sample(1, 0)
+        count = classes(sample.graph(0))
+        return None if not count else 100.0 / count
 
     def batch(self, archs: Sequence[Hashable]) -> GraphBatch:
         """A batch of the given architectures; override to offer a fast batched form."""

@@ -22,7 +22,35 @@ import numpy as np
 
 from flash_nas.errors import TableError
 
-__all__ = ["Table", "read_table", "write_table"]
+__all__ = ["PERCENT", "LabelScale", "Table", "read_table", "write_table"]
+
+
+@dataclass(frozen=True)
+class LabelScale:
+    """The range and direction of a label column: what a search reads as "better".
+
+    Most benchmarks store accuracy in percent (``PERCENT``); some store a loss (lower is better), a
+    negative loss or a 0-1 score (TransNAS-Bench-101's SSIM). A table declares the scale of each
+    label column it ships so that the search engine reads it right instead of guessing.
+    """
+
+    low: float
+    high: float
+    higher_is_better: bool = True
+    unit: str = "%"
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low >= self.high:
+            raise TableError(
+                f"A label scale needs finite low < high; got low={self.low!r}, high={self.high!r}."
+            )
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+#: Accuracy in percent, higher is better: the scale of a column no table declares otherwise.
+PERCENT = LabelScale(0.0, 100.0, True, "%")
 
 
 @dataclass(frozen=True)
@@ -33,6 +61,8 @@ class Table:
     columns: Mapping[str, np.ndarray]
     indices: np.ndarray | None = None
     source: str = ""
+    #: Label columns whose scale is not percent-accuracy (see :class:`LabelScale`).
+    scales: Mapping[str, LabelScale] = field(default_factory=dict)
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +84,9 @@ class Table:
                 )
         if self.indices is not None and len(self.indices) != len(self.archs):
             raise TableError(f"{self._where()}the index column does not match the arch column.")
+        unknown = [name for name in self.scales if name not in self.columns]
+        if unknown:
+            raise TableError(f"{self._where()}scales given for unknown column(s) {unknown}.")
 
     def _where(self) -> str:
         return f"{self.source}: " if self.source else ""
@@ -73,6 +106,11 @@ class Table:
                 f"{self._where()}no column {name!r}; the table has: "
                 f"{', '.join(self.columns) or 'no numeric columns'}."
             ) from None
+
+    def scale(self, name: str) -> LabelScale:
+        """The declared scale of column ``name`` (percent accuracy unless declared)."""
+        self.column(name)
+        return self.scales.get(name, PERCENT)
 
     def row_of(self, arch: str) -> int:
         """Row position of ``arch``."""

@@ -90,6 +90,23 @@ def edge_sums(graph: ArchGraph, count: EdgeCounter, size: int) -> np.ndarray:
     return total
 
 
+def output_cut_off(graph: ArchGraph) -> bool:
+    """Whether some cell's output has no path of non-zero edges from the cell's inputs.
+
+    Such a network computes a constant whatever its input, so it trains to chance accuracy.
+    """
+    live = live_edges(graph)
+    return any(not any(live[p] for p in graph.incoming[cell.output]) for cell in graph.cells)
+
+
+def classes(graph: ArchGraph) -> int | None:
+    """Output channels of the last linear layer feeding the graph's output: the class count."""
+    for edge in reversed(graph.edges):
+        if edge.dst == graph.output and any(layer.kind == "linear" for layer in edge.op.layers):
+            return graph.edge_output_channels(edge)
+    return None
+
+
 def live_nodes(graph: ArchGraph, live: np.ndarray) -> np.ndarray:
     """Boolean array over ``graph.nodes``: the input, and every node a live edge writes."""
     alive = np.zeros(len(graph.nodes), dtype=bool)
