@@ -1015,3 +1015,13 @@ class FlashRelaxation(Relaxation):
 @flash_nas.hookimpl
 def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     register("flash", FlashSpaceAdapter)
+
+
+@flash_nas.hookimpl
+def translate_search_space(adapter, search_space, build):  # type: ignore[no-untyped-def]
+    """``width_{c}``, ``depth_{c}``, ``skips_{c}`` (:mod:`flash_nas_adapters.flash_params`)."""
+    if isinstance(adapter, FlashSpaceAdapter):
+        from flash_nas_adapters.flash_params import FlashTranslator
+
+        return FlashTranslator(build, search_space)
+    return None

@@ -196,6 +196,20 @@ class NasBench201Adapter(Adapter):
     def relaxation(self) -> NasBench201Relaxation:
         return NasBench201Relaxation()
 
+    # ----------------------------------------------------------------- search-engine hooks
+    def encode(self, archs: Sequence[Hashable]) -> np.ndarray:
+        """One-hot of each edge's op: six blocks of five columns (the ops are categories)."""
+        rows = np.array([check_ops(arch) for arch in archs], dtype=np.int64).reshape(-1, 6)
+        return np.eye(len(OPS))[rows].reshape(len(rows), -1)
+
+    def cut_off(self, archs: Sequence[Hashable]) -> np.ndarray:
+        """Whether node 3 (the cell output) has no path of non-``none`` edges from node 0."""
+        rows = np.array([check_ops(arch) for arch in archs], dtype=np.int64).reshape(-1, 6)
+        return ~_reaches_output(rows != OPS.index("none"))
+
+    def chance_accuracy(self) -> float:
+        return 100.0 / self.num_classes
+
     # ----------------------------------------------------------------- graphs
     @cached_property
     def skeleton(self) -> ChoiceSkeleton:
@@ -276,6 +290,17 @@ class NasBench201Relaxation(Relaxation):
             for op in range(len(OPS)):
                 if op != ops[position]:
                     yield (*ops[:position], op, *ops[position + 1 :])  # type: ignore[misc]
+
+
+def _reaches_output(on: np.ndarray) -> np.ndarray:
+    """Per row of edge flags (edge order of :data:`EDGES`), whether node 3 is reachable."""
+    reached = {0: np.ones(len(on), dtype=bool)}
+    for node in (1, 2, 3):
+        reached[node] = np.zeros(len(on), dtype=bool)
+        for position, (source, target) in enumerate(EDGES):
+            if target == node:
+                reached[node] |= reached[source] & on[:, position]
+    return reached[3]
 
 
 def _code(ops: Sequence[int]) -> int:
@@ -395,3 +420,13 @@ def _reduction(
 @flash_nas.hookimpl
 def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
     register("nasbench201", NasBench201Adapter)
+
+
+@flash_nas.hookimpl
+def translate_search_space(adapter, search_space, build):  # type: ignore[no-untyped-def]
+    """NNI's ``cell/{j}_{i}`` parameters (:mod:`flash_nas_adapters.nb201_params`)."""
+    if isinstance(adapter, NasBench201Adapter):
+        from flash_nas_adapters.nb201_params import NasBench201Translator
+
+        return NasBench201Translator(adapter, search_space)
+    return None

@@ -35,3 +35,13 @@ ADAPTERS = {
 def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
     for name, factory in ADAPTERS.items():
         register(name, factory)
+
+
+@flash_nas.hookimpl
+def translate_search_space(adapter, search_space, build):  # type: ignore[no-untyped-def]
+    """One ``choice`` per label of the model space: NNI's samples are the parameters."""
+    if isinstance(adapter, tuple(ADAPTERS.values())):
+        from flash_nas.integrations.params import SampleTranslator
+
+        return SampleTranslator(adapter, search_space, adapter.from_sample, adapter.to_sample)
+    return None

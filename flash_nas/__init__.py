@@ -39,6 +39,11 @@ __version__ = "0.1.0"
 # Heavier parts load on first use (PEP 562), so that `import flash_nas` stays light: scipy for
 # the predictor, search and calibration, torch for the builder.
 _LAZY = {
+    "SearchEngine": "flash_nas.engine",
+    "Recommendation": "flash_nas.engine",
+    "Proposal": "flash_nas.engine",
+    "LabelScale": "flash_nas.tables",
+    "GaussianProcess": "flash_nas.gp",
     "AccuracyPredictor": "flash_nas.predictor",
     "NotFittedError": "flash_nas.predictor",
     "select_samples": "flash_nas.sampling",
@@ -90,6 +95,7 @@ __all__ = [
     "NotSupportedError",
     "Op",
     "PluginError",
+    "SearchEngine",
     "Table",
     "TableError",
     "Tensor",

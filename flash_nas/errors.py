@@ -5,10 +5,15 @@ from __future__ import annotations
 __all__ = [
     "ArchFormatError",
     "FlashNasError",
+    "FlashNasWarning",
     "GraphError",
+    "LabelError",
     "MissingDependencyError",
+    "NoFeasibleArchitectureError",
+    "NotFittedError",
     "NotSupportedError",
     "PluginError",
+    "SearchExhaustedError",
     "TableError",
     "UnknownNameError",
 ]
@@ -47,3 +52,24 @@ class NotSupportedError(FlashNasError):
 
 class MissingDependencyError(FlashNasError, ImportError):
     """An optional package is needed; the message names the extra that installs it."""
+
+
+class NotFittedError(FlashNasError, ValueError):
+    """A model's ``predict`` was called before its ``fit``."""
+
+
+class LabelError(FlashNasError, ValueError):
+    """A result told to the search engine is outside its label's range or names an unknown
+    architecture."""
+
+
+class SearchExhaustedError(FlashNasError):
+    """Every architecture the search may propose was tried, is pending, or breaks a limit."""
+
+
+class NoFeasibleArchitectureError(FlashNasError):
+    """No architecture the search saw meets the hard limits."""
+
+
+class FlashNasWarning(UserWarning):
+    """Something the user should know that does not stop the work (a replaced label...)."""

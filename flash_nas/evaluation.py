@@ -52,6 +52,8 @@ class Evaluator:
         predictor: AccuracyPredictor | None,
         features: Sequence[str],
         hardware: HardwareModel | None = None,
+        *,
+        chance: float | None = None,
     ) -> None:
         if objective.needs_hardware() and hardware is None:
             raise FlashNasError(
@@ -75,6 +77,9 @@ class Evaluator:
         self.predictor = predictor
         self.features = list(features)
         self.hardware = hardware
+        # A cut-off cell (output independent of input) trains to chance accuracy whatever the
+        # predictor extrapolates for it (FLASH's predictor would give it 40-50 %).
+        self.chance = chance
         self.cache: dict[Hashable, Scored] = {}
         self.requested: dict[Hashable, None] = {}
 
@@ -109,6 +114,9 @@ class Evaluator:
     def _compute(self, archs: list[Hashable]) -> None:
         batch = self.adapter.batch(archs)
         columns = self.columns(batch)
+        if self.chance is not None and "accuracy" in columns:
+            cut_off = np.asarray(self.adapter.cut_off(archs), dtype=bool)
+            columns["accuracy"] = np.where(cut_off, self.chance, columns["accuracy"])
         log_value = self.objective.log_value(columns)
         # A missing measurement (NaN) makes an architecture infeasible, never attractive.
         feasible = self.objective.feasible(columns) & np.isfinite(log_value)

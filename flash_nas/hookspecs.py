@@ -5,18 +5,23 @@ A plugin is a module (or object) named by an entry point in the ``flash_nas`` gr
     [project.entry-points.flash_nas]
     my_space = "my_package.flash_plugin"
 
-whose functions are decorated with :data:`flash_nas.hookimpl`. Every hook receives a
-``register`` callable and returns nothing.
+whose functions are decorated with :data:`flash_nas.hookimpl`. The registration hooks receive
+a ``register`` callable and return nothing; :func:`translate_search_space` is a
+``firstresult`` hook: flash-nas stops at the first implementation that returns a translator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from flash_nas.adapter import Adapter
 from flash_nas.hardware import HardwareModel
+
+if TYPE_CHECKING:
+    from flash_nas.integrations.params import SpaceTranslator
 
 hookspec = pluggy.HookspecMarker("flash_nas")
 
@@ -39,4 +44,21 @@ def register_hardware(register: Callable[[str, type[HardwareModel]], None]) -> N
     Called once per plugin, the first time flash-nas needs the list of hardware models. Call
     ``register(name, HardwareModelSubclass)`` for each model; ``name`` is what ``--hardware``
     takes. Same rules as :func:`register_adapters`.
+    """
+
+
+@hookspec(firstresult=True)
+def translate_search_space(
+    adapter: Adapter, search_space: dict[str, Any], build: Callable[..., Adapter]
+) -> SpaceTranslator | None:
+    """Translate an NNI-style search space over ``adapter``'s architectures.
+
+    Called by the NNI tuner, the Optuna sampler and the Ray Tune searcher when they receive a
+    search space (``{"name": {"_type": ..., "_value": [...]}}``) for a space given by name.
+    Return a :class:`flash_nas.integrations.params.SpaceTranslator` when ``adapter`` is one of
+    yours (check with ``isinstance``), else None so that other plugins are asked. Raise
+    :class:`~flash_nas.integrations.params.SearchSpaceError` naming any parameter or ``_type``
+    you cannot take. ``build(**options)`` makes a new adapter of the same registered name with
+    the user's options plus yours, for spaces whose shape the search space decides (FLASH's
+    widths and depths). Stops at the first non-None result.
     """

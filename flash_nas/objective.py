@@ -24,14 +24,14 @@ an infeasible one as a result.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from flash_nas.errors import FlashNasError
 
-__all__ = ["LIMITS", "QUANTITY_SOURCES", "Objective", "parse_objective"]
+__all__ = ["LIMITS", "QUANTITY_SOURCES", "Objective", "default_objective", "parse_objective"]
 
 #: objective name -> column it reads (hardware quantity or metric)
 QUANTITY_SOURCES = {
@@ -87,6 +87,17 @@ class Objective:
         for column, bound in self.limits.items():
             ok &= np.asarray(values[column], dtype=float) <= bound
         return ok
+
+
+def default_objective(quantities: Sequence[str] | None) -> str:
+    """The objective used when none is given: accuracy alone without a hardware model, else
+    accuracy over the product of every cost the model reports (FLASH's form,
+    ``acc/(latency*energy*area)`` for a model that reports all three)."""
+    names = {"latency_ms": "latency", "energy_mj": "energy", "area_mm2": "area"}
+    costs = [names[q] for q in names if quantities and q in quantities]
+    if not costs:
+        return "acc"
+    return f"acc/{costs[0]}" if len(costs) == 1 else f"acc/({'*'.join(costs)})"
 
 
 def parse_objective(text: str, limits: Mapping[str, float | None] | None = None) -> Objective:

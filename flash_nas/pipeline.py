@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flash_nas.adapter import Adapter
-from flash_nas.errors import FlashNasError, NotSupportedError, TableError
+from flash_nas.errors import NoFeasibleArchitectureError, NotSupportedError, TableError
 from flash_nas.evaluation import Evaluator, Scored
 from flash_nas.hardware import HardwareModel
 from flash_nas.metrics import score_batch
@@ -39,8 +39,8 @@ __all__ = [
 PREFETCH_LIMIT = 200_000
 
 
-class NoFeasibleArchitecture(FlashNasError):
-    """No architecture the search saw meets the hard limits."""
+#: The old name, kept for code written against 0.1.
+NoFeasibleArchitecture = NoFeasibleArchitectureError
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,15 @@ def run_search(
     features: Sequence[str],
     objective: Objective,
     hardware: HardwareModel | None,
+    *,
+    chance: float | None = None,
 ) -> tuple[SearchResult, Evaluator]:
     """Hierarchical SHGO over ``adapter``'s space; the evaluator keeps everything it scored.
 
     A space small enough to enumerate is evaluated whole first (not counted as search
     evaluations), so the search itself is lookups, and the Pareto front covers the whole space.
     """
-    evaluator = Evaluator(adapter, objective, predictor, features, hardware)
+    evaluator = Evaluator(adapter, objective, predictor, features, hardware, chance=chance)
     size = adapter.size()
     if size is not None and size <= PREFETCH_LIMIT:
         try:
@@ -123,7 +125,7 @@ def run_search(
         described = "; ".join(
             f"{adapter.format(s.arch)} ({_limits_text(objective, s)})" for s in closest
         )
-        raise NoFeasibleArchitecture(
+        raise NoFeasibleArchitectureError(
             f"No architecture meets the limits ({_bounds_text(objective)}). Closest: "
             f"{described}. Relax a limit."
         )

@@ -16,7 +16,7 @@ import pluggy
 
 from flash_nas import hookspecs
 from flash_nas.adapter import Adapter
-from flash_nas.errors import PluginError, UnknownNameError
+from flash_nas.errors import FlashNasError, PluginError, UnknownNameError
 from flash_nas.hardware import HardwareModel
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "load_plugins",
     "registrations",
     "remove_plugin",
+    "translate_search_space",
 ]
 
 ENTRY_POINT_GROUP = "flash_nas"
@@ -229,4 +230,24 @@ def get_hardware(name: str, **options: Any) -> HardwareModel:
         raise PluginError(
             f"Hardware model {name!r} (plugin {registration.plugin!r}) rejected options "
             f"{options}: {exc}"
+        ) from exc
+
+
+def translate_search_space(
+    adapter: Adapter, search_space: dict[str, Any], build: Callable[..., Adapter]
+) -> Any:
+    """The first translator a plugin's ``translate_search_space`` hook returns, or None."""
+    load_plugins()
+    try:
+        return _state.manager.hook.translate_search_space(
+            adapter=adapter, search_space=search_space, build=build
+        )
+    except PluginError:
+        raise
+    except FlashNasError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"A plugin's translate_search_space hook failed for {type(adapter).__name__}: "
+            f"{type(exc).__name__}: {exc}"
         ) from exc

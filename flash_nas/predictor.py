@@ -24,15 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import FlashNasError, NotFittedError
 
 __all__ = ["FORMS", "AccuracyPredictor", "NotFittedError", "Quality", "prediction_quality"]
 
 FORMS = ("log", "quadratic", "saturating")
-
-
-class NotFittedError(FlashNasError, ValueError):
-    """``predict`` was called before ``fit``."""
 
 
 @dataclass(frozen=True)

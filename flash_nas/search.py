@@ -5,7 +5,10 @@
 connections given the rounded level-1 result), then an *integer repair*: from the rounded point
 it moves to the best feasible neighbour until none is better. Every level is timed.
 
-Why this shape: SHGO's initial sampling grows as ``2**dim``, so each level stays low-dimensional;
+Why this shape: SHGO's initial sampling grows as ``2**dim``, so each level stays low-dimensional,
+and a level with more than ``max_dimensions`` variables (level 1 of a 5-cell FLASH space has 10)
+is searched in blocks of at most that many, one after another, twice over (block coordinate
+descent): the cost then grows linearly with the number of cells instead of exponentially;
 the objective is piecewise constant in the relaxed variables (each point rounds to an
 architecture), so SHGO's simplicial sampling gives the global view, a derivative-free local
 minimiser (COBYLA) refines its minima, and the repair step finishes on the integer lattice.
@@ -112,6 +115,8 @@ def hierarchical_shgo(
     local_evaluations: int = 20,
     repair_starts: int = 10,
     local_method: str = "COBYLA",
+    max_dimensions: int = 4,
+    sweeps: int = 2,
 ) -> SearchResult:
     """Search level by level with SHGO, then repair on the integer lattice.
 
@@ -120,15 +125,23 @@ def hierarchical_shgo(
     local refinement by ``local_method`` (default COBYLA: derivative-free, as the rounded
     objective has no gradient; any ``scipy.optimize.minimize`` method that takes ``maxiter``), the
     repair climbs from the rounded SHGO result and from the next best architectures seen, up to
-    ``repair_starts`` starts in all (0 skips the repair).
+    ``repair_starts`` starts in all (0 skips the repair). A level of more than
+    ``max_dimensions`` variables is searched in consecutive blocks of at most that many (the
+    variables of one cell stay together where the relaxation lists them together), ``sweeps``
+    times over.
     """
     point = relaxation.start()
     timings: list[LevelTiming] = []
     for number, variables in enumerate(relaxation.levels, start=1):
         started, before = time.perf_counter(), evaluator.evaluations
-        point = _Level(relaxation, evaluator, point, variables).search(
-            iterations, local_evaluations, local_method
-        )
+        blocks = [
+            variables[k : k + max_dimensions] for k in range(0, len(variables), max_dimensions)
+        ]
+        for _ in range(sweeps if len(blocks) > 1 else 1):
+            for block in blocks:
+                point = _Level(relaxation, evaluator, point, block).search(
+                    iterations, local_evaluations, local_method
+                )
         names = ", ".join(variable.name for variable in variables)
         timings.append(
             LevelTiming(

@@ -149,8 +149,14 @@ def test_seeds_and_methods_are_all_there(quick):
     for name in ("predictor.csv", "search_curves.csv", "hardware_fidelity.csv"):
         assert {row["seed"] for row in tables[name]} == {"0", "1"}, name
     methods = {row["method"] for row in tables["search_curves.csv"]}
-    assert {"FLASH", "random search", "regularized evolution"} <= methods
-    assert "Report: " in summary and "search, 25 labels, FLASH" in summary
+    assert {
+        "FLASH-BO (bo)",
+        "FLASH (paper, flash)",
+        "random search",
+        "regularized evolution",
+        "differential evolution",
+    } <= methods
+    assert "Report: " in summary and "search, 12 labels, FLASH-BO (bo)" in summary
 
 
 @pytest.mark.slow

@@ -29,20 +29,48 @@ def test_sample_draws_a_pool_when_the_space_is_too_big(capsys):
     assert all(r["arch"].startswith("dense:") for r in rows(out))
 
 
-def test_search_nb201_with_labels_from_the_shipped_table(capsys, tmp_path):
+def test_search_flash_method_with_labels_from_the_shipped_table(capsys, tmp_path):
     best = tmp_path / "best.csv"
     plot = tmp_path / "front.png"
     code, out, _ = run(capsys, "search", "--space", "nasbench201", "--labels-from", "cifar10:c10_valid",
-                       "--n-labels", "25", "--hardware", "pi3b", "--objective", "acc/latency",
-                       "--top", "3", "--output", str(best), "--plot", str(plot))
+                       "--n-labels", "25", "--method", "flash", "--hardware", "pi3b",
+                       "--objective", "acc/latency", "--top", "3", "--output", str(best),
+                       "--plot", str(plot))
     assert code == 0
     assert "fitted on 25 labels" in out and "level 1" in out and "integer repair" in out
-    assert "the search is within" in out
+    assert "Leave-one-out on the labels" in out
     table = rows(best.read_text())
     assert len(table) == 3
-    objective = [float(r["objective"]) for r in table]
-    assert objective[0] >= max(objective[1:]) * 0.9  # the search's pick leads the list
+    first = table[0]
+    if first["measured"] == "0":  # FLASH's pick is a prediction, and says so
+        assert "not measured" in out and float(first["accuracy_sd"]) > 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_search_budget_loop_recommends_the_best_measured_and_resumes(capsys, tmp_path):
+    state = tmp_path / "state.json"
+    argv = ["search", "--space", "nasbench201", "--objective", "acc", "--labels-from",
+            "cifar10:c10_valid", "--seed", "4", "--state", str(state), "--output"]
+    code, _, _ = run(capsys, *argv, str(tmp_path / "a.csv"), "--budget", "11")
+    assert code == 0 and state.is_file()
+    code, _out, err = run(capsys, *argv, str(tmp_path / "b.csv"), "--budget", "12")
+    assert code == 0 and "Resuming from" in err and "11 trial(s)" in err
+    straight = tmp_path / "c.csv"
+    code, _, _ = run(capsys, *argv[:-3], "--output", str(straight), "--budget", "12")
+    resumed, uninterrupted = rows((tmp_path / "b.csv").read_text()), rows(straight.read_text())
+    assert resumed[0]["arch"] == uninterrupted[0]["arch"]
+    assert resumed[0]["measured"] == "1"
+    table = load_shipped_table()
+    engine = flash_nas.SearchEngine.load(state)
+    told = [t.value for t in engine.history]
+    assert len(told) == 12 and float(resumed[0]["accuracy"]) == max(told)
+    assert table.column("c10_valid")[table.row_of(resumed[0]["arch"])] == max(told)
+
+
+def test_search_budget_and_n_labels_exclude_each_other(capsys):
+    _, err = fail(capsys, "search", "--space", "nasbench201", "--labels-from", "cifar10:c10_valid",
+                  "--budget", "5", "--n-labels", "5", "--output", "-")
+    assert "not allowed with argument" in err
 
 
 def test_search_on_accuracy_alone_needs_no_hardware(capsys):
@@ -80,8 +108,9 @@ def test_search_flash_space_with_labels_from_a_csv(capsys, tmp_path):
         (["--labels-from", "cifar10:top1"], "no column 'top1'"),
         (["--labels-from", "cifar10"], "expects TABLE:COLUMN"),
         (["--objective", "acc+latency"], "may only multiply"),
-        (["--objective", "acc/latency"], "needs --hardware"),
-        (["--objective", "acc", "--n-labels", "3"], "at least 5 labelled architectures; got 3"),
+        (["--objective", "acc/latency"], "need latency_ms; choose a hardware model"),
+        (["--n-labels", "0"], "--n-labels must be >= 1; got 0"),
+        (["--hardware", "pi3b", "--objective", "acc/area"], "needs area_mm2, which the hardware model"),
     ],
 )
 def test_search_bad_input(capsys, extra, message):
@@ -103,7 +132,7 @@ def test_labels_out_of_range_or_missing(capsys, tmp_path):
     labels.write_text(f"arch,acc\n{a},120\n")
     _, err = fail(capsys, "search", "--space", "nasbench201", "--labels-from", f"{labels}:acc",
                   "--objective", "acc", "--output", "-")
-    assert "percentages in [0, 100]" in err
+    assert "outside the label's range [0, 100]" in err
     labels.write_text(f"arch,acc\n{a},\n")
     _, err = fail(capsys, "search", "--space", "nasbench201", "--labels-from", f"{labels}:acc",
                   "--objective", "acc", "--output", "-")
@@ -114,5 +143,6 @@ def test_limits_nothing_meets_name_the_closest(capsys):
     _, err = fail(capsys, "search", "--space", "nasbench201", "--labels-from", "cifar10:c10_valid",
                   "--n-labels", "25", "--hardware", "pi3b", "--objective", "acc",
                   "--max-latency-ms", "0.01", "--output", "-")
-    assert "No architecture meets the limits (latency_ms <= 0.01). Closest:" in err
+    assert "No architecture of the space meets the limits (latency_ms <= 0.01)" in err
+    assert "Closest: |" in err
     assert "Relax a limit" in err

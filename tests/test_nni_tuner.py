@@ -1,5 +1,7 @@
 """The FLASH tuner driven through NNI's Tuner API in-process (no NNI manager), its registration
-command, and the quick mode of the benchmark against NNI's tuners."""
+command, and the quick mode of the benchmark against NNI's tuners. The tuner is the NNI protocol
+over the search engine: what it proposes comes from ``engine.ask``, what it hears goes to
+``engine.tell``."""
 
 from __future__ import annotations
 
@@ -19,15 +21,14 @@ nni = pytest.importorskip("nni")
 import flash_nas  # noqa: E402
 from flash_nas import MissingDependencyError, UnknownNameError, hookimpl  # noqa: E402
 from flash_nas.cli import nni as nni_command  # noqa: E402
-from flash_nas.nni_tuner import (  # noqa: E402
-    FlashTuner,
+from flash_nas.integrations.nni import FlashTuner  # noqa: E402
+from flash_nas.integrations.params import (  # noqa: E402
+    SampleTranslator,
     SearchSpaceError,
     TunerConfigError,
-    default_objective,
 )
 from flash_nas.objective import ObjectiveError  # noqa: E402
 from flash_nas.pipeline import fit_predictor, run_search  # noqa: E402
-from flash_nas.sampling import select_samples  # noqa: E402
 from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table  # noqa: E402
 from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
 
@@ -73,18 +74,23 @@ def tuner():
     return t
 
 
+def trial(t, parameter_id):
+    """The engine's trial of the architecture the tuner sent for ``parameter_id``."""
+    return t.engine.trials[t.records[parameter_id].arch]
+
+
 # --------------------------------------------------------------------------- NAS-Bench-201
 def test_nb201_space_translates_both_namings_and_sends_the_declared_names():
     nb201_names = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
     for ops in (NNI_OPS, nb201_names):
         t = FlashTuner(space="nasbench201", seed=1)
         t.update_search_space(nb201_space(ops))
-        assert len(t._pool) == 15625
+        assert t.engine.listable and len(t.engine._pool_rows) == 15625
         params = t.generate_parameters(0)
         assert set(params) == set(LABELS) and set(params.values()) <= set(ops)
         arch = t.translator.from_nni(params)
         assert t.translator.to_nni(arch) == params
-        assert isinstance(t.adapter, NasBench201Adapter)
+        assert isinstance(t.translator.adapter, NasBench201Adapter)
 
 
 def test_nb201_subset_of_ops_restricts_every_proposal(table):
@@ -92,7 +98,7 @@ def test_nb201_subset_of_ops_restricts_every_proposal(table):
     space = nb201_space(["skip_connect", "conv_3x3", "conv_1x1"])
     space["cell/0_3"] = {"_type": "choice", "_value": ["skip_connect"]}
     t.update_search_space(space)
-    assert len(t._pool) == 3**5
+    assert len(t.engine._pool_rows) == 3**5
     for params in run_trials(t, table, 12):
         assert params["cell/0_3"] == "skip_connect"
         assert set(params.values()) <= {"skip_connect", "conv_3x3", "conv_1x1"}
@@ -139,95 +145,110 @@ def test_nb201_spaces_it_cannot_take_are_rejected_by_name(space, message):
         t.update_search_space(space)
 
 
-def test_the_first_proposals_are_the_stratified_samples_over_nn_degree(tuner):
-    proposals = [tuner.translator.from_nni(tuner.generate_parameters(i)) for i in range(25)]
-    assert len(set(proposals)) == 25
-    assert {r.source for r in tuner.history.values()} == {"initial"}
-    pool_values = tuner._pool_values
-    expected = {tuner._pool[r] for r in select_samples(pool_values, 25, seed=0)}
-    assert set(proposals) == expected
-    # one per equal-width bin of NN-Degree wherever a bin has architectures
-    values = flash_nas.score_batch(tuner.adapter.batch(proposals), ["nn_degree"])["nn_degree"]
-    low, high = pool_values.min(), pool_values.max()
-    bins = np.minimum(((values - low) / (high - low) * 25).astype(int), 24)
-    occupied = np.unique(np.minimum(((pool_values - low) / (high - low) * 25).astype(int), 24))
+def test_the_first_proposals_are_the_initial_design_over_nn_degree(tuner):
+    engine = tuner.engine
+    proposals = [tuner.translator.from_nni(tuner.generate_parameters(i)) for i in range(10)]
+    assert len(set(proposals)) == 10
+    assert {r.source for r in tuner.records.values()} == {"initial"}
+    assert proposals == [engine.candidates.archs[row] for row in engine._design]
+    # one per equal-width bin of NN-Degree (10 bins) among the cells that compute something
+    pool = engine._pool_rows[~engine.candidates.column("cut_off")[engine._pool_rows]]
+    degree = engine.candidates.column("value:nn_degree")
+    low, high = degree[pool].min(), degree[pool].max()
+    values = flash_nas.score_batch(engine.adapter.batch(proposals), ["nn_degree"])["nn_degree"]
+    bins = np.minimum(((values - low) / (high - low) * 10).astype(int), 9)
+    occupied = np.unique(np.minimum(((degree[pool] - low) / (high - low) * 10).astype(int), 9))
     assert set(bins) == set(occupied)
+    assert not engine.adapter.cut_off(proposals).any()
 
 
-def test_after_the_samples_proposals_are_new_and_climb_from_the_best_measured(tuner, table):
-    run_trials(tuner, table, 25)
-    labels = tuner.labels()
-    best = labels.archs[int(np.argmax(labels.accuracies))]
-    params = tuner.generate_parameters(25)
+def test_after_the_design_proposals_come_from_the_model_and_never_repeat(tuner, table):
+    run_trials(tuner, table, 10)
+    params = tuner.generate_parameters(10)
+    assert tuner.records[10].source == "model"
     arch = tuner.translator.from_nni(params)
-    assert tuner.history[25].source == "local"
-    assert tuner.predictor is not None and tuner.predictor.n_features_in_ == 1
-    neighbours = tuner.translator.neighbours(best)
-    assert arch in neighbours and arch not in labels.archs
-    scored = tuner._evaluator.evaluate(neighbours)
-    assert tuner._evaluator(arch).loss == min(s.loss for s in scored)
-    report(tuner, 25, params, table)
-    run_trials(tuner, table, 30, start=26)
-    archs = [r.arch for r in tuner.history.values()]
-    assert len(set(archs)) == len(archs) == 56
-    assert {r.source for r in tuner.history.values()} == {"initial", "local"}
+    assert arch not in [r.arch for k, r in tuner.records.items() if k != 10]
+    report(tuner, 10, params, table)
+    run_trials(tuner, table, 14, start=11)
+    archs = [r.arch for r in tuner.records.values()]
+    assert len(set(archs)) == len(archs) == 25
+    assert [r.source for r in tuner.records.values()] == ["initial"] * 10 + ["model"] * 15
+    # the model's proposals beat the design: the best label comes after it
+    rows, valid, _ = table
+    labels = [valid[rows[tuner.engine.adapter.format(a)]] for a in archs]
+    assert max(labels[10:]) > max(labels[:10])
 
 
-def test_global_proposals_walk_the_hierarchical_shgo_ranking(table):
-    t = FlashTuner(space="nasbench201", seed=0, proposals="global")
+def test_method_flash_walks_the_hierarchical_shgo_ranking(table):
+    t = FlashTuner(space="nasbench201", seed=0, method="flash")
     t.update_search_space(nb201_space())
     run_trials(t, table, 25)
-    labels = t.labels()
-    predictor = fit_predictor(t.adapter, labels, ["nn_degree"])
-    _, evaluator = run_search(t.adapter, predictor, ["nn_degree"], t.objective, None)
-    ranked = sorted(evaluator.cache.values(), key=lambda s: s.loss)
-    untried = [s.arch for s in ranked if s.arch not in set(labels.archs)]
+    engine = t.engine
+    rows, utility = engine.labelled()
+    from flash_nas.pipeline import Labels
+
+    labels = Labels([engine.candidates.archs[r] for r in rows], utility, "test")
+    predictor = fit_predictor(engine.adapter, labels, ["nn_degree"])
+    result, evaluator = run_search(
+        engine.adapter, predictor, ["nn_degree"], engine.objective, None, chance=10.0
+    )
+    ranked = [result.best, *sorted(evaluator.cache.values(), key=lambda s: s.loss)]
+    cut = engine.adapter.cut_off([s.arch for s in ranked])
+    untried = list(
+        dict.fromkeys(
+            s.arch for s, c in zip(ranked, cut) if s.arch not in set(labels.archs) and not c
+        )
+    )
     proposed = [t.translator.from_nni(t.generate_parameters(25 + k)) for k in range(3)]
     assert proposed == untried[:3]  # no new results: the same ranking, next untried each time
-    assert {t.history[25 + k].source for k in range(3)} == {"global"}
+    assert {t.records[25 + k].source for k in range(3)} == {"model"}
 
 
-def test_pending_results_get_more_stratified_samples(table):
+def test_pending_results_get_more_of_the_design(table):
     t = FlashTuner(space="nasbench201", seed=0, initial_samples=10)
     t.update_search_space(nb201_space())
     params = [t.generate_parameters(i) for i in range(10)]
     for i in range(9):  # one initial result still pending
         report(t, i, params[i], table)
     extra = t.generate_parameters(10)
-    assert t.history[10].source == "stratified"
+    assert t.records[10].source == "initial"
     assert t.translator.from_nni(extra) not in {t.translator.from_nni(p) for p in params}
-    report(t, 9, params[9], table)  # now 10 labels: proposals start
+    report(t, 9, params[9], table)
+    report(t, 10, extra, table)  # 11 labels now: the model proposes
     t.generate_parameters(11)
-    assert t.history[11].source == "local"
+    assert t.records[11].source == "model"
 
 
 def test_failed_and_nan_trials_are_failures_not_labels(tuner, table, caplog):
-    params = [tuner.generate_parameters(i) for i in range(6)]
+    params = [tuner.generate_parameters(i) for i in range(7)]
     caplog.set_level(logging.WARNING, logger="nni.tuner.flash")
     tuner.receive_trial_result(0, params[0], float("nan"))
     tuner.receive_trial_result(1, params[1], {"default": math.inf})
     tuner.receive_trial_result(2, params[2], "oops")
     tuner.trial_end(3, False)
     tuner.trial_end(4, True)  # ended without a result
-    report(tuner, 5, params[5], table)
-    history = tuner.history
-    assert [history[i].status for i in range(6)] == ["failed"] * 5 + ["succeeded"]
-    assert history[0].reason == "the metric is nan"
-    assert history[1].reason == "the metric is inf"
-    assert history[2].reason == "the metric 'oops' is not a number"
-    assert history[3].reason == "the trial failed or was stopped"
-    assert history[4].reason == "the trial ended without reporting a final result"
-    assert len(tuner.labels().archs) == 1
+    tuner.receive_trial_result(5, params[5], -5.0)  # outside [0, 100]: the engine refuses it
+    report(tuner, 6, params[6], table)
+    status = [trial(tuner, i).status for i in range(7)]
+    assert status == ["failed"] * 6 + ["succeeded"]
+    assert trial(tuner, 0).reason == "the metric is nan"
+    assert trial(tuner, 1).reason == "the metric is inf"
+    assert trial(tuner, 2).reason == "the metric 'oops' is not a number"
+    assert trial(tuner, 3).reason == "the trial failed or was stopped"
+    assert trial(tuner, 4).reason == "the trial ended without reporting a final result"
+    assert "outside the label's range [0, 100]" in trial(tuner, 5).reason
+    assert len(tuner.engine.labelled()[0]) == 1
     assert "parameter 0 recorded as failed: the metric is nan" in caplog.text
-    # a result that arrives after trial_end still counts
+    # a result that arrives after trial_end still counts, with a warning naming both
     report(tuner, 4, params[4], table)
-    assert history[4].status == "succeeded" and len(tuner.labels().archs) == 2
-    # failures are replaced: proposals wait for 25 successes, then never repeat
-    proposed = run_trials(tuner, table, 25, start=6)
-    assert sum(r.source == "stratified" for r in history.values()) == 4
-    assert history[30].source == "local"
-    archs = [r.arch for r in history.values()]
-    assert len(set(archs)) == len(archs) == len(proposed) + 6
+    assert trial(tuner, 4).status == "succeeded" and len(tuner.engine.labelled()[0]) == 2
+    assert "a second result" in caplog.text and "replaces the first (failed" in caplog.text
+    # failures are replaced: the design goes on until 10 labels, then the model; no repeats
+    run_trials(tuner, table, 20, start=7)
+    archs = [r.arch for r in tuner.records.values()]
+    assert len(set(archs)) == len(archs) == 27
+    sources = [r.source for r in tuner.records.values()]
+    assert sources.index("model") == 7 + 8  # 2 labels + 8 more initial ones make 10
 
 
 def test_dict_metrics_use_metric_key_and_minimize_reads_an_error(table):
@@ -237,53 +258,76 @@ def test_dict_metrics_use_metric_key_and_minimize_reads_an_error(table):
     t.receive_trial_result(0, params[0], {"top1": 91.5, "default": 3.0})
     t.receive_trial_result(1, params[1], {"default": 91.0})
     t.receive_trial_result(2, params[2], 92.0)
-    assert t.history[0].label == 91.5 and t.history[2].label == 92.0
-    assert t.history[1].reason == "the metric dict has no 'top1' entry (it has 'default')"
+    assert trial(t, 0).value == 91.5 and trial(t, 2).value == 92.0
+    assert trial(t, 1).reason == "the metric dict has no 'top1' entry (it has 'default')"
     m = FlashTuner(space="nasbench201", seed=0, optimize_mode="minimize")
     m.update_search_space(nb201_space())
     first, second = m.generate_parameters(0), m.generate_parameters(1)
     m.receive_trial_result(0, first, {"default": 6.5})
     m.receive_trial_result(1, second, 120.0)
-    assert m.history[0].label == 93.5
-    assert "error in percent, but it is 120.0" in m.history[1].reason
+    _rows, utility = m.engine.labelled()
+    assert list(utility) == [93.5]  # an error of 6.5 % is an accuracy of 93.5 % to the model
+    assert "outside the label's range [0, 100]" in trial(m, 1).reason
 
 
 def test_a_result_is_kept_under_the_parameter_id_the_tuner_sent(tuner, table, caplog):
     first, second = tuner.generate_parameters(0), tuner.generate_parameters(1)
     caplog.set_level(logging.WARNING, logger="nni.tuner.flash")
     tuner.receive_trial_result(0, second, 90.0)  # mis-paired parameters
-    assert tuner.history[0].parameters == first
-    assert tuner.history[0].arch == tuner.translator.from_nni(first)
+    assert tuner.records[0].parameters == first
+    assert trial(tuner, 0).value == 90.0
+    assert tuner.engine.trials[tuner.translator.from_nni(second)].status == "pending"
     assert "keeping the tuner's record" in caplog.text
 
 
-def test_customized_trials_and_imported_data_become_labels(tuner, table):
+def test_customized_trials_and_imported_data_become_labels(tuner, table, caplog):
     rows, valid, _ = table
-    space_archs = [tuner._pool[k] for k in range(40)]
+    engine = tuner.engine
+    space_archs = [engine.candidates.archs[r] for r in engine._pool_rows[:40]]
     data = [
         {
             "parameter": tuner.translator.to_nni(arch),
-            "value": {"default": float(valid[rows[tuner.adapter.format(arch)]])},
+            "value": {"default": float(valid[rows[engine.adapter.format(arch)]])},
         }
         for arch in space_archs[:30]
     ]
     data.append(json.dumps({"parameter": data[0]["parameter"], "value": 90.0}))
     data.append({"parameter": {"lr": 0.1}, "value": 90.0})
+    data.append('{"__nni_obj__": "gASVAAAAAAAAAAA="}')  # pickled NNI object: never unpickled
+    caplog.set_level(logging.WARNING, logger="nni.tuner.flash")
     tuner.import_data(data)
-    assert len(tuner.labels().archs) == 30  # the repeat averages, the foreign one fails
-    assert tuner.history["imported-31"].reason == "its parameters are not in the search space"
+    assert len(engine.labelled()[0]) == 30  # the repeat replaces, the foreign one fails
+    assert engine.trials[space_archs[0]].value == 90.0
+    assert "skipping imported entry 32" in caplog.text
     tuner.receive_trial_result(99, tuner.translator.to_nni(space_archs[35]), 91.0, customized=True)
-    assert tuner.history[99].source == "customized" and len(tuner.labels().archs) == 31
-    # 31 labels >= 25: proposals start at once and never repeat an imported architecture
+    assert tuner.records[99].source == "customized" and len(engine.labelled()[0]) == 31
+    # 31 labels >= 10: the model proposes at once and never repeats an imported architecture
     params = tuner.generate_parameters(0)
-    assert tuner.history[0].source == "local"
+    assert tuner.records[0].source == "model"
     assert tuner.translator.from_nni(params) not in space_archs
+
+
+def test_import_data_never_unpickles(tmp_path, tuner):
+    import base64
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    blob = base64.b64encode(pickle.dumps(Payload())).decode()
+    tuner.import_data([json.dumps({"__nni_obj__": blob}), {"__nni_obj__": blob}, None, 5])
+    tuner.import_data(None)
+    tuner.import_data("garbage")
+    assert not marker.exists()
 
 
 def test_a_new_search_space_keeps_the_results(tuner, table):
     params = run_trials(tuner, table, 5)
     tuner.update_search_space(nb201_space(list(reversed(NNI_OPS))))
-    assert len(tuner.labels().archs) == 5
+    assert len(tuner.engine.labelled()[0]) == 5
     fresh = {tuner.translator.from_nni(tuner.generate_parameters(10 + k)) for k in range(25)}
     assert not fresh & {tuner.translator.from_nni(p) for p in params}
 
@@ -303,11 +347,11 @@ def test_flash_space_builds_the_adapter_from_the_search_space():
     space = flash_space(cells=3)
     space["width_3"] = {"_type": "quniform", "_value": [32, 64, 16]}
     t.update_search_space(space)
-    adapter = t.adapter
+    adapter = t.translator.adapter
     assert adapter.n_cells == 3 and adapter.num_classes == 100
     assert adapter.widths == ((16, 24, 32), (16, 24, 32), (32, 48, 64))
     assert adapter.depths == ((2, 3, 4),) * 3
-    assert not t._listable and 0 < len(t._pool) <= t.pool_size
+    assert not t.engine.listable and 0 < len(t.engine._pool_rows) <= t.settings.pool_size
     params = t.generate_parameters(0)
     arch = t.translator.from_nni(params)
     assert t.translator.to_nni(arch) == params and t.translator.contains(arch)
@@ -321,7 +365,7 @@ def test_flash_space_builds_the_adapter_from_the_search_space():
     row = counted.translator.from_nni(
         {"width_1": 16, "depth_1": 3.0, "skips_1": 999, "width_2": 24, "depth_2": 2, "skips_2": 0}
     )
-    assert row == ((16, 3, counted.adapter.skip_capacity(16, 3)), (24, 2, 0))
+    assert row == ((16, 3, counted.translator.adapter.skip_capacity(16, 3)), (24, 2, 0))
 
 
 def test_a_flash_space_small_enough_is_listed_and_then_exhausted():
@@ -333,9 +377,10 @@ def test_a_flash_space_small_enough_is_listed_and_then_exhausted():
     t = FlashTuner(space="flash", seed=0, initial_samples=5)
     t.update_search_space(space)
     # depth 2 has no skip pair (skips 0 only); depth 3 has one pair of 8 channels: skips 0 or 1
-    assert t._listable and sorted(t._pool) == [((8, 2, 0),), ((8, 3, 0),), ((8, 3, 1),)]
+    pool = [t.engine.candidates.archs[r] for r in t.engine._pool_rows]
+    assert t.engine.listable and sorted(pool) == [((8, 2, 0),), ((8, 3, 0),), ((8, 3, 1),)]
     proposed = {t.translator.from_nni(t.generate_parameters(i)) for i in range(3)}
-    assert proposed == set(t._pool)
+    assert proposed == set(pool)
     with pytest.raises(nni.NoMoreTrialError):
         t.generate_parameters(3)
     assert t.generate_multiple_parameters([4, 5]) == []  # what NNI's dispatcher calls
@@ -345,13 +390,15 @@ def test_flash_space_with_results_proposes_untried_architectures():
     t = FlashTuner(space="flash", seed=0, initial_samples=8, pool_size=500)
     t.update_search_space(flash_space(cells=2))
     archs = []
+    adapter = t.translator.adapter
     for parameter_id in range(14):
         arch = t.translator.from_nni(t.generate_parameters(parameter_id))
         archs.append(arch)
-        g = flash_nas.score_batch(t.adapter.batch([arch]), ["nn_degree"])["nn_degree"][0]
+        g = flash_nas.score_batch(adapter.batch([arch]), ["nn_degree"])["nn_degree"][0]
         t.receive_trial_result(parameter_id, None, 60 + 30 * (1 - math.exp(-g / 40)))
     assert len(set(archs)) == 14
-    assert [r.source for r in t.history.values()][8:] == ["local"] * 6
+    assert [r.source for r in t.records.values()][8:] == ["model"] * 6
+    assert all(t.translator.contains(arch) for arch in archs)
 
 
 @pytest.mark.parametrize(
@@ -408,23 +455,13 @@ def test_space_options_may_not_set_what_the_search_space_decides():
 
 # ------------------------------------------------------------------------- third-party hook
 class ListedSpace(NasBench201Adapter):
-    """A space whose NNI form is one choice over arch strings (overrides the NB201 table)."""
+    """A space whose NNI form is one choice over arch strings (a plugin's own translation)."""
 
     ARCHS = (
         "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
-        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
         "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
     )
-
-    def check_nni_space(self, space):
-        if set(space) != {"arch"}:
-            raise SearchSpaceError(f"ListedSpace takes one parameter 'arch'; got {sorted(space)}")
-
-    def from_nni(self, params):
-        return self.parse(params["arch"])
-
-    def to_nni(self, arch):
-        return {"arch": self.format(arch)}
 
 
 class ListedPlugin:
@@ -432,8 +469,23 @@ class ListedPlugin:
     def register_adapters(self, register):
         register("listed", ListedSpace)
 
+    @hookimpl(tryfirst=True)
+    def translate_search_space(self, adapter, search_space, build):
+        if not isinstance(adapter, ListedSpace):
+            return None
+        if set(search_space) != {"arch"}:
+            raise SearchSpaceError(
+                f"ListedSpace takes one parameter 'arch'; got {sorted(search_space)}"
+            )
+        return SampleTranslator(
+            adapter,
+            search_space,
+            lambda params: adapter.parse(params["arch"]),
+            lambda arch: {"arch": adapter.format(arch)},
+        )
 
-def test_an_adapter_with_nni_hooks_is_translated_by_them(add_plugin):
+
+def test_a_plugin_translates_its_space_through_the_hook(add_plugin):
     add_plugin(ListedPlugin(), "listed-plugin")
     t = FlashTuner(space="listed", seed=0, initial_samples=5)
     with pytest.raises(SearchSpaceError, match=r"takes one parameter 'arch'; got \['x'\]"):
@@ -441,7 +493,7 @@ def test_an_adapter_with_nni_hooks_is_translated_by_them(add_plugin):
     t.update_search_space({"arch": {"_type": "choice", "_value": list(ListedSpace.ARCHS)}})
     proposed = [t.generate_parameters(i)["arch"] for i in range(3)]
     assert sorted(proposed) == sorted(ListedSpace.ARCHS)
-    with pytest.raises(nni.NoMoreTrialError):
+    with pytest.raises(nni.NoMoreTrialError, match=r"No architecture of the space is left"):
         t.generate_parameters(3)
 
 
@@ -463,7 +515,7 @@ def test_nni_model_space_adapters_translate_through_their_samples(name):
         assert set(params) == set(space)
         proposed.append(adapter.from_sample(params))
         t.receive_trial_result(parameter_id, params, 80.0 + parameter_id % 3)
-    assert len(set(proposed)) == 8 and t.history[7].source == "local"
+    assert len(set(proposed)) == 8 and t.records[7].source == "model"
 
 
 def test_an_adapter_without_a_translation_is_named():
@@ -498,13 +550,13 @@ def test_an_adapter_without_a_translation_is_named():
         (
             {},
             TunerConfigError,
-            r"'space' class argument of FlashTuner must be the name of a search space \(.*nasbench201",
+            r"'space' argument of FlashTuner must be the name of a search space \(.*nasbench201",
         ),
         ({"space": "nope"}, UnknownNameError, r"Unknown adapter 'nope'"),
         (
-            {"space": "nasbench201", "initial_samples": 3},
+            {"space": "nasbench201", "initial_samples": 0},
             TunerConfigError,
-            r"'initial_samples'.*an int >= 5. Got 3",
+            r"'initial_samples'.*an int >= 1. Got '0'",
         ),
         (
             {"space": "nasbench201", "initial_samples": "25"},
@@ -517,9 +569,14 @@ def test_an_adapter_without_a_translation_is_named():
             r"'strategy'.*one of stratified, quantile, random",
         ),
         (
-            {"space": "nasbench201", "proposals": "both"},
+            {"space": "nasbench201", "proposals": "local"},
             TunerConfigError,
-            r"'proposals'.*one of local, global",
+            r"'proposals' argument was replaced by 'method'",
+        ),
+        (
+            {"space": "nasbench201", "method": "tpe"},
+            TunerConfigError,
+            r"'method'.*one of bo, flash",
         ),
         (
             {"space": "nasbench201", "optimize_mode": "max"},
@@ -537,7 +594,7 @@ def test_an_adapter_without_a_translation_is_named():
         (
             {"space": "nasbench201", "learning_rate": 0.1},
             TunerConfigError,
-            r"unknown class argument\(s\) learning_rate; it takes: space, .*max_latency_ms",
+            r"unknown argument\(s\) learning_rate; it takes space, .*max_latency_ms",
         ),
         (
             {"space": "nasbench201", "max_latency_ms": "7"},
@@ -547,7 +604,7 @@ def test_an_adapter_without_a_translation_is_named():
         (
             {"space": "nasbench201", "max_latency_ms": 7},
             TunerConfigError,
-            r"need hardware cost; set the 'hardware' class argument",
+            r"need hardware cost; set the 'hardware' argument",
         ),
         (
             {"space": "nasbench201", "objective": "acc/latency"},
@@ -582,17 +639,13 @@ def test_bad_class_arguments_are_named(kwargs, error, message):
 
 
 def test_a_quantity_the_hardware_model_lacks_is_named_before_any_trial():
-    t = FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", max_area_mm2=1.0)
-    with pytest.raises(flash_nas.FlashNasError, match=r"needs area_mm2, which the hardware model"):
-        t.update_search_space(nb201_space())
+    with pytest.raises(TunerConfigError, match=r"needs area_mm2, which the hardware model"):
+        FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", max_area_mm2=1.0)
 
 
 def test_default_objective_uses_what_the_hardware_model_reports():
-    assert default_objective(None) == "acc"
-    assert default_objective(("latency_ms",)) == "acc/latency"
-    assert default_objective(("latency_ms", "energy_mj", "area_mm2")) == "acc/(latency*energy*area)"
     t = FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", seed=0)
-    assert t.objective.text == "acc/(latency*energy)"
+    assert t.settings.objective == "acc/(latency*energy)"
 
 
 def test_hardware_limits_steer_the_proposals(table):
@@ -606,9 +659,11 @@ def test_hardware_limits_steer_the_proposals(table):
     )
     t.update_search_space(nb201_space())
     run_trials(t, table, 20)
-    proposals = [r.arch for r in t.history.values() if r.source == "local"]
-    latency = t.hardware.estimate_batch(t.adapter.batch(proposals))["latency_ms"]
-    assert len(proposals) == 10 and (latency <= 5.0).all()
+    proposals = [r.arch for r in t.records.values()]
+    engine = t.engine
+    latency = engine.hardware.estimate_batch(engine.adapter.batch(proposals))["latency_ms"]
+    assert len(proposals) == 20 and (latency <= 5.0).all()  # the design respects limits too
+    assert engine.recommend().values["latency_ms"] <= 5.0
 
 
 def test_proposing_before_the_search_space_is_an_error():
@@ -630,7 +685,7 @@ def test_the_meta_file_names_the_tuner_class():
         "algoType": "tuner",
         "builtinName": "FlashTuner",
         "alias": "FLASH",
-        "className": "flash_nas.nni_tuner.FlashTuner",
+        "className": "flash_nas.integrations.nni.FlashTuner",
     }
 
 
@@ -640,7 +695,7 @@ def test_register_and_unregister_with_nnictl(tmp_path, monkeypatch, capsys):
 
     args = argparse.Namespace(nni_action="register")
     assert nni_command.run(args) == 0
-    assert get_algo_meta("FLASH").class_name == "flash_nas.nni_tuner.FlashTuner"
+    assert get_algo_meta("FLASH").class_name == "flash_nas.integrations.nni.FlashTuner"
     assert "Registered the NNI tuner FlashTuner (alias FLASH)" in capsys.readouterr().out
     assert nni_command.run(argparse.Namespace(nni_action="unregister")) == 0
     assert get_algo_meta("FlashTuner") is None
@@ -658,21 +713,25 @@ def test_register_without_nni_names_the_extra(monkeypatch):
 def test_nni_tuners_benchmark_quick_report_is_well_formed(tmp_path):
     from benchmarks import nni_tuners
 
-    report = nni_tuners.run(quick=True, trials=27)
+    report = nni_tuners.run(quick=True, trials=22)
     assert report.seeds == 2 and set(report.runs) == set(nni_tuners.TUNERS)
     for runs in report.runs.values():
         assert len(runs) == 2
         for run in runs:
-            assert len(run.valid) == len(run.test) == len(run.seconds) == 27
+            assert len(run.valid) == len(run.test) == len(run.seconds) == 22
             assert all(0 < acc <= 94.38 for acc in run.test)
             assert (np.diff(run.best_test()) >= 0).all()
     flash = report.runs["FLASH"][0]
     assert flash.incumbent_test()[-1] <= flash.best_test()[-1]
     text = report.markdown()
-    assert text.count("| 27 |") == 2 and "Tuner time per proposal" in text
-    assert "at any budget from 25 trials on, in points (negative: behind): FLASH " in text
-    lead, trial = report.lead("incumbent_test")["FLASH"]
-    assert math.isfinite(lead) and 25 <= trial <= 27
+    assert text.count("| 22 |") == 2 and "Tuner time per proposal" in text
+    assert "at any budget from 20 trials on, in points (negative: behind): FLASH " in text
+    lead, at = report.lead("incumbent_test")["FLASH"]
+    assert math.isfinite(lead) and 20 <= at <= 22
+    mean, half = report.paired("TPE")
+    expected = report.curves("best_test")["FLASH"] - report.curves("best_test")["TPE"]
+    assert np.allclose(mean, expected.mean(axis=0)) and (half >= 0).all()
+    assert "| TPE | " in text and "FLASH (default) minus each NNI tuner" in text
     pytest.importorskip("matplotlib")
     nni_tuners.plot(report, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 0

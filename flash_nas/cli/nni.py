@@ -21,7 +21,7 @@ from flash_nas.errors import FlashNasError
 #: What the meta file registers.
 TUNER_NAME = "FlashTuner"
 TUNER_ALIAS = "FLASH"
-TUNER_CLASS = "flash_nas.nni_tuner.FlashTuner"
+TUNER_CLASS = "flash_nas.integrations.nni.FlashTuner"
 
 
 def meta_file() -> Path:

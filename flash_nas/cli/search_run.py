@@ -1,0 +1,212 @@
+"""``flash-nas search``: drive the ask/tell engine with labels from a table, print, write.
+
+The command only parses, loops and prints: proposing, fitting, recommending and the front are
+the engine's (:mod:`flash_nas.engine`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Hashable
+from pathlib import Path
+
+import numpy as np
+
+from flash_nas.adapter import Adapter
+from flash_nas.cli._common import UsageError, check_output, make_adapter, write_output
+from flash_nas.engine import FrontPoint, SearchEngine
+from flash_nas.errors import ArchFormatError
+from flash_nas.metrics import parse_metric_names
+from flash_nas.objective import LIMITS
+from flash_nas.tables import Table, read_table
+
+__all__ = ["load_label_table", "run_search_command"]
+
+
+def load_label_table(adapter: Adapter, spec: str) -> tuple[Table, str]:
+    """``TABLE:COLUMN`` -> (table, column); TABLE is a shipped table's name or a CSV path."""
+    name, sep, column = spec.rpartition(":")
+    if not sep or not name or not column:
+        raise UsageError(f"--labels-from expects TABLE:COLUMN, got {spec!r}.")
+    shipped = adapter.tables()
+    if name in shipped:
+        table = shipped[name]()
+    elif Path(name).is_file():
+        table = read_table(name, required=[column])
+    else:
+        known = ", ".join(shipped) or "none"
+        raise UsageError(
+            f"--labels-from: {name!r} is neither a file nor a table this space ships "
+            f"(shipped: {known})."
+        )
+    table.column(column)  # unknown column: error listing the columns there are
+    return table, column
+
+
+def _engine(args: argparse.Namespace, table: Table, column: str) -> SearchEngine:
+    if args.state is not None and args.state.is_file():
+        engine = SearchEngine.load(args.state)
+        print(
+            f"Resuming from {args.state}: {len(engine.trials)} trial(s) recorded.",
+            file=sys.stderr,
+        )
+        return engine
+    if args.initial_samples is not None and args.budget is None:
+        raise UsageError("--initial-samples goes with --budget (the loop's initial design).")
+    hardware_options = dict(args.hardware_option)
+    if args.profile is not None:
+        hardware_options["profile"] = str(args.profile)
+    if args.hardware is None and (args.hardware_option or args.profile):
+        raise UsageError("-H and --profile describe a hardware model: add --hardware NAME.")
+    initial = args.n_labels if args.n_labels is not None else args.initial_samples
+    return SearchEngine(
+        args.space,
+        space_options=dict(args.space_option),
+        hardware=args.hardware,
+        hardware_options=hardware_options,
+        objective=args.objective,
+        method=args.method,
+        initial_samples=initial,
+        design=args.strategy,
+        features=parse_metric_names(args.features) if args.features else None,
+        label_scale=table.scale(column),
+        seed=args.seed,
+        **{name: getattr(args, name) for name in LIMITS},
+    )
+
+
+def _label(engine: SearchEngine, table: Table, column: str, text: str) -> float:
+    if text not in table:
+        raise UsageError(
+            f"--labels-from {table.source or 'table'} has no row for {text}, which the search "
+            f"proposed; the table must label every architecture the search may propose."
+        )
+    return float(table.column(column)[table.row_of(text)])
+
+
+def _tell_rows(engine: SearchEngine, table: Table, column: str) -> None:
+    """Every row of the table as a label (architectures the user trained)."""
+    archs: list[Hashable] = []
+    for row, text in enumerate(table.archs, start=2):
+        try:
+            archs.append(engine.adapter.parse(text))
+        except ArchFormatError as exc:
+            raise ArchFormatError(
+                f"{table.source or 'labels'}, row {row}: {exc} (are these labels of the "
+                f"{engine.space_name} space?)"
+            ) from None
+    engine.tell(archs, list(table.column(column)))
+
+
+def _save(engine: SearchEngine, args: argparse.Namespace) -> None:
+    if args.state is not None:
+        engine.save(args.state)
+
+
+def run_search_command(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    for flag, value in (("--n-labels", args.n_labels), ("--budget", args.budget)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be >= 1; got {value}.")
+    if args.top < 1:
+        raise UsageError(f"--top must be >= 1; got {args.top}.")
+    adapter = make_adapter(args.space, args.space_option)
+    table, column = load_label_table(adapter, args.labels_from)
+    engine = _engine(args, table, column)
+    if args.n_labels is not None:
+        told = sum(t.status != "pending" for t in engine.trials.values())
+        if told < args.n_labels:
+            proposals = engine.ask(args.n_labels - told)
+            engine.tell(
+                [p.arch for p in proposals],
+                [_label(engine, table, column, p.text) for p in proposals],
+            )
+            _save(engine, args)
+    elif args.budget is not None:
+        _budget_loop(engine, table, column, args)
+    else:
+        _tell_rows(engine, table, column)
+        _save(engine, args)
+    for line in engine.summary():
+        print(line)
+    best = engine.top(args.top)
+    recommendation = engine.recommend()
+    for rank, point in enumerate(best, start=1):
+        print(f"#{rank} {point.text}: {_describe(point)}")
+    if recommendation.note:
+        print(recommendation.note)
+    if args.top > 1:
+        front = engine.front()
+        print(f"Accuracy-cost front: {len(front)} architectures (cost = {_cost_text(engine)}).")
+    write_output(_result_table(engine, best), args.output)
+    if args.plot:
+        from flash_nas.cli.plot import plot_front
+
+        plot_front(engine, args.plot)
+        print(f"Wrote the plot to {args.plot}.", file=sys.stderr)
+    return 0
+
+
+def _budget_loop(
+    engine: SearchEngine, table: Table, column: str, args: argparse.Namespace
+) -> None:
+    from flash_nas.cli._common import progress_wanted
+
+    done = sum(t.status != "pending" for t in engine.trials.values())
+    remaining = max(0, args.budget - done)
+    bar = None
+    if progress_wanted() and remaining:
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.budget, initial=done, unit="label", file=sys.stderr)
+    try:
+        for _ in range(remaining):
+            (proposal,) = engine.ask(1)
+            engine.tell([proposal.arch], [_label(engine, table, column, proposal.text)])
+            _save(engine, args)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _describe(point: FrontPoint) -> str:
+    accuracy = f"{point.accuracy:.4g}"
+    if point.measured:
+        parts = [f"measured {accuracy}"]
+    else:
+        spread = f" ± {point.std:.2g}" if point.std is not None else ""
+        parts = [f"predicted {accuracy}{spread}"]
+    for name, unit in (("latency_ms", "ms"), ("energy_mj", "mJ"), ("area_mm2", "mm2")):
+        if name in point.values:
+            parts.append(f"{name.split('_')[0]} {point.values[name]:.4g} {unit}")
+    parts.append(f"objective {point.objective:.4g}")
+    return ", ".join(parts)
+
+
+def _cost_text(engine: SearchEngine) -> str:
+    exponents = engine.objective.exponents
+    terms = [f"{name}^{-power:g}" for name, power in exponents.items() if name != "acc"]
+    return "*".join(terms) or "1"
+
+
+def _result_table(engine: SearchEngine, points: list[FrontPoint]) -> Table:
+    """The recommendation first, then the other best architectures."""
+    columns = {
+        "accuracy": np.array([p.accuracy for p in points]),
+        "measured": np.array([1.0 if p.measured else 0.0 for p in points]),
+        # The spread of a predicted accuracy; a measured one has none to report.
+        "accuracy_sd": np.array([0.0 if p.std is None else p.std for p in points]),
+    }
+    for name in ("latency_ms", "energy_mj", "area_mm2", "params", "flops"):
+        if all(name in p.values for p in points):
+            columns[name] = np.array([p.values[name] for p in points])
+    columns["objective"] = np.array([p.objective for p in points])
+    indices = [engine.adapter.index(p.arch) for p in points]
+    return Table(
+        tuple(p.text for p in points),
+        columns,
+        None if any(i is None for i in indices) else np.array(indices),
+    )

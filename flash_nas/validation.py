@@ -1,0 +1,82 @@
+"""Declared parameter checks with one message format (the pattern of scikit-learn's
+``_param_validation``): a parameter's owner, its name, what was expected, what came.
+
+    check_int(5, "budget", owner="SearchEngine.ask", low=1)
+    check_choice("bo", "method", ("bo", "flash"), owner="SearchEngine")
+
+Every check raises :class:`ParameterError` (a ``ValueError``), never ``assert``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from flash_nas.errors import FlashNasError
+
+__all__ = ["ParameterError", "check_choice", "check_int", "check_number", "describe"]
+
+
+class ParameterError(FlashNasError, ValueError):
+    """A parameter has the wrong type or lies outside its allowed range."""
+
+
+def describe(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut short so that a huge input does not make a huge message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text):,} chars)"
+
+
+def _fail(owner: str, name: str, expected: str, value: Any) -> ParameterError:
+    return ParameterError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {describe(value)} instead."
+    )
+
+
+def check_int(
+    value: Any, name: str, *, owner: str, low: int | None = None, high: int | None = None
+) -> int:
+    """An ``int`` (not a bool) within ``[low, high]``."""
+    expected = "an int" + (f" >= {low}" if low is not None else "")
+    expected += f" and <= {high}" if high is not None else ""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if not (hasattr(value, "__index__") and not isinstance(value, bool)):
+            raise _fail(owner, name, expected, value)
+        value = value.__index__()
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise _fail(owner, name, expected, value)
+    return int(value)
+
+
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    owner: str,
+    low: float | None = None,
+    positive: bool = False,
+) -> float:
+    """A finite real number (not a bool), ``> 0`` when ``positive``, ``>= low`` when given."""
+    expected = "a finite number" + (" > 0" if positive else "")
+    expected += f" >= {low:g}" if low is not None else ""
+    if isinstance(value, bool):
+        raise _fail(owner, name, expected, value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _fail(owner, name, expected, value) from None
+    if (
+        not math.isfinite(number)
+        or (positive and number <= 0)
+        or (low is not None and number < low)
+    ):
+        raise _fail(owner, name, expected, value)
+    return number
+
+
+def check_choice(value: Any, name: str, options: Sequence[str], *, owner: str) -> str:
+    """One of ``options``."""
+    if not isinstance(value, str) or value not in options:
+        raise _fail(owner, name, f"one of {', '.join(map(repr, options))}", value)
+    return value
