@@ -340,10 +340,13 @@ class ArchGraph:
             )
 
     def edge_output_channels(self, edge: Edge) -> int:
-        """Channels an edge writes (a zero edge into a concat stands for zeros of its width)."""
+        """Channels an edge writes. A zero edge stands for zeros: of its source's width into a
+        concat, of the node's own shape into a sum (a ``none`` edge that would have changed the
+        channels, as TransNAS-Bench-101's reduction edges do, still adds nothing)."""
         read = self.edge_input_channels(edge)
         if edge.op.is_zero:
-            return read
+            dst = self.node(edge.dst)
+            return read if dst.combine == "concat" else dst.channels
         src = self.node(edge.src)
         return edge.op.output_shape(read, src.height, src.width)[0]
 
