@@ -289,7 +289,12 @@ class NasBench101Adapter(Adapter):
         head = Layer("linear", channels, self.num_classes, bias=True)
         edges.append(Edge("pooled", "logits", Op("classifier", (head,))))
         return ArchGraph(
-            tuple(nodes), tuple(edges), "input", "logits", tuple(cells), name=format_arch((matrix, ops))
+            tuple(nodes),
+            tuple(edges),
+            "input",
+            "logits",
+            tuple(cells),
+            name=format_arch((matrix, ops)),
         )
 
     @staticmethod

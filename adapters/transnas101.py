@@ -107,9 +107,7 @@ def parse_cell(text: str) -> Code:
 
 def format_cell(codes: Sequence[int]) -> str:
     names = [OPS[int(code)] for code in codes]
-    return (
-        f"|{names[0]}~0|+|{names[1]}~0|{names[2]}~1|+|{names[3]}~0|{names[4]}~1|{names[5]}~2|"
-    )
+    return f"|{names[0]}~0|+|{names[1]}~0|{names[2]}~1|+|{names[3]}~0|{names[4]}~1|{names[5]}~2|"
 
 
 def check_cell(arch: object) -> Code:
@@ -317,7 +315,9 @@ class TransNas101MicroAdapter(Adapter):
         if self.num_classes is not None:
             nodes.append(Tensor("pooled", channels, 1, 1))
             edges.append(
-                Edge(previous, "pooled", Op("pool", (Layer("global_avg_pool", channels, channels),)))
+                Edge(
+                    previous, "pooled", Op("pool", (Layer("global_avg_pool", channels, channels),))
+                )
             )
             nodes.append(Tensor("logits", self.num_classes, 1, 1))
             head = Layer("linear", channels, self.num_classes, bias=True)

@@ -16,7 +16,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROXIES = ("epe_nas", "fisher", "grad_norm", "grasp", "jacov", "l2_norm", "plain", "snip", "synflow")
+PROXIES = (
+    "epe_nas",
+    "fisher",
+    "grad_norm",
+    "grasp",
+    "jacov",
+    "l2_norm",
+    "plain",
+    "snip",
+    "synflow",
+)
 TNB_TASKS = (
     "class_scene_valid_top1",
     "class_object_valid_top1",
@@ -57,8 +67,10 @@ def main(data: Path) -> None:
     _write(
         ROOT / "benchmarks" / "data" / "nb101_500_published.csv.gz",
         ["index", "iso_rep_idx", "params", "flops", *PROXIES],
-        [[r["idx"], r["iso_rep_idx"], *(_num(r[c]) for c in ("params", "flops", *PROXIES))]
-         for r in nb101],
+        [
+            [r["idx"], r["iso_rep_idx"], *(_num(r[c]) for c in ("params", "flops", *PROXIES))]
+            for r in nb101
+        ],
     )
     nb301 = _read(data / "nasbench301_500" / "nb301_zc_500.csv")
     _write(
@@ -88,8 +100,11 @@ def main(data: Path) -> None:
         ROOT / "hardware" / "data" / "hwnasbench_fbnet_cifar100.csv.gz",
         ["arch", "index", *(f"{d}_latency_ms" for d in DEVICES)],
         [
-            ["-".join(r[f"b{j}"] for j in range(22)), r["arch_id"],
-             *(_num(r[f"{d}_latency_ms"]) for d in DEVICES)]
+            [
+                "-".join(r[f"b{j}"] for j in range(22)),
+                r["arch_id"],
+                *(_num(r[f"{d}_latency_ms"]) for d in DEVICES),
+            ]
             for r in fbnet
         ],
     )
