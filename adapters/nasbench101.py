@@ -101,8 +101,9 @@ def check_arch(arch: object) -> Arch:
     size = len(matrix)
     if any(len(row) != size for row in matrix):
         raise ArchFormatError(
-            f"NAS-Bench-101 matrix is not square: {size} rows of lengths "
-            f"{[len(row) for row in matrix]}; expected {size} x {size}."
+            f"NAS-Bench-101 matrix is not square: {size} row(s) of "
+            f"{', '.join(str(len(row)) for row in matrix)} entries; expected {size} rows of "
+            f"{size} entries each."
         )
     if not 2 <= size <= MAX_VERTICES:
         raise ArchFormatError(
