@@ -169,8 +169,9 @@ class NasBench301Adapter(NniDartsAdapter):
     """
 
     description = (
-        "NAS-Bench-301 / DARTS (32 channels, 8 cells, CIFAR-10); text: DARTS Genotype(normal=[...], "
-        "normal_concat=[2, 3, 4, 5], reduce=[...], reduce_concat=[2, 3, 4, 5]); table nb301"
+        "NAS-Bench-301 / DARTS (32 channels, 8 cells, CIFAR-10); text: DARTS "
+        "Genotype(normal=[...], normal_concat=[2, 3, 4, 5], reduce=[...], "
+        "reduce_concat=[2, 3, 4, 5]); table nb301"
     )
 
     def __init__(self) -> None:

@@ -24,9 +24,9 @@ from flash_nas_adapters.nasbench301 import (
 from flash_nas_adapters.nni_darts import NniDartsAdapter
 from flash_nas_adapters.space_tables import nasbench101_table, nasbench301_table
 
-CELL_5 = "0111101/0000011/0000001/0000110/0000011/0000000/0000000;" + "|".join(
-    ["input", "maxpool3x3", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu"]
-    + ["conv3x3-bn-relu", "output"]
+CELL_5 = (
+    "0111101/0000011/0000001/0000110/0000011/0000000/0000000;input|maxpool3x3|maxpool3x3|"
+    "conv3x3-bn-relu|conv3x3-bn-relu|conv3x3-bn-relu|output"
 )
 GENOTYPE = (
     "Genotype(normal=[('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), "
