@@ -38,10 +38,13 @@ def data_path(name: str) -> Path:
     return Path(str(resources.files("flash_nas_adapters") / "data" / name))
 
 
-def _load(path: str | Path, required: tuple[str, ...], scales: dict[str, LabelScale]) -> Table:
-    key = str(path)
-    if key not in _CACHE:
-        table = read_table(path, required=required)
+def _load(
+    path: str | Path | None, shipped: str, required: tuple[str, ...], scales: dict[str, LabelScale]
+) -> Table:
+    """A user's table is read every time (it may change); a shipped one once."""
+    key = str(path or data_path(shipped))
+    if path is not None or key not in _CACHE:
+        table = read_table(key, required=required)
         for column, scale in scales.items():
             values = table.columns.get(column)
             if values is not None and not all(scale.contains(v) for v in values):
@@ -50,24 +53,27 @@ def _load(path: str | Path, required: tuple[str, ...], scales: dict[str, LabelSc
                     f"{scale.low}..{scale.high} ({scale.unit})."
                 )
         declared = {c: s for c, s in scales.items() if c in table.columns and s != PERCENT}
-        _CACHE[key] = Table(table.archs, table.columns, table.indices, table.source, declared)
+        loaded = Table(table.archs, table.columns, table.indices, table.source, declared)
+        if path is not None:
+            return loaded
+        _CACHE[key] = loaded
     return _CACHE[key]
 
 
 def nasbench101_table(path: str | Path | None = None) -> Table:
     """NAS-Lib's 500 NAS-Bench-101 cells: ``val_accuracy`` (%, 108 epochs, one of the three
     training runs, as the API samples it). ``path``: your own CSV in the same form."""
-    return _load(path or data_path(NB101_FILE), ("val_accuracy",), {"val_accuracy": PERCENT})
+    return _load(path, NB101_FILE, ("val_accuracy",), {"val_accuracy": PERCENT})
 
 
 def nasbench301_table(path: str | Path | None = None) -> Table:
     """NAS-Lib's 500 NAS-Bench-301 cells: ``val_accuracy`` (%), the NAS-Bench-301 v1.0 XGB
     surrogate's CIFAR-10 prediction (one noisy draw), not a trained result."""
-    return _load(path or data_path(NB301_FILE), ("val_accuracy",), {"val_accuracy": PERCENT})
+    return _load(path, NB301_FILE, ("val_accuracy",), {"val_accuracy": PERCENT})
 
 
 def transnas101_table(path: str | Path | None = None) -> Table:
     """All 4,096 TransNAS-Bench-101 micro cells, one column per task (final-epoch validation
     metric, higher is better as stored): see :data:`TNB101_TASKS` for columns and scales."""
     scales = {column: scale for column, scale, _ in TNB101_TASKS.values()}
-    return _load(path or data_path(TNB101_FILE), (), scales)
+    return _load(path, TNB101_FILE, (), scales)
