@@ -81,6 +81,18 @@ def test_nb101_text_is_the_table_columns_both_ways() -> None:
     assert len(table) == 500 and all(adapter.format(adapter.parse(a)) == a for a in table.archs)
 
 
+def test_nb101_isomorphic_cells_score_equal_where_the_split_is_even() -> None:
+    # Vertices 1 and 2 swapped: the same network; 128 channels split evenly over two vertices.
+    first = "0110/0001/0001/0000;input|conv3x3-bn-relu|conv1x1-bn-relu|output"
+    second = "0110/0001/0001/0000;input|conv1x1-bn-relu|conv3x3-bn-relu|output"
+    adapter = NasBench101Adapter()
+    names = ["nn_degree", "nn_degree_neuron", "params", "flops"]
+    one, two = (score(adapter.to_graph(adapter.parse(t)), names) for t in (first, second))
+    assert one == two
+    other = score(adapter.to_graph(adapter.parse(first.replace("conv1x1", "conv3x3"))), names)
+    assert other["nn_degree_neuron"] > one["nn_degree_neuron"]
+
+
 def test_nb101_vertex_channels_follow_the_official_rule() -> None:
     # Three vertices feed the output: 128 splits 43, 43, 42; vertex 1 feeds only vertex 2.
     matrix = np.array(
