@@ -89,6 +89,35 @@ def format_arch(arch: Arch) -> str:
     return "/".join("".join(map(str, row)) for row in matrix) + ";" + "|".join(ops)
 
 
+#: NAS-Lib's op codes (``nasbench101/conversions.py``): input, output, then the interior ops.
+NASLIB_CODES = (INPUT, OUTPUT, *OPS)
+
+
+def from_naslib(values: Sequence[int]) -> Arch:
+    """The arch of NAS-Lib's 56-tuple: the 7 x 7 matrix row-major, then 7 op codes."""
+    values = [int(v) for v in values]
+    if len(values) != MAX_VERTICES**2 + MAX_VERTICES or not all(
+        0 <= v < len(NASLIB_CODES) for v in values[MAX_VERTICES**2 :]
+    ):
+        raise ArchFormatError(
+            f"NAS-Lib's NAS-Bench-101 tuple has 49 matrix entries then 7 op codes in 0..4 "
+            f"({', '.join(f'{i} {name}' for i, name in enumerate(NASLIB_CODES))}); got {values!r}."
+        )
+    size = MAX_VERTICES
+    matrix = tuple(tuple(values[row * size : (row + 1) * size]) for row in range(size))
+    return check_arch((matrix, tuple(NASLIB_CODES[v] for v in values[size * size :])))
+
+
+def to_naslib(arch: Arch) -> tuple[int, ...]:
+    """NAS-Lib's 56-tuple of a 7-vertex arch."""
+    matrix, ops = check_arch(arch)
+    if len(matrix) != MAX_VERTICES:
+        raise ArchFormatError(
+            f"NAS-Lib's tuple holds 7-vertex cells; this one has {len(matrix)} vertices."
+        )
+    return (*(v for row in matrix for v in row), *(NASLIB_CODES.index(op) for op in ops))
+
+
 def check_arch(arch: object) -> Arch:
     """``arch`` validated: square, upper-triangular 0/1 matrix, matching ops, a small pruned
     cell."""

@@ -110,6 +110,29 @@ def format_cell(codes: Sequence[int]) -> str:
     return f"|{names[0]}~0|+|{names[1]}~0|{names[2]}~1|+|{names[3]}~0|{names[4]}~1|{names[5]}~2|"
 
 
+def to_transnas_key(codes: Sequence[int], base_channels: int = 64) -> str:
+    """TransNAS-Bench-101's own name of the network: ``64-41414-a_bc_def``."""
+    a, b, c, d, e, f = check_cell(codes)
+    return f"{base_channels}-{MACRO_CODE}-{a}_{b}{c}_{d}{e}{f}"
+
+
+def from_transnas_key(key: str) -> Code:
+    """The codes of a TransNAS-Bench-101 micro key ``64-41414-a_bc_def``."""
+    parts = key.strip().split("-") if isinstance(key, str) else []
+    groups = parts[2].split("_") if len(parts) == 3 else []
+    if (
+        len(parts) != 3
+        or parts[1] != MACRO_CODE
+        or [len(group) for group in groups] != [1, 2, 3]
+        or not all(ch in "0123" for ch in "".join(groups))
+    ):
+        raise ArchFormatError(
+            f"Malformed TransNAS-Bench-101 micro key {key!r}; expected 'C-{MACRO_CODE}-a_bc_def' "
+            f"with codes 0..3."
+        )
+    return tuple(int(ch) for ch in "".join(groups))  # type: ignore[return-value]
+
+
 def check_cell(arch: object) -> Code:
     try:
         codes = tuple(int(code) for code in arch)  # type: ignore[union-attr]

@@ -14,7 +14,13 @@ import flash_nas
 from flash_nas import Adapter, ArchFormatError, score, score_batch
 from flash_nas.metrics._structure import live_edges
 from flash_nas.testing import AdapterContract
-from flash_nas_adapters.nasbench101 import NasBench101Adapter, prune, vertex_channels
+from flash_nas_adapters.nasbench101 import (
+    NasBench101Adapter,
+    from_naslib,
+    prune,
+    to_naslib,
+    vertex_channels,
+)
 from flash_nas_adapters.nasbench301 import (
     NasBench301Adapter,
     arch_to_compact,
@@ -72,6 +78,16 @@ def test_nb101_pruning_matches_published_pruned_cells(shared_data) -> None:
         same = adapter.parse(f"{r['pruned_matrix']};{r['pruned_ops']}")
         names = ["nn_degree", "nn_degree_neuron", "params", "macs", "flops", "activations"]
         assert score(adapter.to_graph(same), names) == score(adapter.to_graph((matrix, ops)), names)
+
+
+def test_nb101_naslib_tuple_both_ways(shared_data) -> None:
+    adapter = NasBench101Adapter()
+    for r in rows(shared_data, "nasbench101_500", "nb101_zc_500.csv")[:100]:
+        values = ast.literal_eval(r["naslib_arch"])
+        arch = from_naslib(values)
+        assert adapter.format(arch) == f"{r['matrix']};{r['ops']}" and to_naslib(arch) == values
+    with pytest.raises(ArchFormatError, match="56-tuple|49 matrix entries"):
+        from_naslib([0] * 55)
 
 
 def test_nb101_text_is_the_table_columns_both_ways() -> None:

@@ -14,7 +14,12 @@ from flash_nas import Adapter, ArchFormatError, TableError, UnknownNameError, sc
 from flash_nas.testing import AdapterContract, HardwareModelContract
 from flash_nas_adapters.fbnet import BLOCKS, FBNetAdapter, layer_shapes
 from flash_nas_adapters.space_tables import transnas101_table
-from flash_nas_adapters.transnas101 import OPS, TransNas101MicroAdapter
+from flash_nas_adapters.transnas101 import (
+    OPS,
+    TransNas101MicroAdapter,
+    from_transnas_key,
+    to_transnas_key,
+)
 from flash_nas_hardware.hwnasbench_fbnet import FBNetTableModel, load_fbnet_latencies
 
 ALL_3X3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -43,8 +48,8 @@ def test_tnb_codes_follow_the_transnas_key(shared_data) -> None:
     adapter = flash_nas.get_adapter("transnas101-micro")
     for r in rows(shared_data, "transnas101_micro", "tnb101_micro_zen.csv")[:300]:
         codes = adapter.parse(r["arch_str"])
-        key = r["tnb_arch_str"].split("-")[2]  # a_bc_def
-        assert codes == tuple(int(c) for c in key.replace("_", ""))
+        assert from_transnas_key(r["tnb_arch_str"]) == codes
+        assert to_transnas_key(codes) == r["tnb_arch_str"]
         assert str(codes) == r["naslib_arch"]
 
 
@@ -124,6 +129,8 @@ def test_tnb_user_table_and_bad_text(tmp_path) -> None:
     with pytest.raises(ArchFormatError, match="Unknown TransNAS-Bench-101 micro op 'avg_pool_3x3'"):
         TransNas101MicroAdapter().parse(ALL_3X3.replace("nor_conv_3x3~2", "avg_pool_3x3~2"))
     assert OPS == ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
+    with pytest.raises(ArchFormatError, match="expected 'C-41414-a_bc_def'"):
+        from_transnas_key("64-41414-3_33_334")
 
 
 # ----------------------------------------------------------------------------- FBNet
