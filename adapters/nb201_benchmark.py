@@ -110,8 +110,13 @@ def read_benchmark_file(
     columns: dict[str, list[float]] = {
         column: [] for name in names for column in _columns_of(name, train_times)
     }
-    rows = tqdm(indexes, desc="NAS-Bench-201 architectures", unit="arch",
-                disable=len(indexes) < _PROGRESS_FROM, leave=False)
+    rows = tqdm(
+        indexes,
+        desc="NAS-Bench-201 architectures",
+        unit="arch",
+        disable=len(indexes) < _PROGRESS_FROM,
+        leave=False,
+    )
     for index in rows:
         arch = _arch_string(meta_archs[index], index, source)
         results = _arch_results(api, arch2infos, index, arch, hp_key, source)
@@ -243,7 +248,12 @@ def _arch_results(
 
 
 def _read_dataset(
-    results: Any, dataset: str, train_times: bool, index: int, arch: str, hp: str | int,
+    results: Any,
+    dataset: str,
+    train_times: bool,
+    index: int,
+    arch: str,
+    hp: str | int,
     source: str,
 ) -> list[tuple[str, float]]:
     """(column, seed-mean value) pairs of one dataset for one architecture."""

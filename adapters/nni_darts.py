@@ -435,7 +435,7 @@ class NniDartsAdapter(Adapter):
             batch = ChoiceBatch(
                 self.skeleton(width, depth),
                 rows[positions],
-                lambda row, prefix=prefix: self.codec.text(self._arch_of(prefix, row)),
+                lambda row, prefix=prefix: self.format(self._arch_of(prefix, row)),
             )
             parts.append((np.array(positions, dtype=np.int64), batch))
         return GroupedBatch(parts, len(archs))

@@ -6,9 +6,11 @@ Run: ``python -m benchmarks.hw_calibration`` (``--quick`` for a smoke run).
    per-layer overhead) is refit on 25 randomly chosen NAS-Bench-201 cells of each published
    latency column and predicts the other 15,600, over 10 seeds: Spearman rho, MAPE and the share
    within +-10 %, beside FLOPs alone (latency = c x FLOPs, c fitted on the same 25 rows).
-2. **This machine**: real torch inference (``host``) of 100 FLASH-space and 100 NAS-Bench-201
+2. **HW-NAS-Bench's FBNet space**: the same 25-sample calibration on FBNet architectures
+   (MobileNet-type blocks, CIFAR-100) for the Raspberry Pi 4, Pixel 3, Eyeriss and FPGA columns.
+3. **This machine**: real torch inference (``host``) of 100 FLASH-space and 100 NAS-Bench-201
    architectures, then the same 25-sample calibration over 10 seeds.
-3. **Speed**: evaluating an analytical model on all 15,625 cells, against the per-network time
+4. **Speed**: evaluating an analytical model on all 15,625 cells, against the per-network time
    of measuring on the host (and of the ZigZag simulator where installed), in the same run.
 """
 
@@ -146,6 +148,27 @@ def hw_nas_bench(report: Report, *, quick: bool) -> None:
             )
 
 
+def hw_nas_bench_fbnet(report: Report, *, quick: bool) -> None:
+    """HW-NAS-Bench's FBNet space (CIFAR-100): HELP's 5,000 sampled architectures, the latency
+    columns of the four devices shipped with ``hwnasbench-fbnet`` (1,000 architectures and two
+    devices in the quick mode)."""
+    from flash_nas_hardware.hwnasbench_fbnet import DEVICES, load_fbnet_latencies
+
+    fbnet = flash_nas.get_adapter("fbnet")
+    table = load_fbnet_latencies()
+    count = 1000 if quick else len(table)
+    batch = fbnet.batch([fbnet.parse(text) for text in table.archs[:count]])
+    for device in DEVICES[:2] if quick else DEVICES:
+        report.rows += calibration_rows(
+            f"FBNet {device}_latency ({count:,} archs)",
+            flash_nas.get_hardware("pi3b"),
+            batch,
+            table.column(f"{device}_latency_ms")[:count],
+            seeds=report.seeds,
+            fit_samples=report.fit_samples,
+        )
+
+
 def host_measurements(report: Report, *, quick: bool) -> None:
     count = 30 if quick else 100
     host = flash_nas.get_hardware("host", repeats=3 if quick else 10)
@@ -189,6 +212,7 @@ def run(*, quick: bool = False, seeds: int | None = None) -> Report:
     report = Report(machine(), seeds or (3 if quick else 10), 25)
     model_speed(report)
     hw_nas_bench(report, quick=quick)
+    hw_nas_bench_fbnet(report, quick=quick)
     host_measurements(report, quick=quick)
     return report
 

@@ -63,7 +63,8 @@ class Layer:
 
     ``in_channels``/``out_channels`` describe the tensor the layer reads and writes; for
     shape-preserving layers (bn, activations, pooling) they are equal. ``count_include_pad``
-    matters for average pooling only (NAS-Bench-201 pools without counting the padding).
+    matters for average pooling only (NAS-Bench-201 pools without counting the padding), ``affine``
+    for batch norm only.
     """
 
     kind: str
@@ -75,6 +76,9 @@ class Layer:
     groups: int = 1
     bias: bool = False
     count_include_pad: bool = False
+    #: Batch norm only: whether it learns a scale and a shift (torch's ``affine``). NAS-Lib
+    #: builds NAS-Bench-301's cell ops with ``affine=False``; the normalisation work is the same.
+    affine: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in LAYER_KINDS:
@@ -108,7 +112,7 @@ class Layer:
         if self.kind == "linear":
             return self.in_channels * self.out_channels + (self.out_channels if self.bias else 0)
         if self.kind == "bn":
-            return 2 * self.out_channels
+            return 2 * self.out_channels if self.affine else 0
         return 0
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
@@ -340,10 +344,13 @@ class ArchGraph:
             )
 
     def edge_output_channels(self, edge: Edge) -> int:
-        """Channels an edge writes (a zero edge into a concat stands for zeros of its width)."""
+        """Channels an edge writes. A zero edge stands for zeros: of its source's width into a
+        concat, of the node's own shape into a sum (a ``none`` edge that would have changed the
+        channels, as TransNAS-Bench-101's reduction edges do, still adds nothing)."""
         read = self.edge_input_channels(edge)
         if edge.op.is_zero:
-            return read
+            dst = self.node(edge.dst)
+            return read if dst.combine == "concat" else dst.channels
         src = self.node(edge.src)
         return edge.op.output_shape(read, src.height, src.width)[0]
 

@@ -131,7 +131,7 @@ def _graph_module_class() -> type[nn.Module]:
                 bias=layer.bias,
             )
         if kind == "bn":
-            return nn.BatchNorm2d(layer.out_channels)
+            return nn.BatchNorm2d(layer.out_channels, affine=layer.affine)
         if kind == "avg_pool":
             return nn.AvgPool2d(
                 layer.kernel,

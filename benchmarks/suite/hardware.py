@@ -44,8 +44,8 @@ def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
         "FLOPs with c fitted on the same rows. HW-NAS-Bench failures (-1) are excluded and "
         "counted in the device name.",
         caption(
-            rows="devices (HW-NAS-Bench latency columns on NAS-Bench-201; this machine's torch "
-            "latency on sampled networks) x model",
+            rows="devices (HW-NAS-Bench latency columns on NAS-Bench-201 and on the FBNet "
+            "space; this machine's torch latency on sampled networks) x model",
             target="measured latency (ms)",
             split=f"{report.fit_samples} random architectures to calibrate, all others to judge",
             seeds=f"{report.seeds} calibration splits, mean ± std",

@@ -1,4 +1,5 @@
-"""Part 1: training-free scores against accuracy on all of NAS-Bench-201, on the same rows.
+"""Part 1: training-free scores against accuracy on all of NAS-Bench-201, on the same rows (and
+on NAS-Bench-101, NAS-Bench-301 and TransNAS-Bench-101 micro: :mod:`.ranking_spaces`).
 
 Scores: flash-nas's NN-Degree (channel and neuron level), NN-Mass, params and FLOPs, computed
 here on all 15,625 cells, beside the published zero-cost proxies shipped in ``benchmarks/data``
@@ -25,6 +26,7 @@ from scipy import stats
 
 import flash_nas
 from benchmarks.score_nb201 import DATA
+from benchmarks.suite import ranking_spaces
 from benchmarks.suite.report import Csv, Section, caption, figure, table
 from benchmarks.suite.targets import TargetTable, load_targets
 from flash_nas import read_table, score_batch
@@ -245,14 +247,18 @@ def _plot(data: Csv, tables: Sequence[TargetTable], sets: Sequence[RowSet], path
         )
 
 
-def run(*, output: Path, tables: Sequence[str | Path] = (), **_: object) -> Section:
+def run(
+    *, output: Path, tables: Sequence[str | Path] = (), quick: bool = False, **_: object
+) -> Section:
     adapter = flash_nas.get_adapter("nasbench201")
     target_tables = [load_targets(path, adapter) for path in (shipped_table_path(), *tables)]
     sets = row_sets()
     scores = [*our_scores(), *published_scores(adapter.size())]
     data, skipped = measure(target_tables, scores, sets)
-    section = Section("ranking", "Training-free ranking on NAS-Bench-201", csvs=[data])
+    others, rankings = ranking_spaces.measure(quick)
+    section = Section("ranking", "Training-free ranking on NAS-Bench-201", csvs=[data, others])
     section.blocks = _markdown(data, target_tables, sets, skipped)
+    section.blocks += ranking_spaces.blocks(others, rankings)
     _plot(data, target_tables, sets, output / "ranking.png")
     section.figures.append("ranking.png")
     headline = max(sets, key=lambda rows: len(data.records(row_set=rows.key)))  # most scores
@@ -266,4 +272,5 @@ def run(*, output: Path, tables: Sequence[str | Path] = (), **_: object) -> Sect
                 f"{degree:.3f}; best: "
                 + ", ".join(f"{r['score']} ({r['source']}) {r['spearman']:.3f}" for r in best)
             )
+    section.summary += ranking_spaces.summary(others)
     return section
