@@ -531,6 +531,29 @@ class FlashSpaceAdapter(Adapter):
         )
 
     # ------------------------------------------------------------------------ the space's rules
+    def encode(self, archs: Sequence[Hashable]) -> np.ndarray:
+        """Per cell: width and depth as positions in their allowed ranges, and the skip density
+        (skips over the cell's capacity), each in [0, 1] (the choices are ordered)."""
+        rows = []
+        for arch in archs:
+            row: list[float] = []
+            for cell, (width, depth, skips) in enumerate(self.check(arch)):
+                widths, depths = self.widths[cell], self.depths[cell]
+                row.append(widths.index(width) / max(len(widths) - 1, 1))
+                row.append(depths.index(depth) / max(len(depths) - 1, 1))
+                capacity = self.skip_capacity(width, depth)
+                row.append(skips / capacity if capacity else 0.0)
+            rows.append(row)
+        return np.asarray(rows, dtype=float).reshape(len(rows), 3 * self.n_cells)
+
+    def encoding_groups(self) -> list[int]:
+        """Width, depth and skip density each share one length scale across cells."""
+        return [0, 1, 2] * self.n_cells
+
+    def cut_off(self, archs: Sequence[Hashable]) -> np.ndarray:
+        """Never: every layer of a FLASH cell feeds the next, so no output is cut off."""
+        return np.zeros(len(archs), dtype=bool)
+
     def skip_capacity(self, width: int, depth: int) -> int:
         """Most skips (in this block's unit: channels or links) a cell of this shape allows."""
         return _pair_count(depth) * self._block.per_pair(width)

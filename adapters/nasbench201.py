@@ -202,6 +202,10 @@ class NasBench201Adapter(Adapter):
         rows = np.array([check_ops(arch) for arch in archs], dtype=np.int64).reshape(-1, 6)
         return np.eye(len(OPS))[rows].reshape(len(rows), -1)
 
+    def encoding_groups(self) -> list[int]:
+        """One group (one length scale) per edge: its five one-hot columns."""
+        return [column // len(OPS) for column in range(len(EDGES) * len(OPS))]
+
     def cut_off(self, archs: Sequence[Hashable]) -> np.ndarray:
         """Whether node 3 (the cell output) has no path of non-``none`` edges from node 0."""
         rows = np.array([check_ops(arch) for arch in archs], dtype=np.int64).reshape(-1, 6)

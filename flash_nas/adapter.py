@@ -101,6 +101,12 @@ class Adapter(ABC):
             f"Adapter.encode() so the search engine can tell its architectures apart."
         )
 
+    def encoding_groups(self) -> list[int] | None:
+        """For each column of :meth:`encode`, the id of the choice it describes (NAS-Bench-201:
+        the edge of each one-hot column), so that the engine's model learns one length scale
+        per choice; None (the default) for one length scale over the whole encoding."""
+        return None
+
     def cut_off(self, archs: Sequence[Hashable]) -> np.ndarray:
         """Boolean per architecture: its output has no path from its input through non-zero
         ops, so it computes a constant and trains to chance accuracy.

@@ -209,6 +209,10 @@ class GaussianProcess:
 
     def predict(self, X: np.ndarray, chunk: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the latent accuracy at every row of ``X``."""
+        with threadpool_limits(limits=1):
+            return self._predict(X, chunk)
+
+    def _predict(self, X: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
         X = np.asarray(X, dtype=float)
         means, stds = [], []

@@ -68,9 +68,11 @@ def test_search_budget_loop_recommends_the_best_measured_and_resumes(capsys, tmp
 
 
 def test_search_budget_and_n_labels_exclude_each_other(capsys):
-    _, err = fail(capsys, "search", "--space", "nasbench201", "--labels-from", "cifar10:c10_valid",
-                  "--budget", "5", "--n-labels", "5", "--output", "-")
-    assert "not allowed with argument" in err
+    with pytest.raises(SystemExit) as exit_info:
+        run(capsys, "search", "--space", "nasbench201", "--labels-from", "cifar10:c10_valid",
+            "--budget", "5", "--n-labels", "5", "--output", "-")
+    assert exit_info.value.code == 2
+    assert "argument --n-labels: not allowed with argument --budget" in capsys.readouterr().err
 
 
 def test_search_on_accuracy_alone_needs_no_hardware(capsys):

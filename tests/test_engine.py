@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import flash_nas
-from flash_nas.engine import SearchEngine, StateError
+from flash_nas.engine import ListDomain, SearchEngine, StateError
 from flash_nas.errors import (
     FlashNasWarning,
     LabelError,
@@ -84,10 +84,9 @@ def test_ask_checks_n():
 
 
 def test_an_exhausted_space_is_an_error_not_an_empty_answer():
-    # a FLASH space with three architectures in all
-    engine = SearchEngine(
-        "flash", space_options={"n_cells": 1, "widths": [8], "depths": [2, 3]}, seed=0
-    )
+    adapter = flash_nas.get_adapter("nasbench201")
+    three = [adapter.from_index(i) for i in (0, 1, 2)]
+    engine = SearchEngine(adapter, domain=ListDomain(adapter, three), seed=0)
     assert engine.listable and len(engine._pool_rows) == 3
     first = engine.ask(5)
     assert len(first) == 3  # fewer than asked: only three exist

@@ -305,3 +305,38 @@ def test_cli_checks_counts(capsys):
             "0",
         )
     assert "expected an integer >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_train_budget_lets_the_engine_choose_and_resumes(tmp_path, cifar_folder, capsys):
+    """``train --budget``: each architecture comes from the engine, its validation accuracy
+    goes back; a second run with a larger budget resumes from the saved state."""
+    state, labels = tmp_path / "state.json", tmp_path / "labels.csv"
+    common = (
+        "--data", str(cifar_folder), "--output", str(labels), "--epochs", "1",
+        "--batch-size", "32", "--threads", "1", "--space", "flash",
+        "-O", "widths=[8, 16]", "-O", "depths=[2, 3]", "-O", "n_cells=1",
+        "--valid-size", "40", "--limit-train", "120", "--state", str(state),
+    )
+    args = parse(*common, "--budget", "2")
+    assert args.run(args) == 0
+    first = list(csv.DictReader(labels.open(newline="")))
+    assert len(first) == 2 and "Recommended:" in capsys.readouterr().out
+    args = parse(*common, "--budget", "3")
+    assert args.run(args) == 0
+    assert "Resuming from" in capsys.readouterr().err
+    rows = list(csv.DictReader(labels.open(newline="")))
+    assert [r["arch"] for r in rows[:2]] == [r["arch"] for r in first]
+    assert len({r["arch"] for r in rows}) == 3
+    from flash_nas import SearchEngine
+
+    engine = SearchEngine.load(state)
+    told = {t.text: t.value for t in engine.history}
+    assert set(told) == {r["arch"] for r in rows}
+    for row in rows:  # the engine learnt the validation accuracy, not the test accuracy
+        assert told[row["arch"]] == pytest.approx(float(row["valid_accuracy"]))
+
+
+def test_train_needs_archs_or_budget(capsys):
+    with pytest.raises(SystemExit):
+        parse("--space", "flash", "--data", "x", "--epochs", "1", "--output", "o.csv")
+    assert "one of the arguments --archs --budget is required" in capsys.readouterr().err

@@ -5,8 +5,9 @@ Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results
 
 1. :mod:`.ranking` -- training-free scores against accuracy on all of NAS-Bench-201;
 2. :mod:`.predictor` -- the few-sample accuracy predictor on held-out cells;
-3. :mod:`.search` -- FLASH against random search, regularized evolution and NNI's tuners at
-   equal label budgets;
+3. :mod:`.search` -- FLASH's two methods against random search, regularized and differential
+   evolution and NNI's tuners at equal label budgets on NAS-Bench-201; :mod:`.search_spaces`
+   -- the same on NAS-Bench-101 and TransNAS-Bench-101;
 4. :mod:`.speed` -- scoring up to 10^6 architectures against NASWOT, SHGO against space size;
 5. :mod:`.hardware` -- hardware model fidelity per device.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from benchmarks.suite import hardware, predictor, ranking, search, speed
+from benchmarks.suite import hardware, predictor, ranking, search, search_spaces, speed
 from benchmarks.suite.report import Section, write_report
 from flash_nas._imports import require
 from flash_nas.errors import FlashNasError, UnknownNameError
@@ -34,6 +35,7 @@ PARTS: dict[str, Callable[..., Section]] = {
     "ranking": ranking.run,
     "predictor": predictor.run,
     "search": search.run,
+    "search_spaces": search_spaces.run,
     "speed": speed.run,
     "hardware": hardware.run,
 }
@@ -71,6 +73,7 @@ def run_suite(
     *,
     output: Path,
     seeds: int | None = None,
+    first_seed: int = 0,
     quick: bool = False,
     tables: Sequence[str | Path] = (),
     command: str = "python -m benchmarks",
@@ -91,7 +94,9 @@ def run_suite(
     for number, name in enumerate(parts, start=1):
         print(f"[{number}/{len(parts)}] {name} ...", file=log, flush=True)
         started = time.perf_counter()
-        section = PARTS[name](output=output, seeds=seeds, quick=quick, tables=tables)
+        section = PARTS[name](
+            output=output, seeds=seeds, quick=quick, tables=tables, first_seed=first_seed
+        )
         section.seconds = time.perf_counter() - started
         print(f"[{number}/{len(parts)}] {name}: {section.seconds:.1f} s", file=log, flush=True)
         sections.append(section)

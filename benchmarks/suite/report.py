@@ -38,6 +38,7 @@ SUFFIX_RANGES: tuple[tuple[str, float, float, bool], ...] = (
     ("mape", 0.0, math.inf, False),
     ("alpha", 0.0, math.inf, True),
     ("space_size", 0.0, math.inf, True),
+    ("log_objective", -math.inf, math.inf, False),
 )
 
 

@@ -40,8 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suite",
         default="all",
-        help="all, or comma-separated parts from: ranking, predictor, search, speed, hardware "
-        "(default all)",
+        help="all, or comma-separated parts from: ranking, predictor, search, search_spaces, "
+        "speed, hardware (default all)",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the first seed (default 0; the engine's settings were chosen on seeds from 100)",
     )
     parser.add_argument(
         "--seeds", type=int, help="seeds for every part that has seeds (default 10; 3 with --quick)"
@@ -100,6 +106,8 @@ def command_line(args: argparse.Namespace) -> str:
     words = [*args.prog.split(), "--suite", args.suite]
     if args.seeds is not None:
         words += ["--seeds", str(args.seeds)]
+    if args.first_seed:
+        words += ["--first-seed", str(args.first_seed)]
     if args.quick:
         words.append("--quick")
     words += ["--output", str(args.output)]
@@ -111,6 +119,8 @@ def command_line(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}.")
+    if args.first_seed < 0:
+        raise UsageError(f"--first-seed must be >= 0, got {args.first_seed}.")
     suite = import_suite()
     try:
         parts = suite.parse_parts(args.suite)
@@ -120,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         parts,
         output=args.output,
         seeds=args.seeds,
+        first_seed=args.first_seed,
         quick=args.quick,
         tables=args.table,
         command=command_line(args),

@@ -19,6 +19,7 @@ from flash_nas.cli._common import (
     read_arch_file,
     write_output,
 )
+from flash_nas.objective import LIMITS
 from flash_nas.tables import Table, write_table
 from flash_nas.training import TrainResult, check_fits, train_and_evaluate
 
@@ -59,14 +60,36 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     add_options_argument(
         train, "space", "adapter parameter, e.g. -O num_classes=100 for CIFAR-100 (repeatable)"
     )
-    train.add_argument(
+    which = train.add_mutually_exclusive_group(required=True)
+    which.add_argument(
         "--archs",
         type=Path,
-        required=True,
         metavar="FILE",
         help="architectures to train: one per line (# comments allowed), or a CSV with an "
         "'arch' column",
     )
+    which.add_argument(
+        "--budget",
+        type=_positive_int,
+        metavar="N",
+        help="let the search engine choose: train N architectures, each proposed after the "
+        "previous results (the label it learns is valid_accuracy with --valid-size, else the "
+        "test accuracy); resumable with --state",
+    )
+    train.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="with --budget: the engine's state (JSON), saved after every architecture and "
+        "resumed from if it exists",
+    )
+    train.add_argument("--method", choices=("bo", "flash"), default="bo", help="with --budget")
+    train.add_argument("--hardware", help="with --budget: hardware model for limits/objective")
+    add_options_argument(train, "hardware")
+    train.add_argument("--objective", help="with --budget: what to maximise (default: follows "
+                       "--hardware, as in `flash-nas search`)")
+    for name in LIMITS:
+        train.add_argument(f"--{name.replace('_', '-')}", type=float, metavar="X")
     train.add_argument(
         "--data",
         type=Path,
@@ -113,6 +136,10 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.output)
+    if args.budget is not None:
+        from flash_nas.cli.train_loop import run_budget
+
+        return run_budget(args)
     adapter = make_adapter(args.space, args.space_option)
     batch = adapter.batch(read_arch_file(adapter, args.archs))
     texts = batch.texts()

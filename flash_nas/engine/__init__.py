@@ -13,7 +13,7 @@ the Optuna sampler, the Ray Tune searcher, the benchmarks).
 
 from __future__ import annotations
 
-from flash_nas.engine.domain import AdapterDomain, Domain
+from flash_nas.engine.domain import AdapterDomain, Domain, ListDomain
 from flash_nas.engine.engine import METHODS, SearchEngine
 from flash_nas.engine.records import FrontPoint, Proposal, Recommendation, Trial
 from flash_nas.engine.state import StateError
@@ -23,6 +23,7 @@ __all__ = [
     "AdapterDomain",
     "Domain",
     "FrontPoint",
+    "ListDomain",
     "Proposal",
     "Recommendation",
     "SearchEngine",

@@ -3,7 +3,8 @@
 The model (:class:`ArchitectureModel`) reads two blocks of inputs: the training-free metrics
 (NN-Degree, its neuron-level form, log parameters, log FLOPs: each scaled to [0, 1] over the
 space, each with its own length scale) and the adapter's encoding of the architecture's choices
-(one length scale for the whole block). The kernel is a *sum* of one Matérn kernel per block:
+(one length scale per choice, e.g. per NAS-Bench-201 edge, where the adapter says which columns
+belong together). The kernel is a *sum* of one Matérn kernel per block:
 far from every label in the encoding, the metrics still carry the prediction, so the model ranks
 the whole space instead of reverting to the mean there.
 
@@ -30,10 +31,24 @@ _FLOOR = 1e-3
 
 
 class ArchitectureModel:
-    """A GP over ``[metrics | encoding]`` with an additive kernel, one block each."""
+    """A GP over ``[metrics | encoding]`` with an additive kernel, one block each.
 
-    def __init__(self, n_metrics: int, n_encoding: int, *, seed: int = 0) -> None:
-        groups = [*range(n_metrics), *([n_metrics] * n_encoding)]
+    ``encoding_groups`` says which encoding columns describe one choice (one length scale
+    each, e.g. an NAS-Bench-201 edge's five one-hot columns); None for one scale over all.
+    """
+
+    def __init__(
+        self,
+        n_metrics: int,
+        n_encoding: int,
+        *,
+        encoding_groups: list[int] | None = None,
+        seed: int = 0,
+    ) -> None:
+        if encoding_groups is None or len(encoding_groups) != n_encoding:
+            encoding_groups = [0] * n_encoding
+        _, codes = np.unique(np.asarray(encoding_groups, dtype=np.int64), return_inverse=True)
+        groups = [*range(n_metrics), *(n_metrics + codes).tolist()]
         blocks = [*([0] * n_metrics), *([1] * n_encoding)]
         self.gp = GaussianProcess(groups, blocks=blocks, seed=seed)
 

@@ -9,14 +9,14 @@ their search space declares (``flash_nas.integrations.params``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
 from flash_nas.adapter import Adapter
 from flash_nas.errors import NotSupportedError
 
-__all__ = ["LISTABLE", "AdapterDomain", "Domain"]
+__all__ = ["LISTABLE", "AdapterDomain", "Domain", "ListDomain"]
 
 #: Spaces up to this size are listed whole: every search sees every architecture.
 LISTABLE = 200_000
@@ -62,3 +62,25 @@ class AdapterDomain(Domain):
             n = min(n, size)
         drawn = self.adapter.sample(n, int(rng.integers(2**63)))
         return list(dict.fromkeys(self.adapter.parse(text) for text in drawn.texts()))
+
+
+class ListDomain(Domain):
+    """A fixed list of an adapter's architectures: search among these candidates only (a
+    benchmark's sampled cells, the models a team can deploy...)."""
+
+    def __init__(self, adapter: Adapter, archs: Sequence[Hashable]) -> None:
+        self.adapter = adapter
+        self.archs = list(dict.fromkeys(archs))
+        if not self.archs:
+            raise NotSupportedError("A ListDomain needs at least one architecture.")
+        self._members = set(self.archs)
+
+    def enumerate(self) -> list[Hashable] | None:
+        return list(self.archs)
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[Hashable]:
+        picked = rng.choice(len(self.archs), size=min(n, len(self.archs)), replace=False)
+        return [self.archs[k] for k in picked]
+
+    def contains(self, arch: Hashable) -> bool:
+        return arch in self._members

@@ -94,9 +94,9 @@ def _fitted_bo(engine: SearchEngine) -> ArchitectureModel:
         rows, utility = engine.labelled()
         n_metrics = len(engine.features)
         n_encoding = engine.inputs(rows[:1]).shape[1] - n_metrics
-        engine._model = ArchitectureModel(n_metrics, n_encoding, seed=engine.seed).fit(
-            engine.inputs(rows), utility
-        )
+        groups = engine.adapter.encoding_groups() if n_encoding else None
+        model = ArchitectureModel(n_metrics, n_encoding, encoding_groups=groups, seed=engine.seed)
+        engine._model = model.fit(engine.inputs(rows), utility)
         engine._model_version = _labels_version(engine)
     return engine._model
 
@@ -201,6 +201,7 @@ def _fitted_flash(engine: SearchEngine) -> tuple[Any, Evaluator, Scored | None]:
         labels = Labels([engine.candidates.archs[r] for r in rows], utility, "engine")
         predictor = fit_predictor(engine.adapter, labels, engine.features)
         best: Scored | None = None
+        result = None
         try:
             result, evaluator = run_search(
                 engine.adapter,
@@ -220,9 +221,15 @@ def _fitted_flash(engine: SearchEngine) -> tuple[Any, Evaluator, Scored | None]:
                 engine.hardware,
                 chance=engine.chance,
             )
-        evaluator.prefetch([engine.candidates.archs[r] for r in engine._pool_rows])
+        pool = [engine.candidates.archs[r] for r in engine._pool_rows]
+        evaluator.prefetch(pool)
+        if best is None or not engine.domain.contains(best.arch):
+            # No relaxation (or a pick outside the searched part): the pool's best instead.
+            scored = [evaluator.cache[a] for a in pool]
+            feasible = [s for s in scored if s.feasible]
+            best = max(feasible, key=lambda s: s.log_objective) if feasible else None
         engine._model = (predictor, evaluator, best)
-        engine._flash_result = result if best is not None else None
+        engine._flash_result = result
         engine._model_version = _labels_version(engine)
     return engine._model
 

@@ -329,10 +329,25 @@ def translate_space(
 
     adapter = plugins.get_adapter(space_name, **space_options)
     translator = plugins.translate_search_space(adapter, dict(search_space), build)
+    if translator is None and set(search_space) == {"arch"}:
+        # Any space: one choice over the architectures' own texts.
+        translator = SampleTranslator(
+            adapter,
+            search_space,
+            lambda params: adapter.parse(_text(params["arch"])),
+            lambda arch: {"arch": adapter.format(arch)},
+        )
     if translator is None:
         raise SearchSpaceError(
             f"The {space_name!r} adapter ({type(adapter).__name__}) cannot read NNI-style "
             f"search spaces: no plugin implements the translate_search_space hook for it "
-            f"(see docs/plugins.md)."
+            f"(see docs/plugins.md). Any space takes one 'choice' parameter named 'arch' over "
+            f"architecture texts."
         )
     return translator
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ArchFormatError(f"Parameter 'arch' must be an architecture's text; got {value!r}.")
+    return value
