@@ -286,9 +286,11 @@ class ChoiceSkeleton:
         return per_pattern[pattern].astype(float)
 
     def _cell_nodes(
-        self, choices: np.ndarray, *, neuron: bool
+        self, choices: np.ndarray, *, neuron: bool, sums_count: bool = False
     ) -> list[list[tuple[np.ndarray, np.ndarray, int]]]:
-        """Per cell and node: (in-degree per row, is-computing per row, channels)."""
+        """Per cell and node: (in-degree per row, counts per row, channels); a node counts
+        when a live computing edge writes it, or (``sums_count``) when it is a live sum node
+        (the rule of :func:`flash_nas.metrics.graph_metrics.nn_degree`)."""
         live, pattern = self.liveness(choices)
         live_rows = live[pattern]
         degree = self.edge_values(
@@ -314,13 +316,17 @@ class ChoiceSkeleton:
                         )
                     node_degree += alive * contribution
                     node_computing |= alive & (np.asarray(computing[position]) > 0)
+                    if sums_count and node.combine == "sum":
+                        node_computing |= alive
                 nodes.append((node_degree, node_computing, node.channels))
             cells.append(nodes)
         return cells
 
-    def nn_degree(self, choices: np.ndarray, *, neuron: bool = False) -> np.ndarray:
+    def nn_degree(
+        self, choices: np.ndarray, *, neuron: bool = False, sums_count: bool = True
+    ) -> np.ndarray:
         total = np.zeros(len(choices))
-        for nodes in self._cell_nodes(choices, neuron=neuron):
+        for nodes in self._cell_nodes(choices, neuron=neuron, sums_count=sums_count):
             degree_sum = sum(np.where(comp, deg, 0.0) for deg, comp, _ in nodes)
             count = sum(comp.astype(float) for _, comp, _ in nodes)
             total += np.divide(degree_sum, count, out=np.zeros(len(choices)), where=count > 0)
@@ -397,6 +403,8 @@ class ChoiceBatch(GraphBatch):
             return skeleton.nn_degree(choices)
         if name == "nn_degree_neuron":
             return skeleton.nn_degree(choices, neuron=True)
+        if name == "nn_degree_computing":
+            return skeleton.nn_degree(choices, sums_count=False)
         if name == "nn_mass":
             return skeleton.nn_mass(choices)
         return None

@@ -44,6 +44,13 @@ METRICS: dict[str, Metric] = {
             graph_metrics.nn_degree_neuron,
         ),
         Metric(
+            "nn_degree_computing",
+            "NN-Degree over computing nodes only (flash-nas 0.1's rule; sums of identities "
+            "left out)",
+            "channels",
+            graph_metrics.nn_degree_computing,
+        ),
+        Metric(
             "nn_mass", "NN-Mass (Bhardwaj et al., CVPR 2021)", "channels", graph_metrics.nn_mass
         ),
         Metric("params", "trainable parameters", "count", graph_metrics.params),

@@ -70,8 +70,16 @@ def activations(graph: ArchGraph) -> float:
     )
 
 
-def _cell_node_degrees(graph: ArchGraph, *, neuron: bool) -> list[list[tuple[float, int]]]:
-    """Per cell, ``(in-degree, channels)`` of each computing node."""
+def _cell_node_degrees(
+    graph: ArchGraph, *, neuron: bool, sums_count: bool = False
+) -> list[list[tuple[float, int]]]:
+    """Per cell, ``(in-degree, channels)`` of each node NN-Degree averages over.
+
+    A node counts when a live computing edge (conv, pooling) writes it; with ``sums_count``
+    (NN-Degree's rule, see :func:`nn_degree`) also every live *sum* node, whatever its inputs:
+    a sum of identities is still a node of the network. A concatenation fed by identities only
+    re-indexes channels counted where they were computed: wiring, never counted.
+    """
     live = live_edges(graph)
     cells = []
     for cell in graph.cells:
@@ -89,24 +97,34 @@ def _cell_node_degrees(graph: ArchGraph, *, neuron: bool) -> list[list[tuple[flo
                 if node.combine == "concat":
                     contribution *= op_output_channels(edge.op, read) / node.channels
                 degree += contribution
-                computing = computing or edge.op.is_computing
+                computing = computing or edge.op.is_computing or (
+                    sums_count and node.combine == "sum"
+                )
             if computing:
                 found.append((degree, node.channels))
         cells.append(found)
     return cells
 
 
-def _nn_degree(graph: ArchGraph, *, neuron: bool) -> float:
+def _nn_degree(graph: ArchGraph, *, neuron: bool, sums_count: bool = True) -> float:
     return float(
         sum(
             np.mean([degree for degree, _ in nodes]) if nodes else 0.0
-            for nodes in _cell_node_degrees(graph, neuron=neuron)
+            for nodes in _cell_node_degrees(graph, neuron=neuron, sums_count=sums_count)
         )
     )
 
 
 def nn_degree(graph: ArchGraph) -> float:
+    """FLASH's NN-Degree: per cell, the mean channel in-degree over the cell's nodes (every
+    live sum node, and every node a conv or pooling writes), summed over cells."""
     return _nn_degree(graph, neuron=False)
+
+
+def nn_degree_computing(graph: ArchGraph) -> float:
+    """NN-Degree averaged over computing nodes only (flash-nas 0.1's rule): a sum node fed by
+    identity edges alone does not count."""
+    return _nn_degree(graph, neuron=False, sums_count=False)
 
 
 def nn_degree_neuron(graph: ArchGraph) -> float:
