@@ -76,9 +76,7 @@ _ACTIVATIONS = {
 _IDENTITY_MODULES = ("Dropout", "Dropout2d", "Dropout1d", "AlphaDropout", "Identity")
 
 
-def graph_from_module(
-    module: Any, input_shape: Shape = (3, 224, 224), name: str = ""
-) -> ArchGraph:
+def graph_from_module(module: Any, input_shape: Shape = (3, 224, 224), name: str = "") -> ArchGraph:
     """The ArchGraph of ``module`` (a ``torch.nn.Module``) for one input of ``input_shape``."""
     import torch
     import torch.fx
@@ -375,7 +373,8 @@ class _Converter:
 
     def _gate_last(self, node: Any, args: list[Any]) -> list[Any]:
         shapes = [self._tensor(a, node).shape for a in args]
-        if shapes[0][0] != shapes[1][0] or not any(s[1:] in ((1, 1), _shape(node)[1:]) for s in shapes):
+        spatial = ((1, 1), _shape(node)[1:])
+        if shapes[0][0] != shapes[1][0] or not any(s[1:] in spatial for s in shapes):
             raise self._unsupported(node, "a product other than a per-channel gate")
         return args
 

@@ -49,9 +49,7 @@ def load_model(text: str) -> Any:
 
     model = builder()
     if not isinstance(model, torch.nn.Module):
-        raise ArchFormatError(
-            f"{text} returned a {type(model).__name__}, not a torch.nn.Module."
-        )
+        raise ArchFormatError(f"{text} returned a {type(model).__name__}, not a torch.nn.Module.")
     return model
 
 

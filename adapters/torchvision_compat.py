@@ -90,7 +90,7 @@ def import_torchvision() -> ModuleType:
     with tolerate_missing_torchvision_ops():
         try:
             import torchvision
-            import torchvision.models  # noqa: F401  (the definitions this module exists for)
+            import torchvision.models
         except ImportError as exc:
             raise _missing(exc) from exc
     return torchvision
