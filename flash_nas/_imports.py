@@ -14,6 +14,7 @@ _EXTRAS = {
     "nni": "nni",
     "zigzag": "zigzag",
     "matplotlib": "plot",
+    "torchvision": "torchvision",
 }
 
 

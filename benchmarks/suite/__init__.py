@@ -8,7 +8,8 @@ Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results
 3. :mod:`.search` -- FLASH against random search, regularized evolution and NNI's tuners at
    equal label budgets;
 4. :mod:`.speed` -- scoring up to 10^6 architectures against NASWOT, SHGO against space size;
-5. :mod:`.hardware` -- hardware model fidelity per device.
+5. :mod:`.hardware` -- hardware model fidelity per device;
+6. :mod:`.pi3` -- the ``pi3b`` model against a real Raspberry Pi 3 (needs torchvision).
 
 Each part returns a :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV
 behind every table and the PNG figures into the output folder.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from benchmarks.suite import hardware, predictor, ranking, search, speed
+from benchmarks.suite import hardware, pi3, predictor, ranking, search, speed
 from benchmarks.suite.report import Section, write_report
 from flash_nas._imports import require
 from flash_nas.errors import FlashNasError, UnknownNameError
@@ -36,6 +37,7 @@ PARTS: dict[str, Callable[..., Section]] = {
     "search": search.run,
     "speed": speed.run,
     "hardware": hardware.run,
+    "pi3": pi3.run,
 }
 
 
@@ -85,6 +87,10 @@ def run_suite(
     require("matplotlib", "The benchmark suite's plots")
     if "speed" in parts:
         require("torch", "The speed part's NASWOT baseline")
+    if "pi3" in parts:
+        from flash_nas_adapters.torchvision_compat import import_torchvision
+
+        import_torchvision()  # the Raspberry Pi 3 part builds torchvision's networks
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     sections = []
