@@ -25,12 +25,17 @@ shape the graph derives is checked against the shape torch computed.
 
 Parameters counted are those of the layers the traced forward pass runs: a module that holds
 parameters its eval forward never uses (GoogLeNet's auxiliary classifiers) counts fewer than
-``sum(p.numel() for p in module.parameters())``.
+``sum(p.numel() for p in module.parameters())``, and a warning names those modules.
+
+The graph has no cells (a module does not say where its repeated blocks are), so the cell
+metrics NN-Degree and NN-Mass are 0 for it; parameters, MACs, FLOPs, activations and every
+hardware model apply.
 """
 
 from __future__ import annotations
 
 import operator
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +106,26 @@ def graph_from_module(module: Any, input_shape: Shape = (3, 224, 224), name: str
             f"{label} does not run on a 1x{'x'.join(map(str, input_shape))} input: {first}. "
             f"Set the input with -O input_size=N -O in_channels=C."
         ) from None
-    return _Converter(traced, input_shape, label).run()
+    graph = _Converter(traced, input_shape, label).run()
+    _warn_unused_parameters(module, traced, label)
+    return graph
+
+
+def _warn_unused_parameters(module: Any, traced: Any, label: str) -> None:
+    """Say so when the eval forward pass leaves parameters unused: the graph does not count them."""
+    used = {node.target for node in traced.graph.nodes if node.op == "call_module"}
+    unused: dict[str, int] = {}
+    for name, parameter in module.named_parameters():
+        owner = name.rpartition(".")[0]
+        if owner not in used:
+            top = owner.split(".")[0] or name
+            unused[top] = unused.get(top, 0) + parameter.numel()
+    if unused:
+        warnings.warn(
+            f"{label}: {sum(unused.values()):,} parameters (in {', '.join(sorted(unused))}) are "
+            "not used by the forward pass in eval mode, so the graph does not count them.",
+            stacklevel=3,
+        )
 
 
 class _Converter:

@@ -232,3 +232,21 @@ def test_an_input_too_small_for_the_model_says_how_to_set_it():
 def test_bad_adapter_options_are_refused():
     with pytest.raises(ValueError, match="input_size"):
         TorchAdapter(input_size=0)
+
+
+def test_parameters_the_eval_forward_never_uses_are_named_in_a_warning():
+    class WithAux(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Conv2d(3, 4, 3)
+            self.aux = nn.Linear(4, 2)  # used only in training, as GoogLeNet's aux heads
+
+        def forward(self, x):
+            y = self.body(x)
+            if self.training:
+                return self.aux(y.mean([2, 3]))
+            return y
+
+    with pytest.warns(UserWarning, match=r"10 parameters \(in aux\) are not used"):
+        graph = graph_from_module(WithAux(), (3, 8, 8))
+    assert flash_nas.score(graph, ["params"])["params"] == 3 * 4 * 9 + 4
