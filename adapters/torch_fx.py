@@ -223,6 +223,9 @@ class _Converter:
 
     # --------------------------------------------------------------------- dispatch
     def _convert(self, node: Any) -> Any:
+        rank = len(getattr(node.meta.get("tensor_meta"), "shape", (0, 0)))
+        if rank not in (2, 4, 5):
+            raise self._unsupported(node, f"a tensor of rank {rank} (the graph holds images)")
         if node.op == "call_module":
             return self._module(node, self.traced.get_submodule(node.target))
         if node.op == "get_attr":

@@ -250,3 +250,16 @@ def test_parameters_the_eval_forward_never_uses_are_named_in_a_warning():
     with pytest.warns(UserWarning, match=r"10 parameters \(in aux\) are not used"):
         graph = graph_from_module(WithAux(), (3, 8, 8))
     assert flash_nas.score(graph, ["params"])["params"] == 3 * 4 * 9 + 4
+
+
+def test_a_sequence_model_is_refused_at_its_first_non_image_tensor():
+    class Tokens(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return self.proj(x.flatten(2).transpose(1, 2))
+
+    with pytest.raises(NotSupportedError, match="no cost rule for Tensor.flatten at flatten: a tensor of rank 3"):
+        graph_from_module(Tokens(), (8, 4, 4))
