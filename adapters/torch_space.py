@@ -19,8 +19,8 @@ from typing import Any
 
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, ArchGraph, UnknownNameError
+from flash_nas.torchvision_compat import import_torchvision
 from flash_nas_adapters.torch_fx import graph_from_module
-from flash_nas_adapters.torchvision_compat import import_torchvision
 
 __all__ = ["TorchAdapter", "load_model"]
 

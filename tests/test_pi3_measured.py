@@ -16,7 +16,7 @@ pytest.importorskip("torch", reason="the Pi 3 benchmark builds networks with tor
 
 def torchvision_or_skip() -> None:
     from flash_nas import MissingDependencyError
-    from flash_nas_adapters.torchvision_compat import import_torchvision
+    from flash_nas.torchvision_compat import import_torchvision
 
     try:
         import_torchvision()
@@ -82,3 +82,16 @@ def test_specs_keep_the_specification_costs():
     ]
     assert Pi3BModel(profile=None).cost("ms_per_layer") == specs.cost("ms_per_layer")
     assert Pi3BModel().cost("ms_per_layer") != specs.cost("ms_per_layer")
+
+
+def test_the_suite_part_says_it_did_not_run_without_torchvision(monkeypatch):
+    from benchmarks.suite import pi3
+    from flash_nas import MissingDependencyError
+
+    def missing():
+        raise MissingDependencyError("no torchvision here; pip install 'flash-nas[torchvision]'")
+
+    monkeypatch.setattr(pi3, "import_torchvision", missing)
+    section = pi3.run(seeds=1, quick=True)
+    assert section.blocks == ["Not run: no torchvision here; pip install 'flash-nas[torchvision]'"]
+    assert section.summary == ["pi3: not run (torchvision is not installed)"] and not section.csvs

@@ -22,7 +22,7 @@ from flash_nas_adapters.torch_space import TorchAdapter  # noqa: E402
 
 def torchvision_or_skip():
     from flash_nas import MissingDependencyError
-    from flash_nas_adapters.torchvision_compat import import_torchvision
+    from flash_nas.torchvision_compat import import_torchvision
 
     try:
         return import_torchvision()

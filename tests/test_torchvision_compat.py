@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs the [torch] extra")
 
-from flash_nas_adapters.torchvision_compat import (  # noqa: E402
+from flash_nas.torchvision_compat import (  # noqa: E402
     import_torchvision,
     tolerate_missing_torchvision_ops,
 )
@@ -38,3 +38,15 @@ def test_torchvision_models_build_on_this_torch():
     model = torchvision.models.mobilenet_v2()
     assert sum(p.numel() for p in model.parameters()) == 3_504_872
     assert model.eval()(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
+
+
+def test_packages_that_import_torchvision_import_through_require():
+    import importlib.util
+    import subprocess
+    import sys
+
+    for name in ("torchvision", "torchmetrics"):
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"needs {name} installed")
+    code = "from flash_nas._imports import require; require('torchmetrics', 'a test')"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

@@ -9,7 +9,8 @@ Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results
    equal label budgets;
 4. :mod:`.speed` -- scoring up to 10^6 architectures against NASWOT, SHGO against space size;
 5. :mod:`.hardware` -- hardware model fidelity per device;
-6. :mod:`.pi3` -- the ``pi3b`` model against a real Raspberry Pi 3 (needs torchvision).
+6. :mod:`.pi3` -- the ``pi3b`` model against a real Raspberry Pi 3 (needs the
+   ``[torchvision]`` extra; without it the report says the part was not run and why).
 
 Each part returns a :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV
 behind every table and the PNG figures into the output folder.
@@ -87,10 +88,6 @@ def run_suite(
     require("matplotlib", "The benchmark suite's plots")
     if "speed" in parts:
         require("torch", "The speed part's NASWOT baseline")
-    if "pi3" in parts:
-        from flash_nas_adapters.torchvision_compat import import_torchvision
-
-        import_torchvision()  # the Raspberry Pi 3 part builds torchvision's networks
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     sections = []

@@ -13,12 +13,20 @@ afterwards. With a torchvision whose operators load, nothing fails and nothing i
 
 The alternative, copying standard CNN definitions into flash-nas, would drift from the real
 models users name; this keeps ``torchvision.models:resnet18`` meaning torchvision's resnet18.
+
+The same failure breaks every package that imports torchvision when it is installed:
+``torchmetrics`` and ``pytorch_lightning``, hence ``nni.nas.hub.pytorch``. So
+:func:`flash_nas._imports.require` imports torchvision through this module first
+(:func:`import_torchvision_if_installed`) before it imports NNI; code of your own that imports
+lightning beside the CPU torch and torchvision can call that function first too. This is why
+torchvision is its own extra (``[torchvision]``) and not part of ``[all]``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -26,7 +34,11 @@ from typing import Any
 
 from flash_nas.errors import MissingDependencyError
 
-__all__ = ["import_torchvision", "tolerate_missing_torchvision_ops"]
+__all__ = [
+    "import_torchvision",
+    "import_torchvision_if_installed",
+    "tolerate_missing_torchvision_ops",
+]
 
 _PREFIX = "torchvision::"
 
@@ -101,3 +113,10 @@ def _missing(exc: ImportError) -> MissingDependencyError:
         f"torchvision models need the optional packages torch and torchvision ({exc}). "
         "Install them with: pip install torch==2.13.0 'flash-nas[torchvision]'"
     )
+
+
+def import_torchvision_if_installed() -> ModuleType | None:
+    """:func:`import_torchvision` where torch and torchvision are installed, else None."""
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("torchvision") is None:
+        return None
+    return import_torchvision()
