@@ -43,6 +43,12 @@ calibrated profile, see :mod:`flash_nas.calibration`):
 * **assumed**: the share of the peak each kind of work reaches, and the fixed overheads (see
   each coefficient's source). fp32 inference, 4 threads, one image per call.
 
+**The default costs are measured**: :data:`DEFAULT_PROFILE` is these specification costs times
+one speed factor (0.405) fitted to ncnn's latencies of 11 torchvision classifiers on a Raspberry Pi
+3 Model B+ at 4 threads (``benchmarks/pi3_measured.py``; leave-one-network-out MAPE 9.4 %, against
+145 % for the specifications alone, whose ranking of those networks is already exact).
+``Pi3BModel(profile=None)`` keeps the specification costs.
+
 The one simplification to know: a node that sums N edges does N - 1 adds, but an edge's events
 cannot see how many edges share its node, so every edge into a ``sum`` node is charged one add
 per value (one pass too many per node, a small cost next to the convolutions).
