@@ -14,11 +14,21 @@ _EXTRAS = {
     "nni": "nni",
     "zigzag": "zigzag",
     "matplotlib": "plot",
+    "torchvision": "torchvision",
 }
+
+
+#: Packages that import torchvision when it is installed, which fails beside the CPU torch
+#: unless torchvision was imported through :mod:`flash_nas.torchvision_compat` first.
+_IMPORT_TORCHVISION = ("nni", "torchmetrics", "pytorch_lightning", "lightning", "torchvision")
 
 
 def require(module: str, feature: str) -> ModuleType:
     """Import ``module`` or raise an error naming the extra that provides it."""
+    if module.split(".")[0] in _IMPORT_TORCHVISION:
+        from flash_nas.torchvision_compat import import_torchvision_if_installed
+
+        import_torchvision_if_installed()
     try:
         return importlib.import_module(module)
     except ImportError as exc:

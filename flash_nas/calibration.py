@@ -186,11 +186,14 @@ def calibrate(
     fit_samples: int,
     seed: int = 0,
     source: str = "",
+    fit_rows: Sequence[int] | None = None,
 ) -> Profile:
     """Fit ``model``'s costs for each measured quantity on ``fit_samples`` random rows.
 
-    Returns the profile; ``profile.fit`` holds the quality on every other row. The model itself
-    is left unchanged: load the profile to use it.
+    ``fit_rows`` names the rows to fit on instead (positions in ``batch``; leave-one-out and
+    other planned splits), and ``fit_samples`` must then equal its length. Returns the profile;
+    ``profile.fit`` holds the quality on every other row. The model itself is left unchanged:
+    load the profile to use it.
     """
     texts = batch.texts()
     for quantity, values in measured.items():
@@ -204,14 +207,25 @@ def calibrate(
         check_measurements(values, quantity, texts)
     if len(set(texts)) != len(texts):
         raise TableError("The measurements list an architecture twice; keep one row per arch.")
-    if not isinstance(fit_samples, int) or not 1 <= fit_samples < len(batch):
+    every_row = fit_rows is not None and fit_samples == len(batch)  # a final fit, no quality
+    if not isinstance(fit_samples, int) or not 1 <= fit_samples < len(batch) + every_row:
         raise FlashNasError(
             f"fit_samples must be an int in 1..{len(batch) - 1} (some rows must be held out to "
             f"report quality); got {fit_samples!r}."
         )
     events = model.events_batch(batch)
-    order = np.random.default_rng(seed).permutation(len(batch))
-    fit_rows, held_out = order[:fit_samples], order[fit_samples:]
+    if fit_rows is None:
+        order = np.random.default_rng(seed).permutation(len(batch))
+        fit_rows, held_out = order[:fit_samples], order[fit_samples:]
+    else:
+        chosen = np.unique(np.asarray(fit_rows, dtype=int))
+        if len(chosen) != fit_samples or chosen.min() < 0 or chosen.max() >= len(batch):
+            raise FlashNasError(
+                f"fit_rows must be {fit_samples} distinct positions in 0..{len(batch) - 1}; got "
+                f"{list(fit_rows)!r}."
+            )
+        fit_rows = chosen
+        held_out = np.setdiff1d(np.arange(len(batch)), chosen)
     costs = dict(zip(model.coefficient_names(), map(float, model.costs)))
     fits = {}
     notes = []
@@ -239,7 +253,8 @@ def calibrate(
         predicted = events[:, mask] @ np.array(
             [costs[c.name] for c in model.coefficients if c.quantity == quantity]
         )
-        fits[quantity] = fit_quality(predicted[held_out], y[held_out])
+        if len(held_out):
+            fits[quantity] = fit_quality(predicted[held_out], y[held_out])
     return Profile(
         model=type(model).__name__,
         costs=costs,

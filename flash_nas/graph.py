@@ -3,7 +3,8 @@
 Representations this module knows:
 
 * **ArchGraph** -- nodes are tensors (channels, height, width), edges are operations. A node
-  combines its incoming edges by ``"sum"`` (ResNet, NAS-Bench-201) or ``"concat"`` (DenseNet).
+  combines its incoming edges by ``"sum"`` (ResNet, NAS-Bench-201), ``"concat"`` (DenseNet) or
+  ``"mul"`` (an element-wise product, a 1x1 edge broadcast over the node: squeeze-excitation).
   Nodes are grouped into cells, the unit NN-Degree sums over; everything outside a cell (stem,
   reduction blocks, head) is the skeleton.
 * **Op** -- what an edge does: a short sequence of :class:`Layer` (conv, bn, relu, pooling,
@@ -34,21 +35,27 @@ __all__ = [
     "conv_output_size",
 ]
 
-Combine = Literal["sum", "concat"]
+Combine = Literal["sum", "concat", "mul"]
 
-#: Layer kinds an Op may contain. ``linear`` acts on a 1x1 tensor (after global pooling).
+#: Layer kinds an Op may contain. ``linear`` acts on a 1x1 tensor (after global pooling);
+#: ``flatten`` turns a C x H x W tensor into C*H*W channels of 1x1 (a classifier that reads a
+#: whole feature map, as AlexNet and VGG do); its ``out_channels`` is C*H*W.
 LAYER_KINDS = (
     "conv",
     "bn",
     "relu",
     "relu6",
     "hswish",
+    "hsigmoid",
+    "sigmoid",
+    "silu",
     "avg_pool",
     "max_pool",
     "global_avg_pool",
+    "flatten",
     "linear",
 )
-_SHAPE_PRESERVING = ("bn", "relu", "relu6", "hswish")
+_SHAPE_PRESERVING = ("bn", "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "silu")
 _COMPUTING = ("conv", "avg_pool", "max_pool", "global_avg_pool", "linear")
 
 
@@ -97,7 +104,7 @@ class Layer:
                     f"conv: in_channels ({self.in_channels}) and out_channels "
                     f"({self.out_channels}) must both be divisible by groups ({self.groups})."
                 )
-        elif self.kind != "linear" and self.in_channels != self.out_channels:
+        elif self.kind not in ("linear", "flatten") and self.in_channels != self.out_channels:
             raise GraphError(
                 f"Layer {self.kind!r} keeps its channel count; got in_channels="
                 f"{self.in_channels} and out_channels={self.out_channels}."
@@ -122,7 +129,7 @@ class Layer:
                 conv_output_size(height, self.kernel, self.stride, self.padding),
                 conv_output_size(width, self.kernel, self.stride, self.padding),
             )
-        if self.kind == "global_avg_pool":
+        if self.kind in ("global_avg_pool", "flatten"):
             return 1, 1
         return height, width
 
@@ -180,6 +187,11 @@ class Op:
                     f"Op {self.name!r}: layer {layer.kind!r} reads {layer.in_channels} "
                     f"channels but receives {channels}."
                 )
+            if layer.kind == "flatten" and layer.out_channels != channels * height * width:
+                raise GraphError(
+                    f"Op {self.name!r}: flatten of {channels}x{height}x{width} writes "
+                    f"{channels * height * width} channels, not {layer.out_channels}."
+                )
             channels = layer.out_channels
             height, width = layer.output_size(height, width)
             if height < 1 or width < 1:
@@ -205,9 +217,10 @@ class Tensor:
             value = getattr(self, attr)
             if not isinstance(value, int) or value < 1:
                 raise GraphError(f"Node {self.name!r}: {attr} must be an int >= 1, got {value!r}.")
-        if self.combine not in ("sum", "concat"):
+        if self.combine not in ("sum", "concat", "mul"):
             raise GraphError(
-                f"Node {self.name!r}: combine must be 'sum' or 'concat', got {self.combine!r}."
+                f"Node {self.name!r}: combine must be 'sum', 'concat' or 'mul', got "
+                f"{self.combine!r}."
             )
 
     @property
@@ -332,15 +345,16 @@ class ArchGraph:
             return
         channels, height, width = edge.op.output_shape(read, src.height, src.width)
         dst = self.node(edge.dst)
-        if (height, width) != (dst.height, dst.width):
+        broadcast = dst.combine == "mul" and (height, width) == (1, 1)
+        if (height, width) != (dst.height, dst.width) and not broadcast:
             raise GraphError(
                 f"Edge {edge.src!r} -> {edge.dst!r} ({edge.op.name}) writes "
                 f"{height}x{width} but node {dst.name!r} is {dst.height}x{dst.width}."
             )
-        if dst.combine == "sum" and channels != dst.channels:
+        if dst.combine in ("sum", "mul") and channels != dst.channels:
             raise GraphError(
                 f"Edge {edge.src!r} -> {edge.dst!r} ({edge.op.name}) writes {channels} "
-                f"channels into sum node {dst.name!r} of {dst.channels} channels."
+                f"channels into {dst.combine} node {dst.name!r} of {dst.channels} channels."
             )
 
     def edge_output_channels(self, edge: Edge) -> int:

@@ -118,6 +118,12 @@ def _graph_module_class() -> type[nn.Module]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return super().forward(x.flatten(1))[:, :, None, None]
 
+    class Flatten4d(nn.Module):
+        """(N, C, H, W) to (N, C*H*W, 1, 1), so every tensor in the graph stays 4-D."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1)[:, :, None, None]
+
     def layer_module(layer: Layer) -> nn.Module:
         kind = layer.kind
         if kind == "conv":
@@ -143,10 +149,15 @@ def _graph_module_class() -> type[nn.Module]:
             return nn.MaxPool2d(layer.kernel, layer.stride, layer.padding)
         if kind == "linear":
             return Linear4d(layer.in_channels, layer.out_channels, bias=layer.bias)
+        if kind == "flatten":
+            return Flatten4d()
         return {
             "relu": nn.ReLU,
             "relu6": nn.ReLU6,
             "hswish": nn.Hardswish,
+            "hsigmoid": nn.Hardsigmoid,
+            "sigmoid": nn.Sigmoid,
+            "silu": nn.SiLU,
             "global_avg_pool": functools.partial(nn.AdaptiveAvgPool2d, 1),
         }[kind]()
 
@@ -201,6 +212,11 @@ def _graph_module_class() -> type[nn.Module]:
                         parts.append(x.new_zeros((batch, read.channels, height, width)))
                 if step.combine == "concat":
                     values[step.node] = torch.cat(parts, dim=1)
+                elif step.combine == "mul":  # 1x1 parts broadcast over the node
+                    product = parts[0]
+                    for part in parts[1:]:
+                        product = product * part
+                    values[step.node] = product.expand(batch, *step.shape)
                 else:
                     values[step.node] = sum(parts[1:], parts[0])
             result = values[self.graph.output]

@@ -669,7 +669,11 @@ _LAYER_EVENTS: dict[str, _LayerCounter] = {
     "relu": _activation,
     "relu6": _activation,
     "hswish": _activation,
+    "hsigmoid": _activation,
+    "sigmoid": _activation,
+    "silu": _activation,
     "bn": _folded,
+    "flatten": _folded,  # a view: nothing moves
 }
 
 
@@ -680,7 +684,7 @@ def _into_node(s: ImcStructure, values: int, combine: str, sent: bool) -> Events
     """
     data = values * s.activation_bytes
     events = {"buffer_bytes": 2 * data, "noc_byte_hops": 0 if sent else data}
-    if combine == "sum":
+    if combine in ("sum", "mul"):  # an accumulate or a multiply per value
         events["digital_ops"] = values
     return events
 

@@ -43,6 +43,12 @@ calibrated profile, see :mod:`flash_nas.calibration`):
 * **assumed**: the share of the peak each kind of work reaches, and the fixed overheads (see
   each coefficient's source). fp32 inference, 4 threads, one image per call.
 
+**The default costs are measured**: :data:`DEFAULT_PROFILE` is these specification costs times
+one speed factor (0.405) fitted to ncnn's latencies of 11 torchvision classifiers on a Raspberry Pi
+3 Model B+ at 4 threads (``benchmarks/pi3_measured.py``; leave-one-network-out MAPE 9.4 %, against
+145 % for the specifications alone, whose ranking of those networks is already exact).
+``Pi3BModel(profile=None)`` keeps the specification costs.
+
 The one simplification to know: a node that sums N edges does N - 1 adds, but an edge's events
 cannot see how many edges share its node, so every edge into a ``sum`` node is charged one add
 per value (one pass too many per node, a small cost next to the convolutions).
@@ -51,15 +57,29 @@ per value (one pass too many per node, a small cost next to the convolutions).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 import flash_nas
 from flash_nas import ArchGraph, HardwareModel, Layer, Op
+from flash_nas.calibration import Profile
 from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel
 from flash_nas.metrics._structure import op_flops, op_macs
 
-__all__ = ["IDLE_POWER_W", "LOAD_POWER_W", "PEAK_BANDWIDTH", "PEAK_MACS", "Pi3BModel"]
+__all__ = [
+    "DEFAULT_PROFILE",
+    "IDLE_POWER_W",
+    "LOAD_POWER_W",
+    "PEAK_BANDWIDTH",
+    "PEAK_MACS",
+    "Pi3BModel",
+]
+
+#: The default costs: the specification costs times one speed factor measured on a Raspberry
+#: Pi 3 Model B+ (ncnn, fp32, 4 threads, 11 torchvision classifiers); written by
+#: ``python -m benchmarks.pi3_measured --write-profile``, provenance in its notes.
+DEFAULT_PROFILE = Path(__file__).parent / "data" / "pi3b_ncnn_rpi3bplus_4t.json"
 
 # Specifications of the board.
 CORES = 4
@@ -169,8 +189,11 @@ def _mac_event(layer: Layer) -> int:
 class Pi3BModel(LinearCostModel):
     """Raspberry Pi 3B latency (ms) and energy (mJ) of one fp32 inference at batch size 1.
 
-    ``Pi3BModel(profile=None, **costs)``: the documented defaults, replaced by a calibrated
-    profile's costs, then by explicit costs by name (``ms_per_conv_mac=...``).
+    ``Pi3BModel(profile=DEFAULT_PROFILE, **costs)``: the documented specification costs,
+    replaced by a calibrated profile's costs, then by explicit costs by name
+    (``ms_per_conv_mac=...``). The default profile is the measured one shipped with flash-nas
+    (:data:`DEFAULT_PROFILE`: a Raspberry Pi 3 Model B+, ncnn, 4 threads);
+    ``profile=None`` (or ``"specs"``, ``-H profile=specs``) keeps the specification costs.
     """
 
     description = (
@@ -179,6 +202,13 @@ class Pi3BModel(LinearCostModel):
     )
     quantities = ("latency_ms", "energy_mj")
     coefficients = _coefficients()
+
+    def __init__(
+        self, profile: str | Path | Profile | None = DEFAULT_PROFILE, **costs: float
+    ) -> None:
+        if profile == "specs" or (profile is DEFAULT_PROFILE and type(self) is not Pi3BModel):
+            profile = None  # a subclass counts other events: the shipped fit is not its own
+        super().__init__(profile, **costs)
 
     def edge_events(self, edge: EdgeShape) -> np.ndarray:
         events = np.zeros(len(_LATENCY))

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 import flash_nas.plugins
+from flash_nas.torchvision_compat import import_torchvision_if_installed
+
+# Where torchvision is installed beside the CPU torch, importing it plainly fails, and with it
+# torchmetrics, lightning and NNI's model hub, which the NNI tests import directly.
+import_torchvision_if_installed()
 
 #: ``../shared/data`` beside the repository: real published NAS-Bench-201 measurements. CI has it;
 #: a user's clone may not, and then the tests that need it skip.

@@ -21,7 +21,7 @@ from flash_nas import FlashNasError, TableError, get_adapter
 from flash_nas.cli import bench
 from flash_nas_adapters.nasbench201 import load_shipped_table
 
-COUNTS = {"seed", "repeat", "labels", "n_rows", "n_archs", "n_cells", "evaluations"}
+COUNTS = {"seed", "repeat", "labels", "n_rows", "n_archs", "n_cells", "evaluations", "threads"}
 FLAGS = {"cold", "measured"}
 
 
@@ -35,7 +35,9 @@ def possible_range(column: str) -> tuple[float, float, bool]:
         return (0.0, 100.0, False)
     if column.endswith(("seconds", "_mb", "ratio", "space_size")):
         return (0.0, math.inf, True)
-    if column.endswith("within_10pct"):
+    if column.endswith("_ms"):
+        return (0.0, math.inf, True)
+    if column.endswith(("within_10pct", "within_20pct")):
         return (0.0, 1.0, False)
     if column.endswith("mape"):
         return (0.0, math.inf, False)

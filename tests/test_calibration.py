@@ -80,3 +80,21 @@ def test_explicit_costs_are_checked():
         Pi3BModel(ms_per_warp=1.0)
     with pytest.raises(FlashNasError, match="must be a finite number >= 0"):
         Pi3BModel(ms_per_byte=-1.0)
+
+
+def test_calibrate_on_chosen_rows_holds_out_exactly_the_others():
+    fit = calibrate
+    nb = flash_nas.get_adapter("nasbench201")
+    batch = nb.sample(12, 0)
+    truth = Pi3BModel(profile=None, ms_per_layer=0.2)
+    measured = truth.estimate_batch(batch)["latency_ms"]
+    measured[3] *= 5  # only a fit that uses row 3 is pulled by it
+    rows = [i for i in range(12) if i != 3]
+    profile = fit(Pi3BModel(), batch, {"latency_ms": measured}, fit_samples=11, fit_rows=rows)
+    assert profile.fit["latency_ms"].rows == 1
+    assert profile.fit["latency_ms"].mape == pytest.approx(0.8, abs=0.02)  # 1/5 of the truth
+    whole = fit(Pi3BModel(), batch, {"latency_ms": measured}, fit_samples=12,
+                fit_rows=list(range(12)))
+    assert whole.fit == {}
+    with pytest.raises(FlashNasError, match="fit_rows must be 3 distinct positions"):
+        fit(Pi3BModel(), batch, {"latency_ms": measured}, fit_samples=3, fit_rows=[0, 0, 1])

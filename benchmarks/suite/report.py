@@ -24,7 +24,18 @@ import numpy as np
 
 #: Integer columns: counts, seeds, positions, flags (all >= 0).
 COUNT_COLUMNS = frozenset(
-    {"seed", "repeat", "labels", "n_rows", "n_archs", "n_cells", "evaluations", "cold", "measured"}
+    {
+        "seed",
+        "repeat",
+        "labels",
+        "n_rows",
+        "n_archs",
+        "n_cells",
+        "evaluations",
+        "cold",
+        "measured",
+        "threads",
+    }
 )
 #: (column name suffix, low, high, low excluded): the first suffix that matches decides.
 SUFFIX_RANGES: tuple[tuple[str, float, float, bool], ...] = (
@@ -35,6 +46,8 @@ SUFFIX_RANGES: tuple[tuple[str, float, float, bool], ...] = (
     ("_mb", 0.0, math.inf, True),
     ("ratio", 0.0, math.inf, True),
     ("within_10pct", 0.0, 1.0, False),
+    ("within_20pct", 0.0, 1.0, False),
+    ("_ms", 0.0, math.inf, True),
     ("mape", 0.0, math.inf, False),
     ("alpha", 0.0, math.inf, True),
     ("space_size", 0.0, math.inf, True),

@@ -66,7 +66,8 @@ def add_space_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
         type=Path,
         metavar="FILE",
         help="architectures to use: one per line (# comments allowed), or a CSV with an "
-        "'arch' column",
+        "'arch' column. With --space torch, lines are module:callable, and flash-nas imports "
+        "those modules and calls those callables: it runs their code",
     )
     which.add_argument("--sample", type=int, metavar="N", help="draw N architectures uniformly")
     parser.add_argument("--seed", type=int, default=0, help="random seed for --sample (default 0)")

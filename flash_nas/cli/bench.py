@@ -27,7 +27,8 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "bench",
         help="run the benchmark suite and write a report (from a clone of the repository)",
         description="Measure flash-nas against its peers: training-free ranking, the "
-        "few-sample predictor, search at equal label budgets, speed and hardware fidelity. "
+        "few-sample predictor, search at equal label budgets, speed, hardware fidelity and "
+        "the Raspberry Pi 3 measured. "
         "Writes report.md, the CSV behind every table and PNG plots into --output, and prints "
         "a summary. Runs from a clone of the repository, where the benchmarks live.",
     )
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--suite",
         default="all",
         help="all, or comma-separated parts from: ranking, predictor, search, search_spaces, "
-        "speed, hardware (default all)",
+        "speed, hardware, pi3 (default all)",
     )
     parser.add_argument(
         "--first-seed",

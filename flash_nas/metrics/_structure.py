@@ -132,8 +132,17 @@ def op_macs(op: Op, channels: int, height: int, width: int) -> int:
 
 
 # Arithmetic per output value of element-wise layers, on top of MACs: batch norm scales and
-# shifts (2), an activation or a global-pooling add costs 1.
-_ELEMENTWISE_FLOPS = {"bn": 2, "relu": 1, "relu6": 1, "hswish": 1}
+# shifts (2), an activation or a global-pooling add costs 1 (the same convention for every
+# activation, whatever its formula). ``flatten`` is a view: no arithmetic.
+_ELEMENTWISE_FLOPS = {
+    "bn": 2,
+    "relu": 1,
+    "relu6": 1,
+    "hswish": 1,
+    "hsigmoid": 1,
+    "sigmoid": 1,
+    "silu": 1,
+}
 
 
 def op_flops(op: Op, channels: int, height: int, width: int) -> int:
