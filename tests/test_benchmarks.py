@@ -41,16 +41,3 @@ def test_hw_calibration_quick_report_is_well_formed():
             assert 0 <= fit.within_10pct <= 1
     assert all(value > 0 for value in report.timings.values())
     assert "| target | model |" in report.markdown()
-
-
-def test_search_nb201_quick_report_is_well_formed():
-    from benchmarks import search_nb201
-
-    report = search_nb201.run(quick=True, seeds=2)
-    assert len(report.settings) == len(search_nb201.SETTINGS)
-    for setting in report.settings:
-        assert len(setting.test_accuracy) == 2
-        assert all(0 < acc <= 94.37 for acc in setting.test_accuracy)  # the space's best is 94.37
-        assert all(-1 <= rho <= 1 for rho in setting.spearman + setting.kendall)
-        assert all(seconds > 0 for seconds in setting.seconds)
-    assert report.markdown().count("| nn_degree |") == 2

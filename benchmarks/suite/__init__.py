@@ -11,7 +11,8 @@ Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results
 4. :mod:`.speed` -- scoring up to 10^6 architectures against NASWOT, SHGO against space size;
 5. :mod:`.hardware` -- hardware model fidelity per device;
 6. :mod:`.pi3` -- the ``pi3b`` model against a real Raspberry Pi 3 (needs the
-   ``[torchvision]`` extra; without it the report says the part was not run and why).
+   ``[torchvision]`` extra; without it the report says the part was not run and why);
+7. :mod:`.engine` -- how fast the search engine answers, beside the command line's start-up.
 
 Each part returns a :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV
 behind every table and the PNG figures into the output folder.
@@ -26,7 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from benchmarks.suite import hardware, pi3, predictor, ranking, search, search_spaces, speed
+from benchmarks.suite import (
+    engine,
+    hardware,
+    pi3,
+    predictor,
+    ranking,
+    search,
+    search_spaces,
+    speed,
+)
 from benchmarks.suite.report import Section, write_report
 from flash_nas._imports import require
 from flash_nas.errors import FlashNasError, UnknownNameError
@@ -39,6 +49,7 @@ PARTS: dict[str, Callable[..., Section]] = {
     "search": search.run,
     "search_spaces": search_spaces.run,
     "speed": speed.run,
+    "engine": engine.run,
     "hardware": hardware.run,
     "pi3": pi3.run,
 }

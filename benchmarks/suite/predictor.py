@@ -7,7 +7,7 @@ regressors are fitted on them: FLASH's :class:`~flash_nas.predictor.AccuracyPred
 NN-Degree, and a baseline on the architecture encoding alone (:class:`RidgeOnOps`: ridge
 regression on the one-hot of the six edge ops). Both are judged by Spearman rho and Kendall tau
 against CIFAR-10 test accuracy (``c10_test``) on every cell not labelled, as
-``benchmarks/search_nb201.py`` judges its predictor.
+the search part (:mod:`.search`) judges the engine's models.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--suite",
         default="all",
         help="all, or comma-separated parts from: ranking, predictor, search, search_spaces, "
-        "speed, hardware, pi3 (default all)",
+        "speed, engine, hardware, pi3 (default all)",
     )
     parser.add_argument(
         "--first-seed",

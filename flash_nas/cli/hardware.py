@@ -12,7 +12,6 @@ import numpy as np
 from flash_nas import plugins
 from flash_nas.adapter import Adapter
 from flash_nas.batch import GraphBatch
-from flash_nas.calibration import calibrate, profile_summary
 from flash_nas.cli._common import (
     UsageError,
     add_options_argument,
@@ -175,6 +174,9 @@ def infer_adapter(texts: list[str], options: list[tuple[str, Any]]) -> tuple[str
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
+    # scipy loads here, not when the command line starts
+    from flash_nas.calibration import calibrate, profile_summary
+
     check_output(args.output)
     targets = _targets(args.target)
     model = make_hardware(args.hardware, args.hardware_option, None)

@@ -221,11 +221,10 @@ def _fitted_flash(engine: SearchEngine) -> tuple[Any, Evaluator, Scored | None]:
                 engine.hardware,
                 chance=engine.chance,
             )
-        pool = [engine.candidates.archs[r] for r in engine._pool_rows]
-        evaluator.prefetch(pool)
         if best is None or not engine.domain.contains(best.arch):
             # No relaxation (or a pick outside the searched part): the pool's best instead.
-            scored = [evaluator.cache[a] for a in pool]
+            pool = [engine.candidates.archs[r] for r in engine._pool_rows]
+            scored = evaluator.evaluate(pool)
             feasible = [s for s in scored if s.feasible]
             best = max(feasible, key=lambda s: s.log_objective) if feasible else None
         engine._model = (predictor, evaluator, best)
@@ -236,6 +235,7 @@ def _fitted_flash(engine: SearchEngine) -> tuple[Any, Evaluator, Scored | None]:
 
 def _flash(engine: SearchEngine, count: int) -> list[Choice]:
     predictor, evaluator, best = _fitted_flash(engine)
+    evaluator.prefetch([engine.candidates.archs[r] for r in engine._pool_rows])
     ranked = sorted(evaluator.cache.values(), key=lambda s: s.loss)
     if best is not None:
         ranked.insert(0, best)
