@@ -41,6 +41,8 @@ def possible_range(column: str) -> tuple[float, float, bool]:
         return (0.0, 1.0, False)
     if column.endswith("mape"):
         return (0.0, math.inf, False)
+    if column.endswith("log_objective"):
+        return (-math.inf, math.inf, False)
     raise AssertionError(f"numeric column {column!r} has no known range")
 
 
