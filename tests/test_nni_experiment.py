@@ -110,7 +110,7 @@ def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_pa
     for parameter_id, value in reported.items():
         assert received[str(parameter_id)] == value["arch"], parameter_id
     sources = re.findall(r"FlashTuner: parameter \d+ \((\w+)\)", log)
-    assert sources.count("initial") == 25 and "local" in sources, sources
+    assert sources.count("initial") == 25 and "model" in sources, sources
 
     # The best trial by its reported (validation) accuracy is in the top 1 % by test accuracy.
     best = max(reported.values(), key=lambda value: value["default"])
@@ -122,12 +122,12 @@ def test_a_bad_class_argument_ends_the_experiment_with_the_reason(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "NNI_CONFIG_DIR": str(tmp_path / "nni-config")}
     assert _flash_nas(env, "nni", "register").returncode == 0
     try:
-        run = _run_child(env, tmp_path, {"space": "nasbench201", "initial_samples": 3})
+        run = _run_child(env, tmp_path, {"space": "nasbench201", "initial_samples": 0})
     finally:
         _flash_nas(env, "nni", "unregister")
     assert run["status"] == "ERROR" and run["jobs"] == {}
     assert (
-        "The 'initial_samples' class argument of FlashTuner must be an int >= 5. Got 3 instead."
+        "The 'initial_samples' argument of FlashTuner must be an int >= 1. Got 0 instead."
         in run["dispatcher_log"]
     )
 

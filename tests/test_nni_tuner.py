@@ -556,7 +556,7 @@ def test_an_adapter_without_a_translation_is_named():
         (
             {"space": "nasbench201", "initial_samples": 0},
             TunerConfigError,
-            r"'initial_samples'.*an int >= 1. Got '0'",
+            r"'initial_samples'.*an int >= 1. Got 0 instead",
         ),
         (
             {"space": "nasbench201", "initial_samples": "25"},

@@ -248,7 +248,10 @@ class FlashTuner(Tuner):
             if not quiet:
                 _logger.warning("FlashTuner: %s recorded as failed: %s", where, reason)
             return False
-        self._log_best()
+        if not quiet:
+            text = engine.adapter.format(record.arch)
+            _logger.info("FlashTuner: result for %s (%s): %r", where, text, label)
+            self._log_best()
         return True
 
     def _log_best(self) -> None:

@@ -29,6 +29,7 @@ from flash_nas.metrics import parse_metric_names
 from flash_nas.objective import LIMITS, default_objective, parse_objective
 from flash_nas.sampling import STRATEGIES
 from flash_nas.tables import PERCENT, LabelScale
+from flash_nas.validation import describe
 
 __all__ = ["ARGUMENTS", "EngineSettings", "read_metric"]
 
@@ -51,7 +52,7 @@ ARGUMENTS = (
 
 def _error(owner: str, name: str, expected: str, got: Any) -> TunerConfigError:
     return TunerConfigError(
-        f"The {name!r} argument of {owner} must be {expected}. Got {str(got)[:200]!r} instead."
+        f"The {name!r} argument of {owner} must be {expected}. Got {describe(got)} instead."
     )
 
 
