@@ -8,10 +8,24 @@ __all__ = [
     "GraphError",
     "MissingDependencyError",
     "NotSupportedError",
+    "OutputError",
     "PluginError",
     "TableError",
     "UnknownNameError",
+    "quote",
 ]
+
+#: Longest quotation of user input in a message: a 10 MB line must not make a 10 MB message.
+QUOTE_LIMIT = 120
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)``, cut short in the middle (with the full length said) when it is long."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 40, 20)
+    return f"{text[: keep // 2]}...{text[-keep // 2 :]} ({len(text):,} characters)"
 
 
 class FlashNasError(Exception):
@@ -47,3 +61,8 @@ class NotSupportedError(FlashNasError):
 
 class MissingDependencyError(FlashNasError, ImportError):
     """An optional package is needed; the message names the extra that installs it."""
+
+
+class OutputError(FlashNasError):
+    """An output cannot be written (a folder, a missing or read-only place, an input, a full
+    disk); raised before the work where it can be told then, and never after a partial write."""

@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import IO
 
 import numpy as np
 
-from flash_nas.errors import TableError
+from flash_nas.errors import TableError, quote
 
 __all__ = ["PERCENT", "LabelScale", "Table", "read_table", "write_table"]
 
@@ -71,7 +73,7 @@ class Table:
         for position, arch in enumerate(self.archs):
             if arch in rows:
                 raise TableError(
-                    f"{self._where()}architecture {arch!r} is listed twice (rows "
+                    f"{self._where()}architecture {quote(arch)} is listed twice (rows "
                     f"{rows[arch] + 1} and {position + 1}); keep one row per architecture."
                 )
             rows[arch] = position
@@ -117,7 +119,9 @@ class Table:
         try:
             return self._rows[arch]
         except KeyError:
-            raise TableError(f"{self._where()}architecture {arch!r} is not in the table.") from None
+            raise TableError(
+                f"{self._where()}architecture {quote(arch)} is not in the table."
+            ) from None
 
     def lookup(self, archs: Sequence[str], name: str) -> np.ndarray:
         """Column ``name`` for ``archs``, in that order; every arch must be present."""
@@ -132,9 +136,11 @@ class Table:
 
 
 def _open_text(path: Path) -> IO[str]:
+    # utf-8-sig: a spreadsheet that saves "CSV UTF-8" starts the file with a byte-order mark,
+    # which would otherwise become part of the first column's name
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
 
 
 def read_table(
@@ -211,11 +217,12 @@ def _parse_number(cell: str, source: str, line: int, column: str) -> float:
         value = float(cell)
     except ValueError:
         raise TableError(
-            f"{source}, line {line}: column {column!r} holds {cell!r}, not a number."
+            f"{source}, line {line}: column {column!r} holds {quote(cell)}, not a number."
         ) from None
     if not math.isfinite(value):
         raise TableError(
-            f"{source}, line {line}: column {column!r} holds {cell!r}; expected a finite number."
+            f"{source}, line {line}: column {column!r} holds {quote(cell)}; "
+            "expected a finite number."
         )
     return value
 
@@ -225,28 +232,68 @@ def _parse_int(cell: str, source: str, line: int, column: str) -> int:
         return int(cell)
     except ValueError:
         raise TableError(
-            f"{source}, line {line}: column {column!r} holds {cell!r}, not an integer."
+            f"{source}, line {line}: column {column!r} holds {quote(cell)}, not an integer."
         ) from None
 
 
-def write_table(table: Table, out: str | Path | IO[str], *, precision: int | None = None) -> None:
-    """Write ``table`` as CSV to a path or an open text stream (``arch``, ``index``, columns)."""
+def write_table(
+    table: Table,
+    out: str | Path | IO[str],
+    *,
+    precision: int | None = None,
+    progress: bool = False,
+) -> None:
+    """Write ``table`` as CSV to a path or an open text stream (``arch``, ``index``, columns).
+
+    A path is replaced only once the whole table is written (see :mod:`flash_nas.outputs`), so
+    an interrupted write leaves the file that was there. Whole numbers are written as integers,
+    others in Python's shortest round-trip form (or with ``precision`` significant digits);
+    ``progress`` shows a bar on standard error while the rows are written.
+    """
     if isinstance(out, (str, Path)):
-        with Path(out).open("w", encoding="utf-8", newline="") as handle:
-            write_table(table, handle, precision=precision)
+        from flash_nas.outputs import atomic_output
+
+        with atomic_output(out, "w", encoding="utf-8", newline="") as handle:
+            write_table(table, handle, precision=precision, progress=progress)
         return
     writer = csv.writer(out, lineterminator="\n")
     names = list(table.columns)
     writer.writerow(["arch", *(["index"] if table.indices is not None else []), *names])
-    arrays = [np.asarray(table.columns[name]) for name in names]
-    for position, arch in enumerate(table.archs):
-        cells: list[object] = [arch]
-        if table.indices is not None:
-            cells.append(int(table.indices[position]))
-        for values in arrays:
-            value = float(values[position])
-            if value.is_integer() and abs(value) < 2**53:
-                cells.append(int(value))
-            else:
-                cells.append(repr(value) if precision is None else f"{value:.{precision}g}")
-        writer.writerow(cells)
+    # every column is turned into text at once, as arrays: a million rows one cell at a time in
+    # Python takes seconds
+    texts = [_cell_texts(np.asarray(table.columns[name], dtype=float), precision) for name in names]
+    if table.indices is not None:
+        texts.insert(0, np.asarray(table.indices, dtype=np.int64).astype(str).tolist())
+    rows = zip(table.archs, *texts)
+    chunk = _WRITE_CHUNK
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(table), desc="writing", unit="row", file=sys.stderr)
+    try:
+        for start in range(0, len(table), chunk):
+            writer.writerows(itertools.islice(rows, chunk))
+            if bar is not None:
+                bar.update(min(chunk, len(table) - start))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+#: Rows written between updates of the progress bar.
+_WRITE_CHUNK = 50_000
+
+
+def _cell_texts(values: np.ndarray, precision: int | None) -> list[str]:
+    """Each value as a CSV cell: an integer when it is a whole number below 2**53 (exact in a
+    float), else ``repr`` (numpy's ``str`` of a float64 is the same shortest round-trip text)."""
+    whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**53)
+    if precision is None:
+        cells = values.astype(str)
+    else:
+        cells = np.array([f"{value:.{precision}g}" for value in values.tolist()], dtype=object)
+    cells = cells.astype(object)
+    if whole.any():
+        cells[whole] = values[whole].astype(np.int64).astype(str)
+    return cells.tolist()

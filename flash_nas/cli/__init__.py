@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Sequence
 
 from flash_nas.cli import bench, hardware, info, nni, score, search, train
-from flash_nas.cli._common import UsageError
+from flash_nas.cli._common import UsageError, add_progress_arguments, set_progress
 from flash_nas.errors import FlashNasError
 
 __all__ = ["build_parser", "main"]
@@ -30,21 +30,43 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _COMMANDS:
         module.add_to(commands)
+    for name, command in commands.choices.items():
+        if name not in _INSTANT:
+            add_progress_arguments(command)
     return parser
+
+
+#: Commands that finish at once and never show progress.
+_INSTANT = ("plugins", "metrics", "nni")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``flash-nas`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_progress(args)
     try:
         return int(args.run(args))
     except UsageError as exc:
-        parser.exit(2, f"flash-nas: error: {exc}\n")
+        parser.exit(2, f"flash-nas: error: {_one_line(exc)}\n")
     except FlashNasError as exc:
-        parser.exit(1, f"flash-nas: error: {exc}\n")
+        parser.exit(1, f"flash-nas: error: {_one_line(exc)}\n")
     except KeyboardInterrupt:
-        parser.exit(130, "flash-nas: interrupted\n")
+        parser.exit(130, "flash-nas: interrupted; output files are unchanged\n")
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        parser.exit(
+            1,
+            "flash-nas: error: out of memory; expected a job that fits this machine: ask for "
+            "fewer architectures (--sample, --archs) at once\n",
+        )
+    except OSError as exc:  # a file the command reads or writes, refused by the system
+        where = f" {exc.filename}" if exc.filename else ""
+        parser.exit(1, f"flash-nas: error: cannot access{where}: {exc.strerror or exc}\n")
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line: a message quoting a tool's output may span several."""
+    return " ".join(str(exc).split("\n")).strip()

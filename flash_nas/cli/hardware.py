@@ -120,7 +120,7 @@ def estimate_all(
 
 
 def run_hw(args: argparse.Namespace) -> int:
-    check_output(args.output)
+    check_output(args.output, inputs=[("--archs", args.archs), ("--profile", args.profile)])
     model = make_hardware(args.hardware, args.hardware_option, args.profile)
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)
@@ -131,13 +131,13 @@ def run_hw(args: argparse.Namespace) -> int:
 
 
 def run_measure(args: argparse.Namespace) -> int:
-    check_output(args.output)
+    check_output(args.output, inputs=[("--archs", args.archs)])
     name = "host" if args.device == "cpu" else "cuda"
     model = make_hardware(name, args.hardware_option, None)
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)
     print(f"Timing {len(batch):,} architectures with {model!r}.", file=sys.stderr)
-    columns = estimate_all(model, batch, progress=True)
+    columns = estimate_all(model, batch)
     write_output(Table(tuple(batch.texts()), columns, batch.indices()), args.output)
     return 0
 
@@ -175,7 +175,7 @@ def infer_adapter(texts: list[str], options: list[tuple[str, Any]]) -> tuple[str
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    check_output(args.output)
+    check_output(args.output, inputs=[("--measurements", args.measurements)])
     targets = _targets(args.target)
     model = make_hardware(args.hardware, args.hardware_option, None)
     if not isinstance(model, LinearCostModel):
