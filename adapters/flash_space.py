@@ -73,6 +73,7 @@ from flash_nas import (
     Tensor,
     UnknownNameError,
 )
+from flash_nas.errors import quote
 from flash_nas.hardware import EdgeShape
 from flash_nas.relaxation import Relaxation, Variable
 
@@ -390,14 +391,37 @@ BLOCKS = tuple(_BLOCKS)
 
 
 # ---------------------------------------------------------------------------- parameter checks
+#: The space's stated limits. Metrics are computed in float64, so no size overflows; these bound
+#: what one network may cost to build and keep numbers meaningful (a 10^8-pixel input is a typo).
+LIMITS = {
+    "input_size": 4096,
+    "width": 8192,
+    "depth": 1024,
+    "n_cells": 64,
+    "num_classes": 1_000_000,
+    "expansion": 64,
+    "skip_seed": 2**63 - 1,
+}
+#: Most architectures :meth:`FlashSpaceAdapter.enumerate` lists (larger spaces are sampled).
+ENUMERATE_LIMIT = 10_000_000
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: Any, minimum: int, owner: str = "FlashSpaceAdapter") -> int:
-    if not _is_int(value) or value < minimum:
+def _check_int(
+    name: str,
+    value: Any,
+    minimum: int,
+    owner: str = "FlashSpaceAdapter",
+    maximum: int | None = None,
+) -> int:
+    maximum = LIMITS.get(name) if maximum is None else maximum
+    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
+        expected = f"an int >= {minimum}" if maximum is None else f"an int in {minimum}..{maximum}"
         raise ValueError(
-            f"The {name!r} parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
+            f"The {name!r} parameter of {owner} must be {expected}. Got {quote(value)} instead."
         )
     return int(value)
 
@@ -411,11 +435,14 @@ def _per_cell(name: str, values: Iterable[Any], n_cells: int) -> tuple[tuple[int
         groups = [list(item) for item in items]
     else:
         groups = []
-    if not groups or any(not g or not all(_is_int(v) and v >= 1 for v in g) for g in groups):
+    limit = LIMITS[name.rstrip("s")]
+    if not groups or any(
+        not g or not all(_is_int(v) and 1 <= v <= limit for v in g) for g in groups
+    ):
         raise ValueError(
             f"The {name!r} parameter of FlashSpaceAdapter must be a non-empty sequence of ints "
-            f">= 1 shared by every cell, or {n_cells} such sequences (one per cell; "
-            f"n_cells={n_cells}). Got {values!r} instead."
+            f"in 1..{limit} shared by every cell, or {n_cells} such sequences (one per cell; "
+            f"n_cells={n_cells}). Got {quote(values)} instead."
         )
     return tuple(tuple(sorted({int(v) for v in group})) for group in groups)
 
@@ -782,24 +809,75 @@ class FlashSpaceAdapter(Adapter):
         return memo.totals([self._part_keys(row) for row in configs.tolist()])
 
     # -------------------------------------------------------------------------------- batches
-    def sample(self, n: int, seed: int) -> FlashBatch:
-        """``n`` architectures drawn uniformly from the space (with replacement).
+    def sample(self, n: int, seed: int, *, replace: bool = False) -> FlashBatch:
+        """``n`` distinct architectures drawn uniformly from the space, without replacement
+        (``replace=True``: independent draws, which may repeat).
 
         Per cell, one integer uniform over that cell's choices picks both the (width, depth) --
         so each is drawn in proportion to its capacity + 1 -- and the skip count within it;
-        cells draw independently, so the whole space is uniform.
+        cells draw independently, so the whole space is uniform. A draw that repeats an earlier
+        one is replaced by a fresh draw (rejection keeps the sample uniform among the sets of
+        ``n`` distinct architectures); a sample without repeats is the same as before. Asking
+        for more than :meth:`size` gives the whole space in random order.
         """
-        n = _check_int("n", n, 0, owner="FlashSpaceAdapter.sample")
+        n = _check_int("n", n, 0, owner="FlashSpaceAdapter.sample", maximum=10**9)
+        if not replace:
+            # a space smaller than the request gives all of it, shuffled (the random-search
+            # baseline asks for batches larger than a tiny space); the CLI refuses such requests
+            # with a message before it gets here
+            n = min(n, self.size())
         rng = np.random.default_rng(seed)
+        if not replace and 2 * n > self.size() and self.size() <= ENUMERATE_LIMIT:
+            # most of a small space: rejection would redraw for ever; pick from the whole list
+            whole = self.enumerate().configs
+            return FlashBatch(self, whole[rng.choice(len(whole), size=n, replace=False)])
+        ends = [
+            np.cumsum(np.array(self._options(c), dtype=np.int64)[:, 2] + 1)
+            for c in range(self.n_cells)
+        ]
+        draws = self._draw(rng, ends, n)
+        while not replace:
+            first = _first_occurrences(draws, ends)
+            if len(first) == len(draws):
+                break
+            draws = np.concatenate([draws[first], self._draw(rng, ends, n - len(first))])
         configs = np.empty((n, self.n_cells, 3), dtype=np.int64)
         for cell in range(self.n_cells):
             options = np.array(self._options(cell), dtype=np.int64)
-            ends = np.cumsum(options[:, 2] + 1)
-            draw = rng.integers(0, ends[-1], size=n)
-            choice = np.searchsorted(ends, draw, side="right")
+            draw = draws[:, cell]
+            choice = np.searchsorted(ends[cell], draw, side="right")
             configs[:, cell, :2] = options[choice, :2]
-            configs[:, cell, 2] = draw - (ends - options[:, 2] - 1)[choice]
+            configs[:, cell, 2] = draw - (ends[cell] - options[:, 2] - 1)[choice]
         return FlashBatch(self, configs)
+
+    def _draw(self, rng: np.random.Generator, ends: list[np.ndarray], n: int) -> np.ndarray:
+        """``(n, n_cells)`` uniform draws, cell after cell (the order earlier samples used)."""
+        draws = np.empty((n, self.n_cells), dtype=np.int64)
+        for cell in range(self.n_cells):
+            draws[:, cell] = rng.integers(0, ends[cell][-1], size=n)
+        return draws
+
+    def enumerate(self) -> FlashBatch:
+        """Every architecture, cell 1's choices slowest, where there are at most
+        :data:`ENUMERATE_LIMIT` (a space narrowed by ``widths``/``depths``/``n_cells``)."""
+        size = self.size()
+        if size > ENUMERATE_LIMIT:
+            return super().enumerate()
+        choices = []
+        for cell in range(self.n_cells):
+            choices.append(
+                np.array(
+                    [
+                        (w, d, t)
+                        for w, d, capacity in self._options(cell)
+                        for t in range(capacity + 1)
+                    ],
+                    dtype=np.int64,
+                )
+            )
+        grids = np.meshgrid(*(np.arange(len(c)) for c in choices), indexing="ij")
+        configs = np.stack([choice[grid.ravel()] for choice, grid in zip(choices, grids)], axis=1)
+        return FlashBatch(self, configs.reshape(size, self.n_cells, 3))
 
     def batch(self, archs: Sequence[Hashable]) -> FlashBatch:
         rows = [self.check(arch) for arch in archs]
@@ -807,7 +885,9 @@ class FlashSpaceAdapter(Adapter):
 
     def _metric_arrays(self, configs: np.ndarray) -> dict[str, np.ndarray]:
         """Every metric :class:`FlashBatch` knows, per row of checked ``configs``, as floats."""
-        sizes = np.array(self._sizes, dtype=np.int64)
+        # float64 throughout: int64 products of a large input and wide cells overflow silently
+        sizes = np.array(self._sizes, dtype=float)
+        configs = configs.astype(float)
         cells = _CellArrays(
             width=configs[:, :, 0],
             depth=configs[:, :, 1],
@@ -830,6 +910,19 @@ class FlashSpaceAdapter(Adapter):
         )
         totals["nn_mass"] = mass.sum(axis=1)
         return {name: np.asarray(value, dtype=float) for name, value in totals.items()}
+
+
+def _first_occurrences(draws: np.ndarray, ends: list[np.ndarray]) -> np.ndarray:
+    """Positions of the first occurrence of each distinct row of ``draws``, in order."""
+    radices = [int(end[-1]) for end in ends]
+    if np.prod(np.array(radices, dtype=float)) < 2.0**62:  # one int64 key per row
+        keys = np.zeros(len(draws), dtype=np.int64)
+        for cell, radix in enumerate(radices):
+            keys = keys * radix + draws[:, cell]
+        _, first = np.unique(keys, return_index=True)
+    else:
+        _, first = np.unique(draws, axis=0, return_index=True)
+    return np.sort(first)
 
 
 class FlashBatch(GraphBatch):
@@ -856,6 +949,15 @@ class FlashBatch(GraphBatch):
 
     def arch_text(self, position: int) -> str:
         return self.adapter.format(self.arch(position))
+
+    def texts(self) -> list[str]:
+        """Every canonical text at once: one %-format per row, not a tuple of CellConfig each
+        (formatting 10^5 one by one took 4 s)."""
+        n_cells = self.adapter.n_cells
+        numbers = ",".join(["%d"] * n_cells)
+        form = f"{self.adapter.block}:w={numbers};d={numbers};t={numbers}"
+        columns = self.configs.transpose(0, 2, 1).reshape(len(self), 3 * n_cells)
+        return [form % row for row in map(tuple, columns.tolist())]
 
     @cached_property
     def _closed_forms(self) -> dict[str, np.ndarray]:
