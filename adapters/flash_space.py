@@ -596,7 +596,7 @@ class FlashSpaceAdapter(Adapter):
         if len(cells) != self.n_cells or any(len(cell) != 3 for cell in cells):
             raise ArchFormatError(
                 f"Expected a FLASH architecture as {self.n_cells} (width, depth, skips) triples "
-                f"of ints, one per cell (n_cells={self.n_cells}); got {arch!r}."
+                f"of ints, one per cell (n_cells={self.n_cells}); got {quote(arch)}."
             )
         return tuple(self._check_cell(c, CellConfig(*cell)) for c, cell in enumerate(cells))
 
@@ -665,12 +665,13 @@ class FlashSpaceAdapter(Adapter):
         match = _TEXT.fullmatch(text.strip()) if isinstance(text, str) else None
         if match is None:
             raise ArchFormatError(
-                f"Malformed FLASH architecture {text!r}: expected the form {self.text_form} "
+                f"Malformed FLASH architecture {quote(text)}: expected the form {self.text_form} "
                 f"(block, then per cell its width, depth and skips)."
             )
         if match["block"] != self.block:
             raise ArchFormatError(
-                f"FLASH architecture {text!r} is written for the {match['block']!r} block, but "
+                f"FLASH architecture {quote(text)} is written for the {match['block']!r} block, "
+                f"but "
                 f"this space builds {self.block!r} cells; pass block={match['block']!r} to the "
                 f"adapter or use {self.block!r} text."
             )
@@ -681,12 +682,14 @@ class FlashSpaceAdapter(Adapter):
         parts = field.split(",")
         if not all(_NUMBER.fullmatch(part) for part in parts):
             raise ArchFormatError(
-                f"Malformed FLASH architecture {text!r}: {key}= must list non-negative integers "
+                f"Malformed FLASH architecture {quote(text)}: {key}= must list non-negative "
+                f"integers "
                 f"separated by commas, as in {self.text_form}; got {field!r}."
             )
         if len(parts) != self.n_cells:
             raise ArchFormatError(
-                f"FLASH architecture {text!r} gives {len(parts)} values in {key}=; this space has "
+                f"FLASH architecture {quote(text)} gives {len(parts)} values in {key}=; this space "
+                f"has "
                 f"{self.n_cells} cells (n_cells={self.n_cells}), one value per cell."
             )
         return [int(part) for part in parts]

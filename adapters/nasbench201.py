@@ -34,6 +34,7 @@ from flash_nas import (
     Tensor,
     read_table,
 )
+from flash_nas.errors import quote
 from flash_nas.relaxation import Relaxation, Variable
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
@@ -138,7 +139,7 @@ class NasBench201Adapter(Adapter):
             if not isinstance(value, int) or value < low:
                 raise ValueError(
                     f"The {name!r} parameter of NasBench201Adapter must be an int >= {low}. "
-                    f"Got {value!r} instead."
+                    f"Got {quote(value)} instead."
                 )
         if input_size % 4:
             raise ValueError(
