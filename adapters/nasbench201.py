@@ -129,17 +129,19 @@ class NasBench201Adapter(Adapter):
         stem_channels: int = 16,
         cells_per_stage: int = 5,
     ) -> None:
-        for name, value, low in (
-            ("input_size", input_size, 4),
-            ("num_classes", num_classes, 1),
-            ("input_channels", input_channels, 1),
-            ("stem_channels", stem_channels, 1),
-            ("cells_per_stage", cells_per_stage, 1),
+        # the upper limits are the space's stated bounds: beyond them the numbers mean nothing
+        # (a 10^8-pixel input is a typo) and one network would not fit in memory
+        for name, value, low, high in (
+            ("input_size", input_size, 4, 4096),
+            ("num_classes", num_classes, 1, 1_000_000),
+            ("input_channels", input_channels, 1, 4096),
+            ("stem_channels", stem_channels, 1, 8192),
+            ("cells_per_stage", cells_per_stage, 1, 1024),
         ):
-            if not isinstance(value, int) or value < low:
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 raise ValueError(
-                    f"The {name!r} parameter of NasBench201Adapter must be an int >= {low}. "
-                    f"Got {quote(value)} instead."
+                    f"The {name!r} parameter of NasBench201Adapter must be an int in "
+                    f"{low}..{high}. Got {quote(value)} instead."
                 )
         if input_size % 4:
             raise ValueError(
