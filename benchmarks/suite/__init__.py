@@ -75,8 +75,10 @@ def run_suite(
     tables: Sequence[str | Path] = (),
     command: str = "python -m benchmarks",
     log: TextIO = sys.stderr,
+    progress: bool = False,
 ) -> SuiteResult:
-    """Run ``parts`` and write the report into ``output`` (created if needed)."""
+    """Run ``parts`` and write the report into ``output`` (created if needed); ``progress``
+    shows a bar over the parts on standard error."""
     seeds = default_seeds(quick) if seeds is None else seeds
     if seeds < 1:
         raise FlashNasError(f"The suite needs at least 1 seed; got {seeds}.")
@@ -88,6 +90,11 @@ def run_suite(
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     sections = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(parts), desc="suite", unit="part", file=sys.stderr)
     for number, name in enumerate(parts, start=1):
         print(f"[{number}/{len(parts)}] {name} ...", file=log, flush=True)
         started = time.perf_counter()
@@ -95,5 +102,9 @@ def run_suite(
         section.seconds = time.perf_counter() - started
         print(f"[{number}/{len(parts)}] {name}: {section.seconds:.1f} s", file=log, flush=True)
         sections.append(section)
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
     report = write_report(output, sections, command=command, seeds=seeds, quick=quick)
     return SuiteResult(report, sections)

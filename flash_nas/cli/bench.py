@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from flash_nas.cli._common import UsageError
+from flash_nas.cli._common import UsageError, progress_wanted
 from flash_nas.errors import FlashNasError, UnknownNameError
 
 REPOSITORY = "https://github.com/flash-nas/flash-nas"
@@ -111,6 +112,7 @@ def command_line(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}.")
+    check_output_folder(args.output)
     suite = import_suite()
     try:
         parts = suite.parse_parts(args.suite)
@@ -123,6 +125,20 @@ def run(args: argparse.Namespace) -> int:
         quick=args.quick,
         tables=args.table,
         command=command_line(args),
+        progress=progress_wanted(),
     )
     print(result.summary())
     return 0
+
+
+def check_output_folder(folder: Path) -> None:
+    """--output must be a folder that exists or can be created, and that can be written."""
+    if not str(folder).strip():
+        raise UsageError("--output is empty; expected a folder for the report.")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--output {folder} is a file; expected a folder for the report.")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {folder}: {existing} cannot be written; choose another folder.")
