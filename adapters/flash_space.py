@@ -960,7 +960,10 @@ class FlashBatch(GraphBatch):
         numbers = ",".join(["%d"] * n_cells)
         form = f"{self.adapter.block}:w={numbers};d={numbers};t={numbers}"
         columns = self.configs.transpose(0, 2, 1).reshape(len(self), 3 * n_cells)
-        return [form % row for row in map(tuple, columns.tolist())]
+        texts: list[str] = []
+        for start in range(0, len(self), 65_536):  # chunks: tolist() of all rows is ~200 MB
+            texts += [form % row for row in map(tuple, columns[start : start + 65_536].tolist())]
+        return texts
 
     @cached_property
     def _closed_forms(self) -> dict[str, np.ndarray]:

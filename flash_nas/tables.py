@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import itertools
 import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -256,29 +255,39 @@ def write_table(
         with atomic_output(out, "w", encoding="utf-8", newline="") as handle:
             write_table(table, handle, precision=precision, progress=progress)
         return
-    writer = csv.writer(out, lineterminator="\n")
     names = list(table.columns)
-    writer.writerow(["arch", *(["index"] if table.indices is not None else []), *names])
-    # every column is turned into text at once, as arrays: a million rows one cell at a time in
-    # Python takes seconds
-    texts = [_cell_texts(np.asarray(table.columns[name], dtype=float), precision) for name in names]
-    if table.indices is not None:
-        texts.insert(0, np.asarray(table.indices, dtype=np.int64).astype(str).tolist())
-    rows = zip(table.archs, *texts)
-    chunk = _WRITE_CHUNK
+    header = ["arch", *(["index"] if table.indices is not None else []), *names]
+    out.write(",".join(_csv_field(name) for name in header) + "\n")
+    # the columns are turned into text a chunk at a time, as arrays, and the lines joined by
+    # hand (numbers never need CSV quoting): a million rows cell by cell through csv.writer
+    # take seconds, and all at once would hold every cell's text in memory
+    arrays = [np.asarray(table.columns[name], dtype=float) for name in names]
+    indices = None if table.indices is None else np.asarray(table.indices, dtype=np.int64)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(table), desc="writing", unit="row", file=sys.stderr)
     try:
-        for start in range(0, len(table), chunk):
-            writer.writerows(itertools.islice(rows, chunk))
+        for start in range(0, len(table), _WRITE_CHUNK):
+            end = min(start + _WRITE_CHUNK, len(table))
+            texts = [_cell_texts(values[start:end], precision) for values in arrays]
+            if indices is not None:
+                texts.insert(0, indices[start:end].astype(str).tolist())
+            archs = [_csv_field(arch) for arch in table.archs[start:end]]
+            out.write("".join([",".join(cells) + "\n" for cells in zip(archs, *texts)]))
             if bar is not None:
-                bar.update(min(chunk, len(table) - start))
+                bar.update(end - start)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _csv_field(text: str) -> str:
+    """``text`` as one CSV cell, quoted as ``csv.writer`` quotes (QUOTE_MINIMAL)."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 #: Rows written between updates of the progress bar.
@@ -287,13 +296,15 @@ _WRITE_CHUNK = 50_000
 
 def _cell_texts(values: np.ndarray, precision: int | None) -> list[str]:
     """Each value as a CSV cell: an integer when it is a whole number below 2**53 (exact in a
-    float), else ``repr`` (numpy's ``str`` of a float64 is the same shortest round-trip text)."""
+    float), else ``repr`` (or ``precision`` significant digits)."""
     whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**53)
+    if whole.all():
+        return values.astype(np.int64).astype(str).tolist()
+    numbers = values.tolist()
     if precision is None:
-        cells = values.astype(str)
+        cells = list(map(repr, numbers))
     else:
-        cells = np.array([f"{value:.{precision}g}" for value in values.tolist()], dtype=object)
-    cells = cells.astype(object)
-    if whole.any():
-        cells[whole] = values[whole].astype(np.int64).astype(str)
-    return cells.tolist()
+        cells = [f"{value:.{precision}g}" for value in numbers]
+    for position in np.flatnonzero(whole).tolist():
+        cells[position] = str(int(numbers[position]))
+    return cells

@@ -8,7 +8,8 @@ Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results
 3. :mod:`.search` -- FLASH against random search, regularized evolution and NNI's tuners at
    equal label budgets;
 4. :mod:`.speed` -- scoring up to 10^6 architectures against NASWOT, SHGO against space size;
-5. :mod:`.hardware` -- hardware model fidelity per device.
+5. :mod:`.hardware` -- hardware model fidelity per device;
+6. :mod:`.scale` -- ``flash-nas score`` end to end on 10^4..10^6 samples: time, peak memory.
 
 Each part returns a :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV
 behind every table and the PNG figures into the output folder.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from benchmarks.suite import hardware, predictor, ranking, search, speed
+from benchmarks.suite import hardware, predictor, ranking, scale, search, speed
 from benchmarks.suite.report import Section, write_report
 from flash_nas._imports import require
 from flash_nas.errors import FlashNasError, UnknownNameError
@@ -36,6 +37,7 @@ PARTS: dict[str, Callable[..., Section]] = {
     "search": search.run,
     "speed": speed.run,
     "hardware": hardware.run,
+    "scale": scale.run,
 }
 
 

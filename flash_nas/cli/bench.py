@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suite",
         default="all",
-        help="all, or comma-separated parts from: ranking, predictor, search, speed, hardware "
-        "(default all)",
+        help="all, or comma-separated parts from: ranking, predictor, search, speed, hardware, "
+        "scale (default all)",
     )
     parser.add_argument(
         "--seeds", type=int, help="seeds for every part that has seeds (default 10; 3 with --quick)"
