@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import NoReturn
 
 from flash_nas.cli import bench, hardware, info, nni, score, search, train
 from flash_nas.cli._common import UsageError, add_progress_arguments, set_progress
@@ -19,10 +20,18 @@ __all__ = ["build_parser", "main"]
 _COMMANDS = (info, score, hardware, search, train, nni, bench)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other flash-nas error (argparse prints
+    the whole usage first; ``--help`` still shows it). Subcommands inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"flash-nas: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from flash_nas import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="flash-nas",
         description="FLASH: training-free, hardware-aware neural architecture search.",
     )

@@ -127,16 +127,16 @@ def check_sample_size(adapter: Adapter, n: int, space: str, option: str = "--sam
     """``n`` distinct architectures can be drawn: 1..MAX_ARCHS, and no more than the space has."""
     if n < 1:
         raise UsageError(f"{option} must be >= 1, got {n}.")
+    if n > MAX_ARCHS:
+        raise UsageError(
+            f"{option} {n:,} is more than flash-nas takes at once ({MAX_ARCHS:,}, about 2 GB); "
+            f"split the job into runs of at most {MAX_ARCHS:,}."
+        )
     size = adapter.size()
     if size is not None and n > size:
         raise UsageError(
             f"{option} {n:,} asks for more architectures than the {space} space has ({size:,}); "
             f"ask for at most {size:,}, or leave out {option} to use the whole space."
-        )
-    if n > MAX_ARCHS:
-        raise UsageError(
-            f"{option} {n:,} is more than flash-nas takes at once ({MAX_ARCHS:,}, about 2 GB); "
-            f"split the job into runs of at most {MAX_ARCHS:,}."
         )
 
 
