@@ -177,7 +177,7 @@ def read_table(
     if absent:
         raise TableError(
             f"{source}: missing column(s) {', '.join(map(repr, absent))}; the header has "
-            f"{', '.join(header)}."
+            f"{_names(header)}."
         )
     has_index = index_column is not None and index_column in header
     skip = {arch_column, index_column if has_index else None}
@@ -185,7 +185,7 @@ def read_table(
     for name in wanted:
         if name not in header:
             raise TableError(
-                f"{source}: missing column {name!r}; the header has {', '.join(header)}."
+                f"{source}: missing column {name!r}; the header has {_names(header)}."
             )
     position = {name: header.index(name) for name in header}
     archs: list[str] = []
@@ -209,6 +209,13 @@ def read_table(
         indices=np.asarray(indices, dtype=np.int64) if has_index else None,
         source=source,
     )
+
+
+def _names(header: Sequence[str]) -> str:
+    """The header's names for a message: quoted (a control character must not break the line),
+    cut short, at most 20 of them."""
+    shown = ", ".join(quote(name, 40) for name in header[:20])
+    return shown + (f", ... ({len(header)} columns)" if len(header) > 20 else "")
 
 
 def _parse_number(cell: str, source: str, line: int, column: str) -> float:

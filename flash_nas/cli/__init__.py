@@ -78,4 +78,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _one_line(exc: BaseException) -> str:
     """The message on one line: a message quoting a tool's output may span several."""
-    return " ".join(str(exc).split("\n")).strip()
+    return " ".join(str(exc).splitlines()).strip()
