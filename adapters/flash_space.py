@@ -73,7 +73,7 @@ from flash_nas import (
     Tensor,
     UnknownNameError,
 )
-from flash_nas.errors import quote
+from flash_nas.errors import ParameterError, quote
 from flash_nas.hardware import EdgeShape
 from flash_nas.relaxation import Relaxation, Variable
 
@@ -420,7 +420,7 @@ def _check_int(
     maximum = LIMITS.get(name) if maximum is None else maximum
     if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
         expected = f"an int >= {minimum}" if maximum is None else f"an int in {minimum}..{maximum}"
-        raise ValueError(
+        raise ParameterError(
             f"The {name!r} parameter of {owner} must be {expected}. Got {quote(value)} instead."
         )
     return int(value)
@@ -439,7 +439,7 @@ def _per_cell(name: str, values: Iterable[Any], n_cells: int) -> tuple[tuple[int
     if not groups or any(
         not g or not all(_is_int(v) and 1 <= v <= limit for v in g) for g in groups
     ):
-        raise ValueError(
+        raise ParameterError(
             f"The {name!r} parameter of FlashSpaceAdapter must be a non-empty sequence of ints "
             f"in 1..{limit} shared by every cell, or {n_cells} such sequences (one per cell; "
             f"n_cells={n_cells}). Got {quote(values)} instead."
@@ -823,7 +823,7 @@ class FlashSpaceAdapter(Adapter):
         ``n`` distinct architectures); a sample without repeats is the same as before. Asking
         for more than :meth:`size` gives the whole space in random order.
         """
-        n = _check_int("n", n, 0, owner="FlashSpaceAdapter.sample", maximum=10**9)
+        n = _check_int("n", n, 0, owner="FlashSpaceAdapter.sample", maximum=10**8)
         if not replace:
             # a space smaller than the request gives all of it, shuffled (the random-search
             # baseline asks for batches larger than a tiny space); the CLI refuses such requests

@@ -34,7 +34,7 @@ from flash_nas import (
     Tensor,
     read_table,
 )
-from flash_nas.errors import quote
+from flash_nas.errors import ParameterError, quote
 from flash_nas.relaxation import Relaxation, Variable
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
@@ -139,7 +139,7 @@ class NasBench201Adapter(Adapter):
             ("cells_per_stage", cells_per_stage, 1, 1024),
         ):
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ValueError(
+                raise ParameterError(
                     f"The {name!r} parameter of NasBench201Adapter must be an int in "
                     f"{low}..{high}. Got {quote(value)} instead."
                 )
@@ -230,7 +230,7 @@ class NasBench201Adapter(Adapter):
     def sample(self, n: int, seed: int) -> ChoiceBatch:
         """``n`` distinct cells drawn uniformly without replacement, reproducibly."""
         if not isinstance(n, (int, np.integer)) or not 1 <= n <= N_ARCHS:
-            raise ValueError(
+            raise ParameterError(
                 f"The sample size must be an int in 1..{N_ARCHS} (the space's size). Got {n!r}."
             )
         codes = np.random.default_rng(seed).choice(N_ARCHS, size=int(n), replace=False)

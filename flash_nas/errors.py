@@ -9,6 +9,7 @@ __all__ = [
     "MissingDependencyError",
     "NotSupportedError",
     "OutputError",
+    "ParameterError",
     "PluginError",
     "TableError",
     "UnknownNameError",
@@ -66,3 +67,8 @@ class MissingDependencyError(FlashNasError, ImportError):
 class OutputError(FlashNasError):
     """An output cannot be written (a folder, a missing or read-only place, an input, a full
     disk); raised before the work where it can be told then, and never after a partial write."""
+
+
+class ParameterError(FlashNasError, ValueError):
+    """A parameter (of a space, a model or a call such as a sample size) is outside its stated
+    range; the message gives the range."""

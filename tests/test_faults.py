@@ -262,3 +262,20 @@ def test_a_large_flash_sample_has_no_repeats(capsys):
                  "--quiet"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))[1:]
     assert len(rows) == 100_000 == len({row[0] for row in rows})
+
+
+@pytest.mark.parametrize("pool", ["-1", str(10**12)])
+def test_sample_pool_out_of_range_is_one_line(capsys, old_output, pool):
+    line = run_failing(
+        capsys, ["sample", "--space", "flash", "--pool", pool, "--n", "3", "--output", old_output], 1
+    )
+    assert re.search(r"'n' parameter of FlashSpaceAdapter.sample must be an int in 0\.\.", line)
+    assert old_output.read_bytes() == OLD
+
+
+def test_a_small_custom_flash_space_is_enumerated_by_sample(capsys):
+    argv = ["sample", "--space", "flash", "-O", "widths=[16]", "-O", "depths=[2,3]", "-O",
+            "n_cells=2", "--n", "5", "--quiet"]
+    assert main(argv) == 0  # it used to say "pass --sample N or --archs FILE", which sample lacks
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 5 == len({row["arch"] for row in rows})
