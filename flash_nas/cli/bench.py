@@ -65,7 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="another accuracy table for the ranking part (repeatable): a CSV with an 'arch' "
         "and/or an 'index' column covering every architecture; each column whose name contains "
-        "acc, test, valid, top1 or top5 becomes a target",
+        "acc, test, valid, top1 or top5 becomes a target. CSV only: the official NAS-Bench-201 "
+        ".pth file is a pickle that runs code when loaded, so no command loads it (load it from "
+        "Python with load_accuracy_table(PATH), only if you downloaded it yourself)",
     )
 
 

@@ -12,7 +12,6 @@ import numpy as np
 from flash_nas import plugins
 from flash_nas.adapter import Adapter
 from flash_nas.batch import GraphBatch
-from flash_nas.calibration import calibrate, profile_summary
 from flash_nas.cli._common import (
     UsageError,
     add_options_argument,
@@ -206,6 +205,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
             f"--fit-samples {args.fit_samples} leaves no row to check the fit on: the file has "
             f"{len(batch)} rows. Fit on fewer, or measure more."
         )
+    from flash_nas.calibration import calibrate, profile_summary  # scipy: only when fitting
+
     profile = calibrate(
         model,
         batch,

@@ -73,7 +73,8 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         required=True,
         metavar="FOLDER",
         help="the CIFAR python-version folder (cifar-10-batches-py or cifar-100-python) or the "
-        "folder holding it",
+        "folder holding it; its pickles are read by a restricted unpickler that admits only "
+        "the arrays and lists they hold, so a crafted file is refused before it runs",
     )
     train.add_argument(
         "--dataset",
