@@ -544,3 +544,18 @@ def test_metrics_of_the_largest_networks_do_not_overflow(block):
         for name, values in fast.items():
             assert values[position] > 2**31
             assert values[position] == pytest.approx(exact[name], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"block": "resnet", "n_cells": 5}, {"n_cells": 40}, {"widths": [8192], "depths": [1024]}],
+)
+def test_batch_texts_are_the_texts_of_each_architecture(options):
+    # the batched form (distinct w=/d= parts formatted once, skips from a table) and its
+    # fallback (huge skip counts, many cells) must both equal format() row by row
+    space = FlashSpaceAdapter(**options)
+    batch = space.sample(3000, seed=2)
+    texts = batch.texts()
+    assert texts == [space.format(batch.arch(position)) for position in range(len(batch))]
+    assert [space.parse(text) for text in texts[:50]] == [batch.arch(p) for p in range(50)]
+    assert FlashBatch(space, batch.configs[:0]).texts() == []
