@@ -292,52 +292,59 @@ class _CellArrays:
     expansion: int
 
 
-def _dense_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+#: A metric's formula, evaluated only when the metric is asked for.
+_Thunk = Callable[[], np.ndarray]
+
+
+def _dense_metrics(c: _CellArrays) -> dict[str, _Thunk]:
     """Layer i's conv reads ``w + s_i`` channels and the ``s_i`` sum to t: every total is linear
     in the ``s_i``, so it depends on t alone, not on how the seed laid the skips out."""
     w, d, t, area = c.width, c.depth, c.skips, c.size**2
     read = d * w + t  # input channels summed over the cell's convs
     return {
-        "params": read * (9 * w + 2),  # 3x3 weights, and BN's scale and shift per input channel
-        "macs": 9 * w * area * read,
+        # 3x3 weights, and BN's scale and shift per input channel
+        "params": lambda: read * (9 * w + 2),
+        "macs": lambda: 9 * w * area * read,
         # BN (2) and ReLU (1) per input value; layer 0 works at the input size, before its stride
-        "elementwise": 3 * (w * c.size_in**2 + (read - w) * area),
-        "activations": area * (read + (d - 1) * w),  # d outputs, d-1 concat nodes
-        "nn_degree": w + t / d,
-        "nn_degree_neuron": 9 * (w + t / d),
+        "elementwise": lambda: 3 * (w * c.size_in**2 + (read - w) * area),
+        "activations": lambda: area * (read + (d - 1) * w),  # d outputs, d-1 concat nodes
+        "nn_degree": lambda: w + t / d,
+        "nn_degree_neuron": lambda: 9 * (w + t / d),
     }
 
 
-def _resnet_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+def _resnet_metrics(c: _CellArrays) -> dict[str, _Thunk]:
     """Identity skips add no weights or MACs; each adds 1 to the in-degree of its sum node."""
     w, d, t, area = c.width, c.depth, c.skips, c.size**2
     return {
-        "params": d * (9 * w * w + 2 * w),
-        "macs": 9 * w * w * d * area,
-        "elementwise": 3 * w * (c.size_in**2 + (d - 1) * area),  # BN-ReLU before each conv
-        "activations": d * w * area,
-        "nn_degree": w + t / d,
-        "nn_degree_neuron": 9 * w + t / d,
+        "params": lambda: d * (9 * w * w + 2 * w),
+        "macs": lambda: 9 * w * w * d * area,
+        "elementwise": lambda: 3 * w * (c.size_in**2 + (d - 1) * area),  # BN-ReLU before each conv
+        "activations": lambda: d * w * area,
+        "nn_degree": lambda: w + t / d,
+        "nn_degree_neuron": lambda: 9 * w + t / d,
     }
 
 
-def _mobilenet_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+def _mobilenet_metrics(c: _CellArrays) -> dict[str, _Thunk]:
     """The first layer's expand conv runs at the cell's input size, everything else after the
     stride; the project conv (1x1, ``h = e * w`` inputs) sets the in-degree."""
     w, d, t, area = c.width, c.depth, c.skips, c.size**2
     h = c.expansion * w
     return {
-        "params": d * (2 * h * w + 13 * h + 2 * w),  # two 1x1 convs, 3x3 depthwise, three BNs
-        "macs": h * w * (c.size_in**2 + (2 * d - 1) * area) + 9 * h * d * area,
+        "params": lambda: (
+            d * (2 * h * w + 13 * h + 2 * w)
+        ),  # two 1x1 convs, 3x3 depthwise, three BNs
+        "macs": lambda: h * w * (c.size_in**2 + (2 * d - 1) * area) + 9 * h * d * area,
         # BN-ReLU6 after the expand conv (before the stride) and the depthwise conv, BN at the end
-        "elementwise": 3 * h * (c.size_in**2 + (2 * d - 1) * area) + 2 * w * d * area,
-        "activations": d * w * area,
-        "nn_degree": h + t / d,
-        "nn_degree_neuron": h + t / d,
+        "elementwise": lambda: 3 * h * (c.size_in**2 + (2 * d - 1) * area) + 2 * w * d * area,
+        "activations": lambda: d * w * area,
+        "nn_degree": lambda: h + t / d,
+        "nn_degree_neuron": lambda: h + t / d,
     }
 
 
-def _skeleton_metrics(c: _CellArrays, classes: int) -> dict[str, np.ndarray]:
+def _skeleton_metrics(c: _CellArrays, classes: int) -> dict[str, _Thunk]:
     """Stem, transitions and head: the same for every block."""
     w = c.width
     first, last, before, after = w[:, 0], w[:, -1], w[:, :-1], w[:, 1:]
@@ -346,11 +353,13 @@ def _skeleton_metrics(c: _CellArrays, classes: int) -> dict[str, np.ndarray]:
     transition = before * transition_area  # values each transition reads
     pooled = last * c.size[-1] ** 2  # values the head reads
     return {
-        "params": 29 * first + (before * (after + 2)).sum(axis=1) + (classes + 2) * last + classes,
-        "macs": 27 * stem + (transition * after).sum(axis=1) + classes * last,
+        "params": lambda: (
+            29 * first + (before * (after + 2)).sum(axis=1) + (classes + 2) * last + classes
+        ),
+        "macs": lambda: 27 * stem + (transition * after).sum(axis=1) + classes * last,
         # the stem's BN; BN-ReLU before each transition; the head's BN-ReLU and pooling adds
-        "elementwise": 2 * stem + 3 * transition.sum(axis=1) + 4 * pooled,
-        "activations": stem + (after * transition_area).sum(axis=1) + classes,
+        "elementwise": lambda: 2 * stem + 3 * transition.sum(axis=1) + 4 * pooled,
+        "activations": lambda: stem + (after * transition_area).sum(axis=1) + classes,
     }
 
 
@@ -367,7 +376,7 @@ class _Block:
     unit: str  # what t counts
     per_pair: Callable[[Any], Any]  # most skips one (layer, source) pair carries, given w
     capacity_formula: str
-    metrics: Callable[[_CellArrays], dict[str, np.ndarray]]
+    metrics: Callable[[_CellArrays], dict[str, _Thunk]]
 
     def build(self, plan: _CellPlan) -> Built:
         nodes: list[Tensor] = []
@@ -886,12 +895,12 @@ class FlashSpaceAdapter(Adapter):
         rows = [self.check(arch) for arch in archs]
         return FlashBatch(self, np.array(rows, dtype=np.int64).reshape(-1, self.n_cells, 3))
 
-    def _metric_arrays(self, configs: np.ndarray) -> dict[str, np.ndarray]:
-        """Every metric :class:`FlashBatch` knows, per row of checked ``configs``, as floats."""
+    def _cell_arrays(self, configs: np.ndarray) -> _CellArrays:
+        """Checked ``configs`` as the float arrays the closed forms take."""
         # float64 throughout: int64 products of a large input and wide cells overflow silently
         sizes = np.array(self._sizes, dtype=float)
         configs = configs.astype(float)
-        cells = _CellArrays(
+        return _CellArrays(
             width=configs[:, :, 0],
             depth=configs[:, :, 1],
             skips=configs[:, :, 2],
@@ -899,20 +908,38 @@ class FlashSpaceAdapter(Adapter):
             size_in=np.concatenate([sizes[:1], sizes[:-1]]),
             expansion=self.expansion,
         )
+
+    def _metric_arrays(
+        self, configs: np.ndarray | _CellArrays, names: Iterable[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """The metrics ``names`` (default: every one :class:`FlashBatch` knows) per row of
+        checked ``configs``, as floats; only the formulas asked for are evaluated."""
+        cells = configs if isinstance(configs, _CellArrays) else self._cell_arrays(configs)
         per_cell = self._block.metrics(cells)
         skeleton = _skeleton_metrics(cells, self.num_classes)
-        totals = {name: per_cell[name].sum(axis=1) + skeleton.get(name, 0) for name in per_cell}
-        # FLOPs count one MAC as one FLOP, plus the element-wise work (BN, activations, pooling)
-        totals["flops"] = totals["macs"] + totals.pop("elementwise")
-        capacity = _pair_count(cells.depth) * self._block.per_pair(cells.width)
-        mass = np.divide(
-            cells.skips * cells.width * cells.depth,
-            capacity,
-            out=np.zeros(capacity.shape),
-            where=capacity > 0,
-        )
-        totals["nn_mass"] = mass.sum(axis=1)
-        return {name: np.asarray(value, dtype=float) for name, value in totals.items()}
+
+        def total(name: str) -> np.ndarray:
+            value = per_cell[name]().sum(axis=1)
+            return value + skeleton[name]() if name in skeleton else value
+
+        known = [name for name in per_cell if name != "elementwise"] + ["flops", "nn_mass"]
+        found: dict[str, np.ndarray] = {}
+        for name in known if names is None else [n for n in names if n in known]:
+            if name == "flops":
+                # one MAC as one FLOP, plus the element-wise work (BN, activations, pooling)
+                found[name] = total("macs") + total("elementwise")
+            elif name == "nn_mass":
+                capacity = _pair_count(cells.depth) * self._block.per_pair(cells.width)
+                mass = np.divide(
+                    cells.skips * cells.width * cells.depth,
+                    capacity,
+                    out=np.zeros(capacity.shape),
+                    where=capacity > 0,
+                )
+                found[name] = mass.sum(axis=1)
+            else:
+                found[name] = total(name)
+        return {name: np.asarray(value, dtype=float) for name, value in found.items()}
 
 
 def _first_occurrences(draws: np.ndarray, ends: list[np.ndarray]) -> np.ndarray:
@@ -922,7 +949,18 @@ def _first_occurrences(draws: np.ndarray, ends: list[np.ndarray]) -> np.ndarray:
         keys = np.zeros(len(draws), dtype=np.int64)
         for cell, radix in enumerate(radices):
             keys = keys * radix + draws[:, cell]
-        _, first = np.unique(keys, return_index=True)
+        # a plain sort finds the few repeated keys; only their rows are then looked at (a
+        # stable argsort of every key, as np.unique(return_index=True) does, is 3x slower)
+        ordered = np.sort(keys)
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        if not len(repeated):
+            return np.arange(len(draws))
+        later = np.zeros(len(draws), dtype=bool)
+        seen: set[int] = set()
+        for position in np.flatnonzero(np.isin(keys, repeated)).tolist():
+            later[position] = int(keys[position]) in seen
+            seen.add(int(keys[position]))
+        return np.flatnonzero(~later)
     else:
         _, first = np.unique(draws, axis=0, return_index=True)
     return np.sort(first)
@@ -1003,11 +1041,21 @@ class FlashBatch(GraphBatch):
         return texts
 
     @cached_property
+    def _cells(self) -> _CellArrays:
+        return self.adapter._cell_arrays(self.configs)
+
+    @cached_property
     def _closed_forms(self) -> dict[str, np.ndarray]:
-        return self.adapter._metric_arrays(self.configs)
+        """The closed forms computed so far, by name."""
+        return {}
 
     def fast_metric(self, name: str) -> np.ndarray | None:
-        return self._closed_forms.get(name)
+        if name not in self._closed_forms:
+            found = self.adapter._metric_arrays(self._cells, [name])
+            if name not in found:
+                return None
+            self._closed_forms[name] = found[name]
+        return self._closed_forms[name]
 
     def edge_sums(self, count: _EdgeCounter, size: int) -> np.ndarray:
         """Per architecture, the sum of ``count(edge)`` over its edges, without building graphs.
