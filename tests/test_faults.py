@@ -279,3 +279,16 @@ def test_a_small_custom_flash_space_is_enumerated_by_sample(capsys):
     assert main(argv) == 0  # it used to say "pass --sample N or --archs FILE", which sample lacks
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 5 == len({row["arch"] for row in rows})
+
+
+def test_calibrate_refuses_a_wrong_index_before_fitting(capsys, tmp_path, old_output):
+    rows = [f"{NB201_ARCH},1,1.5", f"{OTHER_NB201_ARCH},1,2.5"]  # index 1 twice: one is wrong
+    measurements = write(tmp_path / "m.csv", "arch,index,latency_ms\n" + "\n".join(rows))
+    line = run_failing(
+        capsys,
+        ["calibrate", "--hardware", "pi3b", "--measurements", measurements, "--target",
+         "latency_ms", "--fit-samples", "1", "--space", "nasbench201", "--output", old_output],
+        2,
+    )
+    assert "m.csv, row 3: index 1 does not match the architecture" in line
+    assert old_output.read_bytes() == OLD

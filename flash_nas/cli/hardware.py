@@ -17,7 +17,9 @@ from flash_nas.cli._common import (
     add_options_argument,
     add_output_argument,
     add_space_arguments,
+    check_indices,
     check_output,
+    check_unique,
     make_adapter,
     parse_all,
     progress_wanted,
@@ -198,6 +200,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
         archs = parse_all(adapter, texts, where)
     except ArchFormatError as exc:
         raise ArchFormatError(f"{exc} (is it an architecture of --space {args.space}?)") from exc
+    check_unique(archs, where)
+    if table.indices is not None:
+        check_indices(adapter, archs, table.indices, where)
     batch = adapter.batch(archs)
     measured = {quantity: table.column(column) for quantity, column in targets.items()}
     if args.fit_samples >= len(batch):
