@@ -240,6 +240,23 @@ def test_a_crafted_cifar_pickle_never_runs(tmp_path):
     assert victim.exists()  # the plain unpickler runs it
 
 
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_genuine_batches_of_every_pickle_protocol_still_load(tmp_path, protocol):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(protocol)
+    for name in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]:
+        content = {
+            b"data": rng.integers(0, 256, (3, 3072), dtype=np.uint8),
+            b"labels": [0, 9, np.int64(4)],  # a numpy scalar among the ints
+            b"batch_label": b"",  # an empty bytes: protocol 2 writes it as a call to bytes()
+            b"filenames": [b"a.png", "b.png", b"c.png"],
+        }
+        (folder / name).write_bytes(pickle.dumps(content, protocol=protocol))
+    data = load_cifar(folder)
+    assert data.train_images.shape == (15, 3, 32, 32) and data.test_labels.tolist() == [0, 9, 4]
+
+
 def test_train_never_runs_a_crafted_pickle(capsys, tmp_path, old_output):
     victim = tmp_path / "pwned"
     folder = _crafted_cifar(tmp_path / "cifar-10-batches-py", victim)
