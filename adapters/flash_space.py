@@ -524,6 +524,11 @@ class FlashSpaceAdapter(Adapter):
     * ``n_cells`` (3), ``input_size`` (32: a 32x32 RGB image), ``num_classes`` (10).
     * ``skip_seed`` (0) -- fixes how each cell's skips are laid out over its layer pairs.
     * ``expansion`` (4) -- the mobilenet block's expansion ratio; the other blocks ignore it.
+
+    Stated limits (:data:`LIMITS`): ``input_size`` <= 4096, widths <= 8192, depths <= 1024,
+    ``n_cells`` <= 64, ``num_classes`` <= 10^6, ``expansion`` <= 64; a value beyond them raises
+    :class:`~flash_nas.errors.ParameterError`. Metrics are computed in float64 (exact below
+    2^53), so no value within the limits overflows.
     """
 
     description: ClassVar[str] = (
