@@ -37,6 +37,8 @@ def start_and_signal(folder: Path, sample: int, signum: int) -> tuple[subprocess
         [*SCORE, "--sample", str(sample), "--quiet", "--output", str(output)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # as from a shell: a pytest-xdist worker ignores SIGINT, and a child would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not any(path.name.startswith(".out.csv.") for path in folder.iterdir()):
