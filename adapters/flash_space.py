@@ -1024,6 +1024,9 @@ class FlashBatch(GraphBatch):
     def arch(self, position: int) -> FlashArch:
         return tuple(CellConfig(*map(int, row)) for row in self.configs[position])
 
+    def slice(self, start: int, stop: int) -> FlashBatch:
+        return FlashBatch(self.adapter, self.configs[start:stop])
+
     def graph(self, position: int) -> ArchGraph:
         return self.adapter.to_graph(self.arch(position))
 

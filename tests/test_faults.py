@@ -309,3 +309,21 @@ def test_calibrate_refuses_a_wrong_index_before_fitting(capsys, tmp_path, old_ou
     )
     assert "m.csv, row 3: index 1 does not match the architecture" in line
     assert old_output.read_bytes() == OLD
+
+
+def test_hardware_costs_of_a_large_batch_run_in_chunks_behind_a_bar(capsys, monkeypatch):
+    from flash_nas import get_adapter, get_hardware
+    from flash_nas.cli import hardware
+
+    monkeypatch.setattr(hardware, "PROGRESS_ROWS", 100)
+    monkeypatch.setattr(hardware, "_ESTIMATE_CHUNK", 64)
+    batch = get_adapter("flash").sample(300, 4)
+    model = get_hardware("imc")
+    whole = model.estimate_batch(batch)
+    chunked = hardware.estimate_all(model, batch, progress=True)
+    err = capsys.readouterr().err
+    assert "estimating: 100%" in err and "300/300" in err
+    for name, values in whole.items():
+        np.testing.assert_allclose(chunked[name], values, rtol=1e-12)
+    hardware.estimate_all(model, batch, progress=False)
+    assert "estimating" not in capsys.readouterr().err

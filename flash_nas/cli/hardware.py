@@ -13,6 +13,7 @@ from flash_nas import plugins
 from flash_nas.adapter import Adapter
 from flash_nas.batch import GraphBatch
 from flash_nas.cli._common import (
+    PROGRESS_ROWS,
     UsageError,
     add_options_argument,
     add_output_argument,
@@ -105,14 +106,33 @@ def make_hardware(name: str, options: list[tuple[str, Any]], profile: Path | Non
         raise UsageError(f"--hardware {name}: {exc}") from exc
 
 
+#: Architectures per chunk when a batched model runs behind a progress bar.
+_ESTIMATE_CHUNK = 20_000
+
+
 def estimate_all(
     model: HardwareModel, batch: GraphBatch, *, progress: bool | None = None
 ) -> dict[str, np.ndarray]:
     """Every quantity for every architecture: the model's batched form, or one by one with a
     progress bar (``progress``: default when a person watches standard error)."""
-    if type(model).estimate_batch is not HardwareModel.estimate_batch:
-        return model.estimate_batch(batch)
     show = progress_wanted() if progress is None else progress
+    if type(model).estimate_batch is not HardwareModel.estimate_batch:
+        if not show or len(batch) < PROGRESS_ROWS or batch.slice(0, 1) is None:
+            return model.estimate_batch(batch)
+        # a batched model on a large batch: in chunks (every model's costs are per row, so the
+        # numbers are the same), for a progress bar
+        from tqdm.auto import tqdm
+
+        columns = {name: np.empty(len(batch)) for name in model.quantities}
+        with tqdm(total=len(batch), desc="estimating", unit="arch", file=sys.stderr) as bar:
+            for start in range(0, len(batch), _ESTIMATE_CHUNK):
+                stop = min(start + _ESTIMATE_CHUNK, len(batch))
+                part = batch.slice(start, stop)
+                assert part is not None
+                for name, values in model.estimate_batch(part).items():
+                    columns[name][start:stop] = values
+                bar.update(stop - start)
+        return columns
     columns = {name: np.empty(len(batch)) for name in model.quantities}
     for position, graph in enumerate(batch.iter_graphs(progress=show)):
         for name, value in model.estimate(graph).items():
