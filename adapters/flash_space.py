@@ -76,6 +76,7 @@ from flash_nas import (
 from flash_nas.errors import ParameterError, quote
 from flash_nas.hardware import EdgeShape
 from flash_nas.relaxation import Relaxation, Variable
+from flash_nas_adapters.flash_bulk import batch_texts, first_occurrences
 
 __all__ = [
     "BLOCKS",
@@ -332,9 +333,8 @@ def _mobilenet_metrics(c: _CellArrays) -> dict[str, _Thunk]:
     w, d, t, area = c.width, c.depth, c.skips, c.size**2
     h = c.expansion * w
     return {
-        "params": lambda: (
-            d * (2 * h * w + 13 * h + 2 * w)
-        ),  # two 1x1 convs, 3x3 depthwise, three BNs
+        # two 1x1 convs, 3x3 depthwise, three BNs
+        "params": lambda: d * (2 * h * w + 13 * h + 2 * w),
         "macs": lambda: h * w * (c.size_in**2 + (2 * d - 1) * area) + 9 * h * d * area,
         # BN-ReLU6 after the expand conv (before the stride) and the depthwise conv, BN at the end
         "elementwise": lambda: 3 * h * (c.size_in**2 + (2 * d - 1) * area) + 2 * w * d * area,
@@ -854,7 +854,7 @@ class FlashSpaceAdapter(Adapter):
         ]
         draws = self._draw(rng, ends, n)
         while not replace:
-            first = _first_occurrences(draws, ends)
+            first = first_occurrences(draws, ends)
             if len(first) == len(draws):
                 break
             draws = np.concatenate([draws[first], self._draw(rng, ends, n - len(first))])
@@ -947,64 +947,6 @@ class FlashSpaceAdapter(Adapter):
         return {name: np.asarray(value, dtype=float) for name, value in found.items()}
 
 
-def _first_occurrences(draws: np.ndarray, ends: list[np.ndarray]) -> np.ndarray:
-    """Positions of the first occurrence of each distinct row of ``draws``, in order."""
-    radices = [int(end[-1]) for end in ends]
-    if np.prod(np.array(radices, dtype=float)) < 2.0**62:  # one int64 key per row
-        keys = np.zeros(len(draws), dtype=np.int64)
-        for cell, radix in enumerate(radices):
-            keys = keys * radix + draws[:, cell]
-        # a plain sort finds the few repeated keys; only their rows are then looked at (a
-        # stable argsort of every key, as np.unique(return_index=True) does, is 3x slower)
-        ordered = np.sort(keys)
-        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-        if not len(repeated):
-            return np.arange(len(draws))
-        later = np.zeros(len(draws), dtype=bool)
-        seen: set[int] = set()
-        for position in np.flatnonzero(np.isin(keys, repeated)).tolist():
-            later[position] = int(keys[position]) in seen
-            seen.add(int(keys[position]))
-        return np.flatnonzero(~later)
-    else:
-        _, first = np.unique(draws, axis=0, return_index=True)
-    return np.sort(first)
-
-
-def _batch_texts(block: str, configs: np.ndarray) -> list[str] | None:
-    """Canonical texts of ``configs`` as numpy operations on Python strings: the ``w=`` and
-    ``d=`` parts take few distinct values (a few hundred combinations), so each is formatted
-    once and indexed; the skips come from a table of numbers. Twice as fast as formatting each
-    row. None where a table would be too large (many cells or huge skip counts)."""
-    n, n_cells, _ = configs.shape
-    top = int(configs[:, :, 2].max(initial=0)) + 1
-    if not n or top > max(n, 1024):
-        return None
-    text = np.full(n, "", dtype=object)
-    for field, (head, tail) in enumerate(((f"{block}:w=", ";d="), ("", ";t="))):
-        codes = np.zeros(n, dtype=np.int64)
-        uniques = []
-        for cell in range(n_cells):
-            values, inverse = np.unique(configs[:, cell, field], return_inverse=True)
-            if len(uniques) and codes.max(initial=0) >= 2**62 // len(values):
-                return None  # the combined code would overflow: too many combinations
-            codes = codes * len(values) + inverse.reshape(-1)
-            uniques.append(values)
-        keys, inverse = np.unique(codes, return_inverse=True)
-        digits = []
-        for values in reversed(uniques):  # decode each distinct combination
-            digits.append(values[keys % len(values)])
-            keys = keys // len(values)
-        rows = zip(*(column.tolist() for column in reversed(digits)))
-        formatted = [head + ",".join(map(str, row)) + tail for row in rows]
-        text = text + np.array(formatted, dtype=object)[inverse.reshape(-1)]
-    plain = np.array([str(value) for value in range(top)], dtype=object)
-    after_comma = np.array(["," + str(value) for value in range(top)], dtype=object)
-    for cell in range(n_cells):
-        text = text + (after_comma if cell else plain)[configs[:, cell, 2]]
-    return text.tolist()
-
-
 class FlashBatch(GraphBatch):
     """Architectures of one :class:`FlashSpaceAdapter`: ``configs``, an int array of shape
     ``(n, n_cells, 3)`` holding (width, depth, skips) per cell.
@@ -1035,8 +977,9 @@ class FlashBatch(GraphBatch):
 
     def texts(self) -> list[str]:
         """Every canonical text at once (formatting 10^5 one by one took 4 s): see
-        :func:`_batch_texts`, or one %-format per row where its tables would be too large."""
-        fast = _batch_texts(self.adapter.block, self.configs)
+        :func:`~flash_nas_adapters.flash_bulk.batch_texts`, or one %-format per row where its
+        tables would be too large."""
+        fast = batch_texts(self.adapter.block, self.configs)
         if fast is not None:
             return fast
         n_cells = self.adapter.n_cells
