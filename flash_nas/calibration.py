@@ -135,6 +135,11 @@ def load_profile(path: str | Path) -> Profile:
         raise FlashNasError(f"Profile {str(path)!r} does not exist.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FlashNasError(f"Profile {str(path)!r} is not valid JSON ({exc}).") from exc
+    except OSError as exc:  # a folder, no permission...
+        raise FlashNasError(
+            f"Profile {str(path)!r} cannot be read ({exc.strerror or exc}); expected a JSON file "
+            f"written by `flash-nas calibrate`."
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
         raise FlashNasError(
             f"Profile {str(path)!r} is not a flash-nas profile (expected format "

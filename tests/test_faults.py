@@ -327,3 +327,14 @@ def test_hardware_costs_of_a_large_batch_run_in_chunks_behind_a_bar(capsys, monk
         np.testing.assert_allclose(chunked[name], values, rtol=1e-12)
     hardware.estimate_all(model, batch, progress=False)
     assert "estimating" not in capsys.readouterr().err
+
+
+def test_a_profile_that_is_a_folder_is_one_line(capsys, tmp_path, old_output):
+    line = run_failing(
+        capsys,
+        ["hw", "--space", "nasbench201", "--sample", "2", "--hardware", "pi3b", "--profile",
+         tmp_path, "--output", old_output],
+        1,
+    )
+    assert "cannot be read (Is a directory); expected a JSON file written by" in line
+    assert old_output.read_bytes() == OLD

@@ -72,7 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except OSError as exc:  # a file the command reads or writes, refused by the system
         where = f" {exc.filename}" if exc.filename else ""
-        parser.exit(1, f"flash-nas: error: cannot access{where}: {exc.strerror or exc}\n")
+        parser.exit(
+            1,
+            f"flash-nas: error: cannot access{where} ({exc.strerror or exc}); expected a file or "
+            "folder this command can read or write there\n",
+        )
     return 0
 
 
