@@ -73,8 +73,10 @@ from flash_nas import (
     Tensor,
     UnknownNameError,
 )
+from flash_nas.errors import ParameterError, quote
 from flash_nas.hardware import EdgeShape
 from flash_nas.relaxation import Relaxation, Variable
+from flash_nas_adapters.flash_bulk import batch_texts, first_occurrences
 
 __all__ = [
     "BLOCKS",
@@ -291,52 +293,58 @@ class _CellArrays:
     expansion: int
 
 
-def _dense_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+#: A metric's formula, evaluated only when the metric is asked for.
+_Thunk = Callable[[], np.ndarray]
+
+
+def _dense_metrics(c: _CellArrays) -> dict[str, _Thunk]:
     """Layer i's conv reads ``w + s_i`` channels and the ``s_i`` sum to t: every total is linear
     in the ``s_i``, so it depends on t alone, not on how the seed laid the skips out."""
     w, d, t, area = c.width, c.depth, c.skips, c.size**2
     read = d * w + t  # input channels summed over the cell's convs
     return {
-        "params": read * (9 * w + 2),  # 3x3 weights, and BN's scale and shift per input channel
-        "macs": 9 * w * area * read,
+        # 3x3 weights, and BN's scale and shift per input channel
+        "params": lambda: read * (9 * w + 2),
+        "macs": lambda: 9 * w * area * read,
         # BN (2) and ReLU (1) per input value; layer 0 works at the input size, before its stride
-        "elementwise": 3 * (w * c.size_in**2 + (read - w) * area),
-        "activations": area * (read + (d - 1) * w),  # d outputs, d-1 concat nodes
-        "nn_degree": w + t / d,
-        "nn_degree_neuron": 9 * (w + t / d),
+        "elementwise": lambda: 3 * (w * c.size_in**2 + (read - w) * area),
+        "activations": lambda: area * (read + (d - 1) * w),  # d outputs, d-1 concat nodes
+        "nn_degree": lambda: w + t / d,
+        "nn_degree_neuron": lambda: 9 * (w + t / d),
     }
 
 
-def _resnet_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+def _resnet_metrics(c: _CellArrays) -> dict[str, _Thunk]:
     """Identity skips add no weights or MACs; each adds 1 to the in-degree of its sum node."""
     w, d, t, area = c.width, c.depth, c.skips, c.size**2
     return {
-        "params": d * (9 * w * w + 2 * w),
-        "macs": 9 * w * w * d * area,
-        "elementwise": 3 * w * (c.size_in**2 + (d - 1) * area),  # BN-ReLU before each conv
-        "activations": d * w * area,
-        "nn_degree": w + t / d,
-        "nn_degree_neuron": 9 * w + t / d,
+        "params": lambda: d * (9 * w * w + 2 * w),
+        "macs": lambda: 9 * w * w * d * area,
+        "elementwise": lambda: 3 * w * (c.size_in**2 + (d - 1) * area),  # BN-ReLU before each conv
+        "activations": lambda: d * w * area,
+        "nn_degree": lambda: w + t / d,
+        "nn_degree_neuron": lambda: 9 * w + t / d,
     }
 
 
-def _mobilenet_metrics(c: _CellArrays) -> dict[str, np.ndarray]:
+def _mobilenet_metrics(c: _CellArrays) -> dict[str, _Thunk]:
     """The first layer's expand conv runs at the cell's input size, everything else after the
     stride; the project conv (1x1, ``h = e * w`` inputs) sets the in-degree."""
     w, d, t, area = c.width, c.depth, c.skips, c.size**2
     h = c.expansion * w
     return {
-        "params": d * (2 * h * w + 13 * h + 2 * w),  # two 1x1 convs, 3x3 depthwise, three BNs
-        "macs": h * w * (c.size_in**2 + (2 * d - 1) * area) + 9 * h * d * area,
+        # two 1x1 convs, 3x3 depthwise, three BNs
+        "params": lambda: d * (2 * h * w + 13 * h + 2 * w),
+        "macs": lambda: h * w * (c.size_in**2 + (2 * d - 1) * area) + 9 * h * d * area,
         # BN-ReLU6 after the expand conv (before the stride) and the depthwise conv, BN at the end
-        "elementwise": 3 * h * (c.size_in**2 + (2 * d - 1) * area) + 2 * w * d * area,
-        "activations": d * w * area,
-        "nn_degree": h + t / d,
-        "nn_degree_neuron": h + t / d,
+        "elementwise": lambda: 3 * h * (c.size_in**2 + (2 * d - 1) * area) + 2 * w * d * area,
+        "activations": lambda: d * w * area,
+        "nn_degree": lambda: h + t / d,
+        "nn_degree_neuron": lambda: h + t / d,
     }
 
 
-def _skeleton_metrics(c: _CellArrays, classes: int) -> dict[str, np.ndarray]:
+def _skeleton_metrics(c: _CellArrays, classes: int) -> dict[str, _Thunk]:
     """Stem, transitions and head: the same for every block."""
     w = c.width
     first, last, before, after = w[:, 0], w[:, -1], w[:, :-1], w[:, 1:]
@@ -345,11 +353,13 @@ def _skeleton_metrics(c: _CellArrays, classes: int) -> dict[str, np.ndarray]:
     transition = before * transition_area  # values each transition reads
     pooled = last * c.size[-1] ** 2  # values the head reads
     return {
-        "params": 29 * first + (before * (after + 2)).sum(axis=1) + (classes + 2) * last + classes,
-        "macs": 27 * stem + (transition * after).sum(axis=1) + classes * last,
+        "params": lambda: (
+            29 * first + (before * (after + 2)).sum(axis=1) + (classes + 2) * last + classes
+        ),
+        "macs": lambda: 27 * stem + (transition * after).sum(axis=1) + classes * last,
         # the stem's BN; BN-ReLU before each transition; the head's BN-ReLU and pooling adds
-        "elementwise": 2 * stem + 3 * transition.sum(axis=1) + 4 * pooled,
-        "activations": stem + (after * transition_area).sum(axis=1) + classes,
+        "elementwise": lambda: 2 * stem + 3 * transition.sum(axis=1) + 4 * pooled,
+        "activations": lambda: stem + (after * transition_area).sum(axis=1) + classes,
     }
 
 
@@ -366,7 +376,7 @@ class _Block:
     unit: str  # what t counts
     per_pair: Callable[[Any], Any]  # most skips one (layer, source) pair carries, given w
     capacity_formula: str
-    metrics: Callable[[_CellArrays], dict[str, np.ndarray]]
+    metrics: Callable[[_CellArrays], dict[str, _Thunk]]
 
     def build(self, plan: _CellPlan) -> Built:
         nodes: list[Tensor] = []
@@ -390,14 +400,37 @@ BLOCKS = tuple(_BLOCKS)
 
 
 # ---------------------------------------------------------------------------- parameter checks
+#: The space's stated limits. Metrics are computed in float64, so no size overflows; these bound
+#: what one network may cost to build and keep numbers meaningful (a 10^8-pixel input is a typo).
+LIMITS = {
+    "input_size": 4096,
+    "width": 8192,
+    "depth": 1024,
+    "n_cells": 64,
+    "num_classes": 1_000_000,
+    "expansion": 64,
+    "skip_seed": 2**63 - 1,
+}
+#: Most architectures :meth:`FlashSpaceAdapter.enumerate` lists (larger spaces are sampled).
+ENUMERATE_LIMIT = 10_000_000
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: Any, minimum: int, owner: str = "FlashSpaceAdapter") -> int:
-    if not _is_int(value) or value < minimum:
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
+def _check_int(
+    name: str,
+    value: Any,
+    minimum: int,
+    owner: str = "FlashSpaceAdapter",
+    maximum: int | None = None,
+) -> int:
+    maximum = LIMITS.get(name) if maximum is None else maximum
+    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
+        expected = f"an int >= {minimum}" if maximum is None else f"an int in {minimum}..{maximum}"
+        raise ParameterError(
+            f"The {name!r} parameter of {owner} must be {expected}. Got {quote(value)} instead."
         )
     return int(value)
 
@@ -411,11 +444,14 @@ def _per_cell(name: str, values: Iterable[Any], n_cells: int) -> tuple[tuple[int
         groups = [list(item) for item in items]
     else:
         groups = []
-    if not groups or any(not g or not all(_is_int(v) and v >= 1 for v in g) for g in groups):
-        raise ValueError(
+    limit = LIMITS[name.rstrip("s")]
+    if not groups or any(
+        not g or not all(_is_int(v) and 1 <= v <= limit for v in g) for g in groups
+    ):
+        raise ParameterError(
             f"The {name!r} parameter of FlashSpaceAdapter must be a non-empty sequence of ints "
-            f">= 1 shared by every cell, or {n_cells} such sequences (one per cell; "
-            f"n_cells={n_cells}). Got {values!r} instead."
+            f"in 1..{limit} shared by every cell, or {n_cells} such sequences (one per cell; "
+            f"n_cells={n_cells}). Got {quote(values)} instead."
         )
     return tuple(tuple(sorted({int(v) for v in group})) for group in groups)
 
@@ -488,6 +524,11 @@ class FlashSpaceAdapter(Adapter):
     * ``n_cells`` (3), ``input_size`` (32: a 32x32 RGB image), ``num_classes`` (10).
     * ``skip_seed`` (0) -- fixes how each cell's skips are laid out over its layer pairs.
     * ``expansion`` (4) -- the mobilenet block's expansion ratio; the other blocks ignore it.
+
+    Stated limits (:data:`LIMITS`): ``input_size`` <= 4096, widths <= 8192, depths <= 1024,
+    ``n_cells`` <= 64, ``num_classes`` <= 10^6, ``expansion`` <= 64; a value beyond them raises
+    :class:`~flash_nas.errors.ParameterError`. Metrics are computed in float64 (exact below
+    2^53), so no value within the limits overflows.
     """
 
     description: ClassVar[str] = (
@@ -592,7 +633,7 @@ class FlashSpaceAdapter(Adapter):
         if len(cells) != self.n_cells or any(len(cell) != 3 for cell in cells):
             raise ArchFormatError(
                 f"Expected a FLASH architecture as {self.n_cells} (width, depth, skips) triples "
-                f"of ints, one per cell (n_cells={self.n_cells}); got {arch!r}."
+                f"of ints, one per cell (n_cells={self.n_cells}); got {quote(arch)}."
             )
         return tuple(self._check_cell(c, CellConfig(*cell)) for c, cell in enumerate(cells))
 
@@ -661,12 +702,13 @@ class FlashSpaceAdapter(Adapter):
         match = _TEXT.fullmatch(text.strip()) if isinstance(text, str) else None
         if match is None:
             raise ArchFormatError(
-                f"Malformed FLASH architecture {text!r}: expected the form {self.text_form} "
+                f"Malformed FLASH architecture {quote(text)}: expected the form {self.text_form} "
                 f"(block, then per cell its width, depth and skips)."
             )
         if match["block"] != self.block:
             raise ArchFormatError(
-                f"FLASH architecture {text!r} is written for the {match['block']!r} block, but "
+                f"FLASH architecture {quote(text)} is written for the {match['block']!r} block, "
+                f"but "
                 f"this space builds {self.block!r} cells; pass block={match['block']!r} to the "
                 f"adapter or use {self.block!r} text."
             )
@@ -677,12 +719,14 @@ class FlashSpaceAdapter(Adapter):
         parts = field.split(",")
         if not all(_NUMBER.fullmatch(part) for part in parts):
             raise ArchFormatError(
-                f"Malformed FLASH architecture {text!r}: {key}= must list non-negative integers "
+                f"Malformed FLASH architecture {quote(text)}: {key}= must list non-negative "
+                f"integers "
                 f"separated by commas, as in {self.text_form}; got {field!r}."
             )
         if len(parts) != self.n_cells:
             raise ArchFormatError(
-                f"FLASH architecture {text!r} gives {len(parts)} values in {key}=; this space has "
+                f"FLASH architecture {quote(text)} gives {len(parts)} values in {key}=; this space "
+                f"has "
                 f"{self.n_cells} cells (n_cells={self.n_cells}), one value per cell."
             )
         return [int(part) for part in parts]
@@ -805,33 +849,86 @@ class FlashSpaceAdapter(Adapter):
         return memo.totals([self._part_keys(row) for row in configs.tolist()])
 
     # -------------------------------------------------------------------------------- batches
-    def sample(self, n: int, seed: int) -> FlashBatch:
-        """``n`` architectures drawn uniformly from the space (with replacement).
+    def sample(self, n: int, seed: int, *, replace: bool = False) -> FlashBatch:
+        """``n`` distinct architectures drawn uniformly from the space, without replacement
+        (``replace=True``: independent draws, which may repeat).
 
         Per cell, one integer uniform over that cell's choices picks both the (width, depth) --
         so each is drawn in proportion to its capacity + 1 -- and the skip count within it;
-        cells draw independently, so the whole space is uniform.
+        cells draw independently, so the whole space is uniform. A draw that repeats an earlier
+        one is replaced by a fresh draw (rejection keeps the sample uniform among the sets of
+        ``n`` distinct architectures); a sample without repeats is the same as before. Asking
+        for more than :meth:`size` gives the whole space in random order.
         """
-        n = _check_int("n", n, 0, owner="FlashSpaceAdapter.sample")
+        n = _check_int("n", n, 0, owner="FlashSpaceAdapter.sample", maximum=10**8)
+        if not replace:
+            # a space smaller than the request gives all of it, shuffled (the random-search
+            # baseline asks for batches larger than a tiny space); the CLI refuses such requests
+            # with a message before it gets here
+            n = min(n, self.size())
         rng = np.random.default_rng(seed)
+        if not replace and 2 * n > self.size() and self.size() <= ENUMERATE_LIMIT:
+            # most of a small space: rejection would redraw for ever; pick from the whole list
+            whole = self.enumerate().configs
+            return FlashBatch(self, whole[rng.choice(len(whole), size=n, replace=False)])
+        ends = [
+            np.cumsum(np.array(self._options(c), dtype=np.int64)[:, 2] + 1)
+            for c in range(self.n_cells)
+        ]
+        draws = self._draw(rng, ends, n)
+        while not replace:
+            first = first_occurrences(draws, ends)
+            if len(first) == len(draws):
+                break
+            draws = np.concatenate([draws[first], self._draw(rng, ends, n - len(first))])
         configs = np.empty((n, self.n_cells, 3), dtype=np.int64)
         for cell in range(self.n_cells):
             options = np.array(self._options(cell), dtype=np.int64)
-            ends = np.cumsum(options[:, 2] + 1)
-            draw = rng.integers(0, ends[-1], size=n)
-            choice = np.searchsorted(ends, draw, side="right")
+            draw = draws[:, cell]
+            choice = np.searchsorted(ends[cell], draw, side="right")
             configs[:, cell, :2] = options[choice, :2]
-            configs[:, cell, 2] = draw - (ends - options[:, 2] - 1)[choice]
+            configs[:, cell, 2] = draw - (ends[cell] - options[:, 2] - 1)[choice]
         return FlashBatch(self, configs)
+
+    def _draw(self, rng: np.random.Generator, ends: list[np.ndarray], n: int) -> np.ndarray:
+        """``(n, n_cells)`` uniform draws, cell after cell (the order earlier samples used)."""
+        draws = np.empty((n, self.n_cells), dtype=np.int64)
+        for cell in range(self.n_cells):
+            draws[:, cell] = rng.integers(0, ends[cell][-1], size=n)
+        return draws
+
+    def enumerate(self) -> FlashBatch:
+        """Every architecture, cell 1's choices slowest, where there are at most
+        :data:`ENUMERATE_LIMIT` (a space narrowed by ``widths``/``depths``/``n_cells``)."""
+        size = self.size()
+        if size > ENUMERATE_LIMIT:
+            return super().enumerate()
+        choices = []
+        for cell in range(self.n_cells):
+            choices.append(
+                np.array(
+                    [
+                        (w, d, t)
+                        for w, d, capacity in self._options(cell)
+                        for t in range(capacity + 1)
+                    ],
+                    dtype=np.int64,
+                )
+            )
+        grids = np.meshgrid(*(np.arange(len(c)) for c in choices), indexing="ij")
+        configs = np.stack([choice[grid.ravel()] for choice, grid in zip(choices, grids)], axis=1)
+        return FlashBatch(self, configs.reshape(size, self.n_cells, 3))
 
     def batch(self, archs: Sequence[Hashable]) -> FlashBatch:
         rows = [self.check(arch) for arch in archs]
         return FlashBatch(self, np.array(rows, dtype=np.int64).reshape(-1, self.n_cells, 3))
 
-    def _metric_arrays(self, configs: np.ndarray) -> dict[str, np.ndarray]:
-        """Every metric :class:`FlashBatch` knows, per row of checked ``configs``, as floats."""
-        sizes = np.array(self._sizes, dtype=np.int64)
-        cells = _CellArrays(
+    def _cell_arrays(self, configs: np.ndarray) -> _CellArrays:
+        """Checked ``configs`` as the float arrays the closed forms take."""
+        # float64 throughout: int64 products of a large input and wide cells overflow silently
+        sizes = np.array(self._sizes, dtype=float)
+        configs = configs.astype(float)
+        return _CellArrays(
             width=configs[:, :, 0],
             depth=configs[:, :, 1],
             skips=configs[:, :, 2],
@@ -839,20 +936,38 @@ class FlashSpaceAdapter(Adapter):
             size_in=np.concatenate([sizes[:1], sizes[:-1]]),
             expansion=self.expansion,
         )
+
+    def _metric_arrays(
+        self, configs: np.ndarray | _CellArrays, names: Iterable[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """The metrics ``names`` (default: every one :class:`FlashBatch` knows) per row of
+        checked ``configs``, as floats; only the formulas asked for are evaluated."""
+        cells = configs if isinstance(configs, _CellArrays) else self._cell_arrays(configs)
         per_cell = self._block.metrics(cells)
         skeleton = _skeleton_metrics(cells, self.num_classes)
-        totals = {name: per_cell[name].sum(axis=1) + skeleton.get(name, 0) for name in per_cell}
-        # FLOPs count one MAC as one FLOP, plus the element-wise work (BN, activations, pooling)
-        totals["flops"] = totals["macs"] + totals.pop("elementwise")
-        capacity = _pair_count(cells.depth) * self._block.per_pair(cells.width)
-        mass = np.divide(
-            cells.skips * cells.width * cells.depth,
-            capacity,
-            out=np.zeros(capacity.shape),
-            where=capacity > 0,
-        )
-        totals["nn_mass"] = mass.sum(axis=1)
-        return {name: np.asarray(value, dtype=float) for name, value in totals.items()}
+
+        def total(name: str) -> np.ndarray:
+            value = per_cell[name]().sum(axis=1)
+            return value + skeleton[name]() if name in skeleton else value
+
+        known = [name for name in per_cell if name != "elementwise"] + ["flops", "nn_mass"]
+        found: dict[str, np.ndarray] = {}
+        for name in known if names is None else [n for n in names if n in known]:
+            if name == "flops":
+                # one MAC as one FLOP, plus the element-wise work (BN, activations, pooling)
+                found[name] = total("macs") + total("elementwise")
+            elif name == "nn_mass":
+                capacity = _pair_count(cells.depth) * self._block.per_pair(cells.width)
+                mass = np.divide(
+                    cells.skips * cells.width * cells.depth,
+                    capacity,
+                    out=np.zeros(capacity.shape),
+                    where=capacity > 0,
+                )
+                found[name] = mass.sum(axis=1)
+            else:
+                found[name] = total(name)
+        return {name: np.asarray(value, dtype=float) for name, value in found.items()}
 
 
 class FlashBatch(GraphBatch):
@@ -874,21 +989,50 @@ class FlashBatch(GraphBatch):
     def arch(self, position: int) -> FlashArch:
         return tuple(CellConfig(*map(int, row)) for row in self.configs[position])
 
+    def slice(self, start: int, stop: int) -> FlashBatch:
+        return FlashBatch(self.adapter, self.configs[start:stop])
+
     def graph(self, position: int) -> ArchGraph:
         return self.adapter.to_graph(self.arch(position))
 
     def arch_text(self, position: int) -> str:
         return self.adapter.format(self.arch(position))
 
+    def texts(self) -> list[str]:
+        """Every canonical text at once (formatting 10^5 one by one took 4 s): see
+        :func:`~flash_nas_adapters.flash_bulk.batch_texts`, or one %-format per row where its
+        tables would be too large."""
+        fast = batch_texts(self.adapter.block, self.configs)
+        if fast is not None:
+            return fast
+        n_cells = self.adapter.n_cells
+        numbers = ",".join(["%d"] * n_cells)
+        form = f"{self.adapter.block}:w={numbers};d={numbers};t={numbers}"
+        columns = self.configs.transpose(0, 2, 1).reshape(len(self), 3 * n_cells)
+        texts: list[str] = []
+        for start in range(0, len(self), 65_536):  # chunks: tolist() of all rows is ~200 MB
+            texts += [form % row for row in map(tuple, columns[start : start + 65_536].tolist())]
+        return texts
+
+    @cached_property
+    def _cells(self) -> _CellArrays:
+        return self.adapter._cell_arrays(self.configs)
+
     @cached_property
     def _closed_forms(self) -> dict[str, np.ndarray]:
-        return self.adapter._metric_arrays(self.configs)
+        """The closed forms computed so far, by name."""
+        return {}
 
     def fast_metric(self, name: str) -> np.ndarray | None:
         # Every node of a FLASH cell is written by a conv, so both node rules agree.
         if name == "nn_degree_computing":
             name = "nn_degree"
-        return self._closed_forms.get(name)
+        if name not in self._closed_forms:
+            found = self.adapter._metric_arrays(self._cells, [name])
+            if name not in found:
+                return None
+            self._closed_forms[name] = found[name]
+        return self._closed_forms[name]
 
     def edge_sums(self, count: _EdgeCounter, size: int) -> np.ndarray:
         """Per architecture, the sum of ``count(edge)`` over its edges, without building graphs.

@@ -34,6 +34,7 @@ from flash_nas import (
     Tensor,
     read_table,
 )
+from flash_nas.errors import ParameterError, quote
 from flash_nas.relaxation import Relaxation, Variable
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
@@ -128,17 +129,19 @@ class NasBench201Adapter(Adapter):
         stem_channels: int = 16,
         cells_per_stage: int = 5,
     ) -> None:
-        for name, value, low in (
-            ("input_size", input_size, 4),
-            ("num_classes", num_classes, 1),
-            ("input_channels", input_channels, 1),
-            ("stem_channels", stem_channels, 1),
-            ("cells_per_stage", cells_per_stage, 1),
+        # the upper limits are the space's stated bounds: beyond them the numbers mean nothing
+        # (a 10^8-pixel input is a typo) and one network would not fit in memory
+        for name, value, low, high in (
+            ("input_size", input_size, 4, 4096),
+            ("num_classes", num_classes, 1, 1_000_000),
+            ("input_channels", input_channels, 1, 4096),
+            ("stem_channels", stem_channels, 1, 8192),
+            ("cells_per_stage", cells_per_stage, 1, 1024),
         ):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(
-                    f"The {name!r} parameter of NasBench201Adapter must be an int >= {low}. "
-                    f"Got {value!r} instead."
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ParameterError(
+                    f"The {name!r} parameter of NasBench201Adapter must be an int in "
+                    f"{low}..{high}. Got {quote(value)} instead."
                 )
         if input_size % 4:
             raise ValueError(
@@ -245,7 +248,7 @@ class NasBench201Adapter(Adapter):
     def sample(self, n: int, seed: int) -> ChoiceBatch:
         """``n`` distinct cells drawn uniformly without replacement, reproducibly."""
         if not isinstance(n, (int, np.integer)) or not 1 <= n <= N_ARCHS:
-            raise ValueError(
+            raise ParameterError(
                 f"The sample size must be an int in 1..{N_ARCHS} (the space's size). Got {n!r}."
             )
         codes = np.random.default_rng(seed).choice(N_ARCHS, size=int(n), replace=False)

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from flash_nas import ArchFormatError
+from flash_nas.errors import quote
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: (source node, target node) of each position in the ops tuple.
@@ -56,35 +57,38 @@ def ops_from_string(text: str) -> Ops:
     nodes = stripped.split("+")
     if len(nodes) != 3:
         raise ArchFormatError(
-            f"Malformed NAS-Bench-201 arch string {text!r}: expected three '+'-separated node "
+            f"Malformed NAS-Bench-201 arch string {quote(text)}: expected three '+'-separated node "
             f"groups like {_STRING_FORM}."
         )
     ops: list[int] = []
     for target, group in enumerate(nodes, start=1):
         if not (group.startswith("|") and group.endswith("|")) or len(group) < 3:
             raise ArchFormatError(
-                f"Malformed NAS-Bench-201 arch string {text!r}: node {target}'s group {group!r} "
+                f"Malformed NAS-Bench-201 arch string {quote(text)}: node {target}'s group "
+                f"{quote(group)} "
                 f"must be wrapped in '|'; expected {_STRING_FORM}."
             )
         tokens = group[1:-1].split("|")
         if len(tokens) != target:
             raise ArchFormatError(
-                f"Malformed NAS-Bench-201 arch string {text!r}: node {target} needs {target} "
+                f"Malformed NAS-Bench-201 arch string {quote(text)}: node {target} needs {target} "
                 f"input edge(s), got {len(tokens)}."
             )
         for source, token in enumerate(tokens):
             match = _TOKEN.match(token)
             if match is None:
                 raise ArchFormatError(
-                    f"Malformed NAS-Bench-201 arch string {text!r}: edge {token!r} must read "
+                    f"Malformed NAS-Bench-201 arch string {quote(text)}: edge {quote(token)} "
+                    f"must read "
                     f"'op~{source}'."
                 )
             if int(match.group(2)) != source:
                 raise ArchFormatError(
-                    f"Malformed NAS-Bench-201 arch string {text!r}: edge {token!r} into node "
+                    f"Malformed NAS-Bench-201 arch string {quote(text)}: edge {quote(token)} "
+                    f"into node "
                     f"{target} must come from node {source} (write 'op~{source}')."
                 )
-            ops.append(_op_id(match.group(1), f"Arch string {text!r}"))
+            ops.append(_op_id(match.group(1), f"Arch string {quote(text)}"))
     return tuple(ops)  # type: ignore[return-value]
 
 

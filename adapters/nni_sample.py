@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from flash_nas import ArchFormatError
+from flash_nas.errors import quote
 
 #: Marks a label that does not apply to an architecture (see the module docstring).
 UNUSED = -1
@@ -52,7 +53,7 @@ class Label:
             if not isinstance(value, (list, tuple)) or len(value) != 1:
                 raise ArchFormatError(
                     f"{space} sample: label {self.name!r} is an input choice and holds a "
-                    f"one-element list such as [{self.values[0]!r}]; got {raw!r}."
+                    f"one-element list such as [{self.values[0]!r}]; got {quote(raw)}."
                 )
             value = value[0]
         for position, choice in enumerate(self.values):
@@ -60,7 +61,7 @@ class Label:
                 return position
         shown = [[v] for v in self.values] if self.multiple else list(self.values)
         raise ArchFormatError(
-            f"{space} sample: label {self.name!r} holds {raw!r}; expected one of "
+            f"{space} sample: label {self.name!r} holds {quote(raw)}; expected one of "
             f"{', '.join(json.dumps(v) for v in shown)}."
         )
 
@@ -100,13 +101,13 @@ class SampleCodec:
             sample = json.loads(text)
         except (json.JSONDecodeError, TypeError) as exc:
             raise ArchFormatError(
-                f"Malformed {self.space} sample {text!r}: expected a JSON object of NNI "
+                f"Malformed {self.space} sample {quote(text)}: expected a JSON object of NNI "
                 f'labels and values such as {{"{self.names[0]}": '
                 f"{json.dumps(self.labels[0].value_at(0))}, ...}} ({exc})."
             ) from None
         if not isinstance(sample, dict):
             raise ArchFormatError(
-                f"Malformed {self.space} sample {text!r}: expected a JSON object (label -> "
+                f"Malformed {self.space} sample {quote(text)}: expected a JSON object (label -> "
                 f"value), got a JSON {type(sample).__name__}."
             )
         return sample
@@ -166,7 +167,7 @@ class SampleCodec:
             raise ArchFormatError(
                 f"A {self.space} arch is a tuple of {len(self.labels)} choice positions (labels "
                 f"{self.names[0]}..{self.names[-1]}, -1 where a label does not apply); got "
-                f"{arch!r}."
+                f"{quote(arch)}."
             )
         return tuple(int(v) for v in values)
 

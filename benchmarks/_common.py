@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flash_nas.outputs import atomic_output
+
 
 def machine() -> str:
     """The line each report states its machine with."""
@@ -27,4 +29,5 @@ def standard_main(doc: str, run: Callable[..., Any]) -> None:
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+        with atomic_output(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)

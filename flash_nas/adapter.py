@@ -65,7 +65,8 @@ class Adapter(ABC):
         raise NotSupportedError(
             f"The {type(self).__name__} space cannot be enumerated"
             + (f" ({self.size():,} architectures)" if self.size() else "")
-            + "; pass --sample N or --archs FILE."
+            + "; draw a sample of it instead (on the command line: --sample N, or --archs "
+            "FILE listing the architectures)."
         )
 
     def sample(self, n: int, seed: int) -> GraphBatch:

@@ -79,6 +79,12 @@ class GraphBatch(ABC):
             len(self), size
         )
 
+    def slice(self, start: int, stop: int) -> GraphBatch | None:
+        """The architectures at positions ``start:stop`` as a batch of the same kind, or None
+        where the batch cannot be cut (callers then take it whole). Cutting lets a long job
+        (hardware costs of 10^6 architectures) run in chunks behind a progress bar."""
+        return None
+
     def iter_graphs(self, *, progress: bool = False) -> Iterator[ArchGraph]:
         """Every graph in order, with a progress bar on request."""
         positions: Any = range(len(self))

@@ -119,7 +119,11 @@ class Profile:
         return json.dumps(data, indent=2, sort_keys=True)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        """Write the profile as JSON; the file is replaced only once complete."""
+        from flash_nas.outputs import atomic_output
+
+        with atomic_output(path, "w", encoding="utf-8") as handle:
+            handle.write(self.to_json() + "\n")
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -131,6 +135,11 @@ def load_profile(path: str | Path) -> Profile:
         raise FlashNasError(f"Profile {str(path)!r} does not exist.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FlashNasError(f"Profile {str(path)!r} is not valid JSON ({exc}).") from exc
+    except OSError as exc:  # a folder, no permission...
+        raise FlashNasError(
+            f"Profile {str(path)!r} cannot be read ({exc.strerror or exc}); expected a JSON file "
+            f"written by `flash-nas calibrate`."
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
         raise FlashNasError(
             f"Profile {str(path)!r} is not a flash-nas profile (expected format "
@@ -151,6 +160,11 @@ def load_profile(path: str | Path) -> Profile:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise FlashNasError(f"Profile {str(path)!r} is damaged: {exc!r}.") from exc
+    if not costs:
+        raise FlashNasError(
+            f"Profile {str(path)!r} lists no costs; expected the fitted cost of every event of "
+            f"its model under 'costs'. Write one with `flash-nas calibrate`."
+        )
     bad = [name for name, value in costs.items() if not math.isfinite(value) or value < 0]
     if bad:
         raise FlashNasError(f"Profile {str(path)!r} has negative or non-finite costs: {bad}.")

@@ -8,8 +8,10 @@ The folders are the ones the official archives unpack to:
 
 Each data file is a pickle of a dict with ``b'data'``, a ``(N, 3072)`` uint8 array holding each
 32x32 image channel by channel (red plane, green, blue), and ``b'labels'`` (CIFAR-10) or
-``b'fine_labels'`` (CIFAR-100). Loading a pickle runs code that the file names, so read only
-folders you downloaded yourself from the CIFAR site; flash-nas never downloads anything.
+``b'fine_labels'`` (CIFAR-100). A plain pickle can run any code its file names, so these files
+are read by a restricted unpickler (:class:`_CifarUnpickler`) that builds only what they hold --
+dicts, lists, bytes, text, numbers and numpy arrays -- and refuses every other global: a crafted
+file fails with a :class:`DatasetError` before anything in it runs. flash-nas never downloads.
 
 Every reader error is a :class:`DatasetError` that names the file and says what was expected.
 """
@@ -165,8 +167,9 @@ def load_cifar(path: str | Path, dataset: str | None = None) -> CifarData:
 
     ``path`` is the folder itself (``cifar-10-batches-py`` or ``cifar-100-python``) or a folder
     holding one of them. ``dataset`` (``"cifar10"`` or ``"cifar100"``) says which to read; by
-    default it is told by the files present. The data files are pickles and loading a pickle runs
-    code, so name only a folder you trust (one you downloaded from the CIFAR site yourself).
+    default it is told by the files present. The data files are pickles, read by a restricted
+    unpickler that admits only the arrays, lists and dicts they hold: a crafted file is refused
+    before any code in it runs.
 
     Raises DatasetError for a missing folder, missing files (all of them listed), a file that
     cannot be unpickled, and data of the wrong shape, type or range.
@@ -230,11 +233,67 @@ def _locate(folder: Path, dataset: str | None) -> tuple[Path, str]:
     )
 
 
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles of ``bytes`` use it, and nothing more."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("_codecs.encode is admitted only for latin1 bytes")
+    return text.encode("latin1")
+
+
+def _empty_bytes(*args: Any) -> bytes:
+    """``bytes()``, as protocol-2 pickles write an empty ``bytes``; no other call."""
+    if args:
+        raise pickle.UnpicklingError("bytes(...) is admitted only without arguments")
+    return b""
+
+
+def _numpy_globals() -> dict[tuple[str, str], Any]:
+    """The numpy functions a pickled array names (``numpy.core`` before numpy 2, ``numpy._core``
+    after): rebuilding an array from its dtype, shape and bytes, nothing else."""
+    import importlib
+
+    core = "numpy._core" if hasattr(np, "_core") else "numpy.core"
+    multiarray = importlib.import_module(f"{core}.multiarray")
+    numeric = importlib.import_module(f"{core}.numeric")
+    admitted: dict[tuple[str, str], Any] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+    for package in ("numpy.core", "numpy._core"):
+        for module, name in (("multiarray", "_reconstruct"), ("multiarray", "scalar")):
+            admitted[(f"{package}.{module}", name)] = getattr(multiarray, name)
+        admitted[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
+    return admitted
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Builds plain data and numpy arrays only; any other global (``os.system``, ``eval``, a
+    class with a ``__reduce__``...) is refused before it could be called."""
+
+    _ADMITTED: dict[tuple[str, str], Any] | None = None
+
+    def find_class(self, module: str, name: str) -> Any:
+        if type(self)._ADMITTED is None:
+            type(self)._ADMITTED = {
+                **_numpy_globals(),
+                ("_codecs", "encode"): _latin1_encode,
+                ("__builtin__", "bytes"): _empty_bytes,
+                ("builtins", "bytes"): _empty_bytes,
+            }
+        found = type(self)._ADMITTED.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(
+                f"it names {module}.{name}, which a CIFAR batch never does (only numpy arrays, "
+                f"dicts, lists, bytes and numbers are admitted); it was not run"
+            )
+        return found
+
+
 def _unpickle(path: Path) -> dict[str, Any]:
     """The pickled dict at ``path`` with its keys as text (the official files use bytes keys)."""
     try:
         with path.open("rb") as handle:
-            content = pickle.load(handle, encoding="bytes")
+            content = _CifarUnpickler(handle, encoding="bytes").load()
     except Exception as exc:  # a damaged pickle can fail with almost any exception
         raise DatasetError(
             f"{path}: cannot read it as a CIFAR pickle ({type(exc).__name__}: {exc}); unpack "

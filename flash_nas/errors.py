@@ -12,11 +12,26 @@ __all__ = [
     "NoFeasibleArchitectureError",
     "NotFittedError",
     "NotSupportedError",
+    "OutputError",
+    "ParameterError",
     "PluginError",
     "SearchExhaustedError",
     "TableError",
     "UnknownNameError",
+    "quote",
 ]
+
+#: Longest quotation of user input in a message: a 10 MB line must not make a 10 MB message.
+QUOTE_LIMIT = 120
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)``, cut short in the middle (with the full length said) when it is long."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 40, 20)
+    return f"{text[: keep // 2]}...{text[-keep // 2 :]} ({len(text):,} characters)"
 
 
 class FlashNasError(Exception):
@@ -73,3 +88,13 @@ class NoFeasibleArchitectureError(FlashNasError):
 
 class FlashNasWarning(UserWarning):
     """Something the user should know that does not stop the work (a replaced label...)."""
+
+
+class OutputError(FlashNasError):
+    """An output cannot be written (a folder, a missing or read-only place, an input, a full
+    disk); raised before the work where it can be told then, and never after a partial write."""
+
+
+class ParameterError(FlashNasError, ValueError):
+    """A parameter (of a space, a model or a call such as a sample size) is outside its stated
+    range; the message gives the range."""

@@ -102,15 +102,27 @@ def default_objective(quantities: Sequence[str] | None) -> str:
 
 def parse_objective(text: str, limits: Mapping[str, float | None] | None = None) -> Objective:
     """Parse ``text`` (e.g. ``acc/(latency*energy*area)``) and the hard limits."""
+    if len(text) > 1000:
+        raise ObjectiveError(
+            f"The objective is {len(text):,} characters long; an objective is a short formula "
+            f"such as 'acc/(latency*energy*area)' (at most 1,000 characters)."
+        )
     try:
         tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
-    except SyntaxError as exc:
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        reason = getattr(exc, "msg", type(exc).__name__)
         raise ObjectiveError(
-            f"The objective {text!r} does not parse ({exc.msg}); write products, quotients and "
+            f"The objective {text!r} does not parse ({reason}); write products, quotients and "
             f"powers of {', '.join(QUANTITY_SOURCES)}, e.g. 'acc/(latency*energy*area)'."
         ) from None
     exponents: dict[str, float] = {}
-    _collect(tree.body, 1.0, exponents, text)
+    try:
+        _collect(tree.body, 1.0, exponents, text)
+    except RecursionError:
+        raise ObjectiveError(
+            f"The objective ({len(text):,} characters) nests too deeply; write it with fewer "
+            f"factors, e.g. 'acc/(latency*energy*area)'."
+        ) from None
     exponents = {name: power for name, power in exponents.items() if power != 0}
     if "acc" not in exponents or exponents["acc"] <= 0:
         raise ObjectiveError(

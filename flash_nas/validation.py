@@ -13,13 +13,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import ParameterError
 
 __all__ = ["ParameterError", "check_choice", "check_int", "check_number", "describe"]
-
-
-class ParameterError(FlashNasError, ValueError):
-    """A parameter has the wrong type or lies outside its allowed range."""
 
 
 def describe(value: Any, limit: int = 80) -> str:

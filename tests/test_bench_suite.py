@@ -164,6 +164,17 @@ def test_seeds_and_methods_are_all_there(quick):
 
 
 @pytest.mark.slow
+def test_the_scale_part_ran_the_command_at_each_size(quick):
+    output, summary = quick
+    rows = read_csvs(output)["scale_cli.csv"]
+    assert sorted({int(row["n_archs"]) for row in rows}) == [1_000, 10_000]
+    # a fresh process holds numpy and the package: tens of MB at least, and a bigger sample more
+    peaks = {int(row["n_archs"]): float(row["peak_mb"]) for row in rows}
+    assert 20 < peaks[1_000] <= peaks[10_000]
+    assert "scale: flash-nas score of 10,000 FLASH-space samples in " in summary
+
+
+@pytest.mark.slow
 def test_a_user_table_adds_its_accuracy_columns_as_targets(quick):
     output, _ = quick
     ranking = read_csvs(output)["ranking.csv"]

@@ -106,7 +106,7 @@ def test_profiles_for_another_model_or_corrupt_are_refused(capsys, tmp_path):
                   "--profile", str(corrupt))
     assert "is not valid JSON" in err
     other = tmp_path / "other.json"
-    other.write_text(json.dumps({"format": "flash-nas-profile/1", "model": "ImcModel", "costs": {}}))
+    other.write_text(json.dumps({"format": "flash-nas-profile/1", "model": "ImcModel", "costs": {"mac": 1.0}}))
     _, err = fail(capsys, "hw", "--space", "nasbench201", "--sample", "2", "--hardware", "pi3b",
                   "--profile", str(other))
     assert "fitted for the ImcModel model, not Pi3BModel" in err

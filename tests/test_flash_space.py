@@ -221,7 +221,7 @@ def test_bad_config_arrays_are_rejected():
     ("options", "error", "message"),
     [
         ({"block": "vgg"}, UnknownNameError, "Unknown FLASH block 'vgg'; expected one of dense, "),
-        ({"widths": ()}, ValueError, "'widths' parameter .* non-empty sequence of ints >= 1"),
+        ({"widths": ()}, ValueError, "'widths' parameter .* non-empty sequence of ints in 1..8192"),
         ({"widths": 16}, ValueError, "'widths' parameter .* Got 16 instead"),
         ({"depths": (0, 2)}, ValueError, "'depths' parameter"),
         ({"depths": [(2,), (3,)]}, ValueError, r"or 3 such sequences \(one per cell; n_cells=3\)"),
@@ -229,11 +229,13 @@ def test_bad_config_arrays_are_rejected():
         (
             {"n_cells": 0},
             ValueError,
-            "'n_cells' parameter of FlashSpaceAdapter must be an int >= 1",
+            "'n_cells' parameter of FlashSpaceAdapter must be an int in 1..64",
         ),
-        ({"input_size": 0}, ValueError, "'input_size' parameter .* >= 1. Got 0"),
+        ({"input_size": 0}, ValueError, "'input_size' parameter .* in 1..4096. Got 0"),
+        ({"input_size": 100_000_000}, ValueError, "'input_size' parameter .* in 1..4096"),
+        ({"widths": [16, 10**6]}, ValueError, "'widths' parameter .* ints in 1..8192"),
         ({"num_classes": 2.5}, ValueError, "'num_classes' parameter .* Got 2.5"),
-        ({"skip_seed": -1}, ValueError, "'skip_seed' parameter .* >= 0"),
+        ({"skip_seed": -1}, ValueError, "'skip_seed' parameter .* in 0\\.\\."),
         ({"expansion": True}, ValueError, "'expansion' parameter .* Got True"),
     ],
 )
@@ -264,8 +266,32 @@ def test_sampling_is_reproducible_and_in_the_space():
     for arch in map(first.arch, range(1000)):
         space.check(arch)
     assert len(space.sample(0, seed=0)) == 0
-    with pytest.raises(ValueError, match="'n' parameter .* >= 0. Got -1"):
+    with pytest.raises(ValueError, match=r"'n' parameter .* in 0\.\.\d+. Got -1"):
         space.sample(-1, seed=0)
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_sampling_draws_without_replacement(block):
+    space = FlashSpaceAdapter(block=block, widths=[16], depths=[2, 4], n_cells=2)
+    size = space.size()
+    texts = space.sample(size - 1, seed=3).texts()
+    assert len(set(texts)) == size - 1  # with replacement, ~37 % of the draws would repeat
+    assert set(space.sample(size, seed=3).texts()) == set(space.enumerate().texts())
+    assert len(space.sample(size + 10, seed=0)) == size  # the whole space, never a repeat
+    # the first draws of a sample without repeats are the same as those of independent draws
+    large = FlashSpaceAdapter(block=block)
+    np.testing.assert_array_equal(
+        large.sample(500, seed=1).configs, large.sample(500, seed=1, replace=True).configs
+    )
+
+
+def test_enumerate_lists_a_small_space_once_each():
+    space = FlashSpaceAdapter(widths=[16], depths=[2, 3], n_cells=3)
+    texts = space.enumerate().texts()
+    assert len(texts) == len(set(texts)) == space.size() == 18**3
+    assert texts[0] == "dense:w=16,16,16;d=2,2,2;t=0,0,0"
+    with pytest.raises(NotSupportedError, match="cannot be enumerated"):
+        FlashSpaceAdapter().enumerate()
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -275,7 +301,7 @@ def test_sampling_is_uniform_over_the_space(block):
     size = space.size()
     draws = 200 * size
     counts: dict[str, int] = {}
-    for text in space.sample(draws, seed=0).texts():
+    for text in space.sample(draws, seed=0, replace=True).texts():
         counts[text] = counts.get(text, 0) + 1
     assert len(counts) == size
     # every architecture's count is binomial(draws, 1/size): 5 standard deviations
@@ -505,3 +531,31 @@ def test_graphs_build_and_run_in_torch(block):
     module = build_module(graph)
     assert module(torch.randn(2, 3, 30, 30)).shape == (2, 7)
     assert sum(p.numel() for p in module.parameters()) == score(graph, ["params"])["params"]
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_metrics_of_the_largest_networks_do_not_overflow(block):
+    # int64 arithmetic gave negative FLOPs (-7.7e18) here; the closed forms now work in float64
+    space = FlashSpaceAdapter(block=block, input_size=4096, widths=[8192], depths=[6])
+    batch = space.sample(2, seed=0)
+    fast = score_batch(batch, ["flops", "macs", "activations", "params"])
+    for position in range(2):
+        exact = score(batch.graph(position))  # Python ints per graph: no overflow possible
+        for name, values in fast.items():
+            assert values[position] > 2**31
+            assert values[position] == pytest.approx(exact[name], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"block": "resnet", "n_cells": 5}, {"n_cells": 40}, {"widths": [8192], "depths": [1024]}],
+)
+def test_batch_texts_are_the_texts_of_each_architecture(options):
+    # the batched form (distinct w=/d= parts formatted once, skips from a table) and its
+    # fallback (huge skip counts, many cells) must both equal format() row by row
+    space = FlashSpaceAdapter(**options)
+    batch = space.sample(3000, seed=2)
+    texts = batch.texts()
+    assert texts == [space.format(batch.arch(position)) for position in range(len(batch))]
+    assert [space.parse(text) for text in texts[:50]] == [batch.arch(p) for p in range(50)]
+    assert FlashBatch(space, batch.configs[:0]).texts() == []

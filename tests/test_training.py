@@ -260,7 +260,7 @@ def test_cli_labels_carry_the_space_index(tmp_path, cifar_folder):
 @pytest.mark.parametrize(
     ("archs", "options", "error", "message"),
     [
-        (f"{ARCH}\n{ARCH}\n", (), UsageError, "is listed twice \\(entries 1 and 2\\)"),
+        (f"{ARCH}\n{ARCH}\n", (), UsageError, r"line 2: the architecture of .*line 1 again"),
         (
             ARCH,
             ("--valid-size", "200"),

@@ -12,7 +12,8 @@ Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results
 5. :mod:`.hardware` -- hardware model fidelity per device;
 6. :mod:`.pi3` -- the ``pi3b`` model against a real Raspberry Pi 3 (needs the
    ``[torchvision]`` extra; without it the report says the part was not run and why);
-7. :mod:`.engine` -- how fast the search engine answers, beside the command line's start-up.
+7. :mod:`.engine` -- how fast the search engine answers, beside the command line's start-up;
+8. :mod:`.scale` -- ``flash-nas score`` end to end on 10^4..10^6 samples: time, peak memory.
 
 Each part returns a :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV
 behind every table and the PNG figures into the output folder.
@@ -33,6 +34,7 @@ from benchmarks.suite import (
     pi3,
     predictor,
     ranking,
+    scale,
     search,
     search_spaces,
     speed,
@@ -52,6 +54,7 @@ PARTS: dict[str, Callable[..., Section]] = {
     "engine": engine.run,
     "hardware": hardware.run,
     "pi3": pi3.run,
+    "scale": scale.run,
 }
 
 
@@ -92,8 +95,10 @@ def run_suite(
     tables: Sequence[str | Path] = (),
     command: str = "python -m benchmarks",
     log: TextIO = sys.stderr,
+    progress: bool = False,
 ) -> SuiteResult:
-    """Run ``parts`` and write the report into ``output`` (created if needed)."""
+    """Run ``parts`` and write the report into ``output`` (created if needed); ``progress``
+    shows a bar over the parts on standard error."""
     seeds = default_seeds(quick) if seeds is None else seeds
     if seeds < 1:
         raise FlashNasError(f"The suite needs at least 1 seed; got {seeds}.")
@@ -105,6 +110,11 @@ def run_suite(
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     sections = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(parts), desc="suite", unit="part", file=sys.stderr)
     for number, name in enumerate(parts, start=1):
         print(f"[{number}/{len(parts)}] {name} ...", file=log, flush=True)
         started = time.perf_counter()
@@ -114,5 +124,9 @@ def run_suite(
         section.seconds = time.perf_counter() - started
         print(f"[{number}/{len(parts)}] {name}: {section.seconds:.1f} s", file=log, flush=True)
         sections.append(section)
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
     report = write_report(output, sections, command=command, seeds=seeds, quick=quick)
     return SuiteResult(report, sections)

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from flash_nas.outputs import atomic_output, atomic_path
+
 #: Integer columns: counts, seeds, positions, flags (all >= 0).
 COUNT_COLUMNS = frozenset(
     {
@@ -173,7 +175,7 @@ def write_csv(output: Path, data: Csv) -> Path:
             if isinstance(value, (int, float, np.integer, np.floating)):
                 check_value(data.name, column, float(value))
     path = output / f"{data.name}.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with atomic_output(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(data.columns)
         for row in data.rows:
@@ -202,7 +204,8 @@ def figure(path: Path, ncols: int = 1, width: float = 6.0) -> Iterator[Any]:
     try:
         yield fig, list(axes[0])
         fig.tight_layout()
-        fig.savefig(path)
+        with atomic_path(path) as temporary:  # the old figure stays until the new one is whole
+            fig.savefig(temporary)
     finally:
         plt.close(fig)
 
@@ -243,5 +246,6 @@ def write_report(
         files = ", ".join(f"`{c.name}.csv`" for c in section.csvs)
         lines.append(f"Raw data: {files}.")
     path = output / "report.md"
-    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    with atomic_output(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines).rstrip() + "\n")
     return path

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import NoReturn
 
 from flash_nas.cli import bench, hardware, info, nni, score, search, train
-from flash_nas.cli._common import UsageError
+from flash_nas.cli._common import UsageError, add_progress_arguments, set_progress
 from flash_nas.errors import FlashNasError
 
 __all__ = ["build_parser", "main"]
@@ -19,10 +20,18 @@ __all__ = ["build_parser", "main"]
 _COMMANDS = (info, score, hardware, search, train, nni, bench)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other flash-nas error (argparse prints
+    the whole usage first; ``--help`` still shows it). Subcommands inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"flash-nas: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from flash_nas import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="flash-nas",
         description="FLASH: training-free, hardware-aware neural architecture search.",
     )
@@ -30,21 +39,47 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _COMMANDS:
         module.add_to(commands)
+    for name, command in commands.choices.items():
+        if name not in _INSTANT:
+            add_progress_arguments(command)
     return parser
+
+
+#: Commands that finish at once and never show progress.
+_INSTANT = ("plugins", "metrics", "nni")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``flash-nas`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_progress(args)
     try:
         return int(args.run(args))
     except UsageError as exc:
-        parser.exit(2, f"flash-nas: error: {exc}\n")
+        parser.exit(2, f"flash-nas: error: {_one_line(exc)}\n")
     except FlashNasError as exc:
-        parser.exit(1, f"flash-nas: error: {exc}\n")
+        parser.exit(1, f"flash-nas: error: {_one_line(exc)}\n")
     except KeyboardInterrupt:
-        parser.exit(130, "flash-nas: interrupted\n")
+        parser.exit(130, "flash-nas: interrupted; output files are unchanged\n")
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        parser.exit(
+            1,
+            "flash-nas: error: out of memory; expected a job that fits this machine: ask for "
+            "fewer architectures (--sample, --archs) at once\n",
+        )
+    except OSError as exc:  # a file the command reads or writes, refused by the system
+        where = f" {exc.filename}" if exc.filename else ""
+        parser.exit(
+            1,
+            f"flash-nas: error: cannot access{where} ({exc.strerror or exc}); expected a file or "
+            "folder this command can read or write there\n",
+        )
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line: a message quoting a tool's output may span several."""
+    return " ".join(str(exc).splitlines()).strip()

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
 from flash_nas import plugins
 from flash_nas.adapter import Adapter
 from flash_nas.batch import GraphBatch
-from flash_nas.errors import ArchFormatError, FlashNasError
+from flash_nas.errors import ArchFormatError, FlashNasError, OutputError, quote
+from flash_nas.outputs import check_output_path
 from flash_nas.tables import Table, read_table, write_table
+
+#: Longest ``-O``/``-H`` value: a literal nested thousands deep makes Python's parser recurse.
+MAX_OPTION_CHARS = 10_000
+#: Longest line of an ``--archs`` file (the longest canonical text shipped is ~2,000 characters).
+MAX_ARCH_CHARS = 100_000
+#: Most architectures one command takes at once (``--sample`` or ``--archs``): 10^7 FLASH
+#: architectures are about 2 GB of text and arrays; split larger jobs by seed or file.
+MAX_ARCHS = 10_000_000
+#: Environment variable that forces progress bars on (1) or off (0), as --progress / --quiet do.
+PROGRESS_ENV = "FLASH_NAS_PROGRESS"
 
 
 class UsageError(FlashNasError):
@@ -22,13 +34,18 @@ class UsageError(FlashNasError):
 
 def key_value(text: str) -> tuple[str, Any]:
     """``key=value`` with the value read as a Python literal where it is one."""
+    if len(text) > MAX_OPTION_CHARS:
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE of at most {MAX_OPTION_CHARS:,} characters, got {len(text):,} "
+            f"({quote(text, 60)})"
+        )
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {quote(text)}")
     try:
         value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        value = raw  # not a literal: the plain text, which the plugin checks
     return key.strip(), value
 
 
@@ -96,8 +113,7 @@ def select_archs(adapter: Adapter, args: argparse.Namespace) -> GraphBatch:
     if args.archs is not None:
         return adapter.batch(read_arch_file(adapter, args.archs))
     if args.sample is not None:
-        if args.sample < 1:
-            raise UsageError(f"--sample must be >= 1, got {args.sample}.")
+        check_sample_size(adapter, args.sample, args.space)
         try:
             return adapter.sample(args.sample, args.seed)
         except ValueError as exc:
@@ -108,23 +124,72 @@ def select_archs(adapter: Adapter, args: argparse.Namespace) -> GraphBatch:
     return adapter.enumerate()
 
 
+def check_sample_size(adapter: Adapter, n: int, space: str, option: str = "--sample") -> None:
+    """``n`` distinct architectures can be drawn: 1..MAX_ARCHS, and no more than the space has."""
+    if n < 1:
+        raise UsageError(f"{option} must be >= 1, got {n}.")
+    if n > MAX_ARCHS:
+        raise UsageError(
+            f"{option} {n:,} is more than flash-nas takes at once ({MAX_ARCHS:,}, about 2 GB); "
+            f"split the job into runs of at most {MAX_ARCHS:,}."
+        )
+    size = adapter.size()
+    if size is not None and n > size:
+        raise UsageError(
+            f"{option} {n:,} asks for more architectures than the {space} space has ({size:,}); "
+            f"ask for at most {size:,}, or leave out {option} to use the whole space."
+        )
+
+
 def read_arch_file(adapter: Adapter, path: Path) -> list[Any]:
-    """Architectures from a text file (one per line) or a CSV with an ``arch`` column."""
+    """Architectures from a text file (one per line) or a CSV with an ``arch`` column.
+
+    Everything about the list is checked here, before any work: each line parses, none is
+    listed twice (both places named), a CSV's ``index`` column agrees with the space.
+    """
     if not path.is_file():
-        raise UsageError(f"--archs: no file {str(path)!r}.")
+        raise UsageError(f"--archs: no file {str(path)!r}; expected a file of architectures.")
+    indices = None
     if path.suffix == ".csv" or path.name.endswith(".csv.gz"):
-        texts = list(read_table(path, numeric=()).archs)
+        table = read_table(path, numeric=())
+        texts, indices = list(table.archs), table.indices
         where = [f"{path}, row {row}" for row in range(2, len(texts) + 2)]
     else:
         texts, where = [], []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(_text_lines(path), start=1):
             text = line.split("#", 1)[0].strip()
+            if len(text) > MAX_ARCH_CHARS:
+                raise UsageError(
+                    f"{path}, line {number}: {len(text):,} characters; expected one architecture "
+                    f"per line, at most {MAX_ARCH_CHARS:,} characters."
+                )
             if text:
                 texts.append(text)
                 where.append(f"{path}, line {number}")
     if not texts:
         raise UsageError(f"--archs: {path} lists no architecture.")
-    return parse_all(adapter, texts, where)
+    if len(texts) > MAX_ARCHS:
+        raise UsageError(
+            f"--archs: {path} lists {len(texts):,} architectures; expected at most {MAX_ARCHS:,} "
+            f"at once (split the file)."
+        )
+    archs = parse_all(adapter, texts, where)
+    check_unique(archs, where)
+    if indices is not None:
+        check_indices(adapter, archs, indices, where)
+    return archs
+
+
+def _text_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--archs: {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start:,}); expected one architecture per line, or a CSV with an 'arch' column."
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"--archs: cannot read {path} ({exc.strerror or exc}).") from None
 
 
 def parse_all(adapter: Adapter, texts: Sequence[str], where: Sequence[str]) -> list[Any]:
@@ -138,18 +203,59 @@ def parse_all(adapter: Adapter, texts: Sequence[str], where: Sequence[str]) -> l
     return archs
 
 
-def check_output(output: str) -> None:
-    """Fail before the work, not after it, when the output cannot be written."""
-    if output != "-" and not Path(output).resolve().parent.is_dir():
-        raise UsageError(f"--output: the folder {str(Path(output).parent)!r} does not exist.")
+def check_unique(archs: Sequence[Hashable], where: Sequence[str]) -> None:
+    """No architecture twice (two texts may spell one architecture): name both places."""
+    first: dict[Hashable, int] = {}
+    for position, arch in enumerate(archs):
+        seen = first.setdefault(arch, position)
+        if seen != position:
+            raise UsageError(
+                f"{where[position]}: the architecture of {where[seen]} again; expected each "
+                f"architecture once (remove one of the two)."
+            )
+
+
+def check_indices(
+    adapter: Adapter, archs: Sequence[Hashable], indices: Sequence[int], where: Sequence[str]
+) -> None:
+    """A CSV's ``index`` column must be the space's own index of each row's architecture."""
+    if type(adapter).index is Adapter.index:
+        return
+    for arch, index, place in zip(archs, indices, where):
+        expected = adapter.index(arch)
+        if expected is not None and int(index) != expected:
+            raise UsageError(
+                f"{place}: index {int(index)} does not match the architecture, whose index in "
+                f"this space is {expected}; fix or drop the 'index' column."
+            )
+
+
+def check_output(
+    output: str | Path | None,
+    *,
+    inputs: Sequence[tuple[str, str | Path | None]] = (),
+    option: str = "--output",
+) -> None:
+    """Fail before the work, not after it, when ``output`` cannot be written or is one of the
+    ``inputs`` (``(option, path)`` pairs of the files the command reads)."""
+    try:
+        check_output_path(output, option=option, inputs=inputs)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def write_output(table: Table, output: str) -> None:
+    """``table`` as CSV to standard output (``-``) or a file, replaced only once complete."""
+    show = progress_wanted() and len(table) >= PROGRESS_ROWS
     if output == "-":
-        write_table(table, sys.stdout)
+        write_table(table, sys.stdout, progress=show)
         return
-    write_table(table, Path(output))
+    write_table(table, Path(output), progress=show)
     print(f"Wrote {len(table):,} rows to {output}.", file=sys.stderr)
+
+
+#: Tables at least this long show a progress bar while written (a million rows take seconds).
+PROGRESS_ROWS = 100_000
 
 
 def print_columns(rows: Sequence[Sequence[str]]) -> None:
@@ -159,6 +265,40 @@ def print_columns(rows: Sequence[Sequence[str]]) -> None:
         print("  ".join(cells).rstrip())
 
 
+_progress_setting: bool | None = None
+
+
+def add_progress_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` and ``--progress``: progress bars off, or on even without a terminal."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quiet", action="store_true", help="no progress bars on standard error")
+    group.add_argument(
+        "--progress",
+        action="store_true",
+        help=f"show progress bars even when standard error is not a terminal (or set "
+        f"{PROGRESS_ENV}=1; {PROGRESS_ENV}=0 turns them off)",
+    )
+
+
+def set_progress(args: argparse.Namespace) -> None:
+    """Remember what ``--quiet`` / ``--progress`` asked for (None: decide by the terminal)."""
+    global _progress_setting
+    if getattr(args, "quiet", False):
+        _progress_setting = False
+    elif getattr(args, "progress", False):
+        _progress_setting = True
+    else:
+        _progress_setting = None
+
+
 def progress_wanted() -> bool:
-    """Progress bars go to standard error, and only when a person is watching it."""
+    """Progress bars go to standard error: as --quiet / --progress say, else as
+    ``FLASH_NAS_PROGRESS`` says, else only when a person is watching (a terminal)."""
+    if _progress_setting is not None:
+        return _progress_setting
+    forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if forced in ("1", "true", "yes", "on", "always"):
+        return True
+    if forced in ("0", "false", "no", "off", "never"):
+        return False
     return sys.stderr.isatty()

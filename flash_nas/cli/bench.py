@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from flash_nas.cli._common import UsageError
+from flash_nas.cli._common import UsageError, progress_wanted
 from flash_nas.errors import FlashNasError, UnknownNameError
 
 REPOSITORY = "https://github.com/flash-nas/flash-nas"
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--suite",
         default="all",
         help="all, or comma-separated parts from: ranking, predictor, search, search_spaces, "
-        "speed, engine, hardware, pi3 (default all)",
+        "speed, engine, hardware, pi3, scale (default all)",
     )
     parser.add_argument(
         "--first-seed",
@@ -71,7 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="another accuracy table for the ranking part (repeatable): a CSV with an 'arch' "
         "and/or an 'index' column covering every architecture; each column whose name contains "
-        "acc, test, valid, top1 or top5 becomes a target",
+        "acc, test, valid, top1 or top5 becomes a target. CSV only: the official NAS-Bench-201 "
+        ".pth file is a pickle that runs code when loaded, so no command loads it (load it from "
+        "Python with load_accuracy_table(PATH), only if you downloaded it yourself)",
     )
 
 
@@ -135,6 +138,20 @@ def run(args: argparse.Namespace) -> int:
         quick=args.quick,
         tables=args.table,
         command=command_line(args),
+        progress=progress_wanted(),
     )
     print(result.summary())
     return 0
+
+
+def check_output_folder(folder: Path) -> None:
+    """--output must be a folder that exists or can be created, and that can be written."""
+    if not str(folder).strip():
+        raise UsageError("--output is empty; expected a folder for the report.")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--output {folder} is a file; expected a folder for the report.")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {folder}: {existing} cannot be written; choose another folder.")

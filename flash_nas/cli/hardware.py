@@ -13,11 +13,14 @@ from flash_nas import plugins
 from flash_nas.adapter import Adapter
 from flash_nas.batch import GraphBatch
 from flash_nas.cli._common import (
+    PROGRESS_ROWS,
     UsageError,
     add_options_argument,
     add_output_argument,
     add_space_arguments,
+    check_indices,
     check_output,
+    check_unique,
     make_adapter,
     parse_all,
     progress_wanted,
@@ -103,14 +106,33 @@ def make_hardware(name: str, options: list[tuple[str, Any]], profile: Path | Non
         raise UsageError(f"--hardware {name}: {exc}") from exc
 
 
+#: Architectures per chunk when a batched model runs behind a progress bar.
+_ESTIMATE_CHUNK = 20_000
+
+
 def estimate_all(
     model: HardwareModel, batch: GraphBatch, *, progress: bool | None = None
 ) -> dict[str, np.ndarray]:
     """Every quantity for every architecture: the model's batched form, or one by one with a
     progress bar (``progress``: default when a person watches standard error)."""
-    if type(model).estimate_batch is not HardwareModel.estimate_batch:
-        return model.estimate_batch(batch)
     show = progress_wanted() if progress is None else progress
+    if type(model).estimate_batch is not HardwareModel.estimate_batch:
+        if not show or len(batch) < PROGRESS_ROWS or batch.slice(0, 1) is None:
+            return model.estimate_batch(batch)
+        # a batched model on a large batch: in chunks (every model's costs are per row, so the
+        # numbers are the same), for a progress bar
+        from tqdm.auto import tqdm
+
+        columns = {name: np.empty(len(batch)) for name in model.quantities}
+        with tqdm(total=len(batch), desc="estimating", unit="arch", file=sys.stderr) as bar:
+            for start in range(0, len(batch), _ESTIMATE_CHUNK):
+                stop = min(start + _ESTIMATE_CHUNK, len(batch))
+                part = batch.slice(start, stop)
+                assert part is not None
+                for name, values in model.estimate_batch(part).items():
+                    columns[name][start:stop] = values
+                bar.update(stop - start)
+        return columns
     columns = {name: np.empty(len(batch)) for name in model.quantities}
     for position, graph in enumerate(batch.iter_graphs(progress=show)):
         for name, value in model.estimate(graph).items():
@@ -119,7 +141,7 @@ def estimate_all(
 
 
 def run_hw(args: argparse.Namespace) -> int:
-    check_output(args.output)
+    check_output(args.output, inputs=[("--archs", args.archs), ("--profile", args.profile)])
     model = make_hardware(args.hardware, args.hardware_option, args.profile)
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)
@@ -130,13 +152,13 @@ def run_hw(args: argparse.Namespace) -> int:
 
 
 def run_measure(args: argparse.Namespace) -> int:
-    check_output(args.output)
+    check_output(args.output, inputs=[("--archs", args.archs)])
     name = "host" if args.device == "cpu" else "cuda"
     model = make_hardware(name, args.hardware_option, None)
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)
     print(f"Timing {len(batch):,} architectures with {model!r}.", file=sys.stderr)
-    columns = estimate_all(model, batch, progress=True)
+    columns = estimate_all(model, batch)
     write_output(Table(tuple(batch.texts()), columns, batch.indices()), args.output)
     return 0
 
@@ -177,7 +199,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     # scipy loads here, not when the command line starts
     from flash_nas.calibration import calibrate, profile_summary
 
-    check_output(args.output)
+    check_output(args.output, inputs=[("--measurements", args.measurements)])
     targets = _targets(args.target)
     model = make_hardware(args.hardware, args.hardware_option, None)
     if not isinstance(model, LinearCostModel):
@@ -201,6 +223,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
         archs = parse_all(adapter, texts, where)
     except ArchFormatError as exc:
         raise ArchFormatError(f"{exc} (is it an architecture of --space {args.space}?)") from exc
+    check_unique(archs, where)
+    if table.indices is not None:
+        check_indices(adapter, archs, table.indices, where)
     batch = adapter.batch(archs)
     measured = {quantity: table.column(column) for quantity, column in targets.items()}
     if args.fit_samples >= len(batch):
@@ -208,6 +233,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             f"--fit-samples {args.fit_samples} leaves no row to check the fit on: the file has "
             f"{len(batch)} rows. Fit on fewer, or measure more."
         )
+
     profile = calibrate(
         model,
         batch,

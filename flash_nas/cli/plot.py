@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flash_nas._imports import require
 from flash_nas.engine import SearchEngine
+from flash_nas.outputs import atomic_path
 
 __all__ = ["plot_front"]
 
@@ -76,5 +77,6 @@ def plot_front(engine: SearchEngine, path: Path) -> None:
     axes.legend(loc="lower right", fontsize=8)
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
     plt.close(figure)

@@ -36,7 +36,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output)
+    check_output(args.output, inputs=[("--archs", args.archs)])
     names = parse_metric_names(args.metrics)
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)

@@ -14,6 +14,7 @@ from flash_nas.cli._common import (
     add_options_argument,
     add_output_argument,
     check_output,
+    check_sample_size,
     make_adapter,
     write_output,
 )
@@ -135,14 +136,20 @@ def run_sample(args: argparse.Namespace) -> int:
 
     feature = parse_metric_names(args.feature)[0]
     adapter = make_adapter(args.space, args.space_option)
+    if args.n < 1:
+        raise UsageError(f"--n must be >= 1; got {args.n}.")
     size = adapter.size()
     if size is not None and size <= LISTABLE:
         pool = adapter.enumerate()
     else:
+        check_sample_size(adapter, args.pool, args.space, "--pool")
         pool = adapter.sample(args.pool, args.seed)
     values = score_batch(pool, [feature])[feature]
-    if not 1 <= args.n <= len(pool):
-        raise UsageError(f"--n must be in 1..{len(pool)} (the pool's size); got {args.n}.")
+    if args.n > len(pool):
+        raise UsageError(
+            f"--n {args.n} is more than the pool holds ({len(pool):,} architectures); ask for "
+            f"fewer or enlarge --pool."
+        )
     rows = select_samples(values, args.n, strategy=args.strategy, seed=args.seed)
     texts = pool.texts()
     indices = pool.indices()

@@ -104,8 +104,19 @@ def _save(engine: SearchEngine, args: argparse.Namespace) -> None:
         engine.save(args.state)
 
 
+def _label_path(spec: str) -> str | None:
+    """The file behind ``--labels-from FILE:COLUMN`` (None for a shipped table's name)."""
+    name = spec.rpartition(":")[0]
+    return name if name and Path(name).is_file() else None
+
+
 def run_search_command(args: argparse.Namespace) -> int:
-    check_output(args.output)
+    inputs = [("--labels-from", _label_path(args.labels_from))]
+    if args.state is not None:
+        inputs.append(("--state", args.state))
+    check_output(args.output, inputs=inputs)
+    if args.plot is not None:
+        check_output(args.plot, option="--plot", inputs=inputs)
     for flag, value in (("--n-labels", args.n_labels), ("--budget", args.budget)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1; got {value}.")

@@ -96,7 +96,8 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         required=True,
         metavar="FOLDER",
         help="the CIFAR python-version folder (cifar-10-batches-py or cifar-100-python) or the "
-        "folder holding it",
+        "folder holding it; its pickles are read by a restricted unpickler that admits only "
+        "the arrays and lists they hold, so a crafted file is refused before it runs",
     )
     train.add_argument(
         "--dataset",
@@ -135,22 +136,14 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output)
+    check_output(args.output, inputs=[("--archs", args.archs)])
     if args.budget is not None:
         from flash_nas.cli.train_loop import run_budget
 
         return run_budget(args)
     adapter = make_adapter(args.space, args.space_option)
-    batch = adapter.batch(read_arch_file(adapter, args.archs))
+    batch = adapter.batch(read_arch_file(adapter, args.archs))  # duplicates refused there
     texts = batch.texts()
-    seen: dict[str, int] = {}
-    for position, text in enumerate(texts):
-        if text in seen:
-            raise UsageError(
-                f"--archs: architecture {text!r} is listed twice (entries {seen[text] + 1} and "
-                f"{position + 1}); list each architecture once."
-            )
-        seen[text] = position
     data = load_cifar(args.data, args.dataset)
     if args.limit_train is not None:
         data = data.with_train_limit(args.limit_train)
