@@ -32,7 +32,7 @@ from benchmarks.suite.targets import TargetTable, load_targets
 from flash_nas import read_table, score_batch
 from flash_nas_adapters.nasbench201 import load_shipped_table, shipped_table_path
 
-OURS = ("nn_degree", "nn_degree_neuron", "nn_mass", "params", "flops")
+OURS = ("nn_degree", "nn_degree_computing", "nn_degree_neuron", "nn_mass", "params", "flops")
 PUBLISHED = (
     ("nb201_c10_freerea_proxies.csv.gz", "FreeREA"),
     ("nb201_c10_nbsuitezero_proxies.csv.gz", "NB-Suite-Zero"),

@@ -34,7 +34,7 @@ from flash_nas import read_table, score_batch
 from flash_nas_adapters.space_tables import TNB101_TASKS
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-OURS = ("nn_degree", "nn_degree_neuron", "params", "flops")
+OURS = ("nn_degree", "nn_degree_computing", "nn_degree_neuron", "params", "flops")
 
 
 @dataclass(frozen=True)
