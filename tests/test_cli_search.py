@@ -148,3 +148,19 @@ def test_limits_nothing_meets_name_the_closest(capsys):
     assert "No architecture of the space meets the limits (latency_ms <= 0.01)" in err
     assert "Closest: |" in err
     assert "Relax a limit" in err
+
+
+def test_the_cli_budget_loop_is_the_benchmark_protocol(capsys):
+    """``search --budget`` and the benchmark's FLASH-BO run pick the same architectures."""
+    from benchmarks.suite.search import Truth, bo_trace
+
+    adapter = flash_nas.get_adapter("nasbench201")
+    trace, _, _ = bo_trace(adapter, Truth.load(), seed=3, budget=12)
+    code, out, _ = run(capsys, "search", "--space", "nasbench201", "--objective", "acc",
+                       "--labels-from", "cifar10:c10_valid", "--budget", "12", "--seed", "3",
+                       "--output", "-")
+    assert code == 0
+    first = rows(out[out.index("arch,"):])[0]
+    table = load_shipped_table()
+    assert float(first["accuracy"]) == max(trace.valid)
+    assert table.column("c10_test")[table.row_of(first["arch"])] == trace.curve()[0][-1]
