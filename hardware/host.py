@@ -1,10 +1,12 @@
 """Measured inference on the machine at hand: the ``host`` (CPU) and ``cuda`` hardware models.
 
 Where the analytical models predict, these time: each graph becomes a torch module
-(:func:`flash_nas.torch_builder.build_module`) with fresh random weights, in eval mode, fed a
-random input of the graph input's shape, under ``torch.inference_mode()``. After ``warmup``
-untimed forward passes, ``repeats`` passes are timed one by one, and the model reports the
-**median** in ms: the median ignores the odd pass slowed by another process, where a mean would
+(:func:`flash_nas.torch_builder.build_module`) of the edges a device runs
+(:func:`flash_nas.executed_edges`: ``none`` edges multiply by zero and the convs behind them
+run; cut-off cells, dead code to a compiler, are dropped) with fresh random weights, in eval
+mode, fed a random input of the graph input's shape, under ``torch.inference_mode()``. After
+``warmup`` untimed forward passes, ``repeats`` passes are timed one by one, and the model reports
+the **median** in ms: the median ignores the odd pass slowed by another process, where a mean would
 not. With ``batch_size`` > 1 it is the latency of one forward pass of the whole batch.
 
 ``threads`` fixes torch's intra-op CPU threads (``torch.set_num_threads``) for the measurement;
@@ -92,7 +94,7 @@ class HostModel(HardwareModel):
 
     def _measure(self, graph: ArchGraph) -> float:
         torch = self._torch()
-        module = build_module(graph).eval().to(self.device)
+        module = build_module(graph, executed=True).eval().to(self.device)
         source = graph.node(graph.input)
         shape = (self.batch_size, source.channels, source.height, source.width)
         inputs = torch.randn(shape, device=self.device)

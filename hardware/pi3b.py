@@ -1,6 +1,8 @@
 """Raspberry Pi 3 Model B: FLASH's analytical latency and energy model of a CPU board.
 
-Every live edge of the network is broken into *events*, each priced by one named coefficient
+Every edge the board executes (:func:`flash_nas.executed_edges`: a ``none`` edge is a
+multiplication by zero that runs, and so do the convs behind it; a cut-off cell is dropped) is
+broken into *events*, each priced by one named coefficient
 (:class:`flash_nas.hardware.LinearCostModel`); the quantities are the sums, in ms and mJ:
 
 ==============  =========================================================================
@@ -15,7 +17,8 @@ byte            fp32 bytes moved: weights read, input read, output written (ever
                 for the node the edge writes into, the edge's output read and written again
 element-wise    batch norm (2 per value), activations (1), pooling windows (k**2 per output,
 op              one add per value a global pooling reads), and one add (``sum`` node) or
-                copy (``concat`` node) per value the edge delivers to its node
+                copy (``concat`` node) per value the edge delivers to its node; a zero
+                op (``none``) is one multiplication per value, reading and writing them
 layer           one per computing layer (conv, linear, pooling): dispatch and the 4-thread
                 fork/join of a layer-by-layer runtime
 inference       one per network (:meth:`Pi3BModel.network_events`): the call itself
@@ -56,8 +59,7 @@ import numpy as np
 
 import flash_nas
 from flash_nas import ArchGraph, HardwareModel, Layer, Op
-from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel
-from flash_nas.metrics._structure import op_flops, op_macs
+from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel, op_flops, op_macs
 
 __all__ = ["IDLE_POWER_W", "LOAD_POWER_W", "PEAK_BANDWIDTH", "PEAK_MACS", "Pi3BModel"]
 
@@ -197,6 +199,9 @@ class Pi3BModel(LinearCostModel):
             )
             events[_LAYER] += single.is_computing
             height, width = out_height, out_width
+        if edge.op.is_zero:  # x * 0: one pass over the values, read and written
+            events[_ELEMENTWISE] += delivered
+            events[_BYTE] += 2 * BYTES_PER_VALUE * delivered
         # The node the edge writes into adds (sum) or copies (concat) what the edge delivers.
         events[_ELEMENTWISE] += delivered
         events[_BYTE] += 2 * BYTES_PER_VALUE * delivered

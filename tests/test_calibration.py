@@ -16,7 +16,12 @@ from flash_nas_hardware.pi3b import Pi3BModel
 
 @pytest.fixture(scope="module")
 def batch():
-    return flash_nas.get_adapter("nasbench201").sample(80, seed=5)
+    nb201 = flash_nas.get_adapter("nasbench201")
+    sample = nb201.sample(120, seed=5)
+    # cells whose output is cut off run nothing (zero cost on imc): not measurable, left out
+    archs = [tuple(map(int, row)) for row in sample.choices]
+    runs = ~nb201.cut_off(archs)
+    return nb201.batch([arch for arch, kept in zip(archs, runs) if kept][:80])
 
 
 def test_a_profile_remembers_the_structure_it_was_fitted_under(batch, tmp_path):

@@ -84,8 +84,8 @@ def test_threads_are_set_for_the_measurement_and_restored(monkeypatch):
     seen = []
     real_build = host.build_module
 
-    def spying_build(graph):
-        module = real_build(graph)
+    def spying_build(graph, **options):
+        module = real_build(graph, **options)
         module.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
         return module
 

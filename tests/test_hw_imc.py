@@ -448,7 +448,9 @@ def test_nb201_at_64_pixels_never_costs_less(nb201):
     at64 = model.estimate_batch(large.enumerate())
     for quantity in model.quantities:
         assert (at64[quantity] >= at32[quantity]).all(), quantity
-    assert (at64["latency_ms"] > 3.9 * at32["latency_ms"]).all()  # 4x the positions
+    runs = at32["latency_ms"] > 0  # cut-off cells run nothing at either size
+    assert (~runs).sum() == 341  # NB201's cells with every path to node 3 through a none edge
+    assert (at64["latency_ms"][runs] > 3.9 * at32["latency_ms"][runs]).all()  # 4x the positions
     np.testing.assert_allclose(at64["area_mm2"], at32["area_mm2"])  # weights do not grow
 
 
@@ -569,7 +571,10 @@ def test_the_whole_nb201_space_takes_well_under_half_a_second(nb201):
     start = time.perf_counter()
     values = model.estimate_batch(whole)
     assert time.perf_counter() - start < 0.5
-    assert all(len(v) == 15_625 and (v > 0).all() for v in values.values())
+    assert all(len(v) == 15_625 for v in values.values())
+    # only the 341 cells whose output is cut off from their input (dead code) cost nothing
+    assert all(((v > 0) == (values["area_mm2"] > 0)).all() for v in values.values())
+    assert (values["area_mm2"] == 0).sum() == 341
 
 
 # ------------------------------------------------------------------------------- calibration
