@@ -104,6 +104,10 @@ class LinearCostModel(HardwareModel):
     """
 
     coefficients: ClassVar[tuple[Coefficient, ...]] = ()
+    #: Quantities the model defines through another one: ``{derived: (source, how)}``, e.g. the
+    #: Pi-3B's energy = board power x latency. Calibrating ``source`` alone carries into
+    #: ``derived`` (:meth:`derive_costs`), so a profile never mixes fitted and default halves.
+    derived_quantities: ClassVar[dict[str, tuple[str, str]]] = {}
 
     def __init__(self, profile: str | Path | Profile | None = None, **costs: float) -> None:
         self.costs = np.array([coefficient.default for coefficient in self.coefficients])
@@ -144,6 +148,12 @@ class LinearCostModel(HardwareModel):
 
     def cost(self, name: str) -> float:
         return float(self.costs[self.coefficient_names().index(name)])
+
+    def derive_costs(self, quantity: str, costs: Mapping[str, float]) -> dict[str, float]:
+        """The costs of ``quantity``, one of :attr:`derived_quantities`, computed from ``costs``
+        (every coefficient by name, its source's freshly fitted). Models that declare derived
+        quantities override this."""
+        raise NotImplementedError(f"{type(self).__name__} derives no quantity {quantity!r}.")
 
     @abstractmethod
     def edge_events(self, edge: EdgeShape) -> Sequence[float]:

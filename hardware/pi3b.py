@@ -28,7 +28,8 @@ Latency costs are ``1 / effective rate`` (ms per event); energy costs are joules
 (mJ per event). **The energy defaults are the board's power under load times the latency
 defaults**, so at the defaults ``energy_mj = LOAD_POWER_W x latency_ms`` exactly (FLASH's
 energy = power x latency). They are separate coefficients so that calibration can refit energy
-on its own, from measured energy, without touching latency.
+on its own, from measured energy, without touching latency; calibrating latency alone carries
+into energy (``energy_mj`` is a derived quantity), so a profile keeps energy = power x latency.
 
 Specifications (public, of the board) versus assumptions (ours, to be replaced by a
 calibrated profile, see :mod:`flash_nas.calibration`):
@@ -53,7 +54,8 @@ per value (one pass too many per node, a small cost next to the convolutions).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 import numpy as np
 
@@ -181,6 +183,14 @@ class Pi3BModel(LinearCostModel):
     )
     quantities = ("latency_ms", "energy_mj")
     coefficients = _coefficients()
+    derived_quantities: ClassVar[dict[str, tuple[str, str]]] = {
+        "energy_mj": ("latency_ms", f"energy = board power under load ({LOAD_POWER_W} W) x latency")
+    }
+
+    def derive_costs(self, quantity: str, costs: Mapping[str, float]) -> dict[str, float]:
+        if quantity != "energy_mj":
+            return super().derive_costs(quantity, costs)
+        return {f"mj_per_{name}": LOAD_POWER_W * costs[f"ms_per_{name}"] for name, *_ in _LATENCY}
 
     def edge_events(self, edge: EdgeShape) -> np.ndarray:
         events = np.zeros(len(_LATENCY))

@@ -85,3 +85,42 @@ def test_explicit_costs_are_checked():
         Pi3BModel(ms_per_warp=1.0)
     with pytest.raises(FlashNasError, match="must be a finite number >= 0"):
         Pi3BModel(ms_per_byte=-1.0)
+
+
+def test_calibrating_latency_carries_into_the_energy_the_model_derives_from_it(batch, tmp_path):
+    model = Pi3BModel()
+    before = model.estimate_batch(batch)
+    # a device twice as fast as the defaults say: latency halves, and so must energy
+    profile = calibrate(model, batch, {"latency_ms": before["latency_ms"] / 2}, fit_samples=25)
+    assert profile.calibrated["latency_ms"].startswith("fitted")
+    assert profile.calibrated["energy_mj"].startswith("carried from the fitted latency_ms")
+    path = tmp_path / "pi3b.json"
+    profile.save(path)
+    after = Pi3BModel(profile=path).estimate_batch(batch)
+    np.testing.assert_allclose(after["latency_ms"], before["latency_ms"] / 2, rtol=1e-6)
+    np.testing.assert_allclose(after["energy_mj"], 3.7 * after["latency_ms"], rtol=1e-9)
+    assert load_profile(path).calibrated == profile.calibrated
+
+
+def test_measured_energy_is_fitted_not_carried(batch):
+    model = Pi3BModel()
+    truth = model.estimate_batch(batch)
+    measured = {"latency_ms": truth["latency_ms"] / 2, "energy_mj": truth["energy_mj"] * 3}
+    profile = calibrate(model, batch, measured, fit_samples=25)
+    assert all(status.startswith("fitted") for status in profile.calibrated.values())
+    after = Pi3BModel(profile=profile).estimate_batch(batch)
+    np.testing.assert_allclose(after["energy_mj"], truth["energy_mj"] * 3, rtol=1e-6)
+
+
+def test_a_profile_says_which_quantities_it_left_at_the_defaults(batch):
+    from flash_nas.calibration import profile_status, profile_summary
+
+    model = ImcModel()
+    truth = model.estimate_batch(batch)["latency_ms"] * 2
+    profile = calibrate(model, batch, {"latency_ms": truth}, fit_samples=25)
+    status = profile_status(profile)
+    assert status == [
+        "energy_mj: NOT calibrated: the model's default costs",
+        "area_mm2: NOT calibrated: the model's default costs",
+    ]
+    assert all(line in profile_summary(profile) for line in status)

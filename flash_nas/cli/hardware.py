@@ -12,7 +12,7 @@ import numpy as np
 from flash_nas import plugins
 from flash_nas.adapter import Adapter
 from flash_nas.batch import GraphBatch
-from flash_nas.calibration import calibrate, profile_summary
+from flash_nas.calibration import calibrate, profile_status, profile_summary
 from flash_nas.cli._common import (
     UsageError,
     add_options_argument,
@@ -122,6 +122,10 @@ def estimate_all(
 def run_hw(args: argparse.Namespace) -> int:
     check_output(args.output)
     model = make_hardware(args.hardware, args.hardware_option, args.profile)
+    profile = getattr(model, "profile", None)
+    if profile is not None:  # say which columns the profile did not fit, before writing them
+        for line in profile_status(profile):
+            print(f"{args.profile}: {line}", file=sys.stderr)
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)
     write_output(
