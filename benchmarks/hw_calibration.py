@@ -267,7 +267,8 @@ def none_edges_on_host(
     repeats = 3 if quick else 15
     executed_host = flash_nas.get_hardware("host", repeats=repeats)
     live_host = flash_nas.get_hardware("host", repeats=repeats, executed=False)
-    model, live_model = Pi3BModel(profile=profile), LiveEdgesPi3B(profile=profile)
+    model, live_model = Pi3BModel(profile=profile), LiveEdgesPi3B()
+    live_model.set_costs(profile.costs)
     for text in NONE_EDGE_CELLS[: 2 if quick else None]:
         graph = nb201.to_graph(nb201.parse(text))
         measured = (

@@ -33,6 +33,16 @@ def test_hw_calibration_quick_report_is_well_formed():
     assert any(t.startswith("raspi4_latency (all") for t in targets)
     assert any(t.startswith("raspi4_latency (9,445") for t in targets)
     assert any(t.startswith("host latency, flash") for t in targets)
+    models = {row.model for row in report.rows if row.target.startswith("raspi4_latency (all")}
+    assert models == {
+        "Pi3BModel form",
+        "FLOPs alone",
+        "Pi3BModel form, live edges (before)",
+        "ceiling: per-edge costs fitted in-sample",
+    }
+    # cells with convs behind none edges: executing them costs more, measured and predicted
+    assert len(report.none_edges) == 2
+    assert all(measured > 1 and predicted > 1 for _, measured, predicted in report.none_edges)
     for row in report.rows:
         assert len(row.fits) == report.seeds and row.rows > 0
         for fit in row.fits:
