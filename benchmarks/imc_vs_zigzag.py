@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import flash_nas
+from benchmarks._common import executing
 from flash_nas.calibration import Fit, calibrate
 
 
@@ -105,7 +106,8 @@ def run(
             processes=processes,
         )
         for space in ("nasbench201", "flash"):
-            batch = runs_something(flash_nas.get_adapter(space).sample(25 + held_out, seed=1))
+            sample = flash_nas.get_adapter(space).sample(25 + held_out, seed=1)
+            batch = executing(sample)
             shapes = {
                 layer.key() for graph in batch.iter_graphs() for layer in simulator.workload(graph)
             }
@@ -126,17 +128,6 @@ def run(
                 ]
                 report.rows.append((variant, space, quantity, fits))
     return report
-
-
-def runs_something(batch: flash_nas.GraphBatch) -> flash_nas.GraphBatch:
-    """``batch`` without the networks whose output is cut off from their input: they execute
-    nothing (:func:`flash_nas.executed_edges`), so both models say 0 and there is nothing to
-    compare (NAS-Bench-201 has 341 such cells, about 2 %)."""
-    graphs = list(batch.iter_graphs())
-    kept = [graph for graph in graphs if flash_nas.executed_edges(graph).any()]
-    if len(kept) == len(graphs):
-        return batch
-    return flash_nas.ListBatch(kept, to_graph=lambda graph: graph, to_text=lambda graph: graph.name)
 
 
 def _cached(path: Path | None) -> set[str]:
