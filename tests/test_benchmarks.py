@@ -64,3 +64,18 @@ def test_search_nb201_quick_report_is_well_formed():
         assert all(-1 <= rho <= 1 for rho in setting.spearman + setting.kendall)
         assert all(seconds > 0 for seconds in setting.seconds)
     assert report.markdown().count("| nn_degree |") == 2
+
+
+def test_executing_leaves_out_only_the_networks_that_run_nothing():
+    import flash_nas
+    from benchmarks._common import executing
+
+    nb201 = flash_nas.get_adapter("nasbench201")
+    cut = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"
+    runs = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    batch = nb201.batch([nb201.parse(cut), nb201.parse(runs)])
+    kept = executing(batch)
+    assert kept.texts() == [runs]
+    assert kept.graph(0).name == runs
+    whole = nb201.batch([nb201.parse(runs)])
+    assert executing(whole) is whole  # nothing to leave out: the batch itself
