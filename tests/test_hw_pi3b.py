@@ -248,9 +248,10 @@ def test_calibration_recovers_known_costs(mixed_batch, tmp_path):
     refitted = Pi3BModel(profile=path)
     predicted = refitted.estimate_batch(mixed_batch)["latency_ms"]
     np.testing.assert_allclose(predicted, measured, rtol=1e-9)
-    # Only latency was measured, so energy keeps its defaults.
-    default_energy = Pi3BModel().estimate_batch(mixed_batch)["energy_mj"]
-    np.testing.assert_allclose(refitted.estimate_batch(mixed_batch)["energy_mj"], default_energy)
+    # Only latency was measured; energy = board power x latency follows it (issue 10).
+    refitted_energy = refitted.estimate_batch(mixed_batch)["energy_mj"]
+    np.testing.assert_allclose(refitted_energy, LOAD_POWER_W * predicted, rtol=1e-9)
+    assert not np.allclose(refitted_energy, Pi3BModel().estimate_batch(mixed_batch)["energy_mj"])
 
 
 def test_a_profile_of_another_model_is_rejected(mixed_batch, tmp_path):
