@@ -1034,11 +1034,12 @@ class FlashBatch(GraphBatch):
             self._closed_forms[name] = found[name]
         return self._closed_forms[name]
 
-    def edge_sums(self, count: _EdgeCounter, size: int) -> np.ndarray:
+    def edge_sums(self, count: _EdgeCounter, size: int, *, executed: bool = False) -> np.ndarray:
         """Per architecture, the sum of ``count(edge)`` over its edges, without building graphs.
 
         A FLASH network is a chain of parts (stem, cells, transitions, head) and has no zero
-        edge, so every edge is live and the sum is a sum over parts; a cell is in turn the sum
+        edge, so every edge is live and executed (``executed`` changes nothing), and the sum
+        is a sum over parts; a cell is in turn the sum
         of its layers. Each distinct part -- a layer by its cell, position, width and the skips
         entering it, a transition by the cells it joins... -- is built once with the adapter's
         own builders (those of :meth:`FlashSpaceAdapter.to_graph`), and its sum is remembered

@@ -488,8 +488,8 @@ class GroupedBatch(GraphBatch):
             out[positions] = values
         return out
 
-    def edge_sums(self, count: EdgeCounter, size: int) -> np.ndarray:
+    def edge_sums(self, count: EdgeCounter, size: int, *, executed: bool = False) -> np.ndarray:
         out = np.empty((len(self), size))
         for positions, part in self.parts:
-            out[positions] = part.edge_sums(count, size)
+            out[positions] = part.edge_sums(count, size, executed=executed)
         return out

@@ -3,13 +3,19 @@
 Run: ``python -m benchmarks.hw_calibration`` (``--quick`` for a smoke run).
 
 1. **HW-NAS-Bench devices**: the Pi-3B model's form (MACs per op kind, bytes, element-wise work,
-   per-layer overhead) is refit on 25 randomly chosen NAS-Bench-201 cells of each published
-   latency column and predicts the other 15,600, over 10 seeds: Spearman rho, MAPE and the share
-   within +-10 %, beside FLOPs alone (latency = c x FLOPs, c fitted on the same 25 rows).
+   per-layer overhead, over the edges a device executes) is refit on 25 randomly chosen
+   NAS-Bench-201 cells of each published latency column and predicts the other 15,600, over 10
+   seeds: Spearman rho, MAPE and the share within +-10 %, beside FLOPs alone (latency = c x
+   FLOPs, c fitted on the same 25 rows) and, on all cells, beside the same form counting the
+   metrics' live edges instead (what it did before issue 10). A last row per device is a
+   *ceiling*: a free cost for every (edge, op) of the cell, when executed, plus a constant,
+   fitted on every row (in-sample), which no additive per-edge form calibrated on 25 rows beats.
 2. **HW-NAS-Bench's FBNet space**: the same 25-sample calibration on FBNet architectures
    (MobileNet-type blocks, CIFAR-100) for the Raspberry Pi 4, Pixel 3, Eyeriss and FPGA columns.
 3. **This machine**: real torch inference (``host``) of 100 FLASH-space and 100 NAS-Bench-201
-   architectures, then the same 25-sample calibration over 10 seeds.
+   architectures, then the same 25-sample calibration over 10 seeds; and NAS-Bench-201 cells
+   with convs behind ``none`` edges timed as torch modules of their executed edges and of their
+   live edges, against the ratio the Pi-3B model's executed and live events predict.
 4. **Speed**: evaluating an analytical model on all 15,625 cells, against the per-network time
    of measuring on the host (and of the ZigZag simulator where installed), in the same run.
 """
@@ -21,14 +27,16 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import optimize
 
 import flash_nas
-from benchmarks._common import machine, standard_main
-from flash_nas.batch import GraphBatch
+from benchmarks._common import executing, machine, standard_main
+from flash_nas.batch import ChoiceBatch, GraphBatch
 from flash_nas.calibration import Fit, calibrate, fit_quality
 from flash_nas.hardware import LinearCostModel
 from flash_nas.metrics import score_batch
 from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_hardware.pi3b import Pi3BModel
 
 HW_NAS_BENCH = {
     "raspi4_latency": "hwnasbench:raspi4",
@@ -61,6 +69,8 @@ class Report:
     fit_samples: int
     rows: list[Row] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: (cell, measured executed / live latency, predicted ratio): convs behind none edges
+    none_edges: list[tuple[str, float, float]] = field(default_factory=list)
 
     def markdown(self) -> str:
         lines = [
@@ -80,6 +90,17 @@ class Report:
                 f"| {row.target} | {row.model} | {row.rows:,} | {rho:.3f} ± {rho_sd:.3f} | "
                 f"{mape:.1%} ± {mape_sd:.1%} | {within:.1%} ± {within_sd:.1%} |"
             )
+        if self.none_edges:
+            lines += [
+                "",
+                "Host: NAS-Bench-201 cells with convs behind `none` edges, torch modules of the "
+                "executed edges against those of the live edges (median of repeats each):",
+                "",
+                "| cell | measured executed / live | Pi-3B form calibrated on the host, executed "
+                "/ live |",
+                "|---|---|---|",
+            ]
+            lines += [f"| `{c}` | {m:.2f} | {p:.2f} |" for c, m, p in self.none_edges]
         lines += ["", "| timing | value |", "|---|---|"]
         lines += [f"| {name} | {value:.4g} |" for name, value in self.timings.items()]
         return "\n".join(lines) + "\n"
@@ -93,6 +114,33 @@ def flops_baseline(flops: np.ndarray, measured: np.ndarray, fit_rows: np.ndarray
     return scale * flops
 
 
+class LiveEdgesPi3B(Pi3BModel):
+    """The Pi-3B form over the metrics' live edges: what cost models counted before issue 10."""
+
+    def events_batch(self, batch: GraphBatch) -> np.ndarray:
+        events = batch.edge_sums(self.edge_events, len(self.coefficients), executed=False)
+        return events + np.asarray(self.network_events(None))
+
+
+def additive_ceiling(batch: ChoiceBatch, measured: np.ndarray) -> Fit:
+    """In-sample quality of a free non-negative cost per (choice column, op) when executed,
+    plus a constant, fitted on every row by relative least squares: the most an additive
+    per-edge form can reach on these measurements."""
+    skeleton = batch.skeleton
+    executed, pattern = skeleton.liveness(batch.choices, executed=True)
+    first_slot = {}
+    for slot in skeleton.slots:
+        first_slot.setdefault(slot.column, slot.edge)
+    runs = executed[pattern][:, [first_slot[c] for c in range(skeleton.n_columns)]]
+    features = [np.ones(len(batch))]
+    for column in range(skeleton.n_columns):
+        for option in range(skeleton.n_options[column]):
+            features.append(runs[:, column] & (batch.choices[:, column] == option))
+    design = np.stack(features, axis=1).astype(float)
+    costs, _ = optimize.nnls(design / measured[:, None], np.ones(len(measured)))
+    return fit_quality(design @ costs, measured)
+
+
 def calibration_rows(
     target: str,
     model: LinearCostModel,
@@ -101,24 +149,49 @@ def calibration_rows(
     *,
     seeds: int,
     fit_samples: int,
+    before: bool = False,
 ) -> list[Row]:
-    """The model's and the FLOPs baseline's held-out quality over seeds."""
+    """The model's and the FLOPs baseline's held-out quality over seeds; with ``before``, also
+    the model's form over live edges, and the in-sample ceiling of an additive form."""
     flops = score_batch(batch, ["flops"])["flops"]
-    ours, baseline = [], []
+    ours, baseline, live = [], [], []
     for seed in range(seeds):
         profile = calibrate(
             model, batch, {"latency_ms": measured}, fit_samples=fit_samples, seed=seed
         )
         ours.append(profile.fit["latency_ms"])
+        if before:
+            live.append(
+                calibrate(
+                    LiveEdgesPi3B(),
+                    batch,
+                    {"latency_ms": measured},
+                    fit_samples=fit_samples,
+                    seed=seed,
+                ).fit["latency_ms"]
+            )
         order = np.random.default_rng(seed).permutation(len(batch))  # calibrate's own split
         fit_rows, held_out = order[:fit_samples], order[fit_samples:]
         predicted = flops_baseline(flops, measured, fit_rows)
         baseline.append(fit_quality(predicted[held_out], measured[held_out]))
     held = len(batch) - fit_samples
-    return [
+    rows = [
         Row(target, f"{type(model).__name__} form", held, ours),
         Row(target, "FLOPs alone", held, baseline),
     ]
+    if before:
+        rows.append(Row(target, f"{type(model).__name__} form, live edges (before)", held, live))
+        if isinstance(batch, ChoiceBatch):
+            ceiling = additive_ceiling(batch, measured)
+            rows.append(
+                Row(
+                    target,
+                    "ceiling: per-edge costs fitted in-sample",
+                    len(batch),
+                    [ceiling] * seeds,
+                )
+            )
+    return rows
 
 
 def hw_nas_bench(report: Report, *, quick: bool) -> None:
@@ -145,6 +218,7 @@ def hw_nas_bench(report: Report, *, quick: bool) -> None:
                 measured[rows],
                 seeds=report.seeds,
                 fit_samples=report.fit_samples,
+                before=name == "all",
             )
 
 
@@ -169,11 +243,18 @@ def hw_nas_bench_fbnet(report: Report, *, quick: bool) -> None:
         )
 
 
-def host_measurements(report: Report, *, quick: bool) -> None:
+def host_measurements(report: Report, *, quick: bool) -> tuple[GraphBatch, np.ndarray]:
+    """Host latency of sampled networks, calibrated as above; returns NAS-Bench-201's. Networks
+    that execute nothing (cut off: a constant) are left out, the rest topped up to ``count``."""
     count = 30 if quick else 100
     host = flash_nas.get_hardware("host", repeats=3 if quick else 10)
     for name in ("flash", "nasbench201"):
-        batch = flash_nas.get_adapter(name).sample(count, seed=0)
+        sample = executing(flash_nas.get_adapter(name).sample(2 * count, seed=0))
+        batch = flash_nas.ListBatch(
+            [sample.graph(position) for position in range(count)],
+            to_graph=lambda graph: graph,
+            to_text=lambda graph: graph.name,
+        )
         started = time.perf_counter()
         measured = np.array(
             [host.estimate(g)["latency_ms"] for g in batch.iter_graphs(progress=True)]
@@ -189,6 +270,45 @@ def host_measurements(report: Report, *, quick: bool) -> None:
             seeds=report.seeds,
             fit_samples=report.fit_samples,
         )
+    return batch, measured
+
+
+#: Cells with convs behind none edges: executed and live edges differ.
+NONE_EDGE_CELLS = (
+    "|nor_conv_3x3~0|+|none~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    "|none~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    "|none~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|",
+    "|nor_conv_1x1~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
+    "|none~0|+|none~0|nor_conv_1x1~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|",
+    "|avg_pool_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|nor_conv_3x3~2|",
+)
+
+
+def none_edges_on_host(
+    report: Report, calibration: tuple[GraphBatch, np.ndarray], *, quick: bool
+) -> None:
+    """Do torch modules of the executed edges cost what the executed events say, against the
+    modules of the live edges? Measured ratio beside the ratio the Pi-3B form predicts once
+    calibrated on the host's own NAS-Bench-201 latencies (25 rows, seed 0)."""
+    nb201 = flash_nas.get_adapter("nasbench201")
+    batch, measured = calibration
+    profile = calibrate(Pi3BModel(), batch, {"latency_ms": measured}, fit_samples=25, seed=0)
+    repeats = 3 if quick else 15
+    executed_host = flash_nas.get_hardware("host", repeats=repeats)
+    live_host = flash_nas.get_hardware("host", repeats=repeats, executed=False)
+    model, live_model = Pi3BModel(profile=profile), LiveEdgesPi3B()
+    live_model.set_costs(profile.costs)
+    for text in NONE_EDGE_CELLS[: 2 if quick else None]:
+        graph = nb201.to_graph(nb201.parse(text))
+        measured = (
+            executed_host.estimate(graph)["latency_ms"] / live_host.estimate(graph)["latency_ms"]
+        )
+        batch = nb201.batch([nb201.parse(text)])
+        predicted = (
+            model.from_events(model.events_batch(batch))["latency_ms"][0]
+            / live_model.from_events(live_model.events_batch(batch))["latency_ms"][0]
+        )
+        report.none_edges.append((text, float(measured), float(predicted)))
 
 
 def model_speed(report: Report) -> None:
@@ -213,7 +333,8 @@ def run(*, quick: bool = False, seeds: int | None = None) -> Report:
     model_speed(report)
     hw_nas_bench(report, quick=quick)
     hw_nas_bench_fbnet(report, quick=quick)
-    host_measurements(report, quick=quick)
+    nb201_on_host = host_measurements(report, quick=quick)
+    none_edges_on_host(report, nb201_on_host, quick=quick)
     return report
 
 

@@ -21,7 +21,15 @@ from flash_nas.errors import (
 )
 from flash_nas.graph import ArchGraph, Cell, Edge, Layer, Op, Tensor
 from flash_nas.hardware import QUANTITIES, HardwareModel
-from flash_nas.metrics import METRICS, Metric, get_metric, score, score_batch
+from flash_nas.metrics import (
+    METRICS,
+    Metric,
+    executed_edges,
+    get_metric,
+    live_edges,
+    score,
+    score_batch,
+)
 from flash_nas.plugins import (
     ENTRY_POINT_GROUP,
     adapter_names,
@@ -102,11 +110,13 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "adapter_names",
+    "executed_edges",
     "get_adapter",
     "get_hardware",
     "get_metric",
     "hardware_names",
     "hookimpl",
+    "live_edges",
     "load_plugins",
     "read_table",
     "registrations",

@@ -6,7 +6,8 @@ that can be enumerated or sampled in bulk offers a :class:`GraphBatch` instead:
 * :class:`ListBatch` -- the fallback: a list of architectures, one graph built per metric pass.
 * :class:`ChoiceBatch` -- a shared :class:`ChoiceSkeleton` (one graph whose *slot* edges take
   one of several ops) plus an integer array of choices, one row per architecture. Metrics run on
-  it without building graphs: liveness depends only on which slots are zero, so it is computed
+  it without building graphs: which edges are live (metrics) or executed (hardware cost, see
+  :func:`flash_nas.executed_edges`) depends only on which slots are zero, so it is computed
   once per distinct zero pattern, and each additive metric becomes a table lookup per column.
   NAS-Bench-201 and other cell spaces with categorical edge ops fit this form.
 
@@ -29,6 +30,7 @@ from flash_nas.metrics._structure import (
     EdgeCounter,
     EdgeShape,
     edge_sums,
+    executed_edges,
     live_edges,
     live_nodes,
     op_flops,
@@ -70,14 +72,15 @@ class GraphBatch(ABC):
         """
         return None
 
-    def edge_sums(self, count: EdgeCounter, size: int) -> np.ndarray:
-        """Per architecture, the sum over live edges of ``count(edge)``: shape ``(n, size)``.
+    def edge_sums(self, count: EdgeCounter, size: int, *, executed: bool = False) -> np.ndarray:
+        """Per architecture, the sum of ``count(edge)`` over its live edges, or with
+        ``executed`` over the edges a device runs: shape ``(n, size)``.
 
-        Hardware models express their costs this way; batches with a fast form override it.
+        Hardware models express their costs this way (over executed edges); batches with a fast
+        form override it.
         """
-        return np.array([edge_sums(graph, count, size) for graph in self.iter_graphs()]).reshape(
-            len(self), size
-        )
+        sums = [edge_sums(graph, count, size, executed=executed) for graph in self.iter_graphs()]
+        return np.array(sums).reshape(len(self), size)
 
     def slice(self, start: int, stop: int) -> GraphBatch | None:
         """The architectures at positions ``start:stop`` as a batch of the same kind, or None
@@ -170,7 +173,7 @@ class ChoiceSkeleton:
                         f"of channels than the skeleton's op {placeholder.op.name!r}."
                     )
         self._slot_at = {slot.edge: slot for slot in self.slots}
-        self._live_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._pattern_cache: dict[tuple[bool, int], np.ndarray] = {}
 
     def _with_ops(self, ops: dict[int, Op], name: str) -> ArchGraph:
         edges = list(self.skeleton.edges)
@@ -217,8 +220,12 @@ class ChoiceSkeleton:
             classes.append(np.asarray(ids, dtype=np.int64))
         return classes
 
-    def liveness(self, choices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(live, pattern)``: live edges per distinct zero pattern, and each row's pattern."""
+    def liveness(
+        self, choices: np.ndarray, *, executed: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(live, pattern)``: live edges (with ``executed``: executed edges) per distinct zero
+        pattern, and each row's pattern."""
+        which = executed_edges if executed else live_edges
         classes = self._zero_table()
         code = np.zeros(len(choices), dtype=np.int64)
         for column, ids in enumerate(classes):
@@ -226,12 +233,12 @@ class ChoiceSkeleton:
         codes, first, pattern = np.unique(code, return_index=True, return_inverse=True)
         live = np.empty((len(codes), len(self.skeleton.edges)), dtype=bool)
         for position, (key, row) in enumerate(zip(codes, first)):
-            cached = self._live_cache.get(int(key))
+            cached = self._pattern_cache.get((executed, int(key)))
             if cached is None:
                 zero = [edge.op.is_zero for edge in self.skeleton.edges]
                 for slot in self.slots:
                     zero[slot.edge] = slot.options[choices[row, slot.column]].is_zero
-                cached = self._live_cache[int(key)] = live_edges(self.skeleton, zero)
+                cached = self._pattern_cache[executed, int(key)] = which(self.skeleton, zero)
             live[position] = cached
         return live, pattern.reshape(-1)
 
@@ -251,13 +258,16 @@ class ChoiceSkeleton:
                 out.append(table[choices[:, slot.column]])
         return out
 
-    def edge_sums(self, choices: np.ndarray, count: EdgeCounter, size: int) -> np.ndarray:
-        """Sum over live edges of ``count(edge)`` (``size`` numbers), per row: ``(n, size)``.
+    def edge_sums(
+        self, choices: np.ndarray, count: EdgeCounter, size: int, *, executed: bool = False
+    ) -> np.ndarray:
+        """Sum over live (or ``executed``) edges of ``count(edge)`` (``size`` numbers), per row:
+        ``(n, size)``.
 
-        Liveness depends only on the zero pattern and each slot's count only on its column's
-        choice, so the sum is a per-pattern constant plus one table lookup per column.
+        Which edges count depends only on the zero pattern and each slot's count only on its
+        column's choice, so the sum is a per-pattern constant plus one table lookup per column.
         """
-        live, pattern = self.liveness(choices)
+        live, pattern = self.liveness(choices, executed=executed)
         fixed = np.zeros((len(live), size))
         by_column = [np.zeros((len(live), n, size)) for n in self.n_options]
         for position, edge in enumerate(self.skeleton.edges):
@@ -390,8 +400,8 @@ class ChoiceBatch(GraphBatch):
     def indices(self) -> np.ndarray | None:
         return self._indices
 
-    def edge_sums(self, count: EdgeCounter, size: int) -> np.ndarray:
-        return self.skeleton.edge_sums(self.choices, count, size)
+    def edge_sums(self, count: EdgeCounter, size: int, *, executed: bool = False) -> np.ndarray:
+        return self.skeleton.edge_sums(self.choices, count, size, executed=executed)
 
     def fast_metric(self, name: str) -> np.ndarray | None:
         skeleton, choices = self.skeleton, self.choices

@@ -12,6 +12,10 @@ FLASH fine-tunes its analytical models on inference measured on the target. Here
    of architectures within +-10 %.
 4. The fitted costs and their quality are saved as a :class:`Profile` (JSON), which the model
    loads again with ``Model(profile=path)``.
+5. A model stays consistent: a quantity the model defines through a calibrated one (the Pi-3B's
+   energy = power x latency) is recomputed from the fitted costs, and the profile says, per
+   quantity, whether it was fitted, carried from another, or left at the model's defaults
+   (:attr:`Profile.calibrated`; ``flash-nas hw --profile`` prints it).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ __all__ = [
     "check_measurements",
     "fit_quality",
     "load_profile",
+    "profile_status",
     "profile_summary",
 ]
 
@@ -87,6 +92,9 @@ class Profile:
     source: str = ""
     structure: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Per quantity of the model: how the profile sets its costs (fitted, carried from another
+    #: calibrated quantity, or the model's defaults). Empty in profiles written before it.
+    calibrated: dict[str, str] = field(default_factory=dict)
 
     def check_model(self, model: LinearCostModel) -> None:
         """Raise unless this profile was fitted for ``model``'s class and coefficients."""
@@ -157,6 +165,7 @@ def load_profile(path: str | Path) -> Profile:
             source=str(data.get("source", "")),
             structure=dict(data.get("structure", {})),
             notes=[str(note) for note in data.get("notes", [])],
+            calibrated={str(k): str(v) for k, v in data.get("calibrated", {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise FlashNasError(f"Profile {str(path)!r} is damaged: {exc!r}.") from exc
@@ -269,6 +278,16 @@ def calibrate(
         )
         if len(held_out):
             fits[quantity] = fit_quality(predicted[held_out], y[held_out])
+    calibrated = {}
+    for quantity in model.quantities:
+        source, how = model.derived_quantities.get(quantity, ("", ""))
+        if quantity in measured:
+            calibrated[quantity] = f"fitted to {fit_samples} measured rows"
+        elif source in measured:
+            costs.update(model.derive_costs(quantity, costs))
+            calibrated[quantity] = f"carried from the fitted {source} ({how})"
+        else:
+            calibrated[quantity] = "NOT calibrated: the model's default costs"
     return Profile(
         model=type(model).__name__,
         costs=costs,
@@ -278,10 +297,22 @@ def calibrate(
         source=source,
         structure=model.structure_parameters(),
         notes=notes,
+        calibrated=calibrated,
     )
 
 
 def profile_summary(profile: Profile) -> list[str]:
-    """One line per calibrated quantity, for printing."""
+    """One line per calibrated quantity, then what the profile did not fit, for printing."""
     lines = [f"{quantity}: {fit.line()}" for quantity, fit in profile.fit.items()]
+    lines += profile_status(profile)
     return lines + [f"note: {note}" for note in profile.notes]
+
+
+def profile_status(profile: Profile) -> list[str]:
+    """One line per quantity the profile did not fit itself: carried from another, or left at
+    the model's defaults. Empty when it fitted every quantity (or predates the record)."""
+    return [
+        f"{quantity}: {status}"
+        for quantity, status in profile.calibrated.items()
+        if quantity not in profile.fit
+    ]

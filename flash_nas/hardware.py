@@ -1,9 +1,10 @@
 """Hardware models: latency, energy and area of an ArchGraph on one target.
 
 * :class:`HardwareModel` -- the interface every hardware plugin implements.
-* :class:`LinearCostModel` -- FLASH's analytical form: each quantity is a sum, over the live
-  edges of the network, of *events* (MACs of a kind, bytes moved, crossbar reads, layers...)
-  times a non-negative *cost per event* (seconds per MAC, joules per byte...). Costs are named,
+* :class:`LinearCostModel` -- FLASH's analytical form: each quantity is a sum, over the edges
+  the device executes (:func:`~flash_nas.metrics.executed_edges`), of *events* (MACs of a kind,
+  bytes moved, crossbar reads, layers...) times a non-negative *cost per event* (seconds per
+  MAC, joules per byte...). Costs are named,
   documented coefficients with their sources; a profile (JSON, see
   :mod:`flash_nas.calibration`) replaces them with values fitted to measurements. Because every
   quantity is linear in the costs, refitting is a non-negative least-squares problem, and scoring
@@ -23,12 +24,30 @@ import numpy as np
 from flash_nas.batch import GraphBatch
 from flash_nas.errors import FlashNasError
 from flash_nas.graph import ArchGraph
-from flash_nas.metrics._structure import EdgeShape, edge_sums
+from flash_nas.metrics._structure import (
+    EdgeShape,
+    edge_sums,
+    executed_edges,
+    live_edges,
+    op_flops,
+    op_macs,
+)
 
 if TYPE_CHECKING:
     from flash_nas.calibration import Profile
 
-__all__ = ["QUANTITIES", "Coefficient", "EdgeShape", "HardwareModel", "LinearCostModel"]
+__all__ = [
+    "QUANTITIES",
+    "Coefficient",
+    "EdgeShape",
+    "HardwareModel",
+    "LinearCostModel",
+    "edge_sums",
+    "executed_edges",
+    "live_edges",
+    "op_flops",
+    "op_macs",
+]
 
 #: The quantities a hardware model may report, with their units in the name.
 QUANTITIES = ("latency_ms", "energy_mj", "area_mm2")
@@ -71,17 +90,24 @@ class Coefficient:
 
 
 class LinearCostModel(HardwareModel):
-    """quantity = sum over live edges of events x cost per event (plus per-network events).
+    """quantity = sum over executed edges of events x cost per event (plus per-network events).
 
     Subclasses declare :attr:`coefficients` and implement :meth:`edge_events`, which counts, for
-    one edge, the events each coefficient prices (in the same order). :meth:`network_events`
-    counts events that belong to the whole network (one inference's fixed overhead).
+    one edge, the events each coefficient prices (in the same order). The edges are those the
+    device runs (:func:`executed_edges`: a node fed by ``none`` edges only holds computed zeros
+    and the convs behind it run; cut-off cells are dropped); a zero op reaches
+    :meth:`edge_events` too. :meth:`network_events` counts events that belong to the whole
+    network (one inference's fixed overhead).
 
     ``__init__(profile=None, **costs)``: start from the defaults, replace them with a profile's
     fitted values, then with explicit keyword costs (by coefficient name).
     """
 
     coefficients: ClassVar[tuple[Coefficient, ...]] = ()
+    #: Quantities the model defines through another one: ``{derived: (source, how)}``, e.g. the
+    #: Pi-3B's energy = board power x latency. Calibrating ``source`` alone carries into
+    #: ``derived`` (:meth:`derive_costs`), so a profile never mixes fitted and default halves.
+    derived_quantities: ClassVar[dict[str, tuple[str, str]]] = {}
 
     def __init__(self, profile: str | Path | Profile | None = None, **costs: float) -> None:
         self.costs = np.array([coefficient.default for coefficient in self.coefficients])
@@ -123,9 +149,16 @@ class LinearCostModel(HardwareModel):
     def cost(self, name: str) -> float:
         return float(self.costs[self.coefficient_names().index(name)])
 
+    def derive_costs(self, quantity: str, costs: Mapping[str, float]) -> dict[str, float]:
+        """The costs of ``quantity``, one of :attr:`derived_quantities`, computed from ``costs``
+        (every coefficient by name, its source's freshly fitted). Models that declare derived
+        quantities override this."""
+        raise NotImplementedError(f"{type(self).__name__} derives no quantity {quantity!r}.")
+
     @abstractmethod
     def edge_events(self, edge: EdgeShape) -> Sequence[float]:
-        """Events of one live edge, one count per coefficient (zero where it does not apply)."""
+        """Events of one executed edge, one count per coefficient (zero where it does not
+        apply). ``edge.op`` may be a zero op: a multiplication by zero the device runs."""
 
     def network_events(self, graph: ArchGraph | None = None) -> Sequence[float]:
         """Events of a whole network beyond its edges (default: none).
@@ -138,12 +171,14 @@ class LinearCostModel(HardwareModel):
     def events(self, graph: ArchGraph) -> np.ndarray:
         """Event counts of one network, one per coefficient."""
         size = len(self.coefficients)
-        return edge_sums(graph, self.edge_events, size) + np.asarray(self.network_events(graph))
+        events = edge_sums(graph, self.edge_events, size, executed=True)
+        return events + np.asarray(self.network_events(graph))
 
     def events_batch(self, batch: GraphBatch) -> np.ndarray:
         """Event counts of every architecture: shape ``(n, n_coefficients)``."""
         size = len(self.coefficients)
-        return batch.edge_sums(self.edge_events, size) + np.asarray(self.network_events(None))
+        events = batch.edge_sums(self.edge_events, size, executed=True)
+        return events + np.asarray(self.network_events(None))
 
     def from_events(self, events: np.ndarray) -> dict[str, np.ndarray]:
         """Quantities from event counts (any leading shape)."""

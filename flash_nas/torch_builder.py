@@ -12,6 +12,12 @@ batch norm or the classifier's bias absorbs. So:
   layout stays the one the graph describes;
 * a node with no live incoming edge holds zeros of its shape.
 
+``build_module(graph, executed=True)`` builds what a device runs instead
+(:func:`flash_nas.executed_edges`, the ``host`` hardware model's choice): every edge that reaches
+its cell's output, ``none`` edges as a multiplication by zero and the convs behind them
+included, and nothing of a cell whose output is cut off. Its parameters then exceed ``params``
+by the convs behind ``none`` edges.
+
 torch is imported only when :func:`build_module` runs; importing this module does not load it.
 """
 
@@ -22,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from flash_nas._imports import require
 from flash_nas.errors import GraphError
-from flash_nas.metrics._structure import live_edges
+from flash_nas.metrics._structure import executed_edges, live_edges
 
 if TYPE_CHECKING:
     import torch
@@ -53,8 +59,9 @@ class _Step(NamedTuple):
     reads: tuple[_Read, ...]
 
 
-def build_module(graph: ArchGraph) -> nn.Module:
-    """Build a torch module computing ``graph``.
+def build_module(graph: ArchGraph, *, executed: bool = False) -> nn.Module:
+    """Build a torch module computing ``graph`` from its live edges, or with ``executed`` from
+    the edges a device runs (see the module docstring).
 
     Its forward takes the graph input as ``(N, C, H, W)`` with the input node's exact shape and
     returns the output node's tensor, flattened to ``(N, C)`` when the output is 1x1 (a
@@ -65,7 +72,7 @@ def build_module(graph: ArchGraph) -> nn.Module:
     ``global_avg_pool`` before it), and MissingDependencyError when torch is not installed.
     """
     require("torch", "Building a torch model")
-    return _graph_module_class()(graph)
+    return _graph_module_class()(graph, executed=executed)
 
 
 def _plan(graph: ArchGraph, live: list[bool]) -> tuple[_Step, ...]:
@@ -161,7 +168,22 @@ def _graph_module_class() -> type[nn.Module]:
             "global_avg_pool": functools.partial(nn.AdaptiveAvgPool2d, 1),
         }[kind]()
 
-    def op_module(op: Op) -> nn.Module:
+    class Zero(nn.Module):
+        """A ``none`` edge as a device runs it: the input multiplied by zero, at the shape the
+        edge writes (zeros of that shape when the edge changes the resolution)."""
+
+        def __init__(self, shape: tuple[int, int, int]) -> None:
+            super().__init__()
+            self.shape = shape
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if tuple(x.shape[1:]) == self.shape:
+                return x.mul(0.0)
+            return x.new_zeros((x.shape[0], *self.shape))
+
+    def op_module(op: Op, shape: tuple[int, int, int]) -> nn.Module:
+        if op.is_zero:
+            return Zero(shape)
         if op.is_identity:
             return nn.Identity()
         return nn.Sequential(*(layer_module(layer) for layer in op.layers))
@@ -169,15 +191,18 @@ def _graph_module_class() -> type[nn.Module]:
     class ArchGraphModule(nn.Module):
         """The torch module of one ArchGraph; only the graph's live edges hold modules."""
 
-        def __init__(self, graph: ArchGraph) -> None:
+        def __init__(self, graph: ArchGraph, *, executed: bool = False) -> None:
             super().__init__()
             self.graph = graph
-            live = [bool(alive) for alive in live_edges(graph)]
+            chosen = executed_edges(graph) if executed else live_edges(graph)
+            live = [bool(alive) for alive in chosen]
             self.edges = nn.ModuleDict()
             for position, edge in enumerate(graph.edges):
                 if live[position]:
                     _check_linear_inputs(graph, position)
-                    self.edges[str(position)] = op_module(edge.op)
+                    dst = graph.node(edge.dst)
+                    shape = (graph.edge_output_channels(edge), dst.height, dst.width)
+                    self.edges[str(position)] = op_module(edge.op, shape)
             self._steps = _plan(graph, live)
             source = graph.node(graph.input)
             self._input_shape = (source.channels, source.height, source.width)

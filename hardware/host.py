@@ -1,10 +1,12 @@
 """Measured inference on the machine at hand: the ``host`` (CPU) and ``cuda`` hardware models.
 
 Where the analytical models predict, these time: each graph becomes a torch module
-(:func:`flash_nas.torch_builder.build_module`) with fresh random weights, in eval mode, fed a
-random input of the graph input's shape, under ``torch.inference_mode()``. After ``warmup``
-untimed forward passes, ``repeats`` passes are timed one by one, and the model reports the
-**median** in ms: the median ignores the odd pass slowed by another process, where a mean would
+(:func:`flash_nas.torch_builder.build_module`) of the edges a device runs
+(:func:`flash_nas.executed_edges`: ``none`` edges multiply by zero and the convs behind them
+run; cut-off cells, dead code to a compiler, are dropped) with fresh random weights, in eval
+mode, fed a random input of the graph input's shape, under ``torch.inference_mode()``. After
+``warmup`` untimed forward passes, ``repeats`` passes are timed one by one, and the model reports
+the **median** in ms: the median ignores the odd pass slowed by another process, where a mean would
 not. With ``batch_size`` > 1 it is the latency of one forward pass of the whole batch.
 
 ``threads`` fixes torch's intra-op CPU threads (``torch.set_num_threads``) for the measurement;
@@ -39,7 +41,9 @@ class HostModel(HardwareModel):
     """Median latency (ms) of real torch inference on this machine's CPU.
 
     Parameters, all ints >= 1: ``threads`` (1) torch CPU threads, ``batch_size`` (1) images per
-    forward pass, ``warmup`` (3) untimed passes first, ``repeats`` (10) timed passes.
+    forward pass, ``warmup`` (3) untimed passes first, ``repeats`` (10) timed passes; and
+    ``executed`` (True): build the edges a device runs, or with False only the metrics' live
+    edges (to compare the two).
     """
 
     description = "measured torch inference on this machine's CPU (median latency of repeats)"
@@ -48,8 +52,20 @@ class HostModel(HardwareModel):
     device: ClassVar[str] = "cpu"
 
     def __init__(
-        self, *, threads: int = 1, batch_size: int = 1, warmup: int = 3, repeats: int = 10
+        self,
+        *,
+        threads: int = 1,
+        batch_size: int = 1,
+        warmup: int = 3,
+        repeats: int = 10,
+        executed: bool = True,
     ) -> None:
+        if not isinstance(executed, bool):
+            raise ValueError(
+                f"The 'executed' parameter of {type(self).__name__} must be true or false. Got "
+                f"{executed!r} instead."
+            )
+        self.executed = executed
         for name, value in (
             ("threads", threads),
             ("batch_size", batch_size),
@@ -70,7 +86,7 @@ class HostModel(HardwareModel):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(threads={self.threads}, batch_size={self.batch_size}, "
-            f"warmup={self.warmup}, repeats={self.repeats})"
+            f"warmup={self.warmup}, repeats={self.repeats}, executed={self.executed})"
         )
 
     def estimate(self, graph: ArchGraph) -> dict[str, float]:
@@ -92,7 +108,7 @@ class HostModel(HardwareModel):
 
     def _measure(self, graph: ArchGraph) -> float:
         torch = self._torch()
-        module = build_module(graph).eval().to(self.device)
+        module = build_module(graph, executed=self.executed).eval().to(self.device)
         source = graph.node(graph.input)
         shape = (self.batch_size, source.channels, source.height, source.width)
         inputs = torch.randn(shape, device=self.device)
@@ -125,9 +141,21 @@ class CudaModel(HostModel):
     device = "cuda"
 
     def __init__(
-        self, *, threads: int = 1, batch_size: int = 1, warmup: int = 3, repeats: int = 10
+        self,
+        *,
+        threads: int = 1,
+        batch_size: int = 1,
+        warmup: int = 3,
+        repeats: int = 10,
+        executed: bool = True,
     ) -> None:
-        super().__init__(threads=threads, batch_size=batch_size, warmup=warmup, repeats=repeats)
+        super().__init__(
+            threads=threads,
+            batch_size=batch_size,
+            warmup=warmup,
+            repeats=repeats,
+            executed=executed,
+        )
         self._torch()
 
     def _check_device(self, torch: ModuleType) -> None:

@@ -98,10 +98,18 @@ arrays before each:
   each of the most rows that fit, and each group runs every pass before the next: the weights
   are written ``chunks`` times, and the ``kernel - stride`` input rows two neighbouring chunks
   share are read twice. A layer of one pass streams its outputs and needs no chunks;
+* **schedule**: chunks are one of two memory schedules. In the other, every pass runs over all
+  output positions, so each weight is written once, but the partial sums of the passes over a
+  layer's rows (its input channels) stay in the buffer only if they fit in the *whole* of it;
+  otherwise they go off chip and come back between row passes, ``2 x (row blocks - 1) x
+  partial-sum bytes``. Each layer takes the schedule that moves fewer off-chip bytes (weights
+  written plus spilled partial sums or re-read rows), as ZigZag's loop-order search, minimising
+  energy that DRAM traffic dominates, does: per layer its weight loads match one schedule or
+  the other (``benchmarks.imc_vs_zigzag``; chunks alone left FLASH-space networks at 14 % MAPE);
 * **off-chip bytes**: what a crossbar layer reads and writes off chip: its inputs and outputs
   (instead of buffer bytes) plus the shared input rows read again, ``(chunks - 1) x (kernel -
-  stride) x width x in_channels`` activations. Pooling, sums and concatenation stay buffer
-  traffic;
+  stride) x width x in_channels`` activations, or the spilled partial sums. Pooling, sums
+  and concatenation stay buffer traffic;
 * **stall cycles**: off-chip transfers overlap computing (double-buffered); the arrays wait
   only for the rest, ``max(0, off-chip bytes / offchip_bytes_per_cycle - read cycles)``;
 * **area** is the fixed accelerator's, the same for every network (a per-network event, not
@@ -113,8 +121,9 @@ arrays before each:
 event           counted per conv/linear layer in finite-array mode             priced in
 ==============  =============================================================  =============
 read cycle      passes x positions x input bit cycles                          latency
-weight byte     weight bytes x chunks                                          latency, energy
-off-chip byte   input and output bytes + input rows read again                 energy
+weight byte     weight bytes x chunks (x 1 in the weights-once schedule)       latency, energy
+off-chip byte   input and output bytes + input rows read again or partial      energy
+                sums spilled
 stall cycle     off-chip transfer cycles not hidden behind read cycles         latency
 ==============  =============================================================  =============
 
@@ -541,6 +550,7 @@ class CrossbarMapping:
     chunks: int = 1  # groups of output rows, each run over every pass before the next
     weight_bytes: float = 0.0  # written into the arrays per inference
     reread_bytes: float = 0.0  # input rows read again at chunk boundaries
+    spill_bytes: float = 0.0  # partial sums sent off chip and back between row passes
 
 
 def _chunks(s: ImcStructure, layer: Layer, width: int, height_out: int, width_out: int) -> int:
@@ -575,16 +585,25 @@ def map_layer(
     tiles = math.ceil(crossbars / s.crossbars_per_tile)
     fullest = min(columns * packed, s.xbar_cols)
     positions = out_height * out_width if layer.kind == "conv" else 1
-    passes, chunks, weight_bytes, reread_bytes = 1, 1, 0.0, 0.0
+    passes, chunks, weight_bytes, reread_bytes, spill_bytes = 1, 1, 0.0, 0.0, 0.0
     in_use = tiles  # tiles a layer's output is gathered from
     if s.arrays is not None:
         passes = math.ceil(crossbars / s.arrays)
         in_use = math.ceil(min(crossbars, s.arrays) / s.crossbars_per_tile)
         if passes > 1:
             chunks = _chunks(s, layer, width or out_width, out_height, out_width)
-        weight_bytes = layer.groups * rows * columns * s.bits_per_cell / 8 * chunks
+        weights = layer.groups * rows * columns * s.bits_per_cell / 8
         shared_rows = (chunks - 1) * max(layer.kernel - layer.stride, 0)
         reread_bytes = shared_rows * (width or out_width) * layer.in_channels * s.activation_bytes
+        # The other schedule: weights written once, partial sums off chip if they overflow.
+        partial_sums = layer.out_channels * out_height * out_width * 2 * s.activation_bytes
+        if row_blocks > 1 and partial_sums >= s.buffer_kib * 1024:
+            spill_bytes = 2 * (row_blocks - 1) * partial_sums
+        if passes > 1 and weights + spill_bytes < weights * chunks + reread_bytes:
+            chunks, reread_bytes = 1, 0.0
+        else:
+            spill_bytes = 0.0
+        weight_bytes = weights * chunks
     read_cycles = passes * positions * s.bit_cycles
     return CrossbarMapping(
         rows=rows,
@@ -603,6 +622,7 @@ def map_layer(
         chunks=chunks,
         weight_bytes=weight_bytes,
         reread_bytes=reread_bytes,
+        spill_bytes=spill_bytes,
     )
 
 
@@ -625,7 +645,7 @@ def _crossbar_layer(s: ImcStructure, layer: Layer, h: int, w: int, oh: int, ow: 
         "noc_byte_hops": out_bytes * m.hops,
     }
     if s.finite:  # inputs and outputs live off chip; the arrays' area is the network's
-        offchip = events.pop("buffer_bytes") + m.reread_bytes
+        offchip = events.pop("buffer_bytes") + m.reread_bytes + m.spill_bytes
         events["weight_bytes"] = m.weight_bytes
         events["offchip_bytes"] = offchip
         events["stall_cycles"] = max(0.0, offchip / s.offchip_bytes_per_cycle - m.read_cycles)

@@ -1,6 +1,8 @@
 """Raspberry Pi 3 Model B: FLASH's analytical latency and energy model of a CPU board.
 
-Every live edge of the network is broken into *events*, each priced by one named coefficient
+Every edge the board executes (:func:`flash_nas.executed_edges`: a ``none`` edge is a
+multiplication by zero that runs, and so do the convs behind it; a cut-off cell is dropped) is
+broken into *events*, each priced by one named coefficient
 (:class:`flash_nas.hardware.LinearCostModel`); the quantities are the sums, in ms and mJ:
 
 ==============  =========================================================================
@@ -15,7 +17,8 @@ byte            fp32 bytes moved: weights read, input read, output written (ever
                 for the node the edge writes into, the edge's output read and written again
 element-wise    batch norm (2 per value), activations (1), pooling windows (k**2 per output,
 op              one add per value a global pooling reads), and one add (``sum`` node) or
-                copy (``concat`` node) per value the edge delivers to its node
+                copy (``concat`` node) per value the edge delivers to its node; a zero
+                op (``none``) is one multiplication per value, reading and writing them
 layer           one per computing layer (conv, linear, pooling): dispatch and the 4-thread
                 fork/join of a layer-by-layer runtime
 inference       one per network (:meth:`Pi3BModel.network_events`): the call itself
@@ -25,7 +28,8 @@ Latency costs are ``1 / effective rate`` (ms per event); energy costs are joules
 (mJ per event). **The energy defaults are the board's power under load times the latency
 defaults**, so at the defaults ``energy_mj = LOAD_POWER_W x latency_ms`` exactly (FLASH's
 energy = power x latency). They are separate coefficients so that calibration can refit energy
-on its own, from measured energy, without touching latency.
+on its own, from measured energy, without touching latency; calibrating latency alone carries
+into energy (``energy_mj`` is a derived quantity), so a profile keeps energy = power x latency.
 
 Specifications (public, of the board) versus assumptions (ours, to be replaced by a
 calibrated profile, see :mod:`flash_nas.calibration`):
@@ -56,16 +60,18 @@ per value (one pass too many per node, a small cost next to the convolutions).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 import flash_nas
 from flash_nas import ArchGraph, HardwareModel, Layer, Op
-from flash_nas.calibration import Profile
-from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel
-from flash_nas.metrics._structure import op_flops, op_macs
+from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel, op_flops, op_macs
+
+if TYPE_CHECKING:
+    from flash_nas.calibration import Profile
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -202,6 +208,14 @@ class Pi3BModel(LinearCostModel):
     )
     quantities = ("latency_ms", "energy_mj")
     coefficients = _coefficients()
+    derived_quantities: ClassVar[dict[str, tuple[str, str]]] = {
+        "energy_mj": ("latency_ms", f"energy = board power under load ({LOAD_POWER_W} W) x latency")
+    }
+
+    def derive_costs(self, quantity: str, costs: Mapping[str, float]) -> dict[str, float]:
+        if quantity != "energy_mj":
+            return super().derive_costs(quantity, costs)
+        return {f"mj_per_{name}": LOAD_POWER_W * costs[f"ms_per_{name}"] for name, *_ in _LATENCY}
 
     def __init__(
         self, profile: str | Path | Profile | None = DEFAULT_PROFILE, **costs: float
@@ -227,6 +241,9 @@ class Pi3BModel(LinearCostModel):
             )
             events[_LAYER] += single.is_computing
             height, width = out_height, out_width
+        if edge.op.is_zero:  # x * 0: one pass over the values, read and written
+            events[_ELEMENTWISE] += delivered
+            events[_BYTE] += 2 * BYTES_PER_VALUE * delivered
         # The node the edge writes into adds (sum) or copies (concat) what the edge delivers.
         events[_ELEMENTWISE] += delivered
         events[_BYTE] += 2 * BYTES_PER_VALUE * delivered

@@ -13,8 +13,8 @@ ZigZag's own files (KU Leuven, MIT licence), not ours; ``hardware_yaml=`` / ``ma
 a user's own. IMC hardware reports latency, energy and area (ZigZag models the macro's clock
 period and area); the other targets report latency and energy only.
 
-What is simulated. Every live conv and linear layer of the ArchGraph becomes one ZigZag layer at
-batch size 1: a ``Conv`` (loops B, K, G, OX, OY, C, FX, FY, with the graph's stride and padding)
+What is simulated. Every executed conv and linear layer of the ArchGraph becomes one ZigZag layer
+at batch size 1: a ``Conv`` (loops B, K, G, OX, OY, C, FX, FY, with the graph's stride and padding)
 or a ``Gemm`` (D, K, C), with ``precision``-bit weights and activations and partial sums of twice
 that. A network costs the sum of its layers. **Not costed**: pooling (average, max, global), the
 element-wise adds of sum nodes, concatenation, batch norm, activations and biases. That is what
@@ -75,8 +75,7 @@ import numpy as np
 import flash_nas
 from flash_nas import ArchGraph, FlashNasError, GraphBatch, UnknownNameError
 from flash_nas._imports import require
-from flash_nas.hardware import HardwareModel
-from flash_nas.metrics._structure import EdgeShape, live_edges
+from flash_nas.hardware import EdgeShape, HardwareModel, executed_edges
 
 __all__ = [
     "ZIGZAG_VERSION",
@@ -189,9 +188,10 @@ class ZigZagLayer:
 
 
 def graph_layers(graph: ArchGraph, precision: int = 8) -> list[ZigZagLayer]:
-    """Every conv and linear layer on the graph's live edges, in edge order, repeats included."""
+    """Every conv and linear layer on the edges the accelerator executes
+    (:func:`flash_nas.executed_edges`), in edge order, repeats included."""
     layers = []
-    for edge, alive in zip(graph.edges, live_edges(graph)):
+    for edge, alive in zip(graph.edges, executed_edges(graph)):
         if not alive:
             continue
         shape = EdgeShape.of(graph, edge)

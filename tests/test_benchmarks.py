@@ -33,6 +33,16 @@ def test_hw_calibration_quick_report_is_well_formed():
     assert any(t.startswith("raspi4_latency (all") for t in targets)
     assert any(t.startswith("raspi4_latency (9,445") for t in targets)
     assert any(t.startswith("host latency, flash") for t in targets)
+    models = {row.model for row in report.rows if row.target.startswith("raspi4_latency (all")}
+    assert models == {
+        "Pi3BModel form",
+        "FLOPs alone",
+        "Pi3BModel form, live edges (before)",
+        "ceiling: per-edge costs fitted in-sample",
+    }
+    # cells with convs behind none edges: executing them costs more, measured and predicted
+    assert len(report.none_edges) == 2
+    assert all(measured > 1 and predicted > 1 for _, measured, predicted in report.none_edges)
     for row in report.rows:
         assert len(row.fits) == report.seeds and row.rows > 0
         for fit in row.fits:
@@ -41,3 +51,18 @@ def test_hw_calibration_quick_report_is_well_formed():
             assert 0 <= fit.within_10pct <= 1
     assert all(value > 0 for value in report.timings.values())
     assert "| target | model |" in report.markdown()
+
+
+def test_executing_leaves_out_only_the_networks_that_run_nothing():
+    import flash_nas
+    from benchmarks._common import executing
+
+    nb201 = flash_nas.get_adapter("nasbench201")
+    cut = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"
+    runs = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    batch = nb201.batch([nb201.parse(cut), nb201.parse(runs)])
+    kept = executing(batch)
+    assert kept.texts() == [runs]
+    assert kept.graph(0).name == runs
+    whole = nb201.batch([nb201.parse(runs)])
+    assert executing(whole) is whole  # nothing to leave out: the batch itself

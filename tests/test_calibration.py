@@ -16,7 +16,12 @@ from flash_nas_hardware.pi3b import Pi3BModel
 
 @pytest.fixture(scope="module")
 def batch():
-    return flash_nas.get_adapter("nasbench201").sample(80, seed=5)
+    nb201 = flash_nas.get_adapter("nasbench201")
+    sample = nb201.sample(120, seed=5)
+    # cells whose output is cut off run nothing (zero cost on imc): not measurable, left out
+    archs = [tuple(map(int, row)) for row in sample.choices]
+    runs = ~nb201.cut_off(archs)
+    return nb201.batch([arch for arch, kept in zip(archs, runs) if kept][:80])
 
 
 def test_a_profile_remembers_the_structure_it_was_fitted_under(batch, tmp_path):
@@ -98,3 +103,42 @@ def test_calibrate_on_chosen_rows_holds_out_exactly_the_others():
     assert whole.fit == {}
     with pytest.raises(FlashNasError, match="fit_rows must be 3 distinct positions"):
         fit(Pi3BModel(), batch, {"latency_ms": measured}, fit_samples=3, fit_rows=[0, 0, 1])
+
+
+def test_calibrating_latency_carries_into_the_energy_the_model_derives_from_it(batch, tmp_path):
+    model = Pi3BModel()
+    before = model.estimate_batch(batch)
+    # a device twice as fast as the defaults say: latency halves, and so must energy
+    profile = calibrate(model, batch, {"latency_ms": before["latency_ms"] / 2}, fit_samples=25)
+    assert profile.calibrated["latency_ms"].startswith("fitted")
+    assert profile.calibrated["energy_mj"].startswith("carried from the fitted latency_ms")
+    path = tmp_path / "pi3b.json"
+    profile.save(path)
+    after = Pi3BModel(profile=path).estimate_batch(batch)
+    np.testing.assert_allclose(after["latency_ms"], before["latency_ms"] / 2, rtol=1e-6)
+    np.testing.assert_allclose(after["energy_mj"], 3.7 * after["latency_ms"], rtol=1e-9)
+    assert load_profile(path).calibrated == profile.calibrated
+
+
+def test_measured_energy_is_fitted_not_carried(batch):
+    model = Pi3BModel()
+    truth = model.estimate_batch(batch)
+    measured = {"latency_ms": truth["latency_ms"] / 2, "energy_mj": truth["energy_mj"] * 3}
+    profile = calibrate(model, batch, measured, fit_samples=25)
+    assert all(status.startswith("fitted") for status in profile.calibrated.values())
+    after = Pi3BModel(profile=profile).estimate_batch(batch)
+    np.testing.assert_allclose(after["energy_mj"], truth["energy_mj"] * 3, rtol=1e-6)
+
+
+def test_a_profile_says_which_quantities_it_left_at_the_defaults(batch):
+    from flash_nas.calibration import profile_status, profile_summary
+
+    model = ImcModel()
+    truth = model.estimate_batch(batch)["latency_ms"] * 2
+    profile = calibrate(model, batch, {"latency_ms": truth}, fit_samples=25)
+    status = profile_status(profile)
+    assert status == [
+        "energy_mj: NOT calibrated: the model's default costs",
+        "area_mm2: NOT calibrated: the model's default costs",
+    ]
+    assert all(line in profile_summary(profile) for line in status)

@@ -37,9 +37,14 @@ def test_calibrate_on_hw_nas_bench_then_use_the_profile(capsys, tmp_path):
     saved = json.loads(profile.read_text())
     assert saved["model"] == "Pi3BModel" and saved["fit_rows"] == 25
     assert -1 <= saved["fit"]["latency_ms"]["spearman"] <= 1
-    code, out, _ = run(capsys, "hw", "--space", "nasbench201", "--archs", str(measured),
-                       "--hardware", "pi3b", "--profile", str(profile))
+    assert "energy_mj: carried from the fitted latency_ms" in out
+    code, out, err = run(capsys, "hw", "--space", "nasbench201", "--archs", str(measured),
+                         "--hardware", "pi3b", "--profile", str(profile))
+    # the profile fitted latency only: hw says how it set energy, and energy follows latency
+    assert "energy_mj: carried from the fitted latency_ms" in err
     predicted = np.array([float(r["latency_ms"]) for r in rows(out)])
+    energy = np.array([float(r["energy_mj"]) for r in rows(out)])
+    np.testing.assert_allclose(energy, 3.7 * predicted)
     truth = np.array([float(r["latency_ms"]) for r in rows(measured.read_text())])
     default = np.array([float(r["latency_ms"]) for r in rows(run(capsys, "hw", "--space",
         "nasbench201", "--archs", str(measured), "--hardware", "pi3b")[1])])

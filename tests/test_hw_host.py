@@ -84,8 +84,8 @@ def test_threads_are_set_for_the_measurement_and_restored(monkeypatch):
     seen = []
     real_build = host.build_module
 
-    def spying_build(graph):
-        module = real_build(graph)
+    def spying_build(graph, **options):
+        module = real_build(graph, **options)
         module.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
         return module
 
@@ -107,7 +107,9 @@ def test_arguments_are_validated(name, value):
 
 
 def test_repr_names_the_settings():
-    assert repr(HostModel(threads=2)) == "HostModel(threads=2, batch_size=1, warmup=3, repeats=10)"
+    assert repr(HostModel(threads=2)) == (
+        "HostModel(threads=2, batch_size=1, warmup=3, repeats=10, executed=True)"
+    )
 
 
 def test_cuda_without_a_gpu_says_so_and_points_to_host(monkeypatch):
@@ -135,3 +137,29 @@ def test_cuda_measures_on_the_gpu():
     tiny = model.estimate(tiny_graph())["latency_ms"]
     assert math.isfinite(tiny) and tiny > 0
     assert math.isfinite(slow) and slow > 0
+
+
+def test_the_host_times_what_a_device_executes_unless_told_otherwise(monkeypatch):
+    from flash_nas_hardware import host
+
+    nb201 = flash_nas.get_adapter("nasbench201")
+    # the conv 2 -> 3 reads a node fed by none edges only: executed, not live
+    graph = nb201.to_graph(
+        nb201.parse(
+            "|nor_conv_3x3~0|+|none~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+        )
+    )
+    built = []
+    real_build = host.build_module
+
+    def counting_build(graph, **options):
+        module = real_build(graph, **options)
+        built.append(sum(p.numel() for p in module.parameters()))
+        return module
+
+    monkeypatch.setattr(host, "build_module", counting_build)
+    HostModel(warmup=1, repeats=1).estimate(graph)
+    HostModel(warmup=1, repeats=1, executed=False).estimate(graph)
+    assert built[1] == flash_nas.score(graph, ["params"])["params"] < built[0]
+    with pytest.raises(ValueError, match="'executed' parameter of HostModel must be true or false"):
+        HostModel(executed="yes")

@@ -143,6 +143,13 @@ def estimate_all(
 def run_hw(args: argparse.Namespace) -> int:
     check_output(args.output, inputs=[("--archs", args.archs), ("--profile", args.profile)])
     model = make_hardware(args.hardware, args.hardware_option, args.profile)
+    profile = getattr(model, "profile", None)
+    if profile is not None and args.profile is not None:
+        from flash_nas.calibration import profile_status
+
+        # say which columns the profile did not fit, before writing them
+        for line in profile_status(profile):
+            print(f"{args.profile}: {line}", file=sys.stderr)
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)
     write_output(

@@ -1,6 +1,8 @@
 """Training-free metrics by name, on one graph or on a batch of graphs.
 
-See :mod:`flash_nas.metrics.graph_metrics` for each metric's definition.
+See :mod:`flash_nas.metrics.graph_metrics` for each metric's definition. Metrics count the
+*live* edges (:func:`live_edges`); hardware cost models count the *executed* ones
+(:func:`executed_edges`, what a device runs).
 """
 
 from __future__ import annotations
@@ -14,11 +16,21 @@ import numpy as np
 from flash_nas.errors import UnknownNameError
 from flash_nas.graph import ArchGraph
 from flash_nas.metrics import graph_metrics
+from flash_nas.metrics._structure import executed_edges, live_edges
 
 if TYPE_CHECKING:
     from flash_nas.batch import GraphBatch
 
-__all__ = ["METRICS", "Metric", "get_metric", "parse_metric_names", "score", "score_batch"]
+__all__ = [
+    "METRICS",
+    "Metric",
+    "executed_edges",
+    "get_metric",
+    "live_edges",
+    "parse_metric_names",
+    "score",
+    "score_batch",
+]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,18 @@
-"""What the metrics share: which edges are live, and what a single edge contributes.
+"""What the metrics and the cost models share: which edges count, and what one edge contributes.
 
-An edge is *live* when it lies on a path of non-zero edges from its cell's inputs to its cell's
-output. Edges behind ``none`` edges compute nothing that reaches the output, so no metric counts
-them. Edges outside every cell (stem, reduction blocks, head) are live unless they are zero.
+Two questions, two answers:
+
+* **live** (:func:`live_edges`, for training-free metrics): an edge is live when it lies on a
+  path of non-zero edges from its cell's inputs to its cell's output. Edges behind ``none``
+  edges compute nothing that reaches the output, so no metric counts them. Edges outside every
+  cell (stem, reduction blocks, head) are live unless they are zero.
+* **executed** (:func:`executed_edges`, for hardware cost): what a deployed network runs. A
+  ``none`` edge is a multiplication by zero. Compilers drop it from a sum with other terms, but
+  a node fed by ``none`` edges only still holds a computed tensor of zeros, so a conv *behind*
+  a ``none`` edge still runs. A cell whose output has no path of non-zero edges from its inputs
+  computes a constant: its output is folded, and everything whose result reaches the network
+  output only through it is dead code that compilers drop. HW-NAS-Bench's devices show both
+  (issue 10).
 
 The per-edge functions take an op and its input shape rather than a graph, so the one-graph path
 and the batched path (:mod:`flash_nas.batch`) compute exactly the same numbers.
@@ -60,6 +70,53 @@ def live_edges(graph: ArchGraph, zero: Sequence[bool] | None = None) -> np.ndarr
     return live
 
 
+def executed_edges(graph: ArchGraph, zero: Sequence[bool] | None = None) -> np.ndarray:
+    """Boolean array over ``graph.edges``: which edges a device runs (see the module docstring).
+
+    What a compiler does with a ``none`` edge, ``x * 0``: a sum that has a non-zero term drops
+    the zero terms (``a + x * 0`` is ``a``), so work that reaches a node only through ``none``
+    edges is not run; but a node whose every term is zero still gets a tensor of zeros, one
+    multiplication by zero of its first incoming edge's source, and the convs that read that
+    node run (the compiler does not fold ``x * 0`` into a constant). The output of a cut-off
+    cell (no live edge into it) *is* a constant: nothing of that cell runs, nor anything whose
+    only way to the network output is through it, and a network whose output is constant runs
+    nothing.
+
+    So an edge runs when its source varies with the input and it is *needed*: a non-zero edge
+    into a needed node, or the first zero edge into a needed node that has no non-zero incoming
+    edge; the network output is needed, and so is the source of every edge that runs.
+    ``zero`` overrides which edges are zero, as in :func:`live_edges`.
+    """
+    is_zero = (
+        np.array([edge.op.is_zero for edge in graph.edges], dtype=bool)
+        if zero is None
+        else np.asarray(zero, dtype=bool)
+    )
+    live = live_edges(graph, is_zero)
+    constant = {
+        cell.output
+        for cell in graph.cells
+        if not any(live[position] for position in graph.incoming[cell.output])
+    }
+    varies = {graph.input}
+    for name in graph.topological_order:
+        if name not in constant and any(
+            graph.edges[position].src in varies for position in graph.incoming[name]
+        ):
+            varies.add(name)
+    executed = np.zeros(len(graph.edges), dtype=bool)
+    needed = {graph.output} & varies
+    for name in reversed(graph.topological_order):  # every reader of ``name`` is settled
+        if name not in needed:
+            continue
+        incoming = [p for p in graph.incoming[name] if graph.edges[p].src in varies]
+        terms = [p for p in incoming if not is_zero[p]] or incoming[:1]
+        for position in terms:
+            executed[position] = True
+            needed.add(graph.edges[position].src)
+    return executed
+
+
 @dataclass(frozen=True)
 class EdgeShape:
     """What a per-edge cost sees: the op, the shape it reads, and the node it writes into."""
@@ -81,10 +138,14 @@ class EdgeShape:
 EdgeCounter = Callable[[EdgeShape], Sequence[float]]
 
 
-def edge_sums(graph: ArchGraph, count: EdgeCounter, size: int) -> np.ndarray:
-    """Sum over live edges of ``count(edge)``, a vector of ``size`` numbers per edge."""
+def edge_sums(
+    graph: ArchGraph, count: EdgeCounter, size: int, *, executed: bool = False
+) -> np.ndarray:
+    """Sum of ``count(edge)``, a vector of ``size`` numbers per edge, over the live edges, or
+    with ``executed`` over the edges a device runs (:func:`executed_edges`)."""
     total = np.zeros(size)
-    for edge, alive in zip(graph.edges, live_edges(graph)):
+    chosen = executed_edges(graph) if executed else live_edges(graph)
+    for edge, alive in zip(graph.edges, chosen):
         if alive:
             total += np.asarray(count(EdgeShape.of(graph, edge)), dtype=float)
     return total
