@@ -115,7 +115,7 @@ def hierarchical_shgo(
     local_evaluations: int = 20,
     repair_starts: int = 10,
     local_method: str = "COBYLA",
-    max_dimensions: int = 4,
+    max_dimensions: int = 6,
     sweeps: int = 2,
 ) -> SearchResult:
     """Search level by level with SHGO, then repair on the integer lattice.

@@ -43,10 +43,13 @@ def test_nn_degree_counts_input_channels_per_edge_kind():
     )
 
 
-def test_wiring_nodes_are_not_averaged():
+def test_a_sum_of_identities_is_a_node_but_not_a_computing_one():
     graph = cell_graph(e01=conv(4), e02=conv(4), e12=ID, e13=ID, e23=ID)
-    # n3 only adds identities: it is wiring, not a computing node
-    assert score(graph, ["nn_degree"])["nn_degree"] == pytest.approx((4 + 5) / 2)
+    # n3 only adds identities: still a node of the network (in-degree 2), so NN-Degree averages
+    # it; the computing-node rule (flash-nas 0.1's) leaves it out
+    scores = score(graph, ["nn_degree", "nn_degree_computing"])
+    assert scores["nn_degree"] == pytest.approx((4 + 5 + 2) / 3)
+    assert scores["nn_degree_computing"] == pytest.approx((4 + 5) / 2)
 
 
 def test_edges_behind_zero_edges_are_dead():
@@ -55,7 +58,9 @@ def test_edges_behind_zero_edges_are_dead():
     alone = cell_graph(e01=ZERO, e02=conv(4), e12=ZERO, e13=ZERO, e23=ID)
     assert score(dead) == score(alone)
     assert score(alone, ["params"])["params"] == 4 * 4 * 9 + 8
-    assert score(alone, ["nn_degree"])["nn_degree"] == 4
+    # n2 (the conv, 4) and n3 (a sum of one identity, 1); n1 is dead
+    assert score(alone, ["nn_degree"])["nn_degree"] == pytest.approx((4 + 1) / 2)
+    assert score(alone, ["nn_degree_computing"])["nn_degree_computing"] == 4
 
 
 def test_params_macs_flops_and_activations():

@@ -14,7 +14,7 @@
 3. **SHGO against the number of cells** (``n_cells`` 1..5 of the FLASH space): hierarchical
    SHGO under the IMC model with ``benchmarks/search_flash.py``'s synthetic predictor and
    weighted objective; one cold run (the adapter's part sums not yet built), then warm repeats.
-   Levels wider than four variables are searched in blocks (cells) of at most four, so the
+   Levels wider than six variables are searched in blocks (cells) of at most six, so the
    cost grows linearly in cells; each result is compared with the best of ``RANDOM``
    uniformly drawn architectures (10^4 with ``--quick``) under the same objective.
 """

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}.")
     if args.first_seed < 0:
         raise UsageError(f"--first-seed must be >= 0, got {args.first_seed}.")
+    check_output_folder(args.output)
     suite = import_suite()
     try:
         parts = suite.parse_parts(args.suite)
