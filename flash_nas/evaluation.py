@@ -114,13 +114,16 @@ class Evaluator:
     def _compute(self, archs: list[Hashable]) -> None:
         batch = self.adapter.batch(archs)
         columns = self.columns(batch)
+        cut_off = np.zeros(len(archs), dtype=bool)
         if self.chance is not None and "accuracy" in columns:
             cut_off = np.asarray(self.adapter.cut_off(archs), dtype=bool)
             columns["accuracy"] = np.where(cut_off, self.chance, columns["accuracy"])
         log_value = self.objective.log_value(columns)
-        # A missing measurement (NaN) makes an architecture infeasible, never attractive.
-        feasible = self.objective.feasible(columns) & np.isfinite(log_value)
-        violation = np.zeros(len(archs))
+        # A missing measurement (NaN) makes an architecture infeasible, never attractive; so
+        # does a cut-off cell: it runs almost nothing, so a cost in the denominator would
+        # make its chance accuracy look like a bargain.
+        feasible = self.objective.feasible(columns) & np.isfinite(log_value) & ~cut_off
+        violation = cut_off.astype(float)
         for column, bound in self.objective.limits.items():
             violation += np.maximum(np.asarray(columns[column]) / bound - 1.0, 0.0)
         for row, arch in enumerate(archs):
