@@ -14,6 +14,8 @@ _EXTRAS = {
     "nni": "nni",
     "zigzag": "zigzag",
     "matplotlib": "plot",
+    "optuna": "optuna",
+    "ray": "ray",
 }
 
 
