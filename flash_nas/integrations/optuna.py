@@ -283,9 +283,7 @@ class FlashSampler(BaseSampler):
         quantities and metrics, e.g. ``values["latency_ms"]`` for a multi-objective study)."""
         number = trial.number
         if number not in self.proposals:
-            raise KeyError(
-                f"Trial {number} has no proposal yet: ask for its parameters first."
-            )
+            raise KeyError(f"Trial {number} has no proposal yet: ask for its parameters first.")
         return self.proposals[number]
 
     def reseed_rng(self) -> None:
