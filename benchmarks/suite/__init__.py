@@ -9,7 +9,9 @@ Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results
    evolution and NNI's tuners at equal label budgets on NAS-Bench-201; :mod:`.search_spaces`
    -- the same on NAS-Bench-101 and TransNAS-Bench-101;
 4. :mod:`.speed` -- scoring up to 10^6 architectures against NASWOT, SHGO against space size;
-5. :mod:`.hardware` -- hardware model fidelity per device.
+5. :mod:`.hardware` -- hardware model fidelity per device;
+6. :mod:`.integrations` -- the FLASH sampler and searcher against Optuna's TPE and random
+   samplers and Ray Tune's default and Optuna-backed search.
 
 Each part returns a :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV
 behind every table and the PNG figures into the output folder.
@@ -24,7 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from benchmarks.suite import hardware, predictor, ranking, search, search_spaces, speed
+from benchmarks.suite import (
+    hardware,
+    integrations,
+    predictor,
+    ranking,
+    search,
+    search_spaces,
+    speed,
+)
 from benchmarks.suite.report import Section, write_report
 from flash_nas._imports import require
 from flash_nas.errors import FlashNasError, UnknownNameError
@@ -38,6 +48,7 @@ PARTS: dict[str, Callable[..., Section]] = {
     "search_spaces": search_spaces.run,
     "speed": speed.run,
     "hardware": hardware.run,
+    "integrations": integrations.run,
 }
 
 

@@ -150,7 +150,7 @@ class FlashSearcher(Searcher):
 
     def set_state(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise StateError("Not a FlashSearcher checkpoint (no 'format': {FORMAT!r}).")
+            raise StateError(f"Not a FlashSearcher checkpoint (no 'format': {FORMAT!r}).")
         if state["search_space"] != self.search_space:
             raise StateError(
                 "The checkpoint was written by a FlashSearcher over another search space; "
