@@ -202,3 +202,73 @@ def test_without_ray_the_module_names_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "flash_nas.integrations.ray", raising=False)
     with pytest.raises(MissingDependencyError, match=r"flash-nas\[ray\]"):
         import flash_nas.integrations.ray  # noqa: F401
+
+
+def write_random_cifar10(folder, train=200, test=40):
+    """A cifar-10-batches-py folder of random images (training only has to run)."""
+    import pickle
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)]
+    for name, count in [*((n, train // 5) for n in names), ("test_batch", test)]:
+        content = {
+            b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, 10, count).tolist(),
+        }
+        (folder / name).write_bytes(pickle.dumps(content, protocol=2))
+    return folder
+
+
+@pytest.mark.slow
+def test_train_ray_trains_as_ray_tasks_tells_the_engine_and_resumes(local_ray, tmp_path, capsys):
+    import argparse
+    import csv
+
+    from flash_nas import SearchEngine
+    from flash_nas.cli import train
+
+    data = write_random_cifar10(tmp_path / "cifar-10-batches-py")
+    state, labels = tmp_path / "state.json", tmp_path / "labels.csv"
+    common = [
+        "train", "--data", str(data), "--output", str(labels), "--epochs", "1",
+        "--batch-size", "32", "--threads", "1", "--space", "flash",
+        "-O", "widths=[8, 16]", "-O", "depths=[2, 3]", "-O", "n_cells=1",
+        "--valid-size", "40", "--state", str(state), "--ray", "--ray-concurrency", "2",
+    ]  # fmt: skip
+
+    def run(*extra):
+        parser = argparse.ArgumentParser()
+        train.add_to(parser.add_subparsers())
+        args = parser.parse_args([*common, *extra])
+        return args.run(args)
+
+    assert run("--budget", "3") == 0
+    first = list(csv.DictReader(labels.open(newline="")))
+    assert len(first) == 3 and "Recommended:" in capsys.readouterr().out
+    assert run("--budget", "4") == 0
+    rows = list(csv.DictReader(labels.open(newline="")))
+    assert len({r["arch"] for r in rows}) == 4
+    engine = SearchEngine.load(state)
+    told = {t.text: t.value for t in engine.history}
+    assert set(told) == {r["arch"] for r in rows}
+    for row in rows:  # the engine learnt each task's validation accuracy
+        assert told[row["arch"]] == pytest.approx(float(row["valid_accuracy"]))
+
+
+def test_train_ray_needs_a_budget(tmp_path):
+    import argparse
+
+    from flash_nas.cli import train
+    from flash_nas.cli._common import UsageError
+
+    parser = argparse.ArgumentParser()
+    train.add_to(parser.add_subparsers())
+    args = parser.parse_args(
+        ["train", "--space", "flash", "--archs", "a.txt", "--data", ".", "--epochs", "1",
+         "--output", str(tmp_path / "x.csv"), "--ray"]
+    )  # fmt: skip
+    with pytest.raises(UsageError, match="add --budget"):
+        args.run(args)
