@@ -180,3 +180,15 @@ def test_without_optuna_the_module_names_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "flash_nas.integrations.optuna", raising=False)
     with pytest.raises(MissingDependencyError, match=r"flash-nas\[optuna\]"):
         import flash_nas.integrations.optuna  # noqa: F401
+
+
+def test_an_enqueued_architecture_is_told_as_itself(table):
+    chosen = {name: "conv_3x3" for name in SPACE}
+    sampler = FlashSampler(space="nasbench201", search_space=SPACE, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial(chosen)
+    study.optimize(lambda trial: lookup(table, ask_arch(trial)), n_trials=3)
+    told = {t.text: t for t in sampler.engine.trials.values()}
+    text = ops_to_string(ops_from_nni(chosen))
+    assert told[text].status == "succeeded" and told[text].value == lookup(table, chosen)
+    assert sum(t.status == "succeeded" for t in told.values()) == 3
