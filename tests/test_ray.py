@@ -75,7 +75,9 @@ def test_a_30_trial_tune_run_finds_a_top_1_percent_cell(local_ray, tmp_path):
     flash = searcher()
     tuner = tune.Tuner(
         trainable,
-        tune_config=tune.TuneConfig(search_alg=flash, num_samples=30, max_concurrent_trials=1),
+        tune_config=tune.TuneConfig(
+            search_alg=flash, num_samples=30, max_concurrent_trials=1, reuse_actors=True
+        ),
         run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
     )
     results = tuner.fit()
@@ -116,7 +118,9 @@ def test_an_interrupted_tune_run_resumes_from_its_checkpoint_without_repeats(loc
     tuner = tune.Tuner(
         logged,
         param_space={"log": str(log)},
-        tune_config=tune.TuneConfig(search_alg=searcher(), num_samples=16, max_concurrent_trials=1),
+        tune_config=tune.TuneConfig(
+            search_alg=searcher(), num_samples=16, max_concurrent_trials=1, reuse_actors=True
+        ),
         run_config=tune.RunConfig(
             storage_path=str(tmp_path),
             name="run",
