@@ -188,6 +188,9 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     unset = FlashSearcher(space="nasbench201", search_space=SPACE)
     with pytest.raises(TunerConfigError, match="metric and mode"):
         unset.suggest("t0")
+    with pytest.raises(TunerConfigError, match="param_space searches lr"):
+        searcher().set_search_properties(None, None, {"lr": tune.loguniform(1e-3, 1e-1)})
+    assert searcher().set_search_properties(None, None, {"log": "x.txt"})
     with pytest.raises(TunerConfigError, match="give it in one place"):
         searcher().set_search_properties("loss", "min", {})
     other = FlashSearcher(

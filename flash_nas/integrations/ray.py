@@ -30,6 +30,7 @@ from flash_nas.tables import LabelScale
 require("ray.tune", "flash_nas.integrations.ray (the FLASH searcher for Ray Tune)")
 
 from ray.tune.search import Searcher  # noqa: E402
+from ray.tune.search.sample import Domain  # noqa: E402
 
 __all__ = ["MODES", "FlashSearcher"]
 
@@ -74,6 +75,13 @@ class FlashSearcher(Searcher):
     ) -> bool:
         """Take Tune's metric and mode where the searcher has none (they must agree)."""
         _check_metric(metric, mode, required=False)
+        searched = sorted(_domains(config or {}))
+        if searched:
+            raise TunerConfigError(
+                f"The Tuner's param_space searches {', '.join(searched)} (tune.choice...), but "
+                f"FlashSearcher proposes every trial's parameters itself: declare them in its "
+                f"search_space, and keep only constants in param_space."
+            )
         for name, given in (("metric", metric), ("mode", mode)):
             mine = getattr(self, f"_{name}")
             if given is not None and mine is not None and given != mine:
@@ -198,6 +206,17 @@ class FlashSearcher(Searcher):
         )
         self.trial_archs, self.engine = {}, None
         self.set_state(state)
+
+
+def _domains(config: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The names of ``config``'s entries that Tune would sample (unresolved domains)."""
+    found = []
+    for key, value in config.items():
+        if isinstance(value, Domain):
+            found.append(prefix + str(key))
+        elif isinstance(value, Mapping):
+            found += _domains(value, f"{prefix}{key}/")
+    return found
 
 
 def _check_metric(metric: Any, mode: Any, *, required: bool = False) -> None:
