@@ -74,7 +74,7 @@ class FlashSearcher(Searcher):
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
     ) -> bool:
         """Take Tune's metric and mode where the searcher has none (they must agree)."""
-        _check_metric(metric, mode, required=False)
+        _check_metric(metric, mode)
         searched = sorted(_domains(config or {}))
         if searched:
             raise TunerConfigError(
@@ -219,7 +219,7 @@ def _domains(config: Mapping[str, Any], prefix: str = "") -> list[str]:
     return found
 
 
-def _check_metric(metric: Any, mode: Any, *, required: bool = False) -> None:
+def _check_metric(metric: Any, mode: Any) -> None:
     if mode is not None and mode not in MODES:
         raise TunerConfigError(
             f"FlashSearcher's mode must be 'max' (the metric is an accuracy in %) or 'min' (an "
