@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--suite",
         default="all",
         help="all, or comma-separated parts from: ranking, predictor, search, search_spaces, "
-        "speed, hardware (default all)",
+        "speed, hardware, integrations (default all)",
     )
     parser.add_argument(
         "--first-seed",
