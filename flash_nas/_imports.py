@@ -15,6 +15,8 @@ _EXTRAS = {
     "zigzag": "zigzag",
     "matplotlib": "plot",
     "torchvision": "torchvision",
+    "optuna": "optuna",
+    "ray": "ray",
 }
 
 

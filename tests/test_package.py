@@ -13,7 +13,7 @@ import flash_nas
 def test_import_and_plugin_loading_pull_in_no_optional_package():
     code = (
         "import sys, flash_nas; flash_nas.registrations(); "
-        "print(sorted(m for m in ('torch', 'nni', 'zigzag', 'nas_201_api', 'matplotlib') "
+        "print(sorted(m for m in ('torch', 'nni', 'zigzag', 'nas_201_api', 'matplotlib', 'optuna', 'ray') "
         "if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -13,7 +13,9 @@ Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results
 6. :mod:`.pi3` -- the ``pi3b`` model against a real Raspberry Pi 3 (needs the
    ``[torchvision]`` extra; without it the report says the part was not run and why);
 7. :mod:`.engine` -- how fast the search engine answers, beside the command line's start-up;
-8. :mod:`.scale` -- ``flash-nas score`` end to end on 10^4..10^6 samples: time, peak memory.
+8. :mod:`.scale` -- ``flash-nas score`` end to end on 10^4..10^6 samples: time, peak memory;
+9. :mod:`.integrations` -- the FLASH sampler and searcher against Optuna's TPE and random
+   samplers and Ray Tune's default and Optuna-backed search.
 
 Each part returns a :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV
 behind every table and the PNG figures into the output folder.
@@ -31,6 +33,7 @@ from typing import TextIO
 from benchmarks.suite import (
     engine,
     hardware,
+    integrations,
     pi3,
     predictor,
     ranking,
@@ -55,6 +58,7 @@ PARTS: dict[str, Callable[..., Section]] = {
     "hardware": hardware.run,
     "pi3": pi3.run,
     "scale": scale.run,
+    "integrations": integrations.run,
 }
 
 

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--suite",
         default="all",
         help="all, or comma-separated parts from: ranking, predictor, search, search_spaces, "
-        "speed, engine, hardware, pi3, scale (default all)",
+        "speed, engine, hardware, pi3, scale, integrations (default all)",
     )
     parser.add_argument(
         "--first-seed",

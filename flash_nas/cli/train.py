@@ -83,11 +83,39 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         help="with --budget: the engine's state (JSON), saved after every architecture and "
         "resumed from if it exists",
     )
+    train.add_argument(
+        "--ray",
+        action="store_true",
+        help="with --budget: train the architectures as Ray tasks on a Ray cluster (or a local "
+        "instance), results told back as they finish (needs flash-nas[ray])",
+    )
+    train.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="with --ray: the cluster to connect to, e.g. auto or ray://head:10001 (default: "
+        "start a local instance)",
+    )
+    train.add_argument(
+        "--ray-concurrency",
+        type=_positive_int,
+        metavar="N",
+        help="with --ray: architectures trained at once (default: the cluster's CPUs / --threads)",
+    )
+    train.add_argument(
+        "--ray-gpus",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="with --ray: GPUs each training task reserves (default 0; 1 for GPU training)",
+    )
     train.add_argument("--method", choices=("bo", "flash"), default="bo", help="with --budget")
     train.add_argument("--hardware", help="with --budget: hardware model for limits/objective")
     add_options_argument(train, "hardware")
-    train.add_argument("--objective", help="with --budget: what to maximise (default: follows "
-                       "--hardware, as in `flash-nas search`)")
+    train.add_argument(
+        "--objective",
+        help="with --budget: what to maximise (default: follows "
+        "--hardware, as in `flash-nas search`)",
+    )
     for name in LIMITS:
         train.add_argument(f"--{name.replace('_', '-')}", type=float, metavar="X")
     train.add_argument(
@@ -137,6 +165,14 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.output, inputs=[("--archs", args.archs)])
+    if args.ray and args.budget is None:
+        raise UsageError("--ray trains what the search engine asks for: add --budget N.")
+    if args.ray_gpus < 0:
+        raise UsageError(f"--ray-gpus must be >= 0; got {args.ray_gpus}.")
+    if args.budget is not None and args.ray:
+        from flash_nas.cli.train_ray import run_ray
+
+        return run_ray(args)
     if args.budget is not None:
         from flash_nas.cli.train_loop import run_budget
 

@@ -22,7 +22,7 @@ from flash_nas.tables import LabelScale
 if TYPE_CHECKING:
     from flash_nas.engine.engine import SearchEngine
 
-__all__ = ["StateError", "engine_to_dict", "load_engine", "save_engine"]
+__all__ = ["StateError", "engine_from_dict", "engine_to_dict", "load_engine", "save_engine"]
 
 FORMAT = "flash-nas engine state"
 VERSION = 1
@@ -72,14 +72,23 @@ def save_engine(engine: SearchEngine, path: Path) -> None:
 
 def load_engine(path: Path, overrides: dict[str, Any]) -> SearchEngine:
     """Rebuild the engine saved at ``path`` and replay its trials."""
-    from flash_nas.engine.engine import SearchEngine
-
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StateError(f"No engine state at {str(path)!r}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StateError(f"{path}: not a readable JSON engine state ({exc}).") from None
+    return engine_from_dict(data, overrides, where=path)
+
+
+def engine_from_dict(
+    data: Any, overrides: dict[str, Any], *, where: str | Path = "state"
+) -> SearchEngine:
+    """Rebuild an engine from :func:`engine_to_dict`'s data (a state held inside another
+    file, e.g. a Ray Tune searcher checkpoint) and replay its trials."""
+    from flash_nas.engine.engine import SearchEngine
+
+    path = where
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateError(f"{path}: not a flash-nas engine state (no 'format': {FORMAT!r}).")
     if data.get("version") != VERSION:
@@ -104,7 +113,7 @@ def load_engine(path: Path, overrides: dict[str, Any]) -> SearchEngine:
     return engine
 
 
-def _replay(engine: SearchEngine, trials: list[Any], path: Path) -> None:
+def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
     for position, item in enumerate(trials, start=1):
         if not isinstance(item, dict) or item.get("status") not in (PENDING, SUCCEEDED, FAILED):
             raise StateError(f"{path}: trial {position} is malformed: {str(item)[:200]}.")

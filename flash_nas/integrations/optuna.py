@@ -1,0 +1,292 @@
+"""FLASH as an Optuna sampler: ``optuna.create_study(sampler=FlashSampler(...))``.
+
+A trial's architecture comes whole from :meth:`SearchEngine.ask` (Optuna's *relative*
+sampling); its result goes back through :meth:`SearchEngine.tell` when the trial ends. The
+objective function declares the architecture's parameters with the names and values of the NNI
+tuner's search space, so one objective works with both (see ``docs/optuna_ray.md``)::
+
+    SPACE = {f"cell/{j}_{i}": {"_type": "choice", "_value": OPS} for j, i in EDGES}
+
+    def objective(trial):
+        ops = {name: trial.suggest_categorical(name, spec["_value"])
+               for name, spec in SPACE.items()}
+        return train(ops)                      # accuracy in %
+
+    sampler = FlashSampler(space="nasbench201", search_space=SPACE, seed=0)
+    optuna.create_study(direction="maximize", sampler=sampler).optimize(objective, 30)
+
+``choice`` parameters are asked with ``suggest_categorical(name, choices)`` (the choices in the
+search space's order), ``randint [low, high)`` with ``suggest_int(name, low, high - 1)``,
+``quniform [low, high, q]`` with ``suggest_float(name, low, high, step=q)`` (``suggest_int``
+where all three are integers), ``uniform`` with ``suggest_float(name, low, high)`` and
+``loguniform`` with ``suggest_float(name, low, high, log=True)``: :func:`distributions` gives
+each. Parameters outside the architecture (a learning rate...) come from ``independent_sampler``
+when one is given; without one, asking for them is an error that names the search space.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+from flash_nas._imports import require
+from flash_nas.engine import Proposal, SearchEngine
+from flash_nas.errors import (
+    ArchFormatError,
+    FlashNasWarning,
+    LabelError,
+)
+from flash_nas.integrations.params import (
+    Parameter,
+    SearchSpaceError,
+    SpaceTranslator,
+    TunerConfigError,
+    translate_space,
+)
+from flash_nas.integrations.settings import EngineSettings
+from flash_nas.tables import LabelScale
+
+optuna = require("optuna", "flash_nas.integrations.optuna (the FLASH sampler for Optuna)")
+
+from optuna.distributions import (  # noqa: E402
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler  # noqa: E402
+from optuna.study import Study, StudyDirection  # noqa: E402
+from optuna.trial import FrozenTrial, TrialState  # noqa: E402
+
+__all__ = ["LABELS", "FlashSampler", "distributions"]
+
+#: What the study's first objective value is: an accuracy (maximised) or an error rate
+#: (minimised), in percent.
+LABELS = {"accuracy": StudyDirection.MAXIMIZE, "error": StudyDirection.MINIMIZE}
+_HARDWARE_COLUMNS = ("latency_ms", "energy_mj", "area_mm2", "params")
+
+
+def distributions(translator: SpaceTranslator) -> dict[str, BaseDistribution]:
+    """Optuna's distribution for each parameter of a translated NNI search space."""
+    return {name: _distribution(p) for name, p in translator.parameters.items()}
+
+
+def _distribution(parameter: Parameter) -> BaseDistribution:
+    if parameter.kind == "choice":
+        return CategoricalDistribution(
+            [tuple(o) if isinstance(o, list) else o for o in parameter.options or ()]
+        )
+    if parameter.kind == "randint":
+        return IntDistribution(int(parameter.low), int(parameter.high) - 1)
+    if parameter.kind == "quniform":
+        options = parameter.options or ()
+        low, high = options[0], options[-1]
+        step = options[1] - options[0] if len(options) > 1 else None
+        if all(isinstance(v, int) for v in options) and (step is None or float(step).is_integer()):
+            return IntDistribution(int(low), int(high), step=int(step or 1))
+        return FloatDistribution(float(low), float(high), step=step)
+    return FloatDistribution(parameter.low, parameter.high, log=parameter.kind == "loguniform")
+
+
+class FlashSampler(BaseSampler):
+    """The search engine behind Optuna's sampler protocol.
+
+    Arguments: ``search_space`` (the NNI-style search space whose parameters trials ask for),
+    those of :mod:`flash_nas.integrations.settings` (space, hardware, objective, limits,
+    method, seed...), ``label`` (``accuracy``: the study's first value is an accuracy in %,
+    maximised; ``error``: an error rate in %, minimised) and ``independent_sampler`` (for
+    parameters outside the architecture). A multi-objective study's further values are costs
+    (minimised) and need an objective with hardware terms; :meth:`proposal` gives a trial's
+    hardware quantities for them.
+    """
+
+    def __init__(
+        self,
+        *,
+        search_space: Mapping[str, Any],
+        label: str = "accuracy",
+        independent_sampler: BaseSampler | None = None,
+        seed: int = 0,
+        **arguments: Any,
+    ) -> None:
+        if label not in LABELS:
+            raise TunerConfigError(
+                f"The 'label' argument of FlashSampler must be one of {', '.join(LABELS)}. "
+                f"Got {label!r} instead."
+            )
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise TunerConfigError(
+                f"The 'independent_sampler' argument of FlashSampler must be an Optuna sampler "
+                f"(e.g. optuna.samplers.RandomSampler()). Got {independent_sampler!r} instead."
+            )
+        self.settings = EngineSettings.check("FlashSampler", seed=seed, **arguments)
+        self.label = label
+        self.scale = LabelScale(0.0, 100.0, label == "accuracy", "%")
+        self.translator = translate_space(
+            self.settings.space, self.settings.space_options, search_space
+        )
+        self.search_space = distributions(self.translator)
+        self.engine: SearchEngine = self.settings.engine(self.translator, self.scale)
+        self.independent_sampler = independent_sampler
+        #: Optuna trial number -> the proposal the engine made for it.
+        self.proposals: dict[int, Proposal] = {}
+        self._lock = threading.RLock()
+        self._checked: tuple[StudyDirection, ...] | None = None
+
+    # ------------------------------------------------------------------ directions
+    def _check_directions(self, study: Study) -> None:
+        directions = tuple(study.directions)
+        if directions == self._checked:
+            return
+        expected = LABELS[self.label]
+        if directions[0] != expected:
+            raise TunerConfigError(
+                f"FlashSampler reads the study's first value as {self.label} in % (label="
+                f"{self.label!r}), which is {expected.name.lower()}d, but the study "
+                f"{directions[0].name.lower()}s it. Create the study with "
+                f"direction={expected.name.lower()!r}, or pass label="
+                f"{'error' if self.label == 'accuracy' else 'accuracy'!r} to FlashSampler."
+            )
+        if len(directions) > 1:
+            hardware = [c for c in self.engine.objective.columns if c in _HARDWARE_COLUMNS]
+            if not hardware:
+                raise TunerConfigError(
+                    f"A study with {len(directions)} objectives needs an objective with hardware "
+                    f"terms (its further values are costs); FlashSampler's objective is "
+                    f"{self.engine.objective_text!r}. Set hardware= (and an objective such as "
+                    f"'acc/latency'), or optimise accuracy alone."
+                )
+            wrong = [k for k, d in enumerate(directions[1:], 1) if d != StudyDirection.MINIMIZE]
+            if wrong:
+                raise TunerConfigError(
+                    f"The study maximises value(s) {wrong}, but FlashSampler's objective "
+                    f"{self.engine.objective_text!r} divides accuracy by its costs: values "
+                    f"after the first are costs ({', '.join(hardware)}) and must be minimised."
+                )
+        self._checked = directions
+
+    # ------------------------------------------------------------------ sampling
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        self._check_directions(study)
+        return dict(self.search_space)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """The whole architecture of one ``engine.ask()``, as the trial's parameters."""
+        if not search_space:
+            return {}
+        with self._lock:
+            (proposal,) = self.engine.ask(1)  # SearchExhaustedError once none is left
+            self.proposals[trial.number] = proposal
+            params = self.translator.to_nni(proposal.arch)
+        return {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in params.items()
+            if name in search_space
+        }
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        if param_name in self.search_space:
+            raise SearchSpaceError(
+                f"The trial asks for {param_name!r} as {param_distribution}, but FlashSampler's "
+                f"search space declares it as {self.search_space[param_name]}; ask for it with "
+                f"the declared choices or range (flash_nas.integrations.optuna.distributions "
+                f"gives each)."
+            )
+        if self.independent_sampler is None:
+            names = ", ".join(self.search_space)
+            raise SearchSpaceError(
+                f"The trial asks for {param_name!r}, which is not a parameter of FlashSampler's "
+                f"{self.settings.space} search space ({names}). Ask only for those, or pass "
+                f"independent_sampler=optuna.samplers.RandomSampler() (or another sampler) for "
+                f"parameters outside the architecture."
+            )
+        return self.independent_sampler.sample_independent(
+            study, trial, param_name, param_distribution
+        )
+
+    # ------------------------------------------------------------------ results
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """Tell the engine the trial's first value; a failed or pruned trial is a failure."""
+        if self.independent_sampler is not None:
+            self.independent_sampler.after_trial(study, trial, state, values)
+        with self._lock:
+            arch = self._arch(trial)
+            if arch is None:
+                return
+            if state == TrialState.COMPLETE and values:
+                value, reason = float(values[0]), ""
+            elif state == TrialState.PRUNED:
+                value, reason = None, "the trial was pruned"
+            else:
+                value, reason = None, f"the trial ended {state.name.lower()} without a value"
+            self._tell(arch, value, reason, trial.number)
+
+    def _arch(self, trial: FrozenTrial) -> Hashable | None:
+        """The architecture the trial ran: the proposal, or what its parameters (enqueued by
+        hand) say where they name the whole architecture."""
+        proposal = self.proposals.get(trial.number)
+        params = {name: trial.params[name] for name in self.search_space if name in trial.params}
+        ran = None
+        if len(params) == len(self.search_space):
+            try:
+                ran = self.translator.from_nni(
+                    {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+                )
+            except (ArchFormatError, TypeError, ValueError) as exc:
+                warnings.warn(
+                    f"Trial {trial.number}: its parameters are not an architecture of the "
+                    f"search space ({exc}).",
+                    FlashNasWarning,
+                    stacklevel=3,
+                )
+        if proposal is not None and ran is not None and ran != proposal.arch:
+            # Fixed (enqueued) parameters overrode the proposal: it was never trained.
+            self.engine.fail([proposal.arch], f"trial {trial.number} ran other parameters")
+        if ran is None and proposal is not None:
+            pending = self.engine.trials.get(proposal.arch)
+            return proposal.arch if pending is not None and pending.status == "pending" else None
+        return ran
+
+    def _tell(self, arch: Hashable, value: float | None, reason: str, number: int) -> None:
+        try:
+            if value is None:
+                self.engine.fail([arch], reason)
+            else:
+                self.engine.tell([arch], [value])
+        except LabelError as exc:  # an impossible value: recorded as a failure, said aloud
+            warnings.warn(
+                f"Trial {number} recorded as failed: {exc}", FlashNasWarning, stacklevel=3
+            )
+            self.engine.fail([arch], str(exc))
+
+    # ------------------------------------------------------------------ helpers
+    def proposal(self, trial: Any) -> Proposal:
+        """The engine's proposal for a running trial (its ``text`` and ``values``: hardware
+        quantities and metrics, e.g. ``values["latency_ms"]`` for a multi-objective study)."""
+        number = trial.number
+        if number not in self.proposals:
+            raise KeyError(f"Trial {number} has no proposal yet: ask for its parameters first.")
+        return self.proposals[number]
+
+    def reseed_rng(self) -> None:
+        # The engine's proposals follow its seed alone (reproducible), whatever Optuna asks.
+        if self.independent_sampler is not None:
+            self.independent_sampler.reseed_rng()

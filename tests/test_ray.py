@@ -1,0 +1,281 @@
+"""The FLASH searcher in real Ray Tune runs on a local Ray instance (two CPUs, trials one at a
+time) on the NAS-Bench-201 table, and its checkpoints: a restored run repeats nothing."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+
+import pytest
+
+pytest.importorskip("ray.tune", reason="the [ray] extra is not installed")
+
+import ray
+from ray import tune
+
+from flash_nas import MissingDependencyError
+from flash_nas.engine import StateError
+from flash_nas.integrations.params import SearchSpaceError, TunerConfigError
+from flash_nas.integrations.ray import FlashSearcher
+from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string
+
+NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
+SPACE = {f"cell/{j}_{i}": {"_type": "choice", "_value": NNI_OPS} for j, i in EDGES}
+TOP_1_PERCENT = 93.77  # NB201's 157th best c10_test of 15,625 is 93.775
+
+
+def _table():
+    t = load_shipped_table()
+    return dict(zip(t.archs, t.column("c10_test").tolist()))
+
+
+TABLE = _table()
+
+
+def accuracy(config):
+    return TABLE[ops_to_string(ops_from_nni({name: config[name] for name in SPACE}))]
+
+
+def trainable(config):
+    return {"accuracy": accuracy(config)}
+
+
+def searcher(seed=0, **extra):
+    return FlashSearcher(
+        space="nasbench201", search_space=SPACE, metric="accuracy", mode="max", seed=seed, **extra
+    )
+
+
+def drive(flash, first, count, results=None):
+    """Suggest and complete trials one at a time, as Tune does with one trial at a time."""
+    configs = []
+    for k in range(first, first + count):
+        config = flash.suggest(f"t{k}")
+        configs.append(config)
+        flash.on_trial_complete(f"t{k}", (results or {}).get(k, {"accuracy": accuracy(config)}))
+    return configs
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    # Ray's workers cannot import this test module: send its trainables by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_a_30_trial_tune_run_finds_a_top_1_percent_cell(local_ray, tmp_path):
+    flash = searcher()
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=flash, num_samples=30, max_concurrent_trials=1, reuse_actors=True
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
+    )
+    results = tuner.fit()
+    assert not results.errors
+    told = {t.text: t.value for t in flash.engine.trials.values()}
+    assert len(results) == len(told) == 30
+    for result in results:
+        assert told[ops_to_string(ops_from_nni(result.config))] == result.metrics["accuracy"]
+    assert all(t.status == "succeeded" for t in flash.engine.trials.values())
+    best = results.get_best_result(metric="accuracy", mode="max")
+    assert best.metrics["accuracy"] >= TOP_1_PERCENT
+
+
+def logged(config):
+    arch = ops_to_string(ops_from_nni({name: config[name] for name in SPACE}))
+    with open(config["log"], "a") as trained:
+        trained.write(arch + "\n")
+    return {"accuracy": TABLE[arch]}
+
+
+class Interrupt(tune.Callback):
+    """Stops the run after ``after`` trials, once, as Ctrl+C does (SIGUSR1: Tune's graceful
+    stop, which checkpoints the experiment one last time)."""
+
+    def __init__(self, after, marker):
+        self.after, self.marker, self.done = after, marker, 0
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self.done += 1
+        if self.done == self.after and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+
+@pytest.mark.slow
+def test_an_interrupted_tune_run_resumes_from_its_checkpoint_without_repeats(local_ray, tmp_path):
+    log = tmp_path / "trained.log"
+    tuner = tune.Tuner(
+        logged,
+        param_space={"log": str(log)},
+        tune_config=tune.TuneConfig(
+            search_alg=searcher(), num_samples=16, max_concurrent_trials=1, reuse_actors=True
+        ),
+        run_config=tune.RunConfig(
+            storage_path=str(tmp_path),
+            name="run",
+            verbose=0,
+            callbacks=[Interrupt(7, str(tmp_path / "interrupted"))],
+        ),
+    )
+    first = tuner.fit()
+    stopped_after = len(log.read_text().split())
+    assert stopped_after < 16 and len(first) < 16  # the run really stopped early
+    restored = tune.Tuner.restore(str(tmp_path / "run"), logged, resume_unfinished=True)
+    results = restored.fit()
+    assert not results.errors
+    archs = log.read_text().split()
+    assert len(results) == 16
+    # Every trial ran once (an in-flight one may rerun), and no architecture was proposed twice.
+    assert len(set(archs)) == 16
+
+
+def test_save_and_restore_continue_exactly_as_an_uninterrupted_run(tmp_path):
+    whole = drive(searcher(seed=5), 0, 16)
+    interrupted = searcher(seed=5)
+    before = drive(interrupted, 0, 9)
+    pending = interrupted.suggest("t9")  # in flight when the checkpoint is written
+    interrupted.save(str(tmp_path / "ckpt.json"))
+    resumed = searcher(seed=5)
+    resumed.restore(str(tmp_path / "ckpt.json"))
+    resumed.on_trial_complete("t9", {"accuracy": accuracy(pending)})
+    after = drive(resumed, 10, 6)
+    assert [*before, pending, *after] == whole
+    assert len(resumed.engine.trials) == 16
+
+
+def test_the_searcher_pickles_as_its_state(tmp_path):
+    import pickle
+
+    flash = searcher(seed=2)
+    drive(flash, 0, 4)
+    copy = pickle.loads(pickle.dumps(flash))
+    assert [t.to_dict() for t in copy.engine.trials.values()] == [
+        t.to_dict() for t in flash.engine.trials.values()
+    ]
+    assert copy.suggest("next") == flash.suggest("next")
+
+
+def test_errors_nan_and_missing_metrics_are_recorded_failures():
+    flash = searcher(seed=1)
+    configs = [flash.suggest(f"t{k}") for k in range(5)]
+    flash.on_trial_complete("t0", None, error=True)
+    flash.on_trial_complete("t1", {"accuracy": math.nan})
+    flash.on_trial_complete("t2", {"loss": 0.3})
+    with pytest.warns(Warning, match="outside the label's range"):
+        flash.on_trial_complete("t3", {"accuracy": 0.93e3})
+    flash.on_trial_complete("t4", {"accuracy": accuracy(configs[4])})
+    statuses = [t.status for t in flash.engine.trials.values()]
+    assert statuses == ["failed"] * 4 + ["succeeded"]
+    assert "no 'accuracy' entry" in list(flash.engine.trials.values())[2].reason
+
+
+def test_bad_arguments_are_clear_errors(tmp_path):
+    with pytest.raises(TunerConfigError, match="mode"):
+        FlashSearcher(space="nasbench201", search_space=SPACE, mode="maximize")
+    with pytest.raises(SearchSpaceError):
+        FlashSearcher(space="nasbench201", search_space={"cell/9_9": SPACE["cell/0_1"]})
+    unset = FlashSearcher(space="nasbench201", search_space=SPACE)
+    with pytest.raises(TunerConfigError, match="metric and mode"):
+        unset.suggest("t0")
+    with pytest.raises(TunerConfigError, match="param_space searches lr"):
+        searcher().set_search_properties(None, None, {"lr": tune.loguniform(1e-3, 1e-1)})
+    assert searcher().set_search_properties(None, None, {"log": "x.txt"})
+    with pytest.raises(TunerConfigError, match="give it in one place"):
+        searcher().set_search_properties("loss", "min", {})
+    other = FlashSearcher(
+        space="nasbench201",
+        search_space={**SPACE, "cell/0_1": {"_type": "choice", "_value": ["none"]}},
+    )
+    flash = searcher()
+    drive(flash, 0, 2)
+    flash.save(str(tmp_path / "ckpt.json"))
+    with pytest.raises(StateError, match="another search space"):
+        other.restore(str(tmp_path / "ckpt.json"))
+
+
+def test_without_ray_the_module_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray.tune", None)
+    monkeypatch.delitem(sys.modules, "flash_nas.integrations.ray", raising=False)
+    with pytest.raises(MissingDependencyError, match=r"flash-nas\[ray\]"):
+        import flash_nas.integrations.ray  # noqa: F401
+
+
+def write_random_cifar10(folder, train=200, test=40):
+    """A cifar-10-batches-py folder of random images (training only has to run)."""
+    import pickle
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)]
+    for name, count in [*((n, train // 5) for n in names), ("test_batch", test)]:
+        content = {
+            b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, 10, count).tolist(),
+        }
+        (folder / name).write_bytes(pickle.dumps(content, protocol=2))
+    return folder
+
+
+@pytest.mark.slow
+def test_train_ray_trains_as_ray_tasks_tells_the_engine_and_resumes(local_ray, tmp_path, capsys):
+    import argparse
+    import csv
+
+    from flash_nas import SearchEngine
+    from flash_nas.cli import train
+
+    data = write_random_cifar10(tmp_path / "cifar-10-batches-py")
+    state, labels = tmp_path / "state.json", tmp_path / "labels.csv"
+    common = [
+        "train", "--data", str(data), "--output", str(labels), "--epochs", "1",
+        "--batch-size", "32", "--threads", "1", "--space", "flash",
+        "-O", "widths=[8, 16]", "-O", "depths=[2, 3]", "-O", "n_cells=1",
+        "--valid-size", "40", "--state", str(state), "--ray", "--ray-concurrency", "2",
+    ]  # fmt: skip
+
+    def run(*extra):
+        parser = argparse.ArgumentParser()
+        train.add_to(parser.add_subparsers())
+        args = parser.parse_args([*common, *extra])
+        return args.run(args)
+
+    assert run("--budget", "3") == 0
+    first = list(csv.DictReader(labels.open(newline="")))
+    assert len(first) == 3 and "Recommended:" in capsys.readouterr().out
+    assert run("--budget", "4") == 0
+    rows = list(csv.DictReader(labels.open(newline="")))
+    assert len({r["arch"] for r in rows}) == 4
+    engine = SearchEngine.load(state)
+    told = {t.text: t.value for t in engine.history}
+    assert set(told) == {r["arch"] for r in rows}
+    for row in rows:  # the engine learnt each task's validation accuracy
+        assert told[row["arch"]] == pytest.approx(float(row["valid_accuracy"]))
+
+
+def test_train_ray_needs_a_budget(tmp_path):
+    import argparse
+
+    from flash_nas.cli import train
+    from flash_nas.cli._common import UsageError
+
+    parser = argparse.ArgumentParser()
+    train.add_to(parser.add_subparsers())
+    args = parser.parse_args(
+        ["train", "--space", "flash", "--archs", "a.txt", "--data", ".", "--epochs", "1",
+         "--output", str(tmp_path / "x.csv"), "--ray"]
+    )  # fmt: skip
+    with pytest.raises(UsageError, match="add --budget"):
+        args.run(args)
