@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from flash_nas import ArchFormatError, Table, TableError, UnknownNameError
-from flash_nas._imports import require
+from flash_nas import ArchFormatError, Table, TableError, UnknownNameError, require
 from flash_nas_adapters.nb201_encoding import ops_from_string, ops_to_string
 
 __all__ = ["ACCURACY_COLUMNS", "PICKLE_WARNING", "TRAIN_TIME_COLUMNS", "read_benchmark_file"]

@@ -68,8 +68,8 @@ from flash_nas import (
     Layer,
     Op,
     Tensor,
+    require,
 )
-from flash_nas._imports import require
 from flash_nas_adapters.nni_sample import Label, SampleCodec, check_sample_size
 
 SPACE = "NNI DARTS"

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from flash_nas import Adapter, ArchGraph, ChoiceBatch, Table
-from flash_nas._imports import require
+from flash_nas import Adapter, ArchGraph, ChoiceBatch, Table, require
 from flash_nas.relaxation import Relaxation
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 from flash_nas_adapters.nb201_encoding import (

@@ -52,8 +52,8 @@ from flash_nas import (
     ListBatch,
     Op,
     Tensor,
+    require,
 )
-from flash_nas._imports import require
 from flash_nas_adapters.nni_sample import UNUSED, Label, SampleCodec, check_sample_size
 
 SPACE = "NNI ProxylessNAS"

@@ -47,6 +47,7 @@ __version__ = "0.1.0"
 # Heavier parts load on first use (PEP 562), so that `import flash_nas` stays light: scipy for
 # the predictor, search and calibration, torch for the builder.
 _LAZY = {
+    "require": "flash_nas._imports",
     "SearchEngine": "flash_nas.engine",
     "Recommendation": "flash_nas.engine",
     "Proposal": "flash_nas.engine",
@@ -120,6 +121,7 @@ __all__ = [
     "load_plugins",
     "read_table",
     "registrations",
+    "require",
     "score",
     "score_batch",
     "write_table",

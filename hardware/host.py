@@ -30,8 +30,7 @@ from types import ModuleType
 from typing import ClassVar
 
 import flash_nas
-from flash_nas import ArchGraph, HardwareModel, NotSupportedError
-from flash_nas._imports import require
+from flash_nas import ArchGraph, HardwareModel, NotSupportedError, require
 from flash_nas.torch_builder import build_module
 
 __all__ = ["CudaModel", "HostModel"]

@@ -73,8 +73,7 @@ from typing import Any
 import numpy as np
 
 import flash_nas
-from flash_nas import ArchGraph, FlashNasError, GraphBatch, UnknownNameError
-from flash_nas._imports import require
+from flash_nas import ArchGraph, FlashNasError, GraphBatch, UnknownNameError, require
 from flash_nas.hardware import EdgeShape, HardwareModel, executed_edges
 
 __all__ = [
