@@ -96,7 +96,7 @@ def test_quick_report_has_every_part_and_captions_every_table(quick):
     output, _ = quick
     text = (output / "report.md").read_text()
     assert "Machine: " in text and "No GPU" in text
-    headings = re.findall(r"^## (\d)\. ", text, flags=re.MULTILINE)
+    headings = re.findall(r"^## (\d+)\. ", text, flags=re.MULTILINE)
     assert headings == [str(n) for n in range(1, len(PARTS) + 1)]
     body = text[text.index("## 1. ") :]
     blocks = body.split("\n\n")

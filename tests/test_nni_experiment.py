@@ -110,7 +110,8 @@ def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_pa
     for parameter_id, value in reported.items():
         assert received[str(parameter_id)] == value["arch"], parameter_id
     sources = re.findall(r"FlashTuner: parameter \d+ \((\w+)\)", log)
-    assert sources.count("initial") == 25 and "model" in sources, sources
+    # 25 initial samples, one more at most while the 25th result is pending (concurrency 2)
+    assert 25 <= sources.count("initial") <= 26 and "model" in sources, sources
 
     # The best trial by its reported (validation) accuracy is in the top 1 % by test accuracy.
     best = max(reported.values(), key=lambda value: value["default"])
