@@ -15,6 +15,7 @@ import numpy as np
 
 from flash_nas.adapter import Adapter
 from flash_nas.cli._common import UsageError, check_output, make_adapter, write_output
+from flash_nas.cli._resume import resumed
 from flash_nas.engine import FrontPoint, SearchEngine
 from flash_nas.errors import ArchFormatError
 from flash_nas.metrics import parse_metric_names
@@ -45,12 +46,8 @@ def load_label_table(adapter: Adapter, spec: str) -> tuple[Table, str]:
 
 
 def _engine(args: argparse.Namespace, table: Table, column: str) -> SearchEngine:
-    if args.state is not None and args.state.is_file():
-        engine = SearchEngine.load(args.state)
-        print(
-            f"Resuming from {args.state}: {len(engine.trials)} trial(s) recorded.",
-            file=sys.stderr,
-        )
+    engine = resumed(args.state)
+    if engine is not None:
         return engine
     if args.initial_samples is not None and args.budget is None:
         raise UsageError("--initial-samples goes with --budget (the loop's initial design).")

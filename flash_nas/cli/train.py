@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -194,22 +195,7 @@ def run(args: argparse.Namespace) -> int:
     indices = batch.indices()
     results: list[TrainResult] = []
     for position, graph in enumerate(graphs):
-        result = train_and_evaluate(
-            graph,
-            data,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            momentum=args.momentum,
-            weight_decay=args.weight_decay,
-            nesterov=args.nesterov,
-            seed=args.seed,
-            augment=args.augment,
-            valid_size=args.valid_size,
-            threads=args.threads,
-            device=args.device,
-            progress=progress_wanted(),
-        )
+        result = train_and_evaluate(graph, data, progress=progress_wanted(), **training(args))
         results.append(result)
         print(
             f"[{position + 1}/{len(graphs)}] {texts[position]}: {_summary(result)}", file=sys.stderr
@@ -218,6 +204,24 @@ def run(args: argparse.Namespace) -> int:
             write_table(_table(texts, indices, results, args.valid_size > 0), Path(args.output))
     write_output(_table(texts, indices, results, args.valid_size > 0), args.output)
     return 0
+
+
+def training(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`~flash_nas.training.train_and_evaluate` the flags give
+    (shared by ``--archs``, ``--budget`` and ``--ray``)."""
+    return {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "momentum": args.momentum,
+        "weight_decay": args.weight_decay,
+        "nesterov": args.nesterov,
+        "seed": args.seed,
+        "augment": args.augment,
+        "valid_size": args.valid_size,
+        "threads": args.threads,
+        "device": args.device,
+    }
 
 
 def _summary(result: TrainResult) -> str:

@@ -16,6 +16,8 @@ import numpy as np
 
 from flash_nas.cifar import load_cifar
 from flash_nas.cli._common import UsageError, progress_wanted, write_output
+from flash_nas.cli._resume import resumed
+from flash_nas.cli.train import training
 from flash_nas.engine import SearchEngine
 from flash_nas.objective import LIMITS
 from flash_nas.tables import Table, read_table, write_table
@@ -27,9 +29,8 @@ COLUMNS = ("accuracy", "valid_accuracy", "train_accuracy", "train_seconds")
 
 
 def _engine(args: argparse.Namespace) -> SearchEngine:
-    if args.state is not None and args.state.is_file():
-        engine = SearchEngine.load(args.state)
-        print(f"Resuming from {args.state}: {len(engine.trials)} trial(s).", file=sys.stderr)
+    engine = resumed(args.state)
+    if engine is not None:
         return engine
     hardware_options = dict(args.hardware_option)
     if args.hardware is None and hardware_options:
@@ -79,22 +80,7 @@ def run_budget(args: argparse.Namespace) -> int:
         (proposal,) = engine.ask(1)
         graph = engine.adapter.to_graph(proposal.arch)
         check_fits(graph, data)
-        result = train_and_evaluate(
-            graph,
-            data,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            momentum=args.momentum,
-            weight_decay=args.weight_decay,
-            nesterov=args.nesterov,
-            seed=args.seed,
-            augment=args.augment,
-            valid_size=args.valid_size,
-            threads=args.threads,
-            device=args.device,
-            progress=progress_wanted(),
-        )
+        result = train_and_evaluate(graph, data, progress=progress_wanted(), **training(args))
         label = result.valid_accuracy if args.valid_size else result.test_accuracy
         if result.diverged:
             engine.fail([proposal.arch], f"training diverged in epoch {result.epochs}")

@@ -57,22 +57,6 @@ def train_task(
     }
 
 
-def _training(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "momentum": args.momentum,
-        "weight_decay": args.weight_decay,
-        "nesterov": args.nesterov,
-        "seed": args.seed,
-        "augment": args.augment,
-        "valid_size": args.valid_size,
-        "threads": args.threads,
-        "device": args.device,
-    }
-
-
 def run_ray(args: argparse.Namespace) -> int:
     ray = require("ray", "flash-nas train --ray")
     engine = _engine(args)
@@ -98,7 +82,9 @@ def _loop(ray: Any, engine: SearchEngine, args: argparse.Namespace) -> int:
     done = sum(t.status != "pending" for t in engine.trials.values())
     in_flight: dict[Any, Hashable] = {}
     exhausted = False
-    training = _training(args)
+    from flash_nas.cli.train import training as training_arguments
+
+    training = training_arguments(args)
     while True:
         while (
             not exhausted and len(in_flight) < concurrency and done + len(in_flight) < args.budget
