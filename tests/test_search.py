@@ -19,7 +19,7 @@ from flash_nas.evaluation import INFEASIBLE, Evaluator
 from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel
 from flash_nas.metrics._structure import edge_sums, op_macs
 from flash_nas.objective import parse_objective
-from flash_nas.pipeline import choose_labels, fit_predictor
+from flash_nas.pipeline import Labels, fit_predictor
 from flash_nas.predictor import AccuracyPredictor
 from flash_nas.search import SearchResult, exhaustive_search, hierarchical_shgo
 from flash_nas_adapters.flash_space import (
@@ -251,7 +251,9 @@ def test_flash_relaxation_on_a_grid_of_densities():
 @pytest.fixture(scope="module")
 def nb201():
     space = NasBench201Adapter()
-    labels = choose_labels(space, load_shipped_table(), "c10_valid", n_labels=25, seed=0)
+    table = load_shipped_table()
+    archs = [space.parse(text) for text in table.archs[::625]]  # 25 cells spread over the index
+    labels = Labels(archs, table.lookup(table.archs[::625], "c10_valid"), "test")
     predictor = fit_predictor(space, labels, ["nn_degree"])
     archs = [space.parse(text) for text in space.enumerate().texts()]
     return space, predictor, archs
