@@ -8,6 +8,7 @@ the Optuna sampler, the Ray Tune searcher, the benchmarks).
 * :mod:`.candidates` -- precomputed metrics, encodings and costs of candidate architectures;
 * :mod:`.domain` -- which architectures a search may propose;
 * :mod:`.records` -- trials, proposals, recommendations, front points;
+* :mod:`.summary` -- the fitted model described in lines, with its leave-one-out quality;
 * :mod:`.state` -- saving and resuming a run as JSON.
 """
 

@@ -405,9 +405,9 @@ class SearchEngine:
 
     def summary(self) -> list[str]:
         """Lines that describe the fitted model (what the CLI prints)."""
-        from flash_nas.engine import methods
+        from flash_nas.engine.summary import summary
 
-        return methods.summary(self)
+        return summary(self)
 
     @property
     def history(self) -> list[Trial]:
