@@ -268,3 +268,21 @@ def test_the_cli_samples_a_space_that_only_enumerates(add_plugin, capsys):
     assert main(["score", "--space", "toy", "--sample", "4", "--seed", "1", "--output", "-"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 4 and len({row["arch"] for row in rows}) == 4
+
+
+def test_plugin_guide_covers_what_a_plugin_author_needs():
+    from flash_nas.graph import LAYER_KINDS
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    assert "[`docs/examples/toy_plugin/`](examples/toy_plugin/)" in guide  # text from the root
+    assert (Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin").is_dir()
+    assert "pip install pytest" in guide  # the contract tests are pytest classes
+    table = guide[guide.index("| kind | reads"):]
+    for kind in LAYER_KINDS:  # a new layer kind must reach the guide
+        assert f"`{kind}`" in table, kind
+    assert "**1×1 input**" in table and "no flatten layer" in guide
+    for hook in ("encode", "encoding_groups", "cut_off", "chance_accuracy", "relaxation"):
+        assert f"| `{hook}(" in guide, hook
+        assert hook in vars(flash_nas.Adapter), hook  # the guide names real methods
+    assert "translate_search_space(adapter, search_space" in guide
+    assert "default `sample(n, seed)`" in guide

@@ -19,10 +19,19 @@ __all__ = ["build_parser", "main"]
 _COMMANDS = (info, score, hardware, search, train, nni, bench)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without prefix matching: ``measure --hardware cuda`` must be an unknown
+    option, not an abbreviation of ``--hardware-option``. Subcommand parsers inherit the class."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from flash_nas import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="flash-nas",
         description="FLASH: training-free, hardware-aware neural architecture search.",
     )
