@@ -24,6 +24,8 @@ settings, by these rules and no others (:data:`RULES`):
 * ``flash-nas train --budget N`` trains at most 3 architectures (each is a real training run);
 * ``--sample N`` draws at most 30 architectures, at most 3 with a ZigZag model (seconds per
   network);
+* ``flash-nas measure`` times each network with 1 warm-up run and 3 repeats (``-H warmup=1 -H
+  repeats=3``; the default is 3 and 10): the test checks that the commands work, not the timings;
 * ``my_archs.txt``, "your own list", holds two NAS-Bench-201 cells.
 
 Searches keep their budgets: a 25-label search on the shipped tables takes seconds.
@@ -37,6 +39,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,8 +81,15 @@ def _cap_train_budget(command: str) -> str:
     return re.sub(r"--budget (\d+)", _cap("--budget", 3), command)
 
 
+def _quick_timing(command: str) -> str:
+    if not command.startswith("flash-nas measure"):
+        return command
+    return command + " -H warmup=1 -H repeats=3"
+
+
 #: The only changes made to a command before it runs (see the module docstring).
 RULES = (
+    _quick_timing,
     lambda command: re.sub(r"--epochs \d+", "--epochs 1", command),
     lambda command: re.sub(r"--valid-size \d+", "--valid-size 4", command),
     _cap_train_budget,
@@ -180,8 +190,12 @@ def test_commands_are_joined_and_stripped_of_comments():
         "p q.png",
     ]
     assert prepare("flash-nas measure --sample 50 --epochs 10", Path("/c")) == (
-        "flash-nas measure --sample 30 --epochs 1"
+        "flash-nas measure --sample 30 --epochs 1 -H warmup=1 -H repeats=3"
     )
+    assert prepare("flash-nas train --budget 25 --data PATH/cifar-10-batches-py", Path("/c")) == (
+        "flash-nas train --budget 3 --data /c"
+    )
+    assert prepare("flash-nas search --budget 25", Path("/c")) == "flash-nas search --budget 25"
 
 
 def test_blocks_that_cannot_run_here_are_marked():
@@ -217,11 +231,13 @@ def test_every_command_of_the_document_runs(document, tmp_path):
     workdir.mkdir()
     (workdir / "my_archs.txt").write_text(MY_ARCHS)
     environment = _environment(tmp_path / "home")
+    seconds: list[tuple[float, str]] = []
     for block in bash_blocks(document):
         if block.skip_reason is not None:
             continue
         for written in block.commands:
             command = prepare(written, cifar)
+            start = time.perf_counter()
             done = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", command],
                 cwd=workdir,
@@ -231,9 +247,13 @@ def test_every_command_of_the_document_runs(document, tmp_path):
                 timeout=600,
                 check=False,
             )
+            seconds.append((time.perf_counter() - start, command))
             assert done.returncode == 0, (
                 f"{block.where}: {written}\nran as: {command}\nexit {done.returncode}\n"
                 f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
             )
             for output in _named_outputs(command):
                 assert (workdir / output).exists(), f"{block.where}: {command} wrote no {output}"
+    # the slowest commands, for whoever keeps CI fast (pytest -s, or -rP, shows them)
+    for duration, command in sorted(seconds, reverse=True)[:5]:
+        print(f"{duration:6.1f} s  {command}")
