@@ -108,14 +108,21 @@ def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_pa
     reported = {int(k): v for k, v in run["finals"].items()}
     assert sorted(reported) == list(range(30))
 
-    # The tuner received every result, each under the parameter id of the trial that reported it:
-    # it logs the architecture it sent for that id, and the trial reports the one it evaluated.
-    received = dict(re.findall(r"FlashTuner: result for parameter (\d+) \((\S+)\)", log))
-    assert sorted(map(int, received)) == list(range(30))
+    # The tuner sent each trial's architecture under its parameter id (its log line says which),
+    # and the trial reports the one it evaluated; after each result it logs its best so far.
+    sent = {
+        int(parameter_id): (source, arch)
+        for parameter_id, source, arch in re.findall(
+            r"FlashTuner: parameter (\d+) \((\w+)\): (\S+)", log
+        )
+    }
+    assert sorted(sent) == list(range(30))
     for parameter_id, value in reported.items():
-        assert received[str(parameter_id)] == value["arch"], parameter_id
-    sources = re.findall(r"FlashTuner: parameter \d+ \((\w+)\)", log)
-    assert sources.count("initial") == 25 and "local" in sources, sources
+        assert sent[parameter_id][1] == value["arch"], parameter_id
+    sources = [source for source, _ in sent.values()]
+    assert sources.count("initial") == 25 and len(set(sources)) == 2, sources
+    told = re.findall(r"FlashTuner: (?:best feasible so far|no recommendation yet)", log)
+    assert len(told) == 30
 
     # The limit holds: every trial reports its latency (NNI's UI shows it), and none exceeds
     # max_latency_ms, the initial design included; the tuner's best is a feasible one.
@@ -143,12 +150,12 @@ def test_a_bad_class_argument_ends_the_experiment_with_the_reason(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "NNI_CONFIG_DIR": str(tmp_path / "nni-config")}
     assert _flash_nas(env, "nni", "register").returncode == 0
     try:
-        run = _run_child(env, tmp_path, {"space": "nasbench201", "initial_samples": 3})
+        run = _run_child(env, tmp_path, {"space": "nasbench201", "method": "tpe"})
     finally:
         _flash_nas(env, "nni", "unregister")
     assert run["status"] == "ERROR" and run["jobs"] == {}
     assert (
-        "The 'initial_samples' class argument of FlashTuner must be an int >= 5. Got 3 instead."
+        "The 'method' argument of FlashTuner must be one of bo, flash. Got 'tpe' instead."
         in run["dispatcher_log"]
     )
 

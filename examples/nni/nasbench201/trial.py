@@ -58,22 +58,23 @@ def lookup(params: dict[str, str]) -> dict[str, Any]:
     arch = ops_to_string(ops_from_nni(params))
     rows, valid, test = _rows()
     row = rows[arch]
+    return {"default": float(valid[row]), "c10_test": float(test[row]), "arch": arch}
+
+
+def report(params: dict[str, str]) -> dict[str, Any]:
+    """:func:`lookup`'s metrics and the cell's latency on the tuner's hardware."""
+    value = lookup(params)
     adapter, hardware = _latency_model()
-    latency = hardware.estimate(adapter.to_graph(adapter.parse(arch)))["latency_ms"]
-    return {
-        "default": float(valid[row]),
-        "c10_test": float(test[row]),
-        "latency_ms": float(latency),
-        "arch": arch,
-    }
+    graph = adapter.to_graph(adapter.parse(value["arch"]))
+    return {**value, "latency_ms": float(hardware.estimate(graph)["latency_ms"])}
 
 
 def main() -> None:
     params = nni.get_next_parameter()
     if not params:  # not started by NNI
-        print(f"Not run by NNI; for {EXAMPLE} the trial would report {lookup(EXAMPLE)}")
+        print(f"Not run by NNI; for {EXAMPLE} the trial would report {report(EXAMPLE)}")
         return
-    nni.report_final_result(lookup(params))
+    nni.report_final_result(report(params))
 
 
 if __name__ == "__main__":
