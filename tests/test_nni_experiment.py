@@ -120,7 +120,9 @@ def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_pa
     for parameter_id, value in reported.items():
         assert sent[parameter_id][1] == value["arch"], parameter_id
     sources = [source for source, _ in sent.values()]
-    assert sources.count("initial") == 25 and len(set(sources)) == 2, sources
+    # 25 from the initial design, one more per trial still running when the design ran out
+    # (trialConcurrency 2), then the engine's model
+    assert 25 <= sources.count("initial") <= 26 and len(set(sources)) == 2, sources
     told = re.findall(r"FlashTuner: (?:best feasible so far|no recommendation yet)", log)
     assert len(told) == 30
 
@@ -139,11 +141,14 @@ def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_pa
     edgegpu = flash_nas.get_hardware("hwnasbench:edgegpu")
     assert edgegpu.estimate(nb201.to_graph(nb201.parse(logged)))["latency_ms"] <= limit
 
-    # The best trial by its reported (validation) accuracy is in the top 1 % by test accuracy.
+    # The best trial by its reported (validation) accuracy is in the top 1 % by test accuracy of
+    # the cells that meet the limit (7 % of the space does not).
     best = max(reported.values(), key=lambda value: value["default"])
     assert best["latency_ms"] <= limit
-    test = load_shipped_table().column("c10_test")
-    assert best["c10_test"] >= np.percentile(test, 99), best
+    table = load_shipped_table()
+    latency = edgegpu.estimate_batch(nb201.batch([nb201.parse(a) for a in table.archs]))
+    feasible = table.column("c10_test")[latency["latency_ms"] <= limit]
+    assert best["c10_test"] >= np.percentile(feasible, 99), best
 
 
 def test_a_bad_class_argument_ends_the_experiment_with_the_reason(tmp_path):
