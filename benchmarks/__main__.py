@@ -1,7 +1,7 @@
 """``python -m benchmarks``: the benchmark suite, as ``flash-nas bench`` runs it.
 
 Example: ``python -m benchmarks --suite all --seeds 20 --output results/`` (``--quick`` for a
-run of about a minute). See :mod:`benchmarks.suite`.
+run of about three minutes on two cores). See :mod:`benchmarks.suite`.
 """
 
 from __future__ import annotations

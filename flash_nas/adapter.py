@@ -73,9 +73,23 @@ class Adapter(ABC):
         """``n`` architectures drawn uniformly at random, reproducibly.
 
         Spaces small enough to draw without replacement should (NAS-Bench-201 does), so that a
-        sample never lists an architecture twice.
+        sample never lists an architecture twice. The default does so from :meth:`enumerate`, so
+        a space that can be listed samples without writing anything more.
         """
-        raise NotSupportedError(f"The {type(self).__name__} space does not support sampling.")
+        if type(self).enumerate is Adapter.enumerate:
+            raise NotSupportedError(
+                f"The {type(self).__name__} space does not support sampling; implement "
+                f"Adapter.sample() or Adapter.enumerate()."
+            )
+        whole = self.enumerate()
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(whole):
+            raise NotSupportedError(
+                f"The {type(self).__name__} space has {len(whole):,} architectures, so a sample "
+                f"must be an int in 1..{len(whole):,}; got {n!r}."
+            )
+        # Rows drawn without replacement, kept in the space's order: a reproducible subset.
+        rows = np.sort(np.random.default_rng(seed).choice(len(whole), size=int(n), replace=False))
+        return self.batch([self.parse(whole.arch_text(int(row))) for row in rows])
 
     def tables(self) -> dict[str, Callable[[], Table]]:
         """Accuracy tables the space ships, by name (``--labels-from NAME:COLUMN``)."""

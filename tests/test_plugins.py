@@ -227,3 +227,62 @@ def test_an_out_of_tree_plugin_installs_and_scores_from_the_cli(tmp_path):
     assert int(row["params"]) == 3 * 8 * 9 + 16 + 8 * 8 * 9 + 16 + 8 * 10 + 10
     # NN-Degree: mean in-degree over the two convs = (3 + 8) / 2
     assert float(row["nn_degree"]) == pytest.approx(5.5)
+
+
+def _toy_space_class():
+    sys.path.insert(0, str(TOY_PLUGIN))
+    try:
+        from toy_space import ToySpace
+    finally:
+        sys.path.remove(str(TOY_PLUGIN))
+    return ToySpace
+
+
+def test_a_space_that_enumerates_samples_without_its_own_sample_method():
+    toy = _toy_space_class()()
+    assert type(toy).sample is flash_nas.Adapter.sample  # the guide's example writes none
+    whole = toy.enumerate().texts()
+    first = toy.sample(5, seed=3).texts()
+    assert first == toy.sample(5, seed=3).texts()  # reproducible
+    assert len(set(first)) == 5 and set(first) <= set(whole)  # without replacement
+    assert first == [text for text in whole if text in first]  # in the space's order
+    assert toy.sample(12, seed=0).texts() == whole
+    assert {tuple(toy.sample(3, seed=seed).texts()) for seed in range(6)} != {tuple(first[:3])}
+    with pytest.raises(flash_nas.NotSupportedError, match=r"1\.\.12; got 13"):
+        toy.sample(13, seed=0)
+
+
+def test_a_space_that_cannot_enumerate_says_what_to_implement():
+    class Bare(flash_nas.Adapter):
+        parse = format = to_graph = None  # type: ignore[assignment]
+
+    with pytest.raises(flash_nas.NotSupportedError, match=r"implement Adapter.sample\(\)"):
+        Bare().sample(1, seed=0)
+
+
+def test_the_cli_samples_a_space_that_only_enumerates(add_plugin, capsys):
+    from flash_nas.cli import main
+
+    toy_space = _toy_space_class()
+    add_plugin(sys.modules[toy_space.__module__], "toy-test")
+    assert main(["score", "--space", "toy", "--sample", "4", "--seed", "1", "--output", "-"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 4 and len({row["arch"] for row in rows}) == 4
+
+
+def test_plugin_guide_covers_what_a_plugin_author_needs():
+    from flash_nas.graph import LAYER_KINDS
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    assert "[`docs/examples/toy_plugin/`](examples/toy_plugin/)" in guide  # text from the root
+    assert (Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin").is_dir()
+    assert "pip install pytest" in guide  # the contract tests are pytest classes
+    table = guide[guide.index("| kind | reads"):]
+    for kind in LAYER_KINDS:  # a new layer kind must reach the guide
+        assert f"`{kind}`" in table, kind
+    assert "**1×1 input**" in table and "no flatten layer" in guide
+    for hook in ("encode", "encoding_groups", "cut_off", "chance_accuracy", "relaxation"):
+        assert f"| `{hook}(" in guide, hook
+        assert hook in vars(flash_nas.Adapter), hook  # the guide names real methods
+    assert "translate_search_space(adapter, search_space" in guide
+    assert "default `sample(n, seed)`" in guide

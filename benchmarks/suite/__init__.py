@@ -1,7 +1,8 @@
 """The benchmark suite: one command that measures flash-nas against its peers.
 
 Run from a clone: ``python -m benchmarks --suite all --seeds 20 --output results/`` or
-``flash-nas bench ...`` (``--quick`` for a run of about a minute). Parts, one module each:
+``flash-nas bench ...`` (``--quick`` for a run of about three minutes on two cores). Parts, one
+module each:
 
 1. :mod:`.ranking` -- training-free scores against accuracy on all of NAS-Bench-201;
 2. :mod:`.predictor` -- the few-sample accuracy predictor on held-out cells;

@@ -22,7 +22,13 @@ _COMMANDS = (info, score, hardware, search, train, nni, bench)
 
 class _Parser(argparse.ArgumentParser):
     """argparse with its errors on one line, like every other flash-nas error (argparse prints
-    the whole usage first; ``--help`` still shows it). Subcommands inherit the class."""
+    the whole usage first; ``--help`` still shows it), and without prefix matching:
+    ``measure --hardware cuda`` must be an unknown option, not an abbreviation of
+    ``--hardware-option``. Subcommands inherit the class."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"flash-nas: error: {self.prog}: {message} (see {self.prog} --help)\n")

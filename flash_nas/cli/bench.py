@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seeds", type=int, help="seeds for every part that has seeds (default 10; 3 with --quick)"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="few seeds and small sizes: about a minute"
+        "--quick", action="store_true", help="few seeds and small sizes: about three minutes"
     )
     parser.add_argument(
         "--output",

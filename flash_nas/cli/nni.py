@@ -9,6 +9,7 @@ exit status 0. NNI keeps registrations per environment (a virtual environment's 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from importlib import resources
@@ -68,9 +69,22 @@ def _registered() -> Any:
     return get_algo_meta(TUNER_NAME)
 
 
+#: NNI 3.0's nnictl imports pkg_resources, which setuptools deprecates with a warning on every
+#: run; NNI is archived upstream, so nothing will change there: flash-nas's nnictl runs hide it.
+PKG_RESOURCES_FILTER = "ignore:pkg_resources is deprecated as an API:UserWarning"
+
+
+def nnictl_environment() -> dict[str, str]:
+    """This process's environment, with the pkg_resources deprecation warning filtered."""
+    filters = [f for f in os.environ.get("PYTHONWARNINGS", "").split(",") if f]
+    return {**os.environ, "PYTHONWARNINGS": ",".join([*filters, PKG_RESOURCES_FILTER])}
+
+
 def _nnictl(*arguments: str) -> str:
     command = [*nnictl(), *arguments]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=nnictl_environment()
+    )
     output = (completed.stdout + completed.stderr).strip()
     if completed.returncode != 0:
         raise FlashNasError(
