@@ -97,7 +97,7 @@ def test_a_poor_predictor_fit_is_warned_about_and_a_good_one_is_not(capsys, tmp_
         code, out, _ = run(
             capsys,
             "search", "--space", "nasbench201", "--objective", "acc", "--method", method,
-            "--labels-from", f"{labels}:accuracy", "--output", str(tmp_path / f"{name}.csv"),
+            "--labels-from", f"{labels}:accuracy", "--output", str(tmp_path / f"{name}_best.csv"),
         )  # fmt: skip
         assert code == 0
         warnings[name] = [line for line in out.splitlines() if line.startswith("Warning:")]

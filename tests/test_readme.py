@@ -53,7 +53,13 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 MARKER = re.compile(r"<!--\s*readme-test:\s*skip\s*\((?P<reason>[^)]*)\)\s*-->")
 #: Why a block may be left out; anything else is a block the test should run.
-SKIP_REASONS = ("installs", "runs CI", "starts a long-lived service", "needs a cluster")
+SKIP_REASONS = (
+    "installs",
+    "runs CI",
+    "starts a long-lived service",
+    "needs a cluster",
+    "needs the torchvision extra",
+)
 #: Commands that must not run in a test: a block holding one needs a marker.
 UNRUNNABLE = re.compile(r"\bpip install\b|\.ci/run\b|\bnnictl create\b|\bkubectl\b")
 
