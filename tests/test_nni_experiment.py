@@ -120,9 +120,8 @@ def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_pa
     for parameter_id, value in reported.items():
         assert sent[parameter_id][1] == value["arch"], parameter_id
     sources = [source for source, _ in sent.values()]
-    # 10 from the initial design, one more per trial still running when the design ran out
-    # (trialConcurrency 2), then the engine's model
-    assert 10 <= sources.count("initial") <= 11 and len(set(sources)) == 2, sources
+    # 10 from the initial design (one trial at a time), then the engine's model
+    assert sources.count("initial") == 10 and set(sources[10:]) == {"model"}, sources
     told = re.findall(r"FlashTuner: (?:best feasible so far|no recommendation yet)", log)
     assert len(told) == 30
 
@@ -176,6 +175,11 @@ def _experiment(workdir: Path, port: int, class_args: dict[str, Any] | None) -> 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     config = ExperimentConfig.load(str(EXAMPLE / "config.yml"))
     config.trial_command = f"{sys.executable} trial.py"
+    # One trial at a time: with two, which result arrives first depends on the machine's speed,
+    # so the proposals and the best cell would change from run to run and the quality check
+    # below would test luck. The seeded run is reproducible one at a time; pending trials under
+    # concurrency are tested in-process (tests/test_nni_tuner.py).
+    config.trial_concurrency = 1
     config.experiment_working_directory = str(workdir / "nni-experiments")
     if class_args is not None:
         config.tuner = AlgorithmConfig(name=config.tuner.name, class_args=class_args)
