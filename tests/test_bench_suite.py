@@ -70,6 +70,7 @@ HEADER = ["arch", "index", "mydata_acc", "mydata_latency_ms"]
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The quick suite, every part, with one user table, run as ``python -m benchmarks``."""
+    pytest.importorskip("matplotlib", reason="the suite draws plots: the [plot] extra")
     folder = tmp_path_factory.mktemp("bench")
     rows = shipped_rows()
     user = write_rows(folder / "user_table.csv", HEADER, rows[::-1])  # order must not matter
@@ -239,6 +240,7 @@ def test_an_index_only_table_is_checked_row_by_row(tmp_path, nb201, header, edit
 
 
 def test_the_command_reports_a_bad_table_and_exits_1(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the suite draws plots: the [plot] extra")
     path = write_rows(tmp_path / "bad.csv", ["index", "acc"], [[0, 90.0]])
     with pytest.raises(SystemExit) as exit_info:
         bench_main.main(["--suite", "ranking", "--output", str(tmp_path), "--table", str(path)])

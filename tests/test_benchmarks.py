@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from benchmarks import score_nb201
 
 
@@ -25,6 +27,7 @@ def test_score_nb201_quick_report_is_well_formed():
 
 
 def test_hw_calibration_quick_report_is_well_formed():
+    pytest.importorskip("torch", reason="the benchmark times torch inference: the [torch] extra")
     from benchmarks import hw_calibration
 
     report = hw_calibration.run(quick=True)

@@ -118,6 +118,7 @@ def test_profiles_for_another_model_or_corrupt_are_refused(capsys, tmp_path):
 
 
 def test_measure_times_real_inference(capsys, tmp_path):
+    pytest.importorskip("torch", reason="measuring runs torch inference: the [torch] extra")
     out = tmp_path / "host.csv"
     code, _, err = run(capsys, "measure", "--space", "nasbench201", "--sample", "2", "--seed", "0",
                        "-H", "repeats=2", "-H", "warmup=1", "--output", str(out))

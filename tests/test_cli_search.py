@@ -30,6 +30,7 @@ def test_sample_draws_a_pool_when_the_space_is_too_big(capsys):
 
 
 def test_search_flash_method_with_labels_from_the_shipped_table(capsys, tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs the [plot] extra")
     best = tmp_path / "best.csv"
     plot = tmp_path / "front.png"
     code, out, _ = run(capsys, "search", "--space", "nasbench201", "--labels-from", "cifar10:c10_valid",
