@@ -53,10 +53,10 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import Any, ClassVar, NamedTuple
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -67,7 +67,6 @@ from flash_nas import (
     ArchGraph,
     Cell,
     Edge,
-    GraphBatch,
     Layer,
     Op,
     Tensor,
@@ -75,8 +74,11 @@ from flash_nas import (
 )
 from flash_nas.errors import ParameterError, quote
 from flash_nas.hardware import EdgeShape
-from flash_nas.relaxation import Relaxation, Variable
-from flash_nas_adapters.flash_bulk import batch_texts, first_occurrences
+from flash_nas_adapters.flash_bulk import first_occurrences
+
+if TYPE_CHECKING:
+    from flash_nas_adapters.flash_batch import FlashBatch
+    from flash_nas_adapters.flash_relaxation import FlashRelaxation
 
 __all__ = [
     "BLOCKS",
@@ -617,6 +619,8 @@ class FlashSpaceAdapter(Adapter):
     def relaxation(self, densities: Sequence[float] | None = None) -> FlashRelaxation:
         """Widths and depths (level 1), then skip densities (level 2): see
         :class:`FlashRelaxation`; ``densities`` restricts the skips to a grid."""
+        from flash_nas_adapters.flash_relaxation import FlashRelaxation
+
         return FlashRelaxation(self, densities)
 
     def skip_layout(self, arch: Hashable) -> tuple[dict[tuple[int, int], int], ...]:
@@ -870,7 +874,7 @@ class FlashSpaceAdapter(Adapter):
         if not replace and 2 * n > self.size() and self.size() <= ENUMERATE_LIMIT:
             # most of a small space: rejection would redraw for ever; pick from the whole list
             whole = self.enumerate().configs
-            return FlashBatch(self, whole[rng.choice(len(whole), size=n, replace=False)])
+            return _flash_batch(self, whole[rng.choice(len(whole), size=n, replace=False)])
         ends = [
             np.cumsum(np.array(self._options(c), dtype=np.int64)[:, 2] + 1)
             for c in range(self.n_cells)
@@ -888,7 +892,7 @@ class FlashSpaceAdapter(Adapter):
             choice = np.searchsorted(ends[cell], draw, side="right")
             configs[:, cell, :2] = options[choice, :2]
             configs[:, cell, 2] = draw - (ends[cell] - options[:, 2] - 1)[choice]
-        return FlashBatch(self, configs)
+        return _flash_batch(self, configs)
 
     def _draw(self, rng: np.random.Generator, ends: list[np.ndarray], n: int) -> np.ndarray:
         """``(n, n_cells)`` uniform draws, cell after cell (the order earlier samples used)."""
@@ -917,11 +921,11 @@ class FlashSpaceAdapter(Adapter):
             )
         grids = np.meshgrid(*(np.arange(len(c)) for c in choices), indexing="ij")
         configs = np.stack([choice[grid.ravel()] for choice, grid in zip(choices, grids)], axis=1)
-        return FlashBatch(self, configs.reshape(size, self.n_cells, 3))
+        return _flash_batch(self, configs.reshape(size, self.n_cells, 3))
 
     def batch(self, archs: Sequence[Hashable]) -> FlashBatch:
         rows = [self.check(arch) for arch in archs]
-        return FlashBatch(self, np.array(rows, dtype=np.int64).reshape(-1, self.n_cells, 3))
+        return _flash_batch(self, np.array(rows, dtype=np.int64).reshape(-1, self.n_cells, 3))
 
     def _cell_arrays(self, configs: np.ndarray) -> _CellArrays:
         """Checked ``configs`` as the float arrays the closed forms take."""
@@ -970,219 +974,6 @@ class FlashSpaceAdapter(Adapter):
         return {name: np.asarray(value, dtype=float) for name, value in found.items()}
 
 
-class FlashBatch(GraphBatch):
-    """Architectures of one :class:`FlashSpaceAdapter`: ``configs``, an int array of shape
-    ``(n, n_cells, 3)`` holding (width, depth, skips) per cell.
-
-    ``nn_degree``, ``nn_degree_neuron``, ``nn_mass``, ``params``, ``macs``, ``flops`` and
-    ``activations`` come in closed form for every block, so scoring 100,000 architectures builds
-    no graph; any other metric returns None and is scored graph by graph.
-    """
-
-    def __init__(self, adapter: FlashSpaceAdapter, configs: Any) -> None:
-        self.adapter = adapter
-        self.configs = adapter.check_configs(configs)
-
-    def __len__(self) -> int:
-        return len(self.configs)
-
-    def arch(self, position: int) -> FlashArch:
-        return tuple(CellConfig(*map(int, row)) for row in self.configs[position])
-
-    def slice(self, start: int, stop: int) -> FlashBatch:
-        return FlashBatch(self.adapter, self.configs[start:stop])
-
-    def graph(self, position: int) -> ArchGraph:
-        return self.adapter.to_graph(self.arch(position))
-
-    def arch_text(self, position: int) -> str:
-        return self.adapter.format(self.arch(position))
-
-    def texts(self) -> list[str]:
-        """Every canonical text at once (formatting 10^5 one by one took 4 s): see
-        :func:`~flash_nas_adapters.flash_bulk.batch_texts`, or one %-format per row where its
-        tables would be too large."""
-        fast = batch_texts(self.adapter.block, self.configs)
-        if fast is not None:
-            return fast
-        n_cells = self.adapter.n_cells
-        numbers = ",".join(["%d"] * n_cells)
-        form = f"{self.adapter.block}:w={numbers};d={numbers};t={numbers}"
-        columns = self.configs.transpose(0, 2, 1).reshape(len(self), 3 * n_cells)
-        texts: list[str] = []
-        for start in range(0, len(self), 65_536):  # chunks: tolist() of all rows is ~200 MB
-            texts += [form % row for row in map(tuple, columns[start : start + 65_536].tolist())]
-        return texts
-
-    @cached_property
-    def _cells(self) -> _CellArrays:
-        return self.adapter._cell_arrays(self.configs)
-
-    @cached_property
-    def _closed_forms(self) -> dict[str, np.ndarray]:
-        """The closed forms computed so far, by name."""
-        return {}
-
-    def fast_metric(self, name: str) -> np.ndarray | None:
-        # Every node of a FLASH cell is written by a conv, so both node rules agree.
-        if name == "nn_degree_computing":
-            name = "nn_degree"
-        if name not in self._closed_forms:
-            found = self.adapter._metric_arrays(self._cells, [name])
-            if name not in found:
-                return None
-            self._closed_forms[name] = found[name]
-        return self._closed_forms[name]
-
-    def edge_sums(self, count: _EdgeCounter, size: int, *, executed: bool = False) -> np.ndarray:
-        """Per architecture, the sum of ``count(edge)`` over its edges, without building graphs.
-
-        A FLASH network is a chain of parts (stem, cells, transitions, head) and has no zero
-        edge, so every edge is live and executed (``executed`` changes nothing), and the sum
-        is a sum over parts; a cell is in turn the sum
-        of its layers. Each distinct part -- a layer by its cell, position, width and the skips
-        entering it, a transition by the cells it joins... -- is built once with the adapter's
-        own builders (those of :meth:`FlashSpaceAdapter.to_graph`), and its sum is remembered
-        per ``count`` (the adapter keeps the last few). ``count`` must therefore be a pure
-        function of its edge, as a hardware model's ``edge_events`` is.
-        """
-        return self.adapter._edge_sums(self.configs, count, size)
-
-
-class FlashRelaxation(Relaxation):
-    """The FLASH space as SHGO's boxes, in FLASH's two levels.
-
-    * **Level 1**, per cell ``c`` (numbered from 1 in the names): ``width{c}``, the position of
-      the width in that cell's allowed widths, and ``depth{c}``, the position of the depth in
-      its allowed depths (index variables; 6-D for 3 cells). A cell with a single allowed width
-      (depth) has no such variable.
-    * **Level 2**, per cell: ``rho{c}``, the skip density in [0, 1], decoded as
-      ``t_c = round(rho_c * capacity(w_c, d_c))`` (3-D for 3 cells). It is NN-Mass's density
-      (skips over the most the cell holds), so a level-2 point keeps its meaning whatever
-      widths and depths level 1 chose.
-
-    ``densities`` (ours, for checking against a grid): None for the continuous density above,
-    or the few densities allowed, e.g. ``(0, 0.5, 1)``; ``rho{c}`` is then an index variable
-    over them, and the relaxation covers exactly the grid an exhaustive search enumerates.
-
-    :meth:`start` is the middle of the box: middle width and depth positions, density 0.5 (the
-    middle allowed density on a grid). :meth:`encode` inverts :meth:`decode` (``rho = t /
-    capacity``, 0 where the capacity is 0; on a grid, the nearest allowed density).
-    :meth:`neighbours`, what the integer repair climbs, moves one cell at a time: its width or
-    depth one position either way, keeping the skip density (``t`` rescaled to the new capacity
-    and rounded); its skips by ``+-step`` with ``step = max(1, capacity // 16)`` (one skip
-    channel is too small a step in a cell that holds hundreds); and its skips to the extremes,
-    0 and ``capacity``. On a grid the skip moves are to the neighbouring and extreme densities.
-    """
-
-    def __init__(
-        self, adapter: FlashSpaceAdapter, densities: Sequence[float] | None = None
-    ) -> None:
-        self.adapter = adapter
-        self.densities = None if densities is None else tuple(sorted({float(r) for r in densities}))
-        if self.densities is not None and (
-            not self.densities or self.densities[0] < 0 or self.densities[-1] > 1
-        ):
-            raise ValueError(
-                f"The 'densities' of FlashRelaxation must be skip densities in [0, 1] (or None "
-                f"for any density). Got {densities!r} instead."
-            )
-        found: list[Variable] = []
-        for cell in range(adapter.n_cells):
-            for name, allowed in (("width", adapter.widths), ("depth", adapter.depths)):
-                if len(allowed[cell]) > 1:
-                    found.append(Variable(f"{name}{cell + 1}", len(allowed[cell]), 1))
-        levels = None if self.densities is None else len(self.densities)
-        found += [Variable(f"rho{cell + 1}", levels, 2) for cell in range(adapter.n_cells)]
-        self._variables = tuple(found)
-        self._sizes = {variable.name: variable.size for variable in found}
-
-    @property
-    def variables(self) -> tuple[Variable, ...]:
-        return self._variables
-
-    def _index(self, values: Mapping[str, float], name: str) -> int:
-        size = self._sizes.get(name)
-        return 0 if size is None else round(min(max(float(values[name]), 0.0), size - 1.0))
-
-    def _density(self, values: Mapping[str, float], cell: int) -> float:
-        if self.densities is not None:
-            return self.densities[self._index(values, f"rho{cell + 1}")]
-        return min(max(float(values[f"rho{cell + 1}"]), 0.0), 1.0)
-
-    def _skips(self, rho: float, width: int, depth: int) -> int:
-        return round(rho * self.adapter.skip_capacity(width, depth))
-
-    def decode(self, values: Mapping[str, float]) -> FlashArch:
-        cells = []
-        for cell in range(self.adapter.n_cells):
-            width = self.adapter.widths[cell][self._index(values, f"width{cell + 1}")]
-            depth = self.adapter.depths[cell][self._index(values, f"depth{cell + 1}")]
-            rho = self._density(values, cell)
-            cells.append(CellConfig(width, depth, self._skips(rho, width, depth)))
-        return tuple(cells)
-
-    def _rho(self, config: CellConfig) -> float:
-        """The density ``config`` stands at: exact, or the nearest allowed one on a grid."""
-        capacity = self.adapter.skip_capacity(config.width, config.depth)
-        rho = config.skips / capacity if capacity else 0.0
-        if self.densities is not None:
-            return min(self.densities, key=lambda allowed: abs(allowed - rho))
-        return rho
-
-    def encode(self, arch: Hashable) -> dict[str, float]:
-        point: dict[str, float] = {}
-        for cell, config in enumerate(self.adapter.check(arch)):
-            name = cell + 1
-            point[f"width{name}"] = float(self.adapter.widths[cell].index(config.width))
-            point[f"depth{name}"] = float(self.adapter.depths[cell].index(config.depth))
-            rho = self._rho(config)
-            point[f"rho{name}"] = (
-                rho if self.densities is None else float(self.densities.index(rho))
-            )
-        return {name: value for name, value in point.items() if name in self._sizes}
-
-    def start(self) -> dict[str, float]:
-        return {
-            variable.name: 0.5 if variable.size is None else (variable.size - 1) / 2
-            for variable in self._variables
-        }
-
-    def neighbours(self, arch: Hashable) -> Iterator[FlashArch]:
-        cells = self.adapter.check(arch)
-        seen = {cells}
-        for cell, config in enumerate(cells):
-            width, depth = config.width, config.depth
-            rho = self._rho(config)
-            moved = []
-            for allowed, is_width in (
-                (self.adapter.widths[cell], True),
-                (self.adapter.depths[cell], False),
-            ):
-                position = allowed.index(width if is_width else depth)
-                for step in (-1, 1):
-                    if 0 <= position + step < len(allowed):
-                        value = allowed[position + step]
-                        w, d = (value, depth) if is_width else (width, value)
-                        moved.append((w, d, self._skips(rho, w, d)))
-            moved += [(width, depth, t) for t in self._skip_moves(config, rho)]
-            for numbers in moved:
-                neighbour = (*cells[:cell], CellConfig(*numbers), *cells[cell + 1 :])
-                if neighbour not in seen:
-                    seen.add(neighbour)
-                    yield neighbour
-
-    def _skip_moves(self, config: CellConfig, rho: float) -> list[int]:
-        capacity = self.adapter.skip_capacity(config.width, config.depth)
-        if self.densities is None:
-            step = max(1, capacity // 16)
-            return [max(config.skips - step, 0), min(config.skips + step, capacity), 0, capacity]
-        position = self.densities.index(rho)
-        nearby = self.densities[max(position - 1, 0) : position + 2]
-        targets = {*nearby, self.densities[0], self.densities[-1]}
-        return [self._skips(target, config.width, config.depth) for target in sorted(targets)]
-
-
 @flash_nas.hookimpl
 def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     register("flash", FlashSpaceAdapter)
@@ -1196,3 +987,23 @@ def translate_search_space(adapter, search_space, build):  # type: ignore[no-unt
 
         return FlashTranslator(build, search_space)
     return None
+
+
+def _flash_batch(adapter: FlashSpaceAdapter, configs: Any) -> FlashBatch:
+    from flash_nas_adapters.flash_batch import FlashBatch
+
+    return FlashBatch(adapter, configs)
+
+
+def __getattr__(name: str) -> Any:
+    # FlashBatch and FlashRelaxation live in modules of their own (this one was too long); they
+    # import from here, so they load on first use.
+    if name == "FlashBatch":
+        from flash_nas_adapters.flash_batch import FlashBatch
+
+        return FlashBatch
+    if name == "FlashRelaxation":
+        from flash_nas_adapters.flash_relaxation import FlashRelaxation
+
+        return FlashRelaxation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

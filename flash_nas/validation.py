@@ -13,20 +13,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from flash_nas.errors import ParameterError
+from flash_nas.errors import ParameterError, quote
 
-__all__ = ["ParameterError", "check_choice", "check_int", "check_number", "describe"]
-
-
-def describe(value: Any, limit: int = 80) -> str:
-    """``repr(value)``, cut short so that a huge input does not make a huge message."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text):,} chars)"
+__all__ = ["ParameterError", "check_choice", "check_int", "check_number"]
 
 
 def _fail(owner: str, name: str, expected: str, value: Any) -> ParameterError:
     return ParameterError(
-        f"The {name!r} parameter of {owner} must be {expected}. Got {describe(value)} instead."
+        f"The {name!r} parameter of {owner} must be {expected}. Got {quote(value)} instead."
     )
 
 

@@ -18,12 +18,11 @@ from flash_nas.cli._common import (
     make_adapter,
     write_output,
 )
+from flash_nas.engine import METHODS
 from flash_nas.engine.domain import LISTABLE
 from flash_nas.objective import LIMITS
 from flash_nas.sampling import STRATEGIES
 from flash_nas.tables import Table
-
-METHODS = ("bo", "flash")
 
 
 def run_search_command(args: argparse.Namespace) -> int:

@@ -18,13 +18,20 @@ predicted mean before the next ("kriging believer"), so a batch spreads out.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from flash_nas.gp import GaussianProcess
 
-__all__ = ["ArchitectureModel", "choose", "expected_improvement", "log_objective"]
+__all__ = [
+    "ArchitectureModel",
+    "choose",
+    "expected_improvement",
+    "log_objective",
+    "log_value",
+]
 
 #: Accuracies below this (in %) are clipped before the logarithm: a model may predict <= 0.
 _FLOOR = 1e-3
@@ -59,13 +66,24 @@ class ArchitectureModel:
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.gp.predict(X)
 
+    def believing(self, X: np.ndarray) -> ArchitectureModel:
+        """A copy that takes the rows of ``X`` as labelled at its own predicted mean (pending
+        proposals: the next ones then go elsewhere)."""
+        copy = ArchitectureModel.__new__(ArchitectureModel)
+        copy.gp = self.gp.condition_on(X, self.gp.predict(X)[0])
+        return copy
+
+
+def log_value(utility: Any, exponent: float, log_cost: Any) -> Any:
+    """``exponent * log(acc) + log_cost`` for a known accuracy (a label, or a mean)."""
+    return exponent * np.log(np.maximum(utility, _FLOOR)) + log_cost
+
 
 def log_objective(
     mean: np.ndarray, std: np.ndarray, exponent: float, log_cost: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of ``exponent * log(acc) + log_cost`` (delta method)."""
-    clipped = np.maximum(mean, _FLOOR)
-    return exponent * np.log(clipped) + log_cost, exponent * std / clipped
+    return log_value(mean, exponent, log_cost), exponent * std / np.maximum(mean, _FLOOR)
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, incumbent: float) -> np.ndarray:
@@ -86,12 +104,15 @@ def choose(
     exponent: float,
     incumbent: float,
     count: int,
-) -> list[int]:
-    """Positions in ``X`` of ``count`` candidates, by expected improvement, one at a time."""
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Positions in ``X`` of ``count`` candidates, by expected improvement, one at a time, and
+    the model's mean and standard deviation at every row before any was chosen."""
     gp = model.gp
     chosen: list[int] = []
+    first: tuple[np.ndarray, np.ndarray] | None = None
     for _ in range(min(count, len(X))):
         mean, std = gp.predict(X)
+        first = first or (mean, std)
         value, spread = log_objective(mean, std, exponent, log_cost)
         score = expected_improvement(value, spread, incumbent)
         score[chosen] = -np.inf
@@ -101,4 +122,6 @@ def choose(
         chosen.append(best)
         if len(chosen) < count:
             gp = gp.condition_on(X[best : best + 1], mean[best : best + 1])
-    return chosen
+    if first is None:
+        first = (np.zeros(len(X)), np.zeros(len(X)))
+    return chosen, *first

@@ -153,6 +153,7 @@ class SearchEngine:
         self._build_pool()
         self._model: Any = None
         self._flash_result: Any = None
+        self._known: tuple[int | None, dict[int, Any]] = (None, {})
         self._model_version = -1
         self._version = 0
 

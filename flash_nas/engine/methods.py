@@ -27,6 +27,7 @@ from flash_nas.engine.acquisition import (
     choose,
     expected_improvement,
     log_objective,
+    log_value,
 )
 from flash_nas.engine.records import PENDING, FrontPoint, Recommendation
 from flash_nas.errors import LabelError, NoFeasibleArchitectureError, NotSupportedError
@@ -39,7 +40,6 @@ __all__ = ["front", "predict", "propose", "recommend", "top"]
 
 #: (row, source, predicted utility or None, its standard deviation or None)
 Choice = tuple[int, str, "float | None", "float | None"]
-_FLOOR = 1e-3
 
 
 # ---------------------------------------------------------------------------------- propose
@@ -111,7 +111,7 @@ def _incumbent(engine: SearchEngine, exponent: float) -> float:
     if not len(rows):
         return -math.inf
     c = engine.candidates
-    value = exponent * np.log(np.maximum(utility, _FLOOR)) + c.column("log_cost")[rows]
+    value = log_value(utility, exponent, c.column("log_cost")[rows])
     ok = c.column("feasible")[rows]
     return float(value[ok].max()) if ok.any() else -math.inf
 
@@ -123,10 +123,7 @@ def _bo(engine: SearchEngine, count: int, taken: set[int]) -> list[Choice]:
     pending = [t.arch for t in engine.trials.values() if t.status == PENDING]
     if pending or taken:
         rows = np.concatenate([engine.candidates.add(pending), list(taken)]).astype(np.int64)
-        X = engine.inputs(rows)
-        believed = ArchitectureModel.__new__(ArchitectureModel)
-        believed.gp = model.gp.condition_on(X, model.predict(X)[0])
-        model = believed
+        model = model.believing(engine.inputs(rows))
     if not engine.listable:
         _shgo_candidates(engine, model, exponent, incumbent)
     rows = _candidate_rows(engine)
@@ -135,8 +132,7 @@ def _bo(engine: SearchEngine, count: int, taken: set[int]) -> list[Choice]:
         return []
     X = engine.inputs(rows)
     log_cost = engine.candidates.column("log_cost")[rows]
-    mean, std = model.predict(X)
-    picked = choose(model, X, log_cost, exponent, incumbent, count)
+    picked, mean, std = choose(model, X, log_cost, exponent, incumbent, count)
     return [(int(rows[k]), "model", float(mean[k]), float(std[k])) for k in picked]
 
 
@@ -261,7 +257,7 @@ def recommend(engine: SearchEngine) -> Recommendation:
         )
     c = engine.candidates
     exponent = engine.objective.exponents["acc"]
-    measured = exponent * np.log(np.maximum(utility, _FLOOR)) + c.column("log_cost")[rows]
+    measured = log_value(utility, exponent, c.column("log_cost")[rows])
     feasible = c.column("feasible")[rows]
     if engine.method == "flash":
         return _recommend_flash(engine, rows, utility, measured, feasible)
@@ -325,14 +321,14 @@ def _recommendation(
 ) -> Recommendation:
     c = engine.candidates
     exponent = engine.objective.exponents["acc"]
-    log_value = exponent * math.log(max(utility, _FLOOR)) + float(c.column("log_cost")[row])
+    value = float(log_value(utility, exponent, float(c.column("log_cost")[row])))
     return Recommendation(
         c.archs[row],
         engine.adapter.format(c.archs[row]),
         float(engine._from_utility(utility)),
         None if std is None else std * engine._scale_width(),
         measured,
-        math.exp(log_value),
+        math.exp(value),
         c.values(row),
         note,
     )
@@ -366,7 +362,15 @@ def predict(engine: SearchEngine, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
 # ------------------------------------------------------------------------- front and top
 def _known(engine: SearchEngine) -> dict[int, tuple[float, float | None, bool]]:
     """Row -> (utility, its std or None, measured?) for every feasible, computing row the
-    engine knows: told labels (measured) over the model's predictions for the pool."""
+    engine knows: told labels (measured) over the model's predictions for the pool. Kept until
+    the labels change: the front, the top and the plot all read it."""
+    version = _labels_version(engine)
+    if engine._known[0] != version:
+        engine._known = (version, _compute_known(engine))
+    return dict(engine._known[1])
+
+
+def _compute_known(engine: SearchEngine) -> dict[int, tuple[float, float | None, bool]]:
     from flash_nas.engine.engine import MIN_LABELS
 
     c = engine.candidates
@@ -402,7 +406,7 @@ def _point(
         measured,
         math.exp(-log_cost),
         c.values(row),
-        math.exp(exponent * math.log(max(utility, _FLOOR)) + log_cost),
+        math.exp(float(log_value(utility, exponent, log_cost))),
         None if std is None else std * engine._scale_width(),
     )
 
@@ -436,6 +440,6 @@ def top(engine: SearchEngine, count: int) -> list[FrontPoint]:
     exponent = engine.objective.exponents["acc"]
     log_cost = engine.candidates.column("log_cost")
     ranked = sorted(
-        known, key=lambda r: -(exponent * math.log(max(known[r][0], _FLOOR)) + log_cost[r])
+        known, key=lambda r: -float(log_value(known[r][0], exponent, log_cost[r]))
     )
     return [first] + [_point(engine, r, *known[r]) for r in ranked[: count - 1]]

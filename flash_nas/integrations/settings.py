@@ -24,12 +24,12 @@ from typing import Any
 from flash_nas import plugins
 from flash_nas.engine import SearchEngine
 from flash_nas.engine.engine import METHODS
+from flash_nas.errors import quote
 from flash_nas.integrations.params import SpaceTranslator, TunerConfigError, is_number
 from flash_nas.metrics import parse_metric_names
 from flash_nas.objective import LIMITS, default_objective, parse_objective
 from flash_nas.sampling import STRATEGIES
 from flash_nas.tables import PERCENT, LabelScale
-from flash_nas.validation import describe
 
 __all__ = ["ARGUMENTS", "EngineSettings", "read_metric"]
 
@@ -52,7 +52,7 @@ ARGUMENTS = (
 
 def _error(owner: str, name: str, expected: str, got: Any) -> TunerConfigError:
     return TunerConfigError(
-        f"The {name!r} argument of {owner} must be {expected}. Got {describe(got)} instead."
+        f"The {name!r} argument of {owner} must be {expected}. Got {quote(got)} instead."
     )
 
 
