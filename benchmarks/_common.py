@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import flash_nas
-from flash_nas.outputs import atomic_output
+from flash_nas.io.outputs import atomic_output
 
 
 def machine() -> str:

@@ -31,7 +31,8 @@ import numpy as np
 
 import flash_nas
 from benchmarks._common import executing
-from flash_nas.calibration import Fit, calibrate
+from flash_nas.cost.profile import Fit
+from flash_nas.cost.calibration import calibrate
 
 
 @dataclass

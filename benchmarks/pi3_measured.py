@@ -9,7 +9,7 @@ Run: ``python -m benchmarks.pi3_measured`` (``--quick`` for a smoke run;
    for the 11 classifiers torchvision defines (:data:`NETWORKS`), each built by the ``torch``
    adapter at ncnn's input size. The ``pi3b`` model priced with the board's specifications only
    (uncalibrated), then calibrated leave-one-network-out two ways, fitted on 10 networks to
-   predict the 11th: every latency cost refit (:func:`flash_nas.calibration.calibrate`), and
+   predict the 11th: every latency cost refit (:func:`flash_nas.cost.calibration.calibrate`), and
    one speed factor on the specification costs (:func:`speed_factor`); the shipped default
    profile is the second, fitted on all 11 at 4 threads. Beside it, MACs alone: their
    own ranking, and latency = c x MACs with c the median ms per MAC of the other networks.
@@ -38,7 +38,8 @@ import numpy as np
 import flash_nas
 from benchmarks._common import machine
 from flash_nas import ArchGraph, Edge, Layer, ListBatch, Op, Tensor
-from flash_nas.calibration import Profile, calibrate, fit_quality
+from flash_nas.cost.profile import Profile
+from flash_nas.cost.calibration import calibrate, fit_quality
 from flash_nas_adapters.torch_space import TorchAdapter
 from flash_nas_hardware.pi3b import LOAD_POWER_W, Pi3BModel
 
@@ -161,7 +162,7 @@ def _batch(graphs: list[ArchGraph]) -> ListBatch:
 
 def leave_one_out(model: Pi3BModel, batch: ListBatch, measured: np.ndarray) -> np.ndarray:
     """Latency of each network from the pi3b model refit on all the other networks: every
-    latency cost refit (:func:`flash_nas.calibration.calibrate`)."""
+    latency cost refit (:func:`flash_nas.cost.calibration.calibrate`)."""
     predicted = np.zeros(len(measured))
     events = model.events_batch(batch)
     for held in range(len(measured)):
@@ -181,7 +182,7 @@ def _latency_costs(model: Pi3BModel, profile: Profile) -> np.ndarray:
 
 def speed_factor(predicted: np.ndarray, measured: np.ndarray) -> float:
     """The one factor ``s`` minimising the squared relative error of ``s x predicted`` (the
-    criterion :func:`~flash_nas.calibration.calibrate` uses), closed form."""
+    criterion :func:`~flash_nas.cost.calibration.calibrate` uses), closed form."""
     ratio = predicted / measured
     return float(ratio.sum() / (ratio**2).sum())
 

@@ -1,128 +1,303 @@
 """flash-nas: FLASH's training-free, hardware-aware neural architecture search for the NAS tools
 people already use.
 
-Importing this package pulls in numpy and pluggy only; torch, NNI and the NAS-Bench-201 API load
-when a feature that needs them is used.
+The package is laid out by stage, in the order one search flows through it (see
+``docs/architecture.md``):
+
+* :mod:`flash_nas.graph` -- the common graph form (:class:`ArchGraph`), batches of whole spaces
+  as arrays, and the training-free metrics (NN-Degree, NN-Mass, parameters, FLOPs);
+* :mod:`flash_nas.plugins` -- the plugin API (adapter and hardware bases, hook specifications),
+  the registry and the contract tests a plugin runs;
+* :mod:`flash_nas.cost` -- linear cost models, profiles and their calibration;
+* :mod:`flash_nas.search` -- the ask/tell engine and everything it proposes with;
+* :mod:`flash_nas.train` -- CIFAR, the torch builder and the training loop;
+* :mod:`flash_nas.integrations` -- NNI, Optuna and Ray Tune front ends;
+* :mod:`flash_nas.cli` -- the ``flash-nas`` command; :mod:`flash_nas.io` -- tables and safe
+  outputs; :mod:`flash_nas.errors` and :mod:`flash_nas.validation` serve every stage.
+
+Every public name below is importable from ``flash_nas`` itself and loads on first use (PEP 562),
+so that ``import flash_nas`` (and ``flash-nas --help``) imports neither numpy nor scipy.
+Modules of the old flat layout (``flash_nas.batch``, ``flash_nas.hardware``...) still import,
+with a DeprecationWarning naming their new place (:mod:`flash_nas._moved`).
 """
 
 from __future__ import annotations
 
-from flash_nas.adapter import Adapter
-from flash_nas.batch import ChoiceBatch, ChoiceSkeleton, GraphBatch, ListBatch
-from flash_nas.errors import (
-    ArchFormatError,
-    FlashNasError,
-    GraphError,
-    MissingDependencyError,
-    NotSupportedError,
-    PluginError,
-    TableError,
-    UnknownNameError,
-)
-from flash_nas.graph import ArchGraph, Cell, Edge, Layer, Op, Tensor
-from flash_nas.hardware import QUANTITIES, HardwareModel
-from flash_nas.metrics import (
-    METRICS,
-    Metric,
-    executed_edges,
-    get_metric,
-    live_edges,
-    score,
-    score_batch,
-)
-from flash_nas.plugins import (
-    ENTRY_POINT_GROUP,
-    adapter_names,
-    get_adapter,
-    get_hardware,
-    hardware_names,
-    hookimpl,
-    load_plugins,
-    registrations,
-)
-from flash_nas.tables import Table, read_table, write_table
+import importlib
+from typing import TYPE_CHECKING
+
+from flash_nas import _moved
 
 __version__ = "0.1.0"
 
-# Heavier parts load on first use (PEP 562), so that `import flash_nas` stays light: scipy for
-# the predictor, search and calibration, torch for the builder.
-_LAZY = {
+_moved.install()
+
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "ArchFormatError": "flash_nas.errors",
+    "FlashNasError": "flash_nas.errors",
+    "GraphError": "flash_nas.errors",
+    "MissingDependencyError": "flash_nas.errors",
+    "NotSupportedError": "flash_nas.errors",
+    "PluginError": "flash_nas.errors",
+    "TableError": "flash_nas.errors",
+    "UnknownNameError": "flash_nas.errors",
     "require": "flash_nas._imports",
-    "SearchEngine": "flash_nas.engine",
-    "Recommendation": "flash_nas.engine",
-    "Proposal": "flash_nas.engine",
-    "LabelScale": "flash_nas.tables",
-    "GaussianProcess": "flash_nas.gp",
-    "AccuracyPredictor": "flash_nas.predictor",
-    "NotFittedError": "flash_nas.predictor",
-    "select_samples": "flash_nas.sampling",
-    "parse_objective": "flash_nas.objective",
-    "Objective": "flash_nas.objective",
-    "Evaluator": "flash_nas.evaluation",
-    "Relaxation": "flash_nas.relaxation",
-    "Variable": "flash_nas.relaxation",
-    "hierarchical_shgo": "flash_nas.search",
-    "exhaustive_search": "flash_nas.search",
-    "SearchResult": "flash_nas.search",
-    "LinearCostModel": "flash_nas.hardware",
-    "Coefficient": "flash_nas.hardware",
-    "calibrate": "flash_nas.calibration",
-    "load_profile": "flash_nas.calibration",
-    "Profile": "flash_nas.calibration",
-    "build_module": "flash_nas.torch_builder",
+    "ArchGraph": "flash_nas.graph.arch",
+    "Cell": "flash_nas.graph.arch",
+    "Edge": "flash_nas.graph.arch",
+    "Layer": "flash_nas.graph.arch",
+    "Op": "flash_nas.graph.arch",
+    "Tensor": "flash_nas.graph.arch",
+    "ChoiceBatch": "flash_nas.graph.batch",
+    "ChoiceSkeleton": "flash_nas.graph.batch",
+    "GraphBatch": "flash_nas.graph.batch",
+    "ListBatch": "flash_nas.graph.batch",
+    "METRICS": "flash_nas.graph.metrics",
+    "Metric": "flash_nas.graph.metrics",
+    "get_metric": "flash_nas.graph.metrics",
+    "score": "flash_nas.graph.metrics",
+    "score_batch": "flash_nas.graph.metrics",
+    "executed_edges": "flash_nas.graph.structure",
+    "live_edges": "flash_nas.graph.structure",
+    "Adapter": "flash_nas.plugins.adapter",
+    "QUANTITIES": "flash_nas.plugins.hardware",
+    "HardwareModel": "flash_nas.plugins.hardware",
+    "ENTRY_POINT_GROUP": "flash_nas.plugins.registry",
+    "adapter_names": "flash_nas.plugins.registry",
+    "get_adapter": "flash_nas.plugins.registry",
+    "get_hardware": "flash_nas.plugins.registry",
+    "hardware_names": "flash_nas.plugins.registry",
+    "hookimpl": "flash_nas.plugins.registry",
+    "load_plugins": "flash_nas.plugins.registry",
+    "registrations": "flash_nas.plugins.registry",
+    "Coefficient": "flash_nas.cost.linear",
+    "LinearCostModel": "flash_nas.cost.linear",
+    "Profile": "flash_nas.cost.profile",
+    "load_profile": "flash_nas.cost.profile",
+    "calibrate": "flash_nas.cost.calibration",
+    "LabelScale": "flash_nas.io.tables",
+    "Table": "flash_nas.io.tables",
+    "read_table": "flash_nas.io.tables",
+    "write_table": "flash_nas.io.tables",
+    "SearchEngine": "flash_nas.search.engine",
+    "Recommendation": "flash_nas.search.engine",
+    "Proposal": "flash_nas.search.engine",
+    "GaussianProcess": "flash_nas.search.gp",
+    "AccuracyPredictor": "flash_nas.search.predictor",
+    "NotFittedError": "flash_nas.search.predictor",
+    "select_samples": "flash_nas.search.sampling",
+    "Objective": "flash_nas.search.objective",
+    "parse_objective": "flash_nas.search.objective",
+    "Evaluator": "flash_nas.search.evaluation",
+    "Relaxation": "flash_nas.plugins.relaxation",
+    "Variable": "flash_nas.plugins.relaxation",
+    "SearchResult": "flash_nas.search.shgo",
+    "exhaustive_search": "flash_nas.search.shgo",
+    "hierarchical_shgo": "flash_nas.search.shgo",
+    "build_module": "flash_nas.train.torch_builder",
 }
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flash_nas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'flash_nas' has no attribute {name!r}")
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "METRICS",
-    "QUANTITIES",
-    "Adapter",
-    "ArchFormatError",
-    "ArchGraph",
-    "Cell",
-    "ChoiceBatch",
-    "ChoiceSkeleton",
-    "Edge",
-    "FlashNasError",
-    "GraphBatch",
-    "GraphError",
-    "HardwareModel",
-    "Layer",
-    "ListBatch",
-    "Metric",
-    "MissingDependencyError",
-    "NotSupportedError",
-    "Op",
-    "PluginError",
-    "SearchEngine",
-    "Table",
-    "TableError",
-    "Tensor",
-    "UnknownNameError",
-    "__version__",
-    "adapter_names",
-    "executed_edges",
-    "get_adapter",
-    "get_hardware",
-    "get_metric",
-    "hardware_names",
-    "hookimpl",
-    "live_edges",
-    "load_plugins",
-    "read_table",
-    "registrations",
-    "require",
-    "score",
-    "score_batch",
-    "write_table",
-]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
+
+
+__all__ = ["__version__", *sorted(_PUBLIC)]
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ does the same
+    from flash_nas._imports import (
+        require as require,
+    )
+    from flash_nas.cost.calibration import (
+        calibrate as calibrate,
+    )
+    from flash_nas.cost.linear import (
+        Coefficient as Coefficient,
+    )
+    from flash_nas.cost.linear import (
+        LinearCostModel as LinearCostModel,
+    )
+    from flash_nas.cost.profile import (
+        Profile as Profile,
+    )
+    from flash_nas.cost.profile import (
+        load_profile as load_profile,
+    )
+    from flash_nas.errors import (
+        ArchFormatError as ArchFormatError,
+    )
+    from flash_nas.errors import (
+        FlashNasError as FlashNasError,
+    )
+    from flash_nas.errors import (
+        GraphError as GraphError,
+    )
+    from flash_nas.errors import (
+        MissingDependencyError as MissingDependencyError,
+    )
+    from flash_nas.errors import (
+        NotSupportedError as NotSupportedError,
+    )
+    from flash_nas.errors import (
+        PluginError as PluginError,
+    )
+    from flash_nas.errors import (
+        TableError as TableError,
+    )
+    from flash_nas.errors import (
+        UnknownNameError as UnknownNameError,
+    )
+    from flash_nas.graph.arch import (
+        ArchGraph as ArchGraph,
+    )
+    from flash_nas.graph.arch import (
+        Cell as Cell,
+    )
+    from flash_nas.graph.arch import (
+        Edge as Edge,
+    )
+    from flash_nas.graph.arch import (
+        Layer as Layer,
+    )
+    from flash_nas.graph.arch import (
+        Op as Op,
+    )
+    from flash_nas.graph.arch import (
+        Tensor as Tensor,
+    )
+    from flash_nas.graph.batch import (
+        ChoiceBatch as ChoiceBatch,
+    )
+    from flash_nas.graph.batch import (
+        ChoiceSkeleton as ChoiceSkeleton,
+    )
+    from flash_nas.graph.batch import (
+        GraphBatch as GraphBatch,
+    )
+    from flash_nas.graph.batch import (
+        ListBatch as ListBatch,
+    )
+    from flash_nas.graph.metrics import (
+        METRICS as METRICS,
+    )
+    from flash_nas.graph.metrics import (
+        Metric as Metric,
+    )
+    from flash_nas.graph.metrics import (
+        get_metric as get_metric,
+    )
+    from flash_nas.graph.metrics import (
+        score as score,
+    )
+    from flash_nas.graph.metrics import (
+        score_batch as score_batch,
+    )
+    from flash_nas.graph.structure import (
+        executed_edges as executed_edges,
+    )
+    from flash_nas.graph.structure import (
+        live_edges as live_edges,
+    )
+    from flash_nas.io.tables import (
+        LabelScale as LabelScale,
+    )
+    from flash_nas.io.tables import (
+        Table as Table,
+    )
+    from flash_nas.io.tables import (
+        read_table as read_table,
+    )
+    from flash_nas.io.tables import (
+        write_table as write_table,
+    )
+    from flash_nas.plugins.adapter import (
+        Adapter as Adapter,
+    )
+    from flash_nas.plugins.hardware import (
+        QUANTITIES as QUANTITIES,
+    )
+    from flash_nas.plugins.hardware import (
+        HardwareModel as HardwareModel,
+    )
+    from flash_nas.plugins.registry import (
+        ENTRY_POINT_GROUP as ENTRY_POINT_GROUP,
+    )
+    from flash_nas.plugins.registry import (
+        adapter_names as adapter_names,
+    )
+    from flash_nas.plugins.registry import (
+        get_adapter as get_adapter,
+    )
+    from flash_nas.plugins.registry import (
+        get_hardware as get_hardware,
+    )
+    from flash_nas.plugins.registry import (
+        hardware_names as hardware_names,
+    )
+    from flash_nas.plugins.registry import (
+        hookimpl as hookimpl,
+    )
+    from flash_nas.plugins.registry import (
+        load_plugins as load_plugins,
+    )
+    from flash_nas.plugins.registry import (
+        registrations as registrations,
+    )
+    from flash_nas.plugins.relaxation import (
+        Relaxation as Relaxation,
+    )
+    from flash_nas.plugins.relaxation import (
+        Variable as Variable,
+    )
+    from flash_nas.search.engine import (
+        Proposal as Proposal,
+    )
+    from flash_nas.search.engine import (
+        Recommendation as Recommendation,
+    )
+    from flash_nas.search.engine import (
+        SearchEngine as SearchEngine,
+    )
+    from flash_nas.search.evaluation import (
+        Evaluator as Evaluator,
+    )
+    from flash_nas.search.gp import (
+        GaussianProcess as GaussianProcess,
+    )
+    from flash_nas.search.objective import (
+        Objective as Objective,
+    )
+    from flash_nas.search.objective import (
+        parse_objective as parse_objective,
+    )
+    from flash_nas.search.predictor import (
+        AccuracyPredictor as AccuracyPredictor,
+    )
+    from flash_nas.search.predictor import (
+        NotFittedError as NotFittedError,
+    )
+    from flash_nas.search.sampling import (
+        select_samples as select_samples,
+    )
+    from flash_nas.search.shgo import (
+        SearchResult as SearchResult,
+    )
+    from flash_nas.search.shgo import (
+        exhaustive_search as exhaustive_search,
+    )
+    from flash_nas.search.shgo import (
+        hierarchical_shgo as hierarchical_shgo,
+    )
+    from flash_nas.train.torch_builder import (
+        build_module as build_module,
+    )

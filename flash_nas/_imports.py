@@ -21,14 +21,14 @@ _EXTRAS = {
 
 
 #: Packages that import torchvision when it is installed, which fails beside the CPU torch
-#: unless torchvision was imported through :mod:`flash_nas.torchvision_compat` first.
+#: unless torchvision was imported through :mod:`flash_nas.train.torchvision_compat` first.
 _IMPORT_TORCHVISION = ("nni", "torchmetrics", "pytorch_lightning", "lightning", "torchvision")
 
 
 def require(module: str, feature: str) -> ModuleType:
     """Import ``module`` or raise an error naming the extra that provides it."""
     if module.split(".")[0] in _IMPORT_TORCHVISION:
-        from flash_nas.torchvision_compat import import_torchvision_if_installed
+        from flash_nas.train.torchvision_compat import import_torchvision_if_installed
 
         import_torchvision_if_installed()
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import flash_nas.plugins
-from flash_nas.torchvision_compat import import_torchvision_if_installed
+from flash_nas.train.torchvision_compat import import_torchvision_if_installed
 
 # Where torchvision is installed beside the CPU torch, importing it plainly fails, and with it
 # torchmetrics, lightning and NNI's model hub, which the NNI tests import directly.

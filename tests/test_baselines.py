@@ -6,15 +6,15 @@ from collections.abc import Callable
 
 import pytest
 
-from flash_nas.baselines import (
+from flash_nas.search.baselines import (
     differential_evolution_search,
     random_search,
     regularized_evolution,
 )
-from flash_nas.evaluation import Evaluator
-from flash_nas.objective import parse_objective
-from flash_nas.predictor import AccuracyPredictor
-from flash_nas.search import SearchResult
+from flash_nas.search.evaluation import Evaluator
+from flash_nas.search.objective import parse_objective
+from flash_nas.search.predictor import AccuracyPredictor
+from flash_nas.search.shgo import SearchResult
 from flash_nas_adapters.flash_space import FlashSpaceAdapter
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 from flash_nas_hardware.imc import ImcModel

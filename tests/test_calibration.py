@@ -9,7 +9,8 @@ import pytest
 
 import flash_nas
 from flash_nas import FlashNasError, TableError
-from flash_nas.calibration import Profile, calibrate, load_profile
+from flash_nas.cost.profile import Profile, load_profile
+from flash_nas.cost.calibration import calibrate
 from flash_nas_hardware.imc import ImcModel
 from flash_nas_hardware.pi3b import Pi3BModel
 
@@ -131,7 +132,7 @@ def test_measured_energy_is_fitted_not_carried(batch):
 
 
 def test_a_profile_says_which_quantities_it_left_at_the_defaults(batch):
-    from flash_nas.calibration import profile_status, profile_summary
+    from flash_nas.cost.profile import profile_status, profile_summary
 
     model = ImcModel()
     truth = model.estimate_batch(batch)["latency_ms"] * 2

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flash_nas.cifar import DATASETS, CifarData, DatasetError, load_cifar
+from flash_nas.train.cifar import DATASETS, CifarData, DatasetError, load_cifar
 
 CIFAR10_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 

@@ -11,7 +11,7 @@ import pytest
 
 import flash_nas
 from flash_nas import ArchGraph, Cell, Edge, Layer, Op, Tensor, executed_edges, live_edges
-from flash_nas.hardware import edge_sums
+from flash_nas.graph.structure import edge_sums
 from flash_nas_hardware.imc import ImcModel
 from flash_nas_hardware.pi3b import Pi3BModel
 
@@ -142,7 +142,7 @@ def test_cost_models_price_executed_work_and_metrics_do_not(nb201):
 
 def test_the_torch_builder_builds_executed_work_on_request(nb201):
     torch = pytest.importorskip("torch", reason="the torch extra is not installed")
-    from flash_nas.torch_builder import build_module
+    from flash_nas.train.torch_builder import build_module
 
     graph = nb201.to_graph(
         nb201.parse(
@@ -166,7 +166,7 @@ def test_executed_work_ranks_hw_nas_bench_raspberry_pi_latencies_better_than_liv
     # HW-NAS-Bench's Raspberry Pi 4 latencies of all 15,625 cells (shipped with the package):
     # the Pi-3B form over executed edges, calibrated on 25 cells, ranks the rest far better
     # than over live edges, on every seed (issue 10: rho 0.96 against 0.76 +- 0.28)
-    from flash_nas.calibration import calibrate
+    from flash_nas.cost.calibration import calibrate
 
     class LiveEdges(Pi3BModel):
         def events_batch(self, batch):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flash_nas.cifar import DatasetError, load_cifar
+from flash_nas.train.cifar import DatasetError, load_cifar
 from flash_nas.cli import main
 
 NB201_ARCH = (

@@ -141,7 +141,7 @@ def test_every_package_and_data_folder_is_listed_for_setuptools():
             found.add(".".join((name, *parts)))
         for data in folder.rglob("*.gz"):
             found.add(".".join((name, *data.parent.relative_to(folder).parts)))
-    assert "flash_nas.engine" in found and "flash_nas_adapters.data" in found
+    assert "flash_nas.search.engine" in found and "flash_nas_adapters.data" in found
     assert set(config["packages"]) == found
 
 

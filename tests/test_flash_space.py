@@ -12,7 +12,7 @@ import pytest
 
 import flash_nas
 from flash_nas import ArchFormatError, NotSupportedError, UnknownNameError, score, score_batch
-from flash_nas.testing import AdapterContract
+from flash_nas.plugins.testing import AdapterContract
 from flash_nas_adapters.flash_space import (
     BLOCKS,
     CellConfig,
@@ -524,7 +524,7 @@ def test_score_batch_uses_closed_forms_and_is_fast():
 @pytest.mark.parametrize("block", BLOCKS)
 def test_graphs_build_and_run_in_torch(block):
     torch = pytest.importorskip("torch")
-    from flash_nas.torch_builder import build_module
+    from flash_nas.train.torch_builder import build_module
 
     space = FlashSpaceAdapter(block=block, input_size=30, num_classes=7)
     graph = space.to_graph(space.parse(f"{block}:w=16,24,32;d=5,2,4;t=6,0,3"))

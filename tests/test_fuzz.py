@@ -20,7 +20,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from flash_nas.cli import main  # noqa: E402
 from flash_nas.errors import TableError  # noqa: E402
-from flash_nas.tables import read_table  # noqa: E402
+from flash_nas.io.tables import read_table  # noqa: E402
 
 OLD = b"arch,nn_degree\nkeep me,1\n"
 NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from flash_nas.errors import FlashNasError, NotFittedError
-from flash_nas.gp import GaussianProcess
+from flash_nas.search.gp import GaussianProcess
 
 
 def smooth(X: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 
 import flash_nas
 from flash_nas import ArchGraph, Edge, Layer, NotSupportedError, Op, Tensor
-from flash_nas.testing import HardwareModelContract
+from flash_nas.plugins.testing import HardwareModelContract
 from flash_nas_hardware import host
 from flash_nas_hardware.host import CudaModel, HostModel
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 import flash_nas
 from flash_nas import ArchGraph, Edge, FlashNasError, Layer, Op, Tensor, UnknownNameError
-from flash_nas.calibration import calibrate
-from flash_nas.hardware import EdgeShape
-from flash_nas.testing import HardwareModelContract
+from flash_nas.cost.calibration import calibrate
+from flash_nas.graph.structure import EdgeShape
+from flash_nas.plugins.testing import HardwareModelContract
 from flash_nas_hardware import imc
 from flash_nas_hardware.imc import PRESETS, ImcModel, mesh_hops
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import flash_nas
 from flash_nas import ArchGraph, FlashNasError, ListBatch
-from flash_nas.calibration import calibrate
-from flash_nas.testing import HardwareModelContract
+from flash_nas.cost.calibration import calibrate
+from flash_nas.plugins.testing import HardwareModelContract
 from flash_nas_adapters.flash_space import (
     BLOCKS,
     DEFAULT_DEPTHS,

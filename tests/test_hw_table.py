@@ -9,7 +9,7 @@ import pytest
 
 import flash_nas
 from flash_nas import TableError, UnknownNameError
-from flash_nas.testing import HardwareModelContract
+from flash_nas.plugins.testing import HardwareModelContract
 from flash_nas_hardware.hwnasbench import DEVICES, TableHardwareModel
 
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"

@@ -23,7 +23,7 @@ from flash_nas import (
     Tensor,
     UnknownNameError,
 )
-from flash_nas.testing import HardwareModelContract
+from flash_nas.plugins.testing import HardwareModelContract
 from flash_nas_hardware import zigzag_sim
 from flash_nas_hardware.zigzag_sim import ZigZagLayer, ZigZagModel, graph_layers
 

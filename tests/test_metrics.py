@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flash_nas import ArchGraph, Cell, Edge, GraphError, Layer, Op, Tensor, UnknownNameError, score
-from flash_nas.metrics import get_metric, parse_metric_names
+from flash_nas.graph.metrics import get_metric, parse_metric_names
 
 
 def conv(c: int, kernel: int = 3) -> Op:

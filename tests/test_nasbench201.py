@@ -233,7 +233,7 @@ def test_bad_parameters_are_rejected():
 
 def test_torch_models_have_the_graphs_parameters_and_output_shape(space):
     torch = pytest.importorskip("torch")
-    from flash_nas.torch_builder import build_module
+    from flash_nas.train.torch_builder import build_module
 
     batch = space.sample(6, seed=1)
     for position in range(len(batch)):

@@ -12,8 +12,8 @@ import pytest
 
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, score, score_batch
-from flash_nas.metrics._structure import live_edges
-from flash_nas.testing import AdapterContract
+from flash_nas.graph.structure import live_edges
+from flash_nas.plugins.testing import AdapterContract
 from flash_nas_adapters.nasbench101 import (
     NasBench101Adapter,
     from_naslib,
@@ -190,7 +190,7 @@ def test_nb101_encoding_is_of_the_pruned_cell() -> None:
 
 def test_nb101_graph_builds_a_module_with_its_parameters() -> None:
     torch = pytest.importorskip("torch", reason="needs the torch extra")
-    from flash_nas.torch_builder import build_module
+    from flash_nas.train.torch_builder import build_module
 
     graph = NasBench101Adapter().to_graph(NasBench101Adapter().parse(CELL_5))
     module = build_module(graph)

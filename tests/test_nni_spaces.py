@@ -14,7 +14,7 @@ import pytest
 
 import flash_nas
 from flash_nas import ArchFormatError, ArchGraph, score, score_batch
-from flash_nas.testing import AdapterContract
+from flash_nas.plugins.testing import AdapterContract
 from flash_nas_adapters import nni_spaces
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 from flash_nas_adapters.nni_darts import NniDartsAdapter
@@ -271,7 +271,7 @@ def unused_preprocessing(graph: ArchGraph, sample: dict) -> int:
 def test_darts_matches_nnis_frozen_models(hub):
     import torch
 
-    from flash_nas.torch_builder import build_module
+    from flash_nas.train.torch_builder import build_module
 
     adapter = NniDartsAdapter()
     space = adapter.nni_space()
@@ -332,7 +332,7 @@ def test_darts_batch_groups_widths_and_depths():
 def test_proxylessnas_matches_nnis_frozen_models(hub):
     import torch
 
-    from flash_nas.torch_builder import build_module
+    from flash_nas.train.torch_builder import build_module
 
     adapter = NniProxylessAdapter()
     space = adapter.nni_space()

@@ -27,8 +27,8 @@ from flash_nas.integrations.params import (  # noqa: E402
     SearchSpaceError,
     TunerConfigError,
 )
-from flash_nas.objective import ObjectiveError  # noqa: E402
-from flash_nas.pipeline import fit_predictor, run_search  # noqa: E402
+from flash_nas.search.objective import ObjectiveError  # noqa: E402
+from flash_nas.search.pipeline import fit_predictor, run_search  # noqa: E402
 from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table  # noqa: E402
 from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
 
@@ -185,7 +185,7 @@ def test_method_flash_walks_the_hierarchical_shgo_ranking(table):
     run_trials(t, table, 25)
     engine = t.engine
     rows, utility = engine.labelled()
-    from flash_nas.pipeline import Labels
+    from flash_nas.search.pipeline import Labels
 
     labels = Labels([engine.candidates.archs[r] for r in rows], utility, "test")
     predictor = fit_predictor(engine.adapter, labels, ["nn_degree"])

@@ -1,4 +1,4 @@
-"""flash_nas.outputs: a file is replaced whole or not at all; outputs are checked up front."""
+"""flash_nas.io.outputs: a file is replaced whole or not at all; outputs are checked up front."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flash_nas.errors import OutputError
-from flash_nas.outputs import atomic_output, atomic_path, check_output_path, is_stream_target
+from flash_nas.io.outputs import atomic_output, atomic_path, check_output_path, is_stream_target
 
 OLD = "old content\n"
 

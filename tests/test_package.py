@@ -23,7 +23,7 @@ def test_import_and_plugin_loading_pull_in_no_optional_package():
 def test_every_public_name_resolves():
     for name in flash_nas.__all__:
         assert getattr(flash_nas, name) is not None, name
-    assert flash_nas.AccuracyPredictor.__module__ == "flash_nas.predictor"
+    assert flash_nas.AccuracyPredictor.__module__ == "flash_nas.search.predictor"
 
 
 def test_unknown_attributes_fail_plainly():

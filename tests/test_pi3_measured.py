@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks import pi3_measured
-from flash_nas.calibration import load_profile
+from flash_nas.cost.profile import load_profile
 from flash_nas_hardware.pi3b import DEFAULT_PROFILE, LOAD_POWER_W, Pi3BModel
 
 pytest.importorskip("torch", reason="the Pi 3 benchmark builds networks with torch")
@@ -16,7 +16,7 @@ pytest.importorskip("torch", reason="the Pi 3 benchmark builds networks with tor
 
 def torchvision_or_skip() -> None:
     from flash_nas import MissingDependencyError
-    from flash_nas.torchvision_compat import import_torchvision
+    from flash_nas.train.torchvision_compat import import_torchvision
 
     try:
         import_torchvision()

@@ -13,7 +13,7 @@ import pytest
 
 import flash_nas
 from flash_nas import HardwareModel, PluginError, UnknownNameError, hookimpl
-from flash_nas.hookspecs import register_adapters, register_hardware
+from flash_nas.plugins.hookspecs import register_adapters, register_hardware
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 
 TOY_PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from flash_nas.errors import FlashNasError, UnknownNameError
-from flash_nas.objective import ObjectiveError, parse_objective
-from flash_nas.predictor import AccuracyPredictor, NotFittedError, prediction_quality
-from flash_nas.sampling import select_samples
+from flash_nas.search.objective import ObjectiveError, parse_objective
+from flash_nas.search.predictor import AccuracyPredictor, NotFittedError, prediction_quality
+from flash_nas.search.sampling import select_samples
 
 
 def curve(g: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import ray
 from ray import tune
 
 from flash_nas import MissingDependencyError
-from flash_nas.engine import StateError
+from flash_nas.search.engine import StateError
 from flash_nas.integrations.params import SearchSpaceError, TunerConfigError
 from flash_nas.integrations.ray import FlashSearcher
 from flash_nas_adapters.nasbench201 import load_shipped_table

@@ -15,13 +15,14 @@ import pytest
 
 from benchmarks import search_flash
 from flash_nas import score_batch
-from flash_nas.evaluation import INFEASIBLE, Evaluator
-from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel
-from flash_nas.metrics._structure import edge_sums, op_macs
-from flash_nas.objective import parse_objective
-from flash_nas.pipeline import Labels, fit_predictor
-from flash_nas.predictor import AccuracyPredictor
-from flash_nas.search import SearchResult, exhaustive_search, hierarchical_shgo
+from flash_nas.search.evaluation import INFEASIBLE, Evaluator
+from flash_nas.cost.linear import Coefficient, LinearCostModel
+from flash_nas.graph.structure import EdgeShape
+from flash_nas.graph.structure import edge_sums, op_macs
+from flash_nas.search.objective import parse_objective
+from flash_nas.search.pipeline import Labels, fit_predictor
+from flash_nas.search.predictor import AccuracyPredictor
+from flash_nas.search.shgo import SearchResult, exhaustive_search, hierarchical_shgo
 from flash_nas_adapters.flash_space import (
     BLOCKS,
     CellConfig,

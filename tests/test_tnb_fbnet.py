@@ -11,7 +11,7 @@ import pytest
 
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, TableError, UnknownNameError, score, score_batch
-from flash_nas.testing import AdapterContract, HardwareModelContract
+from flash_nas.plugins.testing import AdapterContract, HardwareModelContract
 from flash_nas_adapters.fbnet import BLOCKS, FBNetAdapter, layer_shapes
 from flash_nas_adapters.space_tables import transnas101_table
 from flash_nas_adapters.transnas101 import (
@@ -193,7 +193,7 @@ def test_fbnet_blocks_build_the_described_network() -> None:
 
 def test_fbnet_module_holds_the_graphs_parameters() -> None:
     torch = pytest.importorskip("torch", reason="needs the torch extra")
-    from flash_nas.torch_builder import build_module
+    from flash_nas.train.torch_builder import build_module
 
     adapter = FBNetAdapter()
     graph = adapter.to_graph(adapter.parse(load_fbnet_latencies().archs[0]))

@@ -15,14 +15,14 @@ from tests.cli_helpers import fail, rows, run
 torch = pytest.importorskip("torch", reason="the torch adapter needs the [torch] extra")
 nn = torch.nn
 
-from flash_nas.torch_builder import build_module  # noqa: E402
+from flash_nas.train.torch_builder import build_module  # noqa: E402
 from flash_nas_adapters.torch_fx import graph_from_module  # noqa: E402
 from flash_nas_adapters.torch_space import TorchAdapter  # noqa: E402
 
 
 def torchvision_or_skip():
     from flash_nas import MissingDependencyError
-    from flash_nas.torchvision_compat import import_torchvision
+    from flash_nas.train.torchvision_compat import import_torchvision
 
     try:
         return import_torchvision()

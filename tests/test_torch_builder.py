@@ -7,8 +7,8 @@ import pytest
 
 from flash_nas.errors import GraphError, MissingDependencyError
 from flash_nas.graph import ArchGraph, Cell, Edge, Layer, Op, Tensor
-from flash_nas.metrics.graph_metrics import params
-from flash_nas.torch_builder import build_module
+from flash_nas.graph.metrics.graph_metrics import params
+from flash_nas.train.torch_builder import build_module
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -271,7 +271,7 @@ def test_missing_torch_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_importing_the_builder_does_not_import_torch() -> None:
-    code = "import sys, flash_nas.torch_builder; print('torch' in sys.modules)"
+    code = "import sys, flash_nas.train.torch_builder; print('torch' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

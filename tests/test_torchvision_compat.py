@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs the [torch] extra")
 
-from flash_nas.torchvision_compat import (  # noqa: E402
+from flash_nas.train.torchvision_compat import (  # noqa: E402
     import_torchvision,
     tolerate_missing_torchvision_ops,
 )

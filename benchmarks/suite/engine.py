@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.suite.report import Csv, Section, caption, table
-from flash_nas.engine import SearchEngine
+from flash_nas.search.engine import SearchEngine
 from flash_nas_adapters.nasbench201 import load_shipped_table
 
 

@@ -39,7 +39,7 @@ def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
     section = Section("hardware", "Hardware model fidelity", csvs=[fits, timings])
     section.blocks = [
         "From `benchmarks/hw_calibration.py`: each model calibrated on "
-        f"{report.fit_samples} random architectures per seed (`flash_nas.calibration`) and "
+        f"{report.fit_samples} random architectures per seed (`flash_nas.cost.calibration`) and "
         "judged on every other architecture of its device's set; 'FLOPs alone' is latency = c x "
         "FLOPs with c fitted on the same rows. HW-NAS-Bench failures (-1) are excluded and "
         "counted in the device name.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from benchmarks import pi3_measured
 from benchmarks.suite.report import Csv, Section, caption, table
 from flash_nas.errors import MissingDependencyError
-from flash_nas.torchvision_compat import import_torchvision
+from flash_nas.train.torchvision_compat import import_torchvision
 
 
 def run(*, seeds: int, quick: bool = False, **_: object) -> Section:

@@ -1,9 +1,9 @@
 """Part 2: the few-sample accuracy predictor on held-out NAS-Bench-201 cells.
 
-Per seed, sample count (10, 25, 50, 100) and sampling strategy (``flash_nas.sampling``: FLASH's
+Per seed, sample count (10, 25, 50, 100) and sampling strategy (``flash_nas.search.sampling``: FLASH's
 stratified over NN-Degree, quantile, random), the chosen cells are labelled with their
 CIFAR-10 validation accuracy (``c10_valid``) -- the labels a search would have -- and two
-regressors are fitted on them: FLASH's :class:`~flash_nas.predictor.AccuracyPredictor` on
+regressors are fitted on them: FLASH's :class:`~flash_nas.search.predictor.AccuracyPredictor` on
 NN-Degree, and a baseline on the architecture encoding alone (:class:`RidgeOnOps`: ridge
 regression on the one-hot of the six edge ops). Both are judged by Spearman rho and Kendall tau
 against CIFAR-10 test accuracy (``c10_test``) on every cell not labelled, as
@@ -18,8 +18,8 @@ import numpy as np
 
 import flash_nas
 from benchmarks.suite.report import Csv, Section, caption, figure, mean_std, table
-from flash_nas.predictor import AccuracyPredictor, NotFittedError, prediction_quality
-from flash_nas.sampling import STRATEGIES, select_samples
+from flash_nas.search.predictor import AccuracyPredictor, NotFittedError, prediction_quality
+from flash_nas.search.sampling import STRATEGIES, select_samples
 from flash_nas_adapters.nasbench201 import load_shipped_table
 
 SAMPLE_COUNTS = (10, 25, 50, 100)
@@ -123,7 +123,7 @@ def _markdown(data: Csv, seeds: int) -> list[str]:
         "FLASH's predictor fits accuracy on NN-Degree (form chosen by leave-one-out error); the "
         "baseline is ridge regression on the one-hot encoding of the six edge ops (30 "
         "features, penalty chosen by leave-one-out error), numpy only. Strategies from "
-        "`flash_nas.sampling`, all over NN-Degree."
+        "`flash_nas.search.sampling`, all over NN-Degree."
     ]
     models = list(dict.fromkeys(data.column("model")))
     for column, title in (("spearman", "Spearman ρ"), ("kendall", "Kendall τ")):

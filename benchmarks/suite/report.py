@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from flash_nas.outputs import atomic_output, atomic_path
+from flash_nas.io.outputs import atomic_output, atomic_path
 
 #: Integer columns: counts, seeds, positions, flags (all >= 0).
 COUNT_COLUMNS = frozenset(

@@ -5,7 +5,7 @@ in the shipped table. Every method is judged by the CIFAR-10 test accuracy (``c1
 the architecture it recommends (the standard NAS-Bench-201 protocol), after the same number of
 labels, over the same seeds:
 
-* **FLASH-BO** (the engine's default method ``bo``, :mod:`flash_nas.engine`): asked one
+* **FLASH-BO** (the engine's default method ``bo``, :mod:`flash_nas.search.engine`): asked one
   architecture at a time, told its label; recommends the best measured architecture. Exactly
   what ``flash-nas search --space nasbench201 --objective acc --labels-from cifar10:c10_valid
   --budget N --seed S`` runs.
@@ -13,7 +13,7 @@ labels, over the same seeds:
   NN-Degree, the NN-Degree predictor and hierarchical SHGO; recommends the search's pick, which
   is not trained (``--n-labels n --method flash``). Run at several ``n``.
 * **Random search**, **regularized evolution** (population 10, tournament 3) and
-  **differential evolution** (:mod:`flash_nas.baselines`), and NNI's **TPE**, **Evolution** and
+  **differential evolution** (:mod:`flash_nas.search.baselines`), and NNI's **TPE**, **Evolution** and
   **Random** tuners where NNI is installed: each recommends the best architecture by validation
   among those it labelled.
 
@@ -38,17 +38,17 @@ from scipy import stats
 
 import flash_nas
 from benchmarks.suite.report import Csv, Section, caption, figure, mean_std, table
-from flash_nas.adapter import Adapter
-from flash_nas.baselines import (
+from flash_nas.plugins.adapter import Adapter
+from flash_nas.search.baselines import (
     differential_evolution_search,
     random_search,
     regularized_evolution,
 )
-from flash_nas.batch import GraphBatch
-from flash_nas.engine import SearchEngine
-from flash_nas.evaluation import Evaluator
-from flash_nas.objective import parse_objective
-from flash_nas.search import SearchResult
+from flash_nas.graph.batch import GraphBatch
+from flash_nas.search.engine import SearchEngine
+from flash_nas.search.evaluation import Evaluator
+from flash_nas.search.objective import parse_objective
+from flash_nas.search.shgo import SearchResult
 from flash_nas_adapters.nasbench201 import load_shipped_table
 
 LABELS, TRUTH = "c10_valid", "c10_test"

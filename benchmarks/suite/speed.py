@@ -6,7 +6,7 @@
    included) in a separate run, as tracing slows allocation.
 2. **A data-dependent proxy on the same architectures**: NASWOT (Mellor et al., ICML 2021)
    computed here with torch on the CPU: the network built by
-   :func:`flash_nas.torch_builder.build_module` from the architecture's graph, a forward pass of
+   :func:`flash_nas.train.torch_builder.build_module` from the architecture's graph, a forward pass of
    one batch of random inputs with hooks on every ReLU, the log-determinant of the kernel
    ``K = C C^T + (1 - C)(1 - C)^T`` of the binary activation codes ``C``. It is timed per
    architecture on the first few of the N (graph, module, forward, log-determinant); for larger
@@ -33,9 +33,9 @@ import numpy as np
 from benchmarks import search_flash
 from benchmarks.suite.report import Csv, Section, caption, figure, mean_std, table
 from flash_nas import score_batch
-from flash_nas.evaluation import Evaluator
-from flash_nas.objective import parse_objective
-from flash_nas.search import hierarchical_shgo
+from flash_nas.search.evaluation import Evaluator
+from flash_nas.search.objective import parse_objective
+from flash_nas.search.shgo import hierarchical_shgo
 from flash_nas_adapters.flash_space import FlashBatch, FlashSpaceAdapter
 from flash_nas_hardware.imc import ImcModel
 
@@ -52,7 +52,7 @@ def naswot_seconds(adapter: FlashSpaceAdapter, configs: np.ndarray, seed: int = 
     """Seconds to compute NASWOT for each architecture of ``configs``, graph to score."""
     import torch
 
-    from flash_nas.torch_builder import build_module
+    from flash_nas.train.torch_builder import build_module
 
     generator = torch.Generator().manual_seed(seed)
     inputs = torch.randn(

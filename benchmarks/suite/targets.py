@@ -21,7 +21,7 @@ import numpy as np
 
 from flash_nas import Table, TableError, read_table
 from flash_nas.errors import ArchFormatError
-from flash_nas.pipeline import check_accuracies
+from flash_nas.search.pipeline import check_accuracies
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 
 #: A column is an accuracy when its lower-cased name contains one of these.

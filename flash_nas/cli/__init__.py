@@ -3,6 +3,9 @@
 Each subcommand lives in its own module with an ``add_to(commands)`` that declares its arguments
 and a ``run(args)``. Errors that flash-nas raises on purpose end the program with one readable
 line on standard error and exit status 1 (2 for a usage error), never a traceback.
+
+Room rule: a front end; may import every stage. Its modules import numpy, scipy and the stages
+inside ``run`` only, so that ``flash-nas --help`` parses its arguments first.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from flash_nas import plugins
-from flash_nas.adapter import Adapter
-from flash_nas.batch import GraphBatch
 from flash_nas.errors import ArchFormatError, FlashNasError, OutputError, quote
-from flash_nas.outputs import check_output_path
-from flash_nas.tables import Table, read_table, write_table
+from flash_nas.graph.batch import GraphBatch
+from flash_nas.io.outputs import check_output_path
+from flash_nas.io.tables import Table, read_table, write_table
+from flash_nas.plugins.adapter import Adapter
 
 #: Longest ``-O``/``-H`` value: a literal nested thousands deep makes Python's parser recurse.
 MAX_OPTION_CHARS = 10_000

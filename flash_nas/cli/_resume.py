@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from flash_nas.engine import SearchEngine
+from flash_nas.search.engine import SearchEngine
 
 __all__ = ["resumed"]
 

@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 
 from flash_nas import plugins
-from flash_nas.adapter import Adapter
-from flash_nas.batch import GraphBatch
 from flash_nas.cli._common import (
     PROGRESS_ROWS,
     UsageError,
@@ -27,9 +25,12 @@ from flash_nas.cli._common import (
     select_archs,
     write_output,
 )
+from flash_nas.cost.linear import LinearCostModel
 from flash_nas.errors import ArchFormatError, FlashNasError
-from flash_nas.hardware import HardwareModel, LinearCostModel
-from flash_nas.tables import Table, read_table
+from flash_nas.graph.batch import GraphBatch
+from flash_nas.io.tables import Table, read_table
+from flash_nas.plugins.adapter import Adapter
+from flash_nas.plugins.hardware import HardwareModel
 
 
 def add_to(commands: argparse._SubParsersAction) -> None:
@@ -145,7 +146,7 @@ def run_hw(args: argparse.Namespace) -> int:
     model = make_hardware(args.hardware, args.hardware_option, args.profile)
     profile = getattr(model, "profile", None)
     if profile is not None and args.profile is not None:
-        from flash_nas.calibration import profile_status
+        from flash_nas.cost.profile import profile_status
 
         # say which columns the profile did not fit, before writing them
         for line in profile_status(profile):
@@ -204,7 +205,8 @@ def infer_adapter(texts: list[str], options: list[tuple[str, Any]]) -> tuple[str
 
 def run_calibrate(args: argparse.Namespace) -> int:
     # scipy loads here, not when the command line starts
-    from flash_nas.calibration import calibrate, profile_summary
+    from flash_nas.cost.calibration import calibrate
+    from flash_nas.cost.profile import profile_summary
 
     check_output(args.output, inputs=[("--measurements", args.measurements)])
     targets = _targets(args.target)

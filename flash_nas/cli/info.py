@@ -6,7 +6,7 @@ import argparse
 
 from flash_nas import plugins
 from flash_nas.cli._common import print_columns
-from flash_nas.metrics import METRICS
+from flash_nas.graph.metrics import METRICS
 
 
 def add_to(commands: argparse._SubParsersAction) -> None:

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 
 from flash_nas._imports import require
-from flash_nas.engine import SearchEngine
-from flash_nas.outputs import atomic_path
+from flash_nas.io.outputs import atomic_path
+from flash_nas.search.engine import SearchEngine
 
 __all__ = ["plot_front"]
 
@@ -19,7 +19,7 @@ def plot_front(engine: SearchEngine, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from flash_nas.engine.methods import _known
+    from flash_nas.search.engine.methods import _known
 
     known = _known(engine)
     log_cost = engine.candidates.column("log_cost")

@@ -13,8 +13,8 @@ from flash_nas.cli._common import (
     select_archs,
     write_output,
 )
-from flash_nas.metrics import METRICS, parse_metric_names, score_batch
-from flash_nas.tables import Table
+from flash_nas.graph.metrics import METRICS, parse_metric_names, score_batch
+from flash_nas.io.tables import Table
 
 
 def add_to(commands: argparse._SubParsersAction) -> None:

@@ -18,11 +18,11 @@ from flash_nas.cli._common import (
     make_adapter,
     write_output,
 )
-from flash_nas.engine import METHODS
-from flash_nas.engine.domain import LISTABLE
-from flash_nas.objective import LIMITS
-from flash_nas.sampling import STRATEGIES
-from flash_nas.tables import Table
+from flash_nas.io.tables import Table
+from flash_nas.search.engine import METHODS
+from flash_nas.search.engine.domain import LISTABLE
+from flash_nas.search.objective import LIMITS
+from flash_nas.search.sampling import STRATEGIES
 
 
 def run_search_command(args: argparse.Namespace) -> int:
@@ -130,8 +130,8 @@ def _space(parser: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------------------------- sample
 def run_sample(args: argparse.Namespace) -> int:
     check_output(args.output)
-    from flash_nas.metrics import parse_metric_names, score_batch
-    from flash_nas.sampling import select_samples
+    from flash_nas.graph.metrics import parse_metric_names, score_batch
+    from flash_nas.search.sampling import select_samples
 
     feature = parse_metric_names(args.feature)[0]
     adapter = make_adapter(args.space, args.space_option)

@@ -1,7 +1,7 @@
 """``flash-nas search``: drive the ask/tell engine with labels from a table, print, write.
 
 The command only parses, loops and prints: proposing, fitting, recommending and the front are
-the engine's (:mod:`flash_nas.engine`).
+the engine's (:mod:`flash_nas.search.engine`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from flash_nas.adapter import Adapter
 from flash_nas.cli._common import UsageError, check_output, make_adapter, write_output
 from flash_nas.cli._resume import resumed
-from flash_nas.engine import FrontPoint, SearchEngine
 from flash_nas.errors import ArchFormatError
-from flash_nas.metrics import parse_metric_names
-from flash_nas.objective import LIMITS
-from flash_nas.tables import Table, read_table
+from flash_nas.graph.metrics import parse_metric_names
+from flash_nas.io.tables import Table, read_table
+from flash_nas.plugins.adapter import Adapter
+from flash_nas.search.engine import FrontPoint, SearchEngine
+from flash_nas.search.objective import LIMITS
 
 __all__ = ["load_label_table", "run_search_command"]
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from flash_nas.cifar import DATASETS, load_cifar
 from flash_nas.cli._common import (
     UsageError,
     add_options_argument,
@@ -20,9 +19,10 @@ from flash_nas.cli._common import (
     read_arch_file,
     write_output,
 )
-from flash_nas.objective import LIMITS
-from flash_nas.tables import Table, write_table
-from flash_nas.training import TrainResult, check_fits, train_and_evaluate
+from flash_nas.io.tables import Table, write_table
+from flash_nas.search.objective import LIMITS
+from flash_nas.train.cifar import DATASETS, load_cifar
+from flash_nas.train.training import TrainResult, check_fits, train_and_evaluate
 
 
 def _positive_int(text: str) -> int:
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def training(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of :func:`~flash_nas.training.train_and_evaluate` the flags give
+    """The keyword arguments of :func:`~flash_nas.train.training.train_and_evaluate` the flags give
     (shared by ``--archs``, ``--budget`` and ``--ray``)."""
     return {
         "epochs": args.epochs,

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from flash_nas.cifar import load_cifar
 from flash_nas.cli._common import UsageError, progress_wanted, write_output
 from flash_nas.cli._resume import resumed
 from flash_nas.cli.train import training
-from flash_nas.engine import SearchEngine
-from flash_nas.objective import LIMITS
-from flash_nas.tables import Table, read_table, write_table
-from flash_nas.training import check_fits, train_and_evaluate
+from flash_nas.io.tables import Table, read_table, write_table
+from flash_nas.search.engine import SearchEngine
+from flash_nas.search.objective import LIMITS
+from flash_nas.train.cifar import load_cifar
+from flash_nas.train.training import check_fits, train_and_evaluate
 
 __all__ = ["run_budget"]
 

@@ -19,9 +19,9 @@ from typing import Any
 from flash_nas._imports import require
 from flash_nas.cli._common import UsageError, write_output
 from flash_nas.cli.train_loop import _earlier, _engine, _table
-from flash_nas.engine import SearchEngine
 from flash_nas.errors import SearchExhaustedError
-from flash_nas.tables import write_table
+from flash_nas.io.tables import write_table
+from flash_nas.search.engine import SearchEngine
 
 __all__ = ["run_ray"]
 
@@ -37,8 +37,8 @@ def train_task(
 ) -> dict[str, Any]:
     """Train one architecture (runs in a Ray worker): its accuracies, as plain data."""
     from flash_nas import plugins
-    from flash_nas.cifar import load_cifar
-    from flash_nas.training import check_fits, train_and_evaluate
+    from flash_nas.train.cifar import load_cifar
+    from flash_nas.train.training import check_fits, train_and_evaluate
 
     adapter = plugins.get_adapter(str(space), **space_options)
     graph = adapter.to_graph(adapter.parse(text))

@@ -21,7 +21,6 @@ from typing import Any
 import nni
 from nni.tuner import Tuner
 
-from flash_nas.engine import SearchEngine
 from flash_nas.errors import ArchFormatError, LabelError, SearchExhaustedError
 from flash_nas.integrations.params import (
     SpaceTranslator,
@@ -29,7 +28,8 @@ from flash_nas.integrations.params import (
     translate_space,
 )
 from flash_nas.integrations.settings import EngineSettings, read_metric
-from flash_nas.tables import LabelScale
+from flash_nas.io.tables import LabelScale
+from flash_nas.search.engine import SearchEngine
 
 __all__ = ["OPTIMIZE_MODES", "FlashTuner", "TrialRecord"]
 

@@ -32,7 +32,6 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from flash_nas._imports import require
-from flash_nas.engine import Proposal, SearchEngine
 from flash_nas.errors import (
     ArchFormatError,
     FlashNasWarning,
@@ -46,7 +45,8 @@ from flash_nas.integrations.params import (
     translate_space,
 )
 from flash_nas.integrations.settings import EngineSettings
-from flash_nas.tables import LabelScale
+from flash_nas.io.tables import LabelScale
+from flash_nas.search.engine import Proposal, SearchEngine
 
 optuna = require("optuna", "flash_nas.integrations.optuna (the FLASH sampler for Optuna)")
 

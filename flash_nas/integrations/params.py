@@ -4,7 +4,7 @@ parameters map onto a space's architectures.
 The NNI tuner, the Optuna sampler and the Ray Tune searcher all hand out *parameters* by name;
 this module parses such a search space, and a :class:`SpaceTranslator` (one per adapter, found
 through the ``translate_search_space`` plugin hook) turns a trial's parameters into the adapter's
-architecture and back. A translator is also the engine's :class:`~flash_nas.engine.Domain`:
+architecture and back. A translator is also the engine's :class:`~flash_nas.search.engine.Domain`:
 the architectures its declared ranges can express. Nothing here imports NNI.
 
 Parameter types: ``choice`` (numbers, strings or lists), ``randint`` (``[low, high)``, NNI's
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from flash_nas import plugins
-from flash_nas.adapter import Adapter
-from flash_nas.engine.domain import LISTABLE, Domain
 from flash_nas.errors import ArchFormatError, FlashNasError
+from flash_nas.plugins.adapter import Adapter
+from flash_nas.search.engine.domain import LISTABLE, Domain
 
 __all__ = [
     "SAMPLED_TYPES",

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from flash_nas._imports import require
-from flash_nas.engine import SearchEngine
-from flash_nas.engine.state import StateError, engine_from_dict
 from flash_nas.errors import FlashNasWarning, LabelError, SearchExhaustedError
 from flash_nas.integrations.params import SpaceTranslator, TunerConfigError, translate_space
 from flash_nas.integrations.settings import EngineSettings, read_metric
-from flash_nas.tables import LabelScale
+from flash_nas.io.tables import LabelScale
+from flash_nas.search.engine import SearchEngine
+from flash_nas.search.engine.state import StateError, engine_from_dict
 
 require("ray.tune", "flash_nas.integrations.ray (the FLASH searcher for Ray Tune)")
 

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flash_nas import plugins
-from flash_nas.engine import SearchEngine
-from flash_nas.engine.engine import METHODS
 from flash_nas.errors import quote
+from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.integrations.params import SpaceTranslator, TunerConfigError, is_number
-from flash_nas.metrics import parse_metric_names
-from flash_nas.objective import LIMITS, default_objective, parse_objective
-from flash_nas.sampling import STRATEGIES
-from flash_nas.tables import PERCENT, LabelScale
+from flash_nas.io.tables import PERCENT, LabelScale
+from flash_nas.search.engine import SearchEngine
+from flash_nas.search.engine.engine import METHODS
+from flash_nas.search.objective import LIMITS, default_objective, parse_objective
+from flash_nas.search.sampling import STRATEGIES
 
 __all__ = ["ARGUMENTS", "EngineSettings", "read_metric"]
 

@@ -7,7 +7,7 @@ archive on the CIFAR site; nothing is downloaded). In ``config.yml``::
 
 or set ``FLASH_NAS_CIFAR`` to the folder and leave ``--data`` out. The network is the one the
 ``nasbench201`` adapter builds for the cell (NAS-Bench-201's own skeleton), trained by
-:func:`flash_nas.training.train_and_evaluate`: SGD with Nesterov momentum, a cosine schedule,
+:func:`flash_nas.train.training.train_and_evaluate`: SGD with Nesterov momentum, a cosine schedule,
 random crops and flips. 5,000 training images are held out; the accuracy on them is what the
 tuner learns from (``default``), the test accuracy is reported beside it::
 
@@ -27,8 +27,8 @@ from pathlib import Path
 import nni
 
 import flash_nas
-from flash_nas.cifar import load_cifar
-from flash_nas.training import train_and_evaluate
+from flash_nas.train.cifar import load_cifar
+from flash_nas.train.training import train_and_evaluate
 from flash_nas_adapters.nb201_encoding import ops_from_nni
 
 

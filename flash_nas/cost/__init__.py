@@ -1,0 +1,110 @@
+"""Cost models: what running an architecture costs on a target, and how the model is refit to
+measurements.
+
+* :mod:`.linear` -- :class:`LinearCostModel`, FLASH's analytical form (events x costs per event);
+* :mod:`.profile` -- fitted costs kept as JSON (:class:`Profile`, :func:`load_profile`);
+* :mod:`.calibration` -- :func:`calibrate`: non-negative least squares on measurements (scipy).
+
+Room rule: imports the graph layer, the plugin API (:class:`HardwareModel`), :mod:`flash_nas.io`
+and :mod:`flash_nas.errors`. The hardware plugins themselves live in ``hardware/``.
+
+Names load on first use, so that reading a profile does not import scipy. This package is also
+what the old modules ``flash_nas.hardware`` and ``flash_nas.calibration`` resolve to.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_PUBLIC = {
+    "Coefficient": "flash_nas.cost.linear",
+    "LinearCostModel": "flash_nas.cost.linear",
+    "PROFILE_FORMAT": "flash_nas.cost.profile",
+    "Fit": "flash_nas.cost.profile",
+    "Profile": "flash_nas.cost.profile",
+    "load_profile": "flash_nas.cost.profile",
+    "profile_status": "flash_nas.cost.profile",
+    "profile_summary": "flash_nas.cost.profile",
+    "calibrate": "flash_nas.cost.calibration",
+    "check_measurements": "flash_nas.cost.calibration",
+    "fit_quality": "flash_nas.cost.calibration",
+    # Names the old flash_nas.hardware module exported, at home elsewhere now.
+    "QUANTITIES": "flash_nas.plugins.hardware",
+    "HardwareModel": "flash_nas.plugins.hardware",
+    "EdgeShape": "flash_nas.graph.structure",
+    "edge_sums": "flash_nas.graph.structure",
+    "executed_edges": "flash_nas.graph.structure",
+    "live_edges": "flash_nas.graph.structure",
+    "op_flops": "flash_nas.graph.structure",
+    "op_macs": "flash_nas.graph.structure",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flash_nas.cost' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = sorted(_PUBLIC)
+
+if TYPE_CHECKING:
+    from flash_nas.cost.calibration import (
+        calibrate as calibrate,
+    )
+    from flash_nas.cost.calibration import (
+        check_measurements as check_measurements,
+    )
+    from flash_nas.cost.calibration import (
+        fit_quality as fit_quality,
+    )
+    from flash_nas.cost.linear import (
+        Coefficient as Coefficient,
+    )
+    from flash_nas.cost.linear import (
+        LinearCostModel as LinearCostModel,
+    )
+    from flash_nas.cost.profile import (
+        PROFILE_FORMAT as PROFILE_FORMAT,
+    )
+    from flash_nas.cost.profile import (
+        Fit as Fit,
+    )
+    from flash_nas.cost.profile import (
+        Profile as Profile,
+    )
+    from flash_nas.cost.profile import (
+        load_profile as load_profile,
+    )
+    from flash_nas.cost.profile import (
+        profile_status as profile_status,
+    )
+    from flash_nas.cost.profile import (
+        profile_summary as profile_summary,
+    )
+    from flash_nas.graph.structure import (
+        EdgeShape as EdgeShape,
+    )
+    from flash_nas.graph.structure import (
+        edge_sums as edge_sums,
+    )
+    from flash_nas.graph.structure import (
+        executed_edges as executed_edges,
+    )
+    from flash_nas.graph.structure import (
+        live_edges as live_edges,
+    )
+    from flash_nas.graph.structure import (
+        op_flops as op_flops,
+    )
+    from flash_nas.graph.structure import (
+        op_macs as op_macs,
+    )
+    from flash_nas.plugins.hardware import (
+        QUANTITIES as QUANTITIES,
+    )
+    from flash_nas.plugins.hardware import (
+        HardwareModel as HardwareModel,
+    )

@@ -1,0 +1,5 @@
+"""Files in and out: measurement tables (:mod:`.tables`: CSV/TSV, gzip, label scales) and
+outputs written whole or not at all (:mod:`.outputs`).
+
+Room rule: imports :mod:`flash_nas.errors` only; every stage reads and writes through here.
+"""

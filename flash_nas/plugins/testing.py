@@ -1,0 +1,167 @@
+"""Contract tests a plugin author reuses (needs pytest).
+
+Subclass a contract in your own test module and supply its fixture::
+
+    from flash_nas.plugins.testing import AdapterContract
+
+    class TestMySpace(AdapterContract):
+        @pytest.fixture
+        def adapter(self):
+            return MySpaceAdapter()
+
+pytest then runs every ``test_*`` method below against your adapter. The built-in plugins pass
+the same contracts (see ``tests/test_contracts.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+
+import numpy as np
+import pytest
+
+from flash_nas.errors import ArchFormatError, GraphError, NotSupportedError
+from flash_nas.graph import ArchGraph
+from flash_nas.graph.batch import GraphBatch
+from flash_nas.graph.metrics import METRICS, score, score_batch
+from flash_nas.plugins.adapter import Adapter
+from flash_nas.plugins.hardware import QUANTITIES, HardwareModel
+
+__all__ = ["AdapterContract", "HardwareModelContract"]
+
+
+def _examples(adapter: Adapter, count: int = 6) -> list[Hashable]:
+    try:
+        batch = adapter.sample(count, seed=0)
+    except NotSupportedError:
+        batch = adapter.enumerate()
+    texts = batch.texts()[:count]
+    return [adapter.parse(text) for text in texts]
+
+
+class AdapterContract:
+    """What every adapter must do. Supply the ``adapter`` fixture.
+
+    Override the ``example_archs`` fixture when the space can neither sample nor enumerate.
+    """
+
+    #: Text that is no architecture of the space; override if yours would accept it.
+    malformed_text = "@@ not an architecture @@"
+
+    @pytest.fixture
+    def adapter(self) -> Adapter:
+        raise NotImplementedError("Supply an `adapter` fixture returning your Adapter instance.")
+
+    @pytest.fixture
+    def example_archs(self, adapter: Adapter) -> list[Hashable]:
+        return _examples(adapter)
+
+    def test_is_an_adapter(self, adapter: Adapter) -> None:
+        assert isinstance(adapter, Adapter)
+
+    def test_text_round_trips(self, adapter: Adapter, example_archs: list[Hashable]) -> None:
+        for arch in example_archs:
+            text = adapter.format(arch)
+            assert isinstance(text, str) and text
+            assert adapter.parse(text) == arch
+            assert adapter.format(adapter.parse(text)) == text
+
+    def test_malformed_text_is_rejected(self, adapter: Adapter) -> None:
+        with pytest.raises(ArchFormatError):
+            adapter.parse(self.malformed_text)
+
+    def test_graphs_are_valid_and_scored(
+        self, adapter: Adapter, example_archs: list[Hashable]
+    ) -> None:
+        for arch in example_archs:
+            graph = adapter.to_graph(arch)
+            assert isinstance(graph, ArchGraph)
+            assert graph.cells, "NN-Degree sums over cells: the graph must declare its cells"
+            names = [name for name in METRICS if name != "nn_mass"]
+            values = score(graph, names)
+            assert all(math.isfinite(value) and value >= 0 for value in values.values())
+            assert values["params"] > 0
+
+    def test_batch_agrees_with_graphs(
+        self, adapter: Adapter, example_archs: list[Hashable]
+    ) -> None:
+        batch = adapter.batch(example_archs)
+        assert isinstance(batch, GraphBatch)
+        assert len(batch) == len(example_archs)
+        assert batch.texts() == [adapter.format(arch) for arch in example_archs]
+        names = [name for name in METRICS if name != "nn_mass"]
+        batched = score_batch(batch, names)
+        for position, arch in enumerate(example_archs):
+            single = score(adapter.to_graph(arch), names)
+            for name in names:
+                assert batched[name][position] == pytest.approx(single[name], rel=1e-9), name
+
+    def test_nn_mass_is_defined_or_explained(
+        self, adapter: Adapter, example_archs: list[Hashable]
+    ) -> None:
+        graph = adapter.to_graph(example_archs[0])
+        try:
+            value = score(graph, ["nn_mass"])["nn_mass"]
+        except GraphError as exc:
+            assert "skip capacity" in str(exc)
+        else:
+            assert math.isfinite(value) and value >= 0
+
+    def test_size_is_consistent(self, adapter: Adapter) -> None:
+        size = adapter.size()
+        assert size is None or (isinstance(size, int) and size >= 1)
+        if size is not None and size <= 100_000:
+            try:
+                batch = adapter.enumerate()
+            except NotSupportedError:
+                return
+            assert len(batch) == size
+            assert len(set(batch.texts())) == size
+
+    def test_sampling_is_reproducible(self, adapter: Adapter) -> None:
+        try:
+            first = adapter.sample(5, seed=123)
+        except NotSupportedError:
+            pytest.skip("the space does not sample")
+        assert first.texts() == adapter.sample(5, seed=123).texts()
+        assert len(first) == 5
+
+    def test_index_round_trips(self, adapter: Adapter, example_archs: list[Hashable]) -> None:
+        indices = adapter.batch(example_archs).indices()
+        if indices is None:
+            assert all(adapter.index(arch) is None for arch in example_archs)
+            return
+        assert list(indices) == [adapter.index(arch) for arch in example_archs]
+        from_index = getattr(adapter, "from_index", None)
+        if from_index is not None:
+            assert [from_index(int(i)) for i in indices] == list(example_archs)
+
+
+class HardwareModelContract:
+    """What every hardware model must do. Supply the ``model`` and ``graphs`` fixtures."""
+
+    @pytest.fixture
+    def model(self) -> HardwareModel:
+        raise NotImplementedError("Supply a `model` fixture returning your HardwareModel.")
+
+    @pytest.fixture
+    def graphs(self) -> list[ArchGraph]:
+        raise NotImplementedError("Supply a `graphs` fixture: a few ArchGraphs to estimate.")
+
+    def test_reports_its_quantities(self, model: HardwareModel, graphs: list[ArchGraph]) -> None:
+        assert model.quantities and set(model.quantities) <= set(QUANTITIES)
+        for graph in graphs:
+            values = model.estimate(graph)
+            assert set(values) == set(model.quantities)
+            assert all(math.isfinite(v) and v > 0 for v in values.values()), values
+
+    def test_batch_agrees_with_single(self, model: HardwareModel, graphs: list[ArchGraph]) -> None:
+        from flash_nas.graph.batch import ListBatch
+
+        batch = ListBatch(graphs, lambda graph: graph, lambda graph: graph.name)
+        batched = model.estimate_batch(batch)
+        for position, graph in enumerate(graphs):
+            single = model.estimate(graph)
+            for name in model.quantities:
+                assert np.isclose(batched[name][position], single[name], rtol=1e-6), name

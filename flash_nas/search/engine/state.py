@@ -1,0 +1,132 @@
+"""A search engine's state as JSON: its settings and every trial, so that a run resumes.
+
+The file holds what rebuilds the engine (space and hardware by registered name, with their
+options; objective, limits, method, seed...) and the trials in the order the engine heard of
+them, each by its architecture's text. Loading rebuilds the engine and replays the trials; the
+initial design and every model fit follow from the seed and the labels, so a resumed run
+proposes what the uninterrupted one would have. The file is plain data: loading runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flash_nas.errors import FlashNasError
+from flash_nas.io.tables import LabelScale
+from flash_nas.search.engine.records import FAILED, PENDING, SUCCEEDED, Trial
+
+if TYPE_CHECKING:
+    from flash_nas.search.engine.engine import SearchEngine
+
+__all__ = ["StateError", "engine_from_dict", "engine_to_dict", "load_engine", "save_engine"]
+
+FORMAT = "flash-nas engine state"
+VERSION = 1
+
+
+class StateError(FlashNasError, ValueError):
+    """A state file that is not a flash-nas engine state, or that contradicts itself."""
+
+
+def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
+    scale = engine.label_scale
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "settings": {
+            "space": engine.space_name,
+            "space_options": engine.space_options,
+            "hardware": engine.hardware_name,
+            "hardware_options": {k: str(v) for k, v in engine.hardware_options.items()},
+            "objective": engine.objective_text,
+            "limits": engine.limits,
+            "method": engine.method,
+            "initial_samples": engine.initial_samples,
+            "design": engine.design,
+            "features": engine.features,
+            "label_scale": [scale.low, scale.high, scale.higher_is_better, scale.unit],
+            "seed": engine.seed,
+            "pool_size": engine.pool_size,
+        },
+        "trials": [trial.to_dict() for trial in engine.trials.values()],
+    }
+
+
+def save_engine(engine: SearchEngine, path: Path) -> None:
+    """Write the state to ``path`` through a temporary file renamed into place."""
+    text = json.dumps(engine_to_dict(engine), indent=1)
+    folder = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_engine(path: Path, overrides: dict[str, Any]) -> SearchEngine:
+    """Rebuild the engine saved at ``path`` and replay its trials."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StateError(f"No engine state at {str(path)!r}.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StateError(f"{path}: not a readable JSON engine state ({exc}).") from None
+    return engine_from_dict(data, overrides, where=path)
+
+
+def engine_from_dict(
+    data: Any, overrides: dict[str, Any], *, where: str | Path = "state"
+) -> SearchEngine:
+    """Rebuild an engine from :func:`engine_to_dict`'s data (a state held inside another
+    file, e.g. a Ray Tune searcher checkpoint) and replay its trials."""
+    from flash_nas.search.engine.engine import SearchEngine
+
+    path = where
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise StateError(f"{path}: not a flash-nas engine state (no 'format': {FORMAT!r}).")
+    if data.get("version") != VERSION:
+        raise StateError(
+            f"{path}: state version {data.get('version')!r}; this flash-nas reads {VERSION}."
+        )
+    settings = dict(data.get("settings") or {})
+    low, high, higher, unit = settings.pop("label_scale", [0.0, 100.0, True, "%"])
+    settings["label_scale"] = LabelScale(float(low), float(high), bool(higher), str(unit))
+    limits = settings.pop("limits", {}) or {}
+    if overrides.get("space") is None and settings.get("space") is None:
+        raise StateError(
+            f"{path}: the engine searched a space given as an object, not a registered name; "
+            f"pass it again: SearchEngine.load(path, space=adapter)."
+        )
+    settings.update(overrides)
+    try:
+        engine = SearchEngine(settings.pop("space"), **settings, **limits)
+    except TypeError as exc:
+        raise StateError(f"{path}: settings the engine does not take ({exc}).") from None
+    _replay(engine, data.get("trials") or [], path)
+    return engine
+
+
+def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
+    for position, item in enumerate(trials, start=1):
+        if not isinstance(item, dict) or item.get("status") not in (PENDING, SUCCEEDED, FAILED):
+            raise StateError(f"{path}: trial {position} is malformed: {str(item)[:200]}.")
+        try:
+            arch = engine.adapter.parse(str(item["arch"]))
+        except (KeyError, ValueError) as exc:
+            raise StateError(f"{path}: trial {position}: {exc}") from None
+        trial = Trial(arch, engine.adapter.format(arch), item["status"], source=item["source"])
+        if item["status"] == SUCCEEDED:
+            value, reason = engine._check_value(item.get("value"), item["arch"])
+            trial.value, trial.reason = value, reason
+        elif item["status"] == FAILED:
+            trial.reason = str(item.get("reason", ""))
+        engine.trials[arch] = trial
+        engine.candidates.add([arch])
+    engine._version += 1
