@@ -31,10 +31,10 @@ from scipy import optimize
 
 import flash_nas
 from benchmarks._common import executing, machine, standard_main
-from flash_nas.graph.batch import ChoiceBatch, GraphBatch
-from flash_nas.cost.profile import Fit
 from flash_nas.cost.calibration import calibrate, fit_quality
 from flash_nas.cost.linear import LinearCostModel
+from flash_nas.cost.profile import Fit
+from flash_nas.graph.batch import ChoiceBatch, GraphBatch
 from flash_nas.graph.metrics import score_batch
 from flash_nas_adapters.nasbench201 import load_shipped_table
 from flash_nas_hardware.pi3b import Pi3BModel

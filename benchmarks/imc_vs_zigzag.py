@@ -31,8 +31,8 @@ import numpy as np
 
 import flash_nas
 from benchmarks._common import executing
-from flash_nas.cost.profile import Fit
 from flash_nas.cost.calibration import calibrate
+from flash_nas.cost.profile import Fit
 
 
 @dataclass

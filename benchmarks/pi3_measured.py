@@ -38,8 +38,8 @@ import numpy as np
 import flash_nas
 from benchmarks._common import machine
 from flash_nas import ArchGraph, Edge, Layer, ListBatch, Op, Tensor
-from flash_nas.cost.profile import Profile
 from flash_nas.cost.calibration import calibrate, fit_quality
+from flash_nas.cost.profile import Profile
 from flash_nas_adapters.torch_space import TorchAdapter
 from flash_nas_hardware.pi3b import LOAD_POWER_W, Pi3BModel
 

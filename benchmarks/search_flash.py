@@ -45,6 +45,7 @@ import numpy as np
 
 from benchmarks._common import machine, standard_main
 from flash_nas import score_batch
+from flash_nas.plugins.relaxation import Relaxation
 from flash_nas.search.baselines import (
     differential_evolution_search,
     random_search,
@@ -53,7 +54,6 @@ from flash_nas.search.baselines import (
 from flash_nas.search.evaluation import Evaluator
 from flash_nas.search.objective import parse_objective
 from flash_nas.search.predictor import AccuracyPredictor
-from flash_nas.plugins.relaxation import Relaxation
 from flash_nas.search.sampling import select_samples
 from flash_nas.search.shgo import LevelTiming, SearchResult, exhaustive_search, hierarchical_shgo
 from flash_nas_adapters.flash_space import FlashSpaceAdapter

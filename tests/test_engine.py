@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 import flash_nas
-from flash_nas.search.engine import ListDomain, SearchEngine, StateError
 from flash_nas.errors import (
     FlashNasWarning,
     LabelError,
     NoFeasibleArchitectureError,
     SearchExhaustedError,
 )
-from flash_nas.search.objective import ObjectiveError
 from flash_nas.io.tables import LabelScale
+from flash_nas.search.engine import ListDomain, SearchEngine, StateError
+from flash_nas.search.objective import ObjectiveError
 from flash_nas.validation import ParameterError
 from flash_nas_adapters.nasbench201 import load_shipped_table
 

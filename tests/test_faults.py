@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flash_nas.train.cifar import DatasetError, load_cifar
 from flash_nas.cli import main
+from flash_nas.train.cifar import DatasetError, load_cifar
 
 NB201_ARCH = (
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"

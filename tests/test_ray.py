@@ -16,9 +16,9 @@ import ray
 from ray import tune
 
 from flash_nas import MissingDependencyError
-from flash_nas.search.engine import StateError
 from flash_nas.integrations.params import SearchSpaceError, TunerConfigError
 from flash_nas.integrations.ray import FlashSearcher
+from flash_nas.search.engine import StateError
 from flash_nas_adapters.nasbench201 import load_shipped_table
 from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string
 

@@ -15,10 +15,9 @@ import pytest
 
 from benchmarks import search_flash
 from flash_nas import score_batch
-from flash_nas.search.evaluation import INFEASIBLE, Evaluator
 from flash_nas.cost.linear import Coefficient, LinearCostModel
-from flash_nas.graph.structure import EdgeShape
-from flash_nas.graph.structure import edge_sums, op_macs
+from flash_nas.graph.structure import EdgeShape, edge_sums, op_macs
+from flash_nas.search.evaluation import INFEASIBLE, Evaluator
 from flash_nas.search.objective import parse_objective
 from flash_nas.search.pipeline import Labels, fit_predictor
 from flash_nas.search.predictor import AccuracyPredictor

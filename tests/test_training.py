@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from flash_nas import get_adapter
-from flash_nas.train.cifar import CifarData
 from flash_nas.cli import train
 from flash_nas.cli._common import UsageError
+from flash_nas.train.cifar import CifarData
 from flash_nas.train.training import TrainingError, _Run, check_fits, train_and_evaluate
 
 torch = pytest.importorskip("torch")

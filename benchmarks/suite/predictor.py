@@ -1,14 +1,13 @@
 """Part 2: the few-sample accuracy predictor on held-out NAS-Bench-201 cells.
 
-Per seed, sample count (10, 25, 50, 100) and sampling strategy (``flash_nas.search.sampling``: FLASH's
-stratified over NN-Degree, quantile, random), the chosen cells are labelled with their
+Per seed, sample count (10, 25, 50, 100) and sampling strategy (``flash_nas.search.sampling``:
+FLASH's stratified over NN-Degree, quantile, random), the chosen cells are labelled with their
 CIFAR-10 validation accuracy (``c10_valid``) -- the labels a search would have -- and two
 regressors are fitted on them: FLASH's :class:`~flash_nas.search.predictor.AccuracyPredictor` on
-NN-Degree, and a baseline on the architecture encoding alone (:class:`RidgeOnOps`: ridge
-regression on the one-hot of the six edge ops). Both are judged by Spearman rho and Kendall tau
-against CIFAR-10 test accuracy (``c10_test``) on every cell not labelled, as
-the search part (:mod:`.search`) judges the engine's models.
-"""
+NN-Degree, and a baseline on the architecture encoding alone (:class:`RidgeOnOps`: ridge regression
+on the one-hot of the six edge ops). Both are judged by Spearman rho and Kendall tau against
+CIFAR-10 test accuracy (``c10_test``) on every cell not labelled, as the search part
+(:mod:`.search`) judges the engine's models. """
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ labels, over the same seeds:
   NN-Degree, the NN-Degree predictor and hierarchical SHGO; recommends the search's pick, which
   is not trained (``--n-labels n --method flash``). Run at several ``n``.
 * **Random search**, **regularized evolution** (population 10, tournament 3) and
-  **differential evolution** (:mod:`flash_nas.search.baselines`), and NNI's **TPE**, **Evolution** and
-  **Random** tuners where NNI is installed: each recommends the best architecture by validation
-  among those it labelled.
+  **differential evolution** (:mod:`flash_nas.search.baselines`), and NNI's **TPE**,
+  **Evolution** and **Random** tuners where NNI is installed: each recommends the best
+  architecture by validation among those it labelled.
 
 Beside accuracy: the Spearman rho of each FLASH model's predictions against ``c10_test`` on the
 architectures it did not label, the time per ``ask`` and the paired difference between
@@ -38,13 +38,13 @@ from scipy import stats
 
 import flash_nas
 from benchmarks.suite.report import Csv, Section, caption, figure, mean_std, table
+from flash_nas.graph.batch import GraphBatch
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.search.baselines import (
     differential_evolution_search,
     random_search,
     regularized_evolution,
 )
-from flash_nas.graph.batch import GraphBatch
 from flash_nas.search.engine import SearchEngine
 from flash_nas.search.evaluation import Evaluator
 from flash_nas.search.objective import parse_objective

@@ -21,8 +21,8 @@ import numpy as np
 
 import flash_nas
 from benchmarks.suite.report import Csv, Section, caption, mean_std, table
-from flash_nas.search.engine import AdapterDomain, ListDomain, SearchEngine
 from flash_nas.io.tables import Table
+from flash_nas.search.engine import AdapterDomain, ListDomain, SearchEngine
 
 BUDGET = 25
 

@@ -6,8 +6,8 @@
    included) in a separate run, as tracing slows allocation.
 2. **A data-dependent proxy on the same architectures**: NASWOT (Mellor et al., ICML 2021)
    computed here with torch on the CPU: the network built by
-   :func:`flash_nas.train.torch_builder.build_module` from the architecture's graph, a forward pass of
-   one batch of random inputs with hooks on every ReLU, the log-determinant of the kernel
+   :func:`flash_nas.train.torch_builder.build_module` from the architecture's graph, a forward
+   pass of one batch of random inputs with hooks on every ReLU, the log-determinant of the kernel
    ``K = C C^T + (1 - C)(1 - C)^T`` of the binary activation codes ``C``. It is timed per
    architecture on the first few of the N (graph, module, forward, log-determinant); for larger
    N the mean per architecture is extrapolated. The ratio NASWOT / NN-Degree is per N.

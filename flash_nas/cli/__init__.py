@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from flash_nas.cli import bench, hardware, info, nni, score, search, train
 from flash_nas.cli._common import UsageError, add_progress_arguments, set_progress
@@ -29,9 +29,9 @@ class _Parser(argparse.ArgumentParser):
     ``measure --hardware cuda`` must be an unknown option, not an abbreviation of
     ``--hardware-option``. Subcommands inherit the class."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"flash-nas: error: {self.prog}: {message} (see {self.prog} --help)\n")

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flash_nas import plugins
 from flash_nas.errors import ArchFormatError, FlashNasError, OutputError, quote
@@ -16,6 +16,9 @@ from flash_nas.graph.batch import GraphBatch
 from flash_nas.io.outputs import check_output_path
 from flash_nas.io.tables import Table, read_table, write_table
 from flash_nas.plugins.adapter import Adapter
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Longest ``-O``/``-H`` value: a literal nested thousands deep makes Python's parser recurse.
 MAX_OPTION_CHARS = 10_000
@@ -216,7 +219,10 @@ def check_unique(archs: Sequence[Hashable], where: Sequence[str]) -> None:
 
 
 def check_indices(
-    adapter: Adapter, archs: Sequence[Hashable], indices: Sequence[int], where: Sequence[str]
+    adapter: Adapter,
+    archs: Sequence[Hashable],
+    indices: Sequence[int] | np.ndarray,
+    where: Sequence[str],
 ) -> None:
     """A CSV's ``index`` column must be the space's own index of each row's architecture."""
     if type(adapter).index is Adapter.index:

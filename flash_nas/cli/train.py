@@ -241,7 +241,9 @@ def _table(
 ) -> Table:
     """The labels of the architectures trained so far."""
     done = len(results)
-    columns = {"accuracy": [result.test_accuracy for result in results]}
+    columns: dict[str, list[float | None]] = {
+        "accuracy": [result.test_accuracy for result in results]
+    }
     if valid:
         columns["valid_accuracy"] = [result.valid_accuracy for result in results]
     columns["train_accuracy"] = [result.train_accuracy for result in results]

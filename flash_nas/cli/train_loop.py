@@ -88,7 +88,11 @@ def run_budget(args: argparse.Namespace) -> int:
             engine.tell([proposal.arch], [label])
         rows[proposal.text] = {
             "accuracy": result.test_accuracy,
-            "valid_accuracy": result.valid_accuracy if args.valid_size else float("nan"),
+            "valid_accuracy": (
+                result.valid_accuracy
+                if args.valid_size and result.valid_accuracy is not None
+                else float("nan")
+            ),
             "train_accuracy": result.train_accuracy,
             "train_seconds": result.train_seconds,
         }

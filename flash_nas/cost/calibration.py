@@ -110,7 +110,7 @@ def calibrate(
     events = model.events_batch(batch)
     if fit_rows is None:
         order = np.random.default_rng(seed).permutation(len(batch))
-        fit_rows, held_out = order[:fit_samples], order[fit_samples:]
+        fit_positions, held_out = order[:fit_samples], order[fit_samples:]
     else:
         chosen = np.unique(np.asarray(fit_rows, dtype=int))
         if len(chosen) != fit_samples or chosen.min() < 0 or chosen.max() >= len(batch):
@@ -118,7 +118,7 @@ def calibrate(
                 f"fit_rows must be {fit_samples} distinct positions in 0..{len(batch) - 1}; got "
                 f"{list(fit_rows)!r}."
             )
-        fit_rows = chosen
+        fit_positions = chosen
         held_out = np.setdiff1d(np.arange(len(batch)), chosen)
     costs = dict(zip(model.coefficient_names(), map(float, model.costs)))
     fits = {}
@@ -126,13 +126,13 @@ def calibrate(
     for quantity, values in measured.items():
         y = np.asarray(values, dtype=float)
         mask = np.array([c.quantity == quantity for c in model.coefficients])
-        used = mask & (np.abs(events[fit_rows]).sum(axis=0) > 0)
+        used = mask & (np.abs(events[fit_positions]).sum(axis=0) > 0)
         if fit_samples < used.sum():
             raise FlashNasError(
                 f"Fitting {quantity} needs at least {used.sum()} rows (one per cost it fits); "
                 f"got fit_samples={fit_samples}. Measure more architectures."
             )
-        design = events[fit_rows][:, used]
+        design = events[fit_positions][:, used]
         rank = np.linalg.matrix_rank(design / np.abs(design).max(axis=0))
         if rank < used.sum():
             names = np.array(model.coefficient_names())[used]
@@ -141,7 +141,7 @@ def calibrate(
                 f"the {used.sum()} costs ({', '.join(names)}); how the fit splits them is "
                 f"arbitrary, though its predictions are not."
             )
-        fitted = _fit_costs(design, y[fit_rows])
+        fitted = _fit_costs(design, y[fit_positions])
         for name, value in zip(np.array(model.coefficient_names())[used], fitted):
             costs[str(name)] = float(value)
         predicted = events[:, mask] @ np.array(

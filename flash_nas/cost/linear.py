@@ -123,7 +123,7 @@ class LinearCostModel(HardwareModel):
         """Events of one executed edge, one count per coefficient (zero where it does not
         apply). ``edge.op`` may be a zero op: a multiplication by zero the device runs."""
 
-    def network_events(self, graph: ArchGraph | None = None) -> Sequence[float]:
+    def network_events(self, graph: ArchGraph | None = None) -> Sequence[float] | np.ndarray:
         """Events of a whole network beyond its edges (default: none).
 
         Called with ``graph=None`` for batches, so it must not depend on the architecture.

@@ -107,7 +107,7 @@ class ListBatch(GraphBatch):
         archs: Sequence[Any],
         to_graph: Callable[[Any], ArchGraph],
         to_text: Callable[[Any], str],
-        to_index: Callable[[Any], int] | None = None,
+        to_index: Callable[[Any], int | None] | None = None,
     ) -> None:
         self.archs = list(archs)
         self._to_graph = to_graph
@@ -280,9 +280,9 @@ class ChoiceSkeleton:
                     [count(replace(shape, op=op)) for op in slot.options], dtype=float
                 ).reshape(len(slot.options), size)
                 by_column[slot.column] += live[:, position, None, None] * table[None]
-        total = fixed[pattern]
-        for column, table in enumerate(by_column):
-            total = total + table[pattern, choices[:, column]]
+        total: np.ndarray = fixed[pattern]
+        for column, by_choice in enumerate(by_column):
+            total = total + by_choice[pattern, choices[:, column]]
         return total
 
     def additive(

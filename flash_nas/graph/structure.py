@@ -31,7 +31,7 @@ _CONNECTING = ("conv", "linear")
 _POOLING = ("avg_pool", "max_pool", "global_avg_pool")
 
 
-def live_edges(graph: ArchGraph, zero: Sequence[bool] | None = None) -> np.ndarray:
+def live_edges(graph: ArchGraph, zero: Sequence[bool] | np.ndarray | None = None) -> np.ndarray:
     """Boolean array over ``graph.edges``: which edges count.
 
     ``zero`` overrides which edges are zero (the batched path asks "what if these edges were

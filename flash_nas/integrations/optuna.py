@@ -75,9 +75,10 @@ def distributions(translator: SpaceTranslator) -> dict[str, BaseDistribution]:
 
 def _distribution(parameter: Parameter) -> BaseDistribution:
     if parameter.kind == "choice":
-        return CategoricalDistribution(
-            [tuple(o) if isinstance(o, list) else o for o in parameter.options or ()]
-        )
+        # Lists become tuples (Optuna compares choices and needs them hashable).
+        options = parameter.options or ()
+        choices: list[Any] = [tuple(o) if isinstance(o, list) else o for o in options]
+        return CategoricalDistribution(choices)
     if parameter.kind == "randint":
         return IntDistribution(int(parameter.low), int(parameter.high) - 1)
     if parameter.kind == "quniform":

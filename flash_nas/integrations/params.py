@@ -258,10 +258,11 @@ class SpaceTranslator(Domain):
         """Every architecture of the search space, or None when it is continuous or larger
         than 200,000 parameter combinations."""
         options = [p.options for p in self.parameters.values()]
-        if any(o is None for o in options) or math.prod(map(len, options)) > LISTABLE:  # type: ignore[arg-type]
+        listed = [o for o in options if o is not None]
+        if len(listed) < len(options) or math.prod(map(len, listed)) > LISTABLE:
             return None
         names = list(self.parameters)
-        combos = itertools.product(*options)  # type: ignore[arg-type]
+        combos = itertools.product(*listed)
         return list(dict.fromkeys(self.from_nni(dict(zip(names, c))) for c in combos))
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Hashable]:

@@ -114,7 +114,8 @@ class FlashSearcher(Searcher):
             try:
                 (proposal,) = engine.ask(1)
             except SearchExhaustedError:
-                return Searcher.FINISHED  # type: ignore[return-value]
+                # Ray documents FINISHED (a str) as the answer but annotates Optional[Dict].
+                return Searcher.FINISHED  # type: ignore[return-value]  # Ray's own protocol
             self.trial_archs[trial_id] = proposal.arch
             return self.translator.to_nni(proposal.arch)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from flash_nas import plugins
 from flash_nas.errors import quote
@@ -177,7 +177,9 @@ class EngineSettings:
             seed=self.seed,
             pool_size=self.pool_size,
             domain=translator,
-            **self.limits,
+            # mypy matches a dict[str, float] against every keyword parameter; the keys are
+            # limit names only (checked when the settings were read).
+            **cast("dict[str, Any]", self.limits),
         )
 
 

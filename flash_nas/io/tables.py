@@ -199,7 +199,7 @@ def read_table(
         if len(row) != len(header):
             raise TableError(f"{source}, line {line}: {len(row)} cells for {len(header)} columns.")
         archs.append(row[position[arch_column]].strip())
-        if has_index:
+        if has_index and index_column is not None:
             indices.append(_parse_int(row[position[index_column]], source, line, index_column))
         for name in wanted:
             columns[name].append(_parse_number(row[position[name]], source, line, name))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flash_nas.errors import FlashNasError
+from flash_nas.graph.batch import GraphBatch
 from flash_nas.graph.metrics import score_batch
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
@@ -135,10 +136,10 @@ class Evaluator:
                 float(violation[row]),
             )
 
-    def columns(self, batch) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    def columns(self, batch: GraphBatch) -> dict[str, np.ndarray]:
         """Every quantity the objective and its limits read, for a whole batch."""
         needed = set(self.objective.columns)
-        metric_names = [n for n in ("params", "flops") if n in needed]
+        metric_names: list[str] = [n for n in ("params", "flops") if n in needed]
         metric_names += [f for f in self.features if f not in metric_names]
         metrics = score_batch(batch, metric_names) if metric_names else {}
         columns: dict[str, np.ndarray] = {name: metrics[name] for name in metric_names}

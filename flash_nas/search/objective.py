@@ -74,7 +74,7 @@ class Objective:
 
     def log_value(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """``log`` of the objective for every row (``-inf`` where a quantity is <= 0)."""
-        total = 0.0
+        total: float | np.ndarray = 0.0
         for name, exponent in self.exponents.items():
             column = np.asarray(values[QUANTITY_SOURCES[name]], dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -280,7 +280,9 @@ class _CifarUnpickler(pickle.Unpickler):
                 ("__builtin__", "bytes"): _empty_bytes,
                 ("builtins", "bytes"): _empty_bytes,
             }
-        found = type(self)._ADMITTED.get((module, name))
+        admitted = type(self)._ADMITTED
+        assert admitted is not None  # filled just above on first use
+        found = admitted.get((module, name))
         if found is None:
             raise pickle.UnpicklingError(
                 f"it names {module}.{name}, which a CIFAR batch never does (only numpy arrays, "

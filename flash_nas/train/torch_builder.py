@@ -24,6 +24,7 @@ torch is imported only when :func:`build_module` runs; importing this module doe
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from flash_nas._imports import require
@@ -158,7 +159,7 @@ def _graph_module_class() -> type[nn.Module]:
             return Linear4d(layer.in_channels, layer.out_channels, bias=layer.bias)
         if kind == "flatten":
             return Flatten4d()
-        return {
+        activations: dict[str, Callable[[], nn.Module]] = {
             "relu": nn.ReLU,
             "relu6": nn.ReLU6,
             "hswish": nn.Hardswish,
@@ -166,7 +167,8 @@ def _graph_module_class() -> type[nn.Module]:
             "sigmoid": nn.Sigmoid,
             "silu": nn.SiLU,
             "global_avg_pool": functools.partial(nn.AdaptiveAvgPool2d, 1),
-        }[kind]()
+        }
+        return activations[kind]()
 
     class Zero(nn.Module):
         """A ``none`` edge as a device runs it: the input multiplied by zero, at the shape the

@@ -216,7 +216,7 @@ class SearchEngine:
         )
 
     # ------------------------------------------------------------------ labels
-    def _utility(self, value: float | np.ndarray) -> Any:
+    def _utility(self, value: float | np.ndarray | None) -> Any:
         """A label in its own scale -> 0-100, higher better (what the models learn)."""
         scale = self.label_scale
         fraction = (np.asarray(value, dtype=float) - scale.low) / (scale.high - scale.low)
