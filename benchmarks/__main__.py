@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from flash_nas.cli import bench
-from flash_nas.cli._common import UsageError
+from flash_nas.cli._args import UsageError
 from flash_nas.errors import FlashNasError
 
 

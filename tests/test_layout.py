@@ -214,3 +214,35 @@ def test_import_flash_nas_loads_neither_numpy_nor_scipy():
 def test_every_public_name_resolves():
     missing = [name for name in flash_nas.__all__ if not hasattr(flash_nas, name)]
     assert missing == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["no-such-command"]])
+def test_the_command_line_answers_before_importing_any_stage(argv):
+    code = (
+        "import sys\n"
+        "from flash_nas.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'numpy', 'scipy', 'pluggy', 'torch'}\n"
+        "stages = [m for m in sys.modules if m.startswith(('flash_nas.graph', 'flash_nas.plugins',"
+        " 'flash_nas.search', 'flash_nas.cost', 'flash_nas_adapters', 'flash_nas_hardware'))]\n"
+        "print(sorted(heavy) + stages)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_a_command_declared_lazily_has_the_same_line_as_in_full():
+    from flash_nas.cli import build_parser
+    from flash_nas.cli.commands import COMMANDS
+
+    full = build_parser()
+    light = build_parser(["--help"])
+    choices = [action for action in full._actions if hasattr(action, "_choices_actions")]
+    light_choices = [a for a in light._actions if hasattr(a, "_choices_actions")]
+    lines = {a.dest: a.help for a in choices[0]._choices_actions}
+    light_lines = {a.dest: a.help for a in light_choices[0]._choices_actions}
+    assert lines == light_lines == {name: line for name, (_, line) in COMMANDS.items()}
+    assert list(full._subparsers._group_actions[0].choices) == list(COMMANDS)

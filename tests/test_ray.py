@@ -269,7 +269,7 @@ def test_train_ray_needs_a_budget(tmp_path):
     import argparse
 
     from flash_nas.cli import train
-    from flash_nas.cli._common import UsageError
+    from flash_nas.cli._args import UsageError
 
     parser = argparse.ArgumentParser()
     train.add_to(parser.add_subparsers())

@@ -13,7 +13,7 @@ import pytest
 
 from flash_nas import get_adapter
 from flash_nas.cli import train
-from flash_nas.cli._common import UsageError
+from flash_nas.cli._args import UsageError
 from flash_nas.train.cifar import CifarData
 from flash_nas.train.training import TrainingError, _Run, check_fits, train_and_evaluate
 

@@ -11,16 +11,16 @@ inside ``run`` only, so that ``flash-nas --help`` parses its arguments first.
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from flash_nas.cli import bench, hardware, info, nni, score, search, train
-from flash_nas.cli._common import UsageError, add_progress_arguments, set_progress
+from flash_nas.cli._args import UsageError, add_progress_arguments, set_progress
+from flash_nas.cli.commands import COMMANDS
 from flash_nas.errors import FlashNasError
 
 __all__ = ["build_parser", "main"]
-
-_COMMANDS = (info, score, hardware, search, train, nni, bench)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +37,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"flash-nas: error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (given the arguments) one where only the command they name is
+    declared in full: the others are one line each, so that their modules are not imported."""
     from flash_nas import __version__
 
     parser = _Parser(
@@ -46,12 +48,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _COMMANDS:
-        module.add_to(commands)
-    for name, command in commands.choices.items():
-        if name not in _INSTANT:
-            add_progress_arguments(command)
+    if argv is None:
+        full = set(COMMANDS)
+    else:
+        chosen = _command_named(argv)
+        module = COMMANDS[chosen][0] if chosen else None
+        full = {name for name, (owner, _) in COMMANDS.items() if owner == module}
+    for name, (owner, summary) in COMMANDS.items():
+        if name in commands.choices:  # declared with another command of its module
+            continue
+        if name in full:
+            importlib.import_module(f"flash_nas.cli.{owner}").add_to(commands)
+        else:
+            commands.add_parser(name, help=summary)
+    for name in full - set(_INSTANT):
+        add_progress_arguments(commands.choices[name])
     return parser
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command the arguments name (the first that is not an option), if it exists."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in COMMANDS else None
 
 
 #: Commands that finish at once and never show progress.
@@ -60,7 +78,8 @@ _INSTANT = ("plugins", "metrics", "nni")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``flash-nas`` console script; returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     set_progress(args)
     try:

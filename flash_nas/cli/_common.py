@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import sys
 from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flash_nas import plugins
-from flash_nas.errors import ArchFormatError, FlashNasError, OutputError, quote
+from flash_nas.cli._args import (
+    UsageError,
+    progress_wanted,
+)
+from flash_nas.errors import ArchFormatError, OutputError, quote
 from flash_nas.graph.batch import GraphBatch
 from flash_nas.io.outputs import check_output_path
 from flash_nas.io.tables import Table, read_table, write_table
@@ -27,12 +30,6 @@ MAX_ARCH_CHARS = 100_000
 #: Most architectures one command takes at once (``--sample`` or ``--archs``): 10^7 FLASH
 #: architectures are about 2 GB of text and arrays; split larger jobs by seed or file.
 MAX_ARCHS = 10_000_000
-#: Environment variable that forces progress bars on (1) or off (0), as --progress / --quiet do.
-PROGRESS_ENV = "FLASH_NAS_PROGRESS"
-
-
-class UsageError(FlashNasError):
-    """Arguments that do not fit together (exit status 2)."""
 
 
 def key_value(text: str) -> tuple[str, Any]:
@@ -269,42 +266,3 @@ def print_columns(rows: Sequence[Sequence[str]]) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
         print("  ".join(cells).rstrip())
-
-
-_progress_setting: bool | None = None
-
-
-def add_progress_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--quiet`` and ``--progress``: progress bars off, or on even without a terminal."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--quiet", action="store_true", help="no progress bars on standard error")
-    group.add_argument(
-        "--progress",
-        action="store_true",
-        help=f"show progress bars even when standard error is not a terminal (or set "
-        f"{PROGRESS_ENV}=1; {PROGRESS_ENV}=0 turns them off)",
-    )
-
-
-def set_progress(args: argparse.Namespace) -> None:
-    """Remember what ``--quiet`` / ``--progress`` asked for (None: decide by the terminal)."""
-    global _progress_setting
-    if getattr(args, "quiet", False):
-        _progress_setting = False
-    elif getattr(args, "progress", False):
-        _progress_setting = True
-    else:
-        _progress_setting = None
-
-
-def progress_wanted() -> bool:
-    """Progress bars go to standard error: as --quiet / --progress say, else as
-    ``FLASH_NAS_PROGRESS`` says, else only when a person is watching (a terminal)."""
-    if _progress_setting is not None:
-        return _progress_setting
-    forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
-    if forced in ("1", "true", "yes", "on", "always"):
-        return True
-    if forced in ("0", "false", "no", "off", "never"):
-        return False
-    return sys.stderr.isatty()

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from flash_nas.cli._common import UsageError, progress_wanted
+from flash_nas.cli._args import UsageError, progress_wanted
+from flash_nas.cli.commands import summary
 from flash_nas.errors import FlashNasError, UnknownNameError
 
 REPOSITORY = "https://github.com/flash-nas/flash-nas"
@@ -26,7 +27,7 @@ REPOSITORY = "https://github.com/flash-nas/flash-nas"
 def add_to(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser(
         "bench",
-        help="run the benchmark suite and write a report (from a clone of the repository)",
+        help=summary("bench"),
         description="Measure flash-nas against its peers: training-free ranking, the "
         "few-sample predictor, search at equal label budgets, speed, hardware fidelity and "
         "the Raspberry Pi 3 measured. "

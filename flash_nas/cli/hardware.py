@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from flash_nas import plugins
+from flash_nas.cli._args import UsageError, progress_wanted
 from flash_nas.cli._common import (
     PROGRESS_ROWS,
-    UsageError,
     add_options_argument,
     add_output_argument,
     add_space_arguments,
@@ -21,10 +21,10 @@ from flash_nas.cli._common import (
     check_unique,
     make_adapter,
     parse_all,
-    progress_wanted,
     select_archs,
     write_output,
 )
+from flash_nas.cli.commands import summary
 from flash_nas.cost.linear import LinearCostModel
 from flash_nas.errors import ArchFormatError, FlashNasError
 from flash_nas.graph.batch import GraphBatch
@@ -36,7 +36,7 @@ from flash_nas.plugins.hardware import HardwareModel
 def add_to(commands: argparse._SubParsersAction) -> None:
     hw = commands.add_parser(
         "hw",
-        help="latency, energy and area from a hardware model",
+        help=summary("hw"),
         description="Estimate latency_ms, energy_mj (and area_mm2 where the model has one) of "
         "a whole space, a sample or a list, with any registered hardware model.",
     )
@@ -47,7 +47,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
     measure = commands.add_parser(
         "measure",
-        help="time real torch inference on this machine",
+        help=summary("measure"),
         description="Build each architecture's torch model and time its inference here (the "
         "`host` hardware model; `--device cuda` for a GPU): warm-up runs, then the median of "
         "repeated runs. Change the settings with -H threads=1 -H batch_size=1 -H repeats=10.",
@@ -62,7 +62,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
     fit = commands.add_parser(
         "calibrate",
-        help="refit an analytical hardware model to measurements",
+        help=summary("calibrate"),
         description="Fit an analytical model's costs per event on --fit-samples rows of a "
         "measurements CSV (arch, then one column per measured quantity), predict every other "
         "row, print Spearman rho, Kendall tau, MAPE and the share within +-10%% on those "

@@ -6,13 +6,14 @@ import argparse
 
 from flash_nas import plugins
 from flash_nas.cli._common import print_columns
+from flash_nas.cli.commands import summary
 from flash_nas.graph.metrics import METRICS
 
 
 def add_to(commands: argparse._SubParsersAction) -> None:
-    listing = commands.add_parser("plugins", help="list registered adapters and hardware models")
+    listing = commands.add_parser("plugins", help=summary("plugins"))
     listing.set_defaults(run=run_plugins)
-    metrics = commands.add_parser("metrics", help="list the training-free metrics")
+    metrics = commands.add_parser("metrics", help=summary("metrics"))
     metrics.set_defaults(run=run_metrics)
 
 

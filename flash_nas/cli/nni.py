@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flash_nas._imports import require
+from flash_nas.cli.commands import summary
 from flash_nas.errors import FlashNasError
 
 #: What the meta file registers.
@@ -33,7 +34,7 @@ def meta_file() -> Path:
 def add_to(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "nni",
-        help="register the FLASH tuner with NNI (nnictl algo register)",
+        help=summary("nni"),
         description="Register the FLASH tuner with NNI so that an experiment names it like a "
         f"built-in tuner (tuner: {{name: {TUNER_NAME}}}), or remove the registration. Needs the "
         "nni extra.",

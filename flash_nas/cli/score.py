@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from flash_nas.cli._args import progress_wanted
 from flash_nas.cli._common import (
     add_output_argument,
     add_space_arguments,
     check_output,
     make_adapter,
-    progress_wanted,
     select_archs,
     write_output,
 )
+from flash_nas.cli.commands import summary
 from flash_nas.graph.metrics import METRICS, parse_metric_names, score_batch
 from flash_nas.io.tables import Table
 
@@ -20,7 +21,7 @@ from flash_nas.io.tables import Table
 def add_to(commands: argparse._SubParsersAction) -> None:
     score = commands.add_parser(
         "score",
-        help="score architectures with training-free metrics",
+        help=summary("score"),
         description="Score a whole space (where it can be enumerated), a sample of it, or the "
         "architectures in a file, and write a CSV: arch, index (where the space has one), then "
         "one column per metric.",

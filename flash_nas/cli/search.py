@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from flash_nas.cli._args import UsageError
 from flash_nas.cli._common import (
-    UsageError,
     add_options_argument,
     add_output_argument,
     check_output,
@@ -18,6 +18,7 @@ from flash_nas.cli._common import (
     make_adapter,
     write_output,
 )
+from flash_nas.cli.commands import summary
 from flash_nas.io.tables import Table
 from flash_nas.search.engine import METHODS
 from flash_nas.search.engine.domain import LISTABLE
@@ -34,7 +35,7 @@ def run_search_command(args: argparse.Namespace) -> int:
 def add_to(commands: argparse._SubParsersAction) -> None:
     sample = commands.add_parser(
         "sample",
-        help="choose architectures to label (train), spanning NN-Degree",
+        help=summary("sample"),
         description="Choose --n architectures to train for the accuracy predictor: from the "
         "whole space where it can be enumerated, else from a uniform pool of --pool "
         "architectures, by --strategy over the --feature (FLASH: stratified over NN-Degree).",
@@ -50,7 +51,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
     search = commands.add_parser(
         "search",
-        help="search: ask/tell with labels from a table, recommend an architecture",
+        help=summary("search"),
         description="Search the space with the ask/tell engine. Labels come from TABLE:COLUMN: "
         "every row (architectures you trained), --n-labels N of them chosen up front (spread "
         "over NN-Degree), or --budget N chosen one at a time by the engine, each looked up in "
@@ -159,5 +160,3 @@ def run_sample(args: argparse.Namespace) -> int:
     )
     write_output(table, args.output)
     return 0
-
-

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from flash_nas.cli._common import UsageError, check_output, make_adapter, write_output
+from flash_nas.cli._args import UsageError
+from flash_nas.cli._common import check_output, make_adapter, write_output
 from flash_nas.cli._resume import resumed
 from flash_nas.errors import ArchFormatError
 from flash_nas.graph.metrics import parse_metric_names
@@ -156,10 +157,8 @@ def run_search_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _budget_loop(
-    engine: SearchEngine, table: Table, column: str, args: argparse.Namespace
-) -> None:
-    from flash_nas.cli._common import progress_wanted
+def _budget_loop(engine: SearchEngine, table: Table, column: str, args: argparse.Namespace) -> None:
+    from flash_nas.cli._args import progress_wanted
 
     done = sum(t.status != "pending" for t in engine.trials.values())
     remaining = max(0, args.budget - done)

@@ -9,16 +9,16 @@ from typing import Any
 
 import numpy as np
 
+from flash_nas.cli._args import UsageError, progress_wanted
 from flash_nas.cli._common import (
-    UsageError,
     add_options_argument,
     add_output_argument,
     check_output,
     make_adapter,
-    progress_wanted,
     read_arch_file,
     write_output,
 )
+from flash_nas.cli.commands import summary
 from flash_nas.io.tables import Table, write_table
 from flash_nas.search.objective import LIMITS
 from flash_nas.train.cifar import DATASETS, load_cifar
@@ -49,7 +49,7 @@ def _int(text: str) -> int:
 def add_to(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train",
-        help="train architectures on CIFAR-10/100 to get their accuracies",
+        help=summary("train"),
         description="Train each architecture in a file from scratch on CIFAR-10 or CIFAR-100 "
         "(SGD with Nesterov momentum, cosine learning rate, random crops and flips) and write "
         "a CSV of labels: arch, index (where the space has one), accuracy (test accuracy, %), "

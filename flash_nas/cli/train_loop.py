@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from flash_nas.cli._common import UsageError, progress_wanted, write_output
+from flash_nas.cli._args import UsageError, progress_wanted
+from flash_nas.cli._common import write_output
 from flash_nas.cli._resume import resumed
 from flash_nas.cli.train import training
 from flash_nas.io.tables import Table, read_table, write_table
@@ -101,8 +102,7 @@ def run_budget(args: argparse.Namespace) -> int:
         if args.output != "-":
             write_table(_table(engine, rows), Path(args.output))
         print(
-            f"[{step + 1}/{args.budget}] {proposal.text} ({proposal.source}): "
-            f"label {label:.2f}%",
+            f"[{step + 1}/{args.budget}] {proposal.text} ({proposal.source}): label {label:.2f}%",
             file=sys.stderr,
         )
     best = engine.recommend()

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from flash_nas._imports import require
-from flash_nas.cli._common import UsageError, write_output
+from flash_nas.cli._args import UsageError
+from flash_nas.cli._common import write_output
 from flash_nas.cli.train_loop import _earlier, _engine, _table
 from flash_nas.errors import SearchExhaustedError
 from flash_nas.io.tables import write_table

@@ -1,0 +1,66 @@
+"""What the command line needs before it knows which command runs: usage errors and the
+progress flags. Kept apart from :mod:`._common` so that ``flash-nas --help`` imports no stage of
+flash-nas (numpy, scipy, plugins) before it parses its arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from flash_nas.errors import FlashNasError
+
+__all__ = [
+    "PROGRESS_ENV",
+    "UsageError",
+    "add_progress_arguments",
+    "progress_wanted",
+    "set_progress",
+]
+
+#: Environment variable that forces progress bars on (1) or off (0), as --progress / --quiet do.
+PROGRESS_ENV = "FLASH_NAS_PROGRESS"
+
+
+class UsageError(FlashNasError):
+    """Arguments that do not fit together (exit status 2)."""
+
+
+_progress_setting: bool | None = None
+
+
+def add_progress_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` and ``--progress``: progress bars off, or on even without a terminal."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quiet", action="store_true", help="no progress bars on standard error")
+    group.add_argument(
+        "--progress",
+        action="store_true",
+        help=f"show progress bars even when standard error is not a terminal (or set "
+        f"{PROGRESS_ENV}=1; {PROGRESS_ENV}=0 turns them off)",
+    )
+
+
+def set_progress(args: argparse.Namespace) -> None:
+    """Remember what ``--quiet`` / ``--progress`` asked for (None: decide by the terminal)."""
+    global _progress_setting
+    if getattr(args, "quiet", False):
+        _progress_setting = False
+    elif getattr(args, "progress", False):
+        _progress_setting = True
+    else:
+        _progress_setting = None
+
+
+def progress_wanted() -> bool:
+    """Progress bars go to standard error: as --quiet / --progress say, else as
+    ``FLASH_NAS_PROGRESS`` says, else only when a person is watching (a terminal)."""
+    if _progress_setting is not None:
+        return _progress_setting
+    forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if forced in ("1", "true", "yes", "on", "always"):
+        return True
+    if forced in ("0", "false", "no", "off", "never"):
+        return False
+    return sys.stderr.isatty()
