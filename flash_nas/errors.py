@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 __all__ = [
+    "QUOTE_LIMIT",
     "ArchFormatError",
+    "DatasetError",
     "FlashNasError",
     "FlashNasWarning",
     "GraphError",
@@ -12,12 +14,18 @@ __all__ = [
     "NoFeasibleArchitectureError",
     "NotFittedError",
     "NotSupportedError",
+    "ObjectiveError",
     "OutputError",
     "ParameterError",
     "PluginError",
     "SearchExhaustedError",
+    "SearchSpaceError",
+    "StateError",
     "TableError",
+    "TrainingError",
+    "TunerConfigError",
     "UnknownNameError",
+    "UsageError",
     "quote",
 ]
 
@@ -98,3 +106,31 @@ class OutputError(FlashNasError):
 class ParameterError(FlashNasError, ValueError):
     """A parameter (of a space, a model or a call such as a sample size) is outside its stated
     range; the message gives the range."""
+
+
+class StateError(FlashNasError, ValueError):
+    """A state file that is not a flash-nas engine state, or that contradicts itself."""
+
+
+class ObjectiveError(FlashNasError, ValueError):
+    """An objective formula that does not parse or names an unknown quantity."""
+
+
+class TrainingError(FlashNasError, ValueError):
+    """Training parameters are out of range, or the network does not fit the data."""
+
+
+class DatasetError(FlashNasError, ValueError):
+    """A dataset folder is missing, incomplete or malformed, or its arrays are."""
+
+
+class TunerConfigError(FlashNasError, ValueError):
+    """A tuner's, sampler's or searcher's argument is missing, unknown or out of range."""
+
+
+class SearchSpaceError(FlashNasError, ValueError):
+    """An NNI search space the tuner cannot translate through the chosen adapter."""
+
+
+class UsageError(FlashNasError):
+    """Arguments that do not fit together (exit status 2)."""

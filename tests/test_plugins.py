@@ -13,6 +13,7 @@ import pytest
 
 import flash_nas
 from flash_nas import HardwareModel, PluginError, UnknownNameError, hookimpl
+from flash_nas.errors import ParameterError
 from flash_nas.plugins.hookspecs import register_adapters, register_hardware
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 
@@ -143,11 +144,31 @@ def test_unknown_names_list_the_known_ones():
         flash_nas.get_hardware("tpu")
 
 
-def test_bad_adapter_options_name_the_adapter():
-    with pytest.raises(
-        PluginError, match="Adapter 'nasbench201' \\(plugin 'nasbench201'\\) rejected options"
-    ):
+def test_an_unknown_option_is_the_callers_error_and_lists_what_the_plugin_takes():
+    with pytest.raises(ParameterError, match="Adapter 'nasbench201' has no option 'colour'") as info:
         flash_nas.get_adapter("nasbench201", colour="red")
+    assert "num_classes" in str(info.value) and isinstance(info.value, ValueError)
+    with pytest.raises(ParameterError, match="Hardware model 'hwnasbench' has no option 'colour'"):
+        flash_nas.get_hardware("hwnasbench:raspi4", colour="red")
+
+
+def test_a_type_error_inside_a_plugin_is_the_plugins_error():
+    class Fussy(NasBench201Adapter):
+        def __init__(self, width: int = 1) -> None:
+            raise TypeError("width must be an int")
+
+    class FussyPlugin:
+        @staticmethod
+        @hookimpl
+        def register_adapters(register):
+            register("fussy", Fussy)
+
+    flash_nas.plugins.add_plugin(FussyPlugin(), "fussy-test")
+    try:
+        with pytest.raises(PluginError, match="'fussy' \\(plugin 'fussy-test'\\) rejected"):
+            flash_nas.get_adapter("fussy", width="wide")
+    finally:
+        flash_nas.plugins.remove_plugin("fussy-test")
 
 
 def test_every_hook_is_documented():

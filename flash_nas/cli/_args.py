@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import UsageError
 
 __all__ = [
     "PROGRESS_ENV",
@@ -21,10 +21,6 @@ __all__ = [
 
 #: Environment variable that forces progress bars on (1) or off (0), as --progress / --quiet do.
 PROGRESS_ENV = "FLASH_NAS_PROGRESS"
-
-
-class UsageError(FlashNasError):
-    """Arguments that do not fit together (exit status 2)."""
 
 
 _progress_setting: bool | None = None

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from flash_nas import plugins
-from flash_nas.errors import ArchFormatError, FlashNasError
+from flash_nas.errors import ArchFormatError, SearchSpaceError, TunerConfigError
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.search.engine.domain import LISTABLE, Domain
 
@@ -42,14 +42,6 @@ __all__ = [
 
 #: The ``_type`` values a translator can sample and explore, whatever the adapter.
 SAMPLED_TYPES = ("choice", "randint", "quniform", "uniform", "loguniform")
-
-
-class TunerConfigError(FlashNasError, ValueError):
-    """A tuner's, sampler's or searcher's argument is missing, unknown or out of range."""
-
-
-class SearchSpaceError(FlashNasError, ValueError):
-    """An NNI search space the tuner cannot translate through the chosen adapter."""
 
 
 # ------------------------------------------------------------------------ NNI parameters

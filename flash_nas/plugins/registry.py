@@ -8,13 +8,14 @@ lazy (the first lookup) and idempotent; every failure names the plugin at fault.
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pluggy
 
-from flash_nas.errors import FlashNasError, PluginError, UnknownNameError
+from flash_nas.errors import FlashNasError, ParameterError, PluginError, UnknownNameError
 from flash_nas.plugins import hookspecs
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
@@ -204,6 +205,7 @@ def _lookup(kind: Kind, name: str) -> Registration:
 def get_adapter(name: str, **options: Any) -> Adapter:
     """A new instance of the adapter registered as ``name``, built with ``options``."""
     registration = _lookup("adapter", name)
+    _check_option_names(f"Adapter {name!r}", registration.factory, options)
     try:
         return registration.factory(**options)
     except TypeError as exc:
@@ -224,6 +226,7 @@ def get_hardware(name: str, **options: Any) -> HardwareModel:
         if not variant:
             raise UnknownNameError(f"Hardware name {name!r} ends with ':'; write MODEL:VARIANT.")
         options = {**options, "variant": variant}
+    _check_option_names(f"Hardware model {base!r}", registration.factory, options)
     try:
         return registration.factory(**options)
     except TypeError as exc:
@@ -251,3 +254,25 @@ def translate_search_space(
             f"A plugin's translate_search_space hook failed for {type(adapter).__name__}: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _check_option_names(what: str, factory: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Options the factory does not take are the caller's mistake: say which ones it does take
+    (a TypeError from inside the plugin is still the plugin's, reported as a PluginError)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a factory without a readable signature: let it decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    accepted = [
+        p.name
+        for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        takes = ", ".join(accepted) if accepted else "no options"
+        raise ParameterError(
+            f"{what} has no option {', '.join(map(repr, unknown))}; it takes: {takes}."
+        )

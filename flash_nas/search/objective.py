@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import ObjectiveError
 
 __all__ = ["LIMITS", "QUANTITY_SOURCES", "Objective", "default_objective", "parse_objective"]
 
@@ -49,10 +49,6 @@ LIMITS = {
     "max_area_mm2": "area_mm2",
     "max_params": "params",
 }
-
-
-class ObjectiveError(FlashNasError, ValueError):
-    """An objective formula that does not parse or names an unknown quantity."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import DatasetError
 
 __all__ = ["DATASETS", "CifarData", "DatasetError", "load_cifar"]
 
@@ -77,10 +77,6 @@ _LAYOUTS: dict[str, _Layout] = {
 }
 #: The datasets :func:`load_cifar` reads, by the name its ``dataset`` argument takes.
 DATASETS = tuple(_LAYOUTS)
-
-
-class DatasetError(FlashNasError, ValueError):
-    """A dataset folder is missing, incomplete or malformed, or its arrays are."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from flash_nas._imports import require
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import TrainingError
 from flash_nas.train.cifar import CifarData
 from flash_nas.train.torch_builder import build_module
 
@@ -36,10 +36,6 @@ _PAD = 4
 # The held-out validation images are a fixed shuffle's first ones, whatever the training seed, so
 # validation accuracies of different seeds and architectures compare on the same images.
 _SPLIT_SEED = 0
-
-
-class TrainingError(FlashNasError, ValueError):
-    """Training parameters are out of range, or the network does not fit the data."""
 
 
 @dataclass(frozen=True)

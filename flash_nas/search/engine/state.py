@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import StateError
 from flash_nas.io.tables import LabelScale
 from flash_nas.search.engine.records import FAILED, PENDING, SUCCEEDED, Trial
 
@@ -26,10 +26,6 @@ __all__ = ["StateError", "engine_from_dict", "engine_to_dict", "load_engine", "s
 
 FORMAT = "flash-nas engine state"
 VERSION = 1
-
-
-class StateError(FlashNasError, ValueError):
-    """A state file that is not a flash-nas engine state, or that contradicts itself."""
 
 
 def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
