@@ -23,12 +23,12 @@ with a DeprecationWarning naming their new place (:mod:`flash_nas._moved`).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from flash_nas import _moved
+from flash_nas._lazy import lazy_names
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _moved.install()
 
@@ -99,17 +99,7 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flash_nas' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
 
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
@@ -123,101 +113,51 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ do
     )
     from flash_nas.cost.linear import (
         Coefficient as Coefficient,
-    )
-    from flash_nas.cost.linear import (
         LinearCostModel as LinearCostModel,
     )
     from flash_nas.cost.profile import (
         Profile as Profile,
-    )
-    from flash_nas.cost.profile import (
         load_profile as load_profile,
     )
     from flash_nas.errors import (
         ArchFormatError as ArchFormatError,
-    )
-    from flash_nas.errors import (
         FlashNasError as FlashNasError,
-    )
-    from flash_nas.errors import (
         GraphError as GraphError,
-    )
-    from flash_nas.errors import (
         MissingDependencyError as MissingDependencyError,
-    )
-    from flash_nas.errors import (
         NotSupportedError as NotSupportedError,
-    )
-    from flash_nas.errors import (
         PluginError as PluginError,
-    )
-    from flash_nas.errors import (
         TableError as TableError,
-    )
-    from flash_nas.errors import (
         UnknownNameError as UnknownNameError,
     )
     from flash_nas.graph.arch import (
         ArchGraph as ArchGraph,
-    )
-    from flash_nas.graph.arch import (
         Cell as Cell,
-    )
-    from flash_nas.graph.arch import (
         Edge as Edge,
-    )
-    from flash_nas.graph.arch import (
         Layer as Layer,
-    )
-    from flash_nas.graph.arch import (
         Op as Op,
-    )
-    from flash_nas.graph.arch import (
         Tensor as Tensor,
     )
     from flash_nas.graph.batch import (
         ChoiceBatch as ChoiceBatch,
-    )
-    from flash_nas.graph.batch import (
         ChoiceSkeleton as ChoiceSkeleton,
-    )
-    from flash_nas.graph.batch import (
         GraphBatch as GraphBatch,
-    )
-    from flash_nas.graph.batch import (
         ListBatch as ListBatch,
     )
     from flash_nas.graph.metrics import (
         METRICS as METRICS,
-    )
-    from flash_nas.graph.metrics import (
         Metric as Metric,
-    )
-    from flash_nas.graph.metrics import (
         get_metric as get_metric,
-    )
-    from flash_nas.graph.metrics import (
         score as score,
-    )
-    from flash_nas.graph.metrics import (
         score_batch as score_batch,
     )
     from flash_nas.graph.structure import (
         executed_edges as executed_edges,
-    )
-    from flash_nas.graph.structure import (
         live_edges as live_edges,
     )
     from flash_nas.io.tables import (
         LabelScale as LabelScale,
-    )
-    from flash_nas.io.tables import (
         Table as Table,
-    )
-    from flash_nas.io.tables import (
         read_table as read_table,
-    )
-    from flash_nas.io.tables import (
         write_table as write_table,
     )
     from flash_nas.plugins.adapter import (
@@ -225,47 +165,25 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ do
     )
     from flash_nas.plugins.hardware import (
         QUANTITIES as QUANTITIES,
-    )
-    from flash_nas.plugins.hardware import (
         HardwareModel as HardwareModel,
     )
     from flash_nas.plugins.registry import (
         ENTRY_POINT_GROUP as ENTRY_POINT_GROUP,
-    )
-    from flash_nas.plugins.registry import (
         adapter_names as adapter_names,
-    )
-    from flash_nas.plugins.registry import (
         get_adapter as get_adapter,
-    )
-    from flash_nas.plugins.registry import (
         get_hardware as get_hardware,
-    )
-    from flash_nas.plugins.registry import (
         hardware_names as hardware_names,
-    )
-    from flash_nas.plugins.registry import (
         hookimpl as hookimpl,
-    )
-    from flash_nas.plugins.registry import (
         load_plugins as load_plugins,
-    )
-    from flash_nas.plugins.registry import (
         registrations as registrations,
     )
     from flash_nas.plugins.relaxation import (
         Relaxation as Relaxation,
-    )
-    from flash_nas.plugins.relaxation import (
         Variable as Variable,
     )
     from flash_nas.search.engine import (
         Proposal as Proposal,
-    )
-    from flash_nas.search.engine import (
         Recommendation as Recommendation,
-    )
-    from flash_nas.search.engine import (
         SearchEngine as SearchEngine,
     )
     from flash_nas.search.evaluation import (
@@ -276,14 +194,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ do
     )
     from flash_nas.search.objective import (
         Objective as Objective,
-    )
-    from flash_nas.search.objective import (
         parse_objective as parse_objective,
     )
     from flash_nas.search.predictor import (
         AccuracyPredictor as AccuracyPredictor,
-    )
-    from flash_nas.search.predictor import (
         NotFittedError as NotFittedError,
     )
     from flash_nas.search.sampling import (
@@ -291,11 +205,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ do
     )
     from flash_nas.search.shgo import (
         SearchResult as SearchResult,
-    )
-    from flash_nas.search.shgo import (
         exhaustive_search as exhaustive_search,
-    )
-    from flash_nas.search.shgo import (
         hierarchical_shgo as hierarchical_shgo,
     )
     from flash_nas.train.torch_builder import (

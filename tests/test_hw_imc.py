@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import flash_nas
 from flash_nas import ArchGraph, Edge, FlashNasError, Layer, Op, Tensor, UnknownNameError

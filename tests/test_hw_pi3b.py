@@ -7,8 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import flash_nas
 from flash_nas import ArchGraph, FlashNasError, ListBatch

@@ -58,11 +58,12 @@ ALLOWED = {
     # require() imports torchvision through its compatibility module before NNI and friends.
     "_imports": {"errors", "train"},
     "_moved": set(),
+    "_lazy": set(),
     "io": {"errors"},
     "graph": {"errors"},
     "plugins": {"errors", "graph", "io", "_imports"},
-    "cost": {"errors", "graph", "io", "plugins", "_imports"},
-    "search": {"errors", "validation", "graph", "io", "plugins", "cost", "_imports"},
+    "cost": {"errors", "graph", "io", "plugins", "_imports", "_lazy"},
+    "search": {"errors", "validation", "graph", "io", "plugins", "cost", "_imports", "_lazy"},
     "train": {"errors", "validation", "graph", "io", "_imports"},
     "integrations": {"errors", "validation", "graph", "io", "plugins", "search", "_imports"},
 }

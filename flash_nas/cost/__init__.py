@@ -14,8 +14,9 @@ what the old modules ``flash_nas.hardware`` and ``flash_nas.calibration`` resolv
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from flash_nas._lazy import lazy_names
 
 _PUBLIC = {
     "Coefficient": "flash_nas.cost.linear",
@@ -41,11 +42,7 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flash_nas.cost' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
 
 
 __all__ = sorted(_PUBLIC)
@@ -53,58 +50,30 @@ __all__ = sorted(_PUBLIC)
 if TYPE_CHECKING:
     from flash_nas.cost.calibration import (
         calibrate as calibrate,
-    )
-    from flash_nas.cost.calibration import (
         check_measurements as check_measurements,
-    )
-    from flash_nas.cost.calibration import (
         fit_quality as fit_quality,
     )
     from flash_nas.cost.linear import (
         Coefficient as Coefficient,
-    )
-    from flash_nas.cost.linear import (
         LinearCostModel as LinearCostModel,
     )
     from flash_nas.cost.profile import (
         PROFILE_FORMAT as PROFILE_FORMAT,
-    )
-    from flash_nas.cost.profile import (
         Fit as Fit,
-    )
-    from flash_nas.cost.profile import (
         Profile as Profile,
-    )
-    from flash_nas.cost.profile import (
         load_profile as load_profile,
-    )
-    from flash_nas.cost.profile import (
         profile_status as profile_status,
-    )
-    from flash_nas.cost.profile import (
         profile_summary as profile_summary,
     )
     from flash_nas.graph.structure import (
         EdgeShape as EdgeShape,
-    )
-    from flash_nas.graph.structure import (
         edge_sums as edge_sums,
-    )
-    from flash_nas.graph.structure import (
         executed_edges as executed_edges,
-    )
-    from flash_nas.graph.structure import (
         live_edges as live_edges,
-    )
-    from flash_nas.graph.structure import (
         op_flops as op_flops,
-    )
-    from flash_nas.graph.structure import (
         op_macs as op_macs,
     )
     from flash_nas.plugins.hardware import (
         QUANTITIES as QUANTITIES,
-    )
-    from flash_nas.plugins.hardware import (
         HardwareModel as HardwareModel,
     )

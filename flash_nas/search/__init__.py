@@ -16,8 +16,9 @@ The names of the old ``flash_nas.search`` module (the SHGO search) load from her
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from flash_nas._lazy import lazy_names
 
 _PUBLIC = {
     "LevelTiming": "flash_nas.search.shgo",
@@ -28,11 +29,7 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flash_nas.search' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
 
 
 __all__ = sorted(_PUBLIC)
@@ -43,13 +40,7 @@ if TYPE_CHECKING:
     )
     from flash_nas.search.shgo import (
         LevelTiming as LevelTiming,
-    )
-    from flash_nas.search.shgo import (
         SearchResult as SearchResult,
-    )
-    from flash_nas.search.shgo import (
         exhaustive_search as exhaustive_search,
-    )
-    from flash_nas.search.shgo import (
         hierarchical_shgo as hierarchical_shgo,
     )
