@@ -19,6 +19,7 @@ from flash_nas.graph.batch import GraphBatch
 from flash_nas.io.outputs import check_output_path
 from flash_nas.io.tables import Table, read_table, write_table
 from flash_nas.plugins.adapter import Adapter
+from flash_nas.search.objective import LIMITS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,6 +89,13 @@ def add_space_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     )
     which.add_argument("--sample", type=int, metavar="N", help="draw N architectures uniformly")
     parser.add_argument("--seed", type=int, default=0, help="random seed for --sample (default 0)")
+
+
+def add_objective_arguments(parser: argparse.ArgumentParser, objective_help: str) -> None:
+    """``--objective`` and one ``--max-...`` flag per hard limit the engine knows."""
+    parser.add_argument("--objective", help=objective_help)
+    for name in LIMITS:
+        parser.add_argument(f"--{name.replace('_', '-')}", type=float, metavar="X")
 
 
 def add_output_argument(parser: argparse.ArgumentParser, *, default: str | None = "-") -> None:

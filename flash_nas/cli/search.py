@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flash_nas.cli._args import UsageError
 from flash_nas.cli._common import (
+    add_objective_arguments,
     add_options_argument,
     add_output_argument,
     check_output,
@@ -22,7 +23,6 @@ from flash_nas.cli.commands import summary
 from flash_nas.io.tables import Table
 from flash_nas.search.engine import METHODS
 from flash_nas.search.engine.domain import LISTABLE
-from flash_nas.search.objective import LIMITS
 from flash_nas.search.sampling import STRATEGIES
 
 
@@ -104,13 +104,11 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--hardware", help="hardware model (needed by latency/energy/area)")
     add_options_argument(search, "hardware")
     search.add_argument("--profile", type=Path, help="calibrated profile for the hardware model")
-    search.add_argument(
-        "--objective",
-        help="what to maximise, e.g. 'acc' or 'acc/(latency*energy)' (default: follows "
-        "--hardware, see above)",
+    add_objective_arguments(
+        search,
+        "what to maximise, e.g. 'acc' or 'acc/(latency*energy)' (default: follows --hardware, "
+        "see above)",
     )
-    for name in LIMITS:
-        search.add_argument(f"--{name.replace('_', '-')}", type=float, metavar="X")
     search.add_argument(
         "--state",
         type=Path,

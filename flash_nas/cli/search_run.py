@@ -15,13 +15,12 @@ import numpy as np
 
 from flash_nas.cli._args import UsageError
 from flash_nas.cli._common import check_output, make_adapter, write_output
-from flash_nas.cli._resume import resumed
+from flash_nas.cli._resume import engine_from_args
 from flash_nas.errors import ArchFormatError
 from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.search.engine import FrontPoint, SearchEngine
-from flash_nas.search.objective import LIMITS
 
 __all__ = ["load_label_table", "run_search_command"]
 
@@ -47,30 +46,14 @@ def load_label_table(adapter: Adapter, spec: str) -> tuple[Table, str]:
 
 
 def _engine(args: argparse.Namespace, table: Table, column: str) -> SearchEngine:
-    engine = resumed(args.state)
-    if engine is not None:
-        return engine
     if args.initial_samples is not None and args.budget is None:
         raise UsageError("--initial-samples goes with --budget (the loop's initial design).")
-    hardware_options = dict(args.hardware_option)
-    if args.profile is not None:
-        hardware_options["profile"] = str(args.profile)
-    if args.hardware is None and (args.hardware_option or args.profile):
-        raise UsageError("-H and --profile describe a hardware model: add --hardware NAME.")
-    initial = args.n_labels if args.n_labels is not None else args.initial_samples
-    return SearchEngine(
-        args.space,
-        space_options=dict(args.space_option),
-        hardware=args.hardware,
-        hardware_options=hardware_options,
-        objective=args.objective,
-        method=args.method,
-        initial_samples=initial,
+    return engine_from_args(
+        args,
+        initial_samples=args.n_labels if args.n_labels is not None else args.initial_samples,
         design=args.strategy,
         features=parse_metric_names(args.features) if args.features else None,
         label_scale=table.scale(column),
-        seed=args.seed,
-        **{name: getattr(args, name) for name in LIMITS},
     )
 
 

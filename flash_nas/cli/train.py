@@ -11,6 +11,7 @@ import numpy as np
 
 from flash_nas.cli._args import UsageError, progress_wanted
 from flash_nas.cli._common import (
+    add_objective_arguments,
     add_options_argument,
     add_output_argument,
     check_output,
@@ -20,8 +21,7 @@ from flash_nas.cli._common import (
 )
 from flash_nas.cli.commands import summary
 from flash_nas.io.tables import Table, write_table
-from flash_nas.search.objective import LIMITS
-from flash_nas.train.cifar import DATASETS, load_cifar
+from flash_nas.train.cifar import DATASETS, CifarData, load_cifar
 from flash_nas.train.training import TrainResult, check_fits, train_and_evaluate
 
 
@@ -112,13 +112,10 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--method", choices=("bo", "flash"), default="bo", help="with --budget")
     train.add_argument("--hardware", help="with --budget: hardware model for limits/objective")
     add_options_argument(train, "hardware")
-    train.add_argument(
-        "--objective",
-        help="with --budget: what to maximise (default: follows "
-        "--hardware, as in `flash-nas search`)",
+    add_objective_arguments(
+        train,
+        "with --budget: what to maximise (default: follows --hardware, as in `flash-nas search`)",
     )
-    for name in LIMITS:
-        train.add_argument(f"--{name.replace('_', '-')}", type=float, metavar="X")
     train.add_argument(
         "--data",
         type=Path,
@@ -181,14 +178,7 @@ def run(args: argparse.Namespace) -> int:
     adapter = make_adapter(args.space, args.space_option)
     batch = adapter.batch(read_arch_file(adapter, args.archs))  # duplicates refused there
     texts = batch.texts()
-    data = load_cifar(args.data, args.dataset)
-    if args.limit_train is not None:
-        data = data.with_train_limit(args.limit_train)
-    if args.valid_size >= len(data.train_labels):
-        raise UsageError(
-            f"--valid-size {args.valid_size} leaves no training images: {data.name} has "
-            f"{len(data.train_labels):,} (after --limit-train)."
-        )
+    data = training_data(args)
     graphs = [batch.graph(position) for position in range(len(batch))]
     for graph in graphs:
         check_fits(graph, data)
@@ -204,6 +194,19 @@ def run(args: argparse.Namespace) -> int:
             write_table(_table(texts, indices, results, args.valid_size > 0), Path(args.output))
     write_output(_table(texts, indices, results, args.valid_size > 0), args.output)
     return 0
+
+
+def training_data(args: argparse.Namespace) -> CifarData:
+    """The dataset the flags name, cut to ``--limit-train``, with room for ``--valid-size``."""
+    data = load_cifar(args.data, args.dataset)
+    if args.limit_train is not None:
+        data = data.with_train_limit(args.limit_train)
+    if args.valid_size >= len(data.train_labels):
+        raise UsageError(
+            f"--valid-size {args.valid_size} leaves no training images: {data.name} has "
+            f"{len(data.train_labels):,} (after --limit-train)."
+        )
+    return data
 
 
 def training(args: argparse.Namespace) -> dict[str, Any]:

@@ -14,38 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from flash_nas.cli._args import UsageError, progress_wanted
+from flash_nas.cli._args import progress_wanted
 from flash_nas.cli._common import write_output
-from flash_nas.cli._resume import resumed
-from flash_nas.cli.train import training
+from flash_nas.cli._resume import engine_from_args
+from flash_nas.cli.train import training, training_data
 from flash_nas.io.tables import Table, read_table, write_table
 from flash_nas.search.engine import SearchEngine
-from flash_nas.search.objective import LIMITS
-from flash_nas.train.cifar import load_cifar
 from flash_nas.train.training import check_fits, train_and_evaluate
 
 __all__ = ["run_budget"]
 
 COLUMNS = ("accuracy", "valid_accuracy", "train_accuracy", "train_seconds")
-
-
-def _engine(args: argparse.Namespace) -> SearchEngine:
-    engine = resumed(args.state)
-    if engine is not None:
-        return engine
-    hardware_options = dict(args.hardware_option)
-    if args.hardware is None and hardware_options:
-        raise UsageError("-H describes a hardware model: add --hardware NAME.")
-    return SearchEngine(
-        args.space,
-        space_options=dict(args.space_option),
-        hardware=args.hardware,
-        hardware_options=hardware_options,
-        objective=args.objective,
-        method=args.method,
-        seed=args.seed,
-        **{name: getattr(args, name) for name in LIMITS},
-    )
 
 
 def _earlier(path: str) -> dict[str, dict[str, float]]:
@@ -60,15 +39,8 @@ def _earlier(path: str) -> dict[str, dict[str, float]]:
 
 
 def run_budget(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    data = load_cifar(args.data, args.dataset)
-    if args.limit_train is not None:
-        data = data.with_train_limit(args.limit_train)
-    if args.valid_size >= len(data.train_labels):
-        raise UsageError(
-            f"--valid-size {args.valid_size} leaves no training images: {data.name} has "
-            f"{len(data.train_labels):,}."
-        )
+    engine = engine_from_args(args)
+    data = training_data(args)
     if args.valid_size == 0:
         print(
             "Note: without --valid-size the engine learns from test accuracy; hold out "

@@ -19,7 +19,8 @@ from typing import Any
 from flash_nas._imports import require
 from flash_nas.cli._args import UsageError
 from flash_nas.cli._common import write_output
-from flash_nas.cli.train_loop import _earlier, _engine, _table
+from flash_nas.cli._resume import engine_from_args
+from flash_nas.cli.train_loop import _earlier, _table
 from flash_nas.errors import SearchExhaustedError
 from flash_nas.io.tables import write_table
 from flash_nas.search.engine import SearchEngine
@@ -60,7 +61,7 @@ def train_task(
 
 def run_ray(args: argparse.Namespace) -> int:
     ray = require("ray", "flash-nas train --ray")
-    engine = _engine(args)
+    engine = engine_from_args(args)
     if engine.space_name is None:
         raise UsageError("train --ray needs a registered space (--space NAME).")
     started = not ray.is_initialized()

@@ -204,14 +204,7 @@ def _lookup(kind: Kind, name: str) -> Registration:
 
 def get_adapter(name: str, **options: Any) -> Adapter:
     """A new instance of the adapter registered as ``name``, built with ``options``."""
-    registration = _lookup("adapter", name)
-    _check_option_names(f"Adapter {name!r}", registration.factory, options)
-    try:
-        return registration.factory(**options)
-    except TypeError as exc:
-        raise PluginError(
-            f"Adapter {name!r} (plugin {registration.plugin!r}) rejected options {options}: {exc}"
-        ) from exc
+    return _build(f"Adapter {name!r}", _lookup("adapter", name), options)
 
 
 def get_hardware(name: str, **options: Any) -> HardwareModel:
@@ -226,14 +219,7 @@ def get_hardware(name: str, **options: Any) -> HardwareModel:
         if not variant:
             raise UnknownNameError(f"Hardware name {name!r} ends with ':'; write MODEL:VARIANT.")
         options = {**options, "variant": variant}
-    _check_option_names(f"Hardware model {base!r}", registration.factory, options)
-    try:
-        return registration.factory(**options)
-    except TypeError as exc:
-        raise PluginError(
-            f"Hardware model {name!r} (plugin {registration.plugin!r}) rejected options "
-            f"{options}: {exc}"
-        ) from exc
+    return _build(f"Hardware model {base!r}", registration, options)
 
 
 def translate_search_space(
@@ -256,9 +242,20 @@ def translate_search_space(
         ) from exc
 
 
+def _build(what: str, registration: Registration, options: dict[str, Any]) -> Any:
+    """``registration``'s factory called with ``options``. An option it does not take is the
+    caller's mistake (a ParameterError naming the ones it takes); a TypeError raised inside the
+    plugin is the plugin's (a PluginError naming it)."""
+    _check_option_names(what, registration.factory, options)
+    try:
+        return registration.factory(**options)
+    except TypeError as exc:
+        raise PluginError(
+            f"{what} (plugin {registration.plugin!r}) rejected options {options}: {exc}"
+        ) from exc
+
+
 def _check_option_names(what: str, factory: Callable[..., Any], options: dict[str, Any]) -> None:
-    """Options the factory does not take are the caller's mistake: say which ones it does take
-    (a TypeError from inside the plugin is still the plugin's, reported as a PluginError)."""
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # a factory without a readable signature: let it decide
