@@ -140,7 +140,7 @@ def test_differential_evolution_stops_on_a_space_smaller_than_its_budget():
 def test_baselines_refuse_a_bad_budget(budget):
     adapter, evaluator = flash_evaluator()
     for strategy in STRATEGIES.values():
-        with pytest.raises(ValueError, match=r"'budget' must be an int >= 1"):
+        with pytest.raises(ValueError, match=r"'budget' parameter of .* must be an int >= 1"):
             strategy(adapter, evaluator, budget, 0)
 
 

@@ -30,6 +30,7 @@ from flash_nas.search.engine import SearchEngine
 from flash_nas.search.engine.engine import METHODS
 from flash_nas.search.objective import LIMITS, default_objective, parse_objective
 from flash_nas.search.sampling import STRATEGIES
+from flash_nas.validation import check_int
 
 __all__ = ["ARGUMENTS", "EngineSettings", "read_metric"]
 
@@ -65,9 +66,7 @@ def _dict(owner: str, name: str, value: Any) -> dict[str, Any]:
 
 
 def _int(owner: str, name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise _error(owner, name, f"an int >= {low}", value)
-    return int(value)
+    return check_int(value, name, owner=owner, low=low, error=TunerConfigError, noun="argument")
 
 
 @dataclass

@@ -26,10 +26,12 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 from scipy import optimize
 
+from flash_nas.errors import ParameterError
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.relaxation import Relaxation
 from flash_nas.search.evaluation import Evaluator, Scored
 from flash_nas.search.shgo import LevelTiming, SearchResult
+from flash_nas.validation import check_int
 
 __all__ = ["differential_evolution_search", "random_search", "regularized_evolution"]
 
@@ -39,11 +41,7 @@ PATIENCE = 100
 
 
 def _check_budget(budget: int) -> int:
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(
-            f"The 'budget' must be an int >= 1 (distinct architectures). Got {budget!r}."
-        )
-    return int(budget)
+    return check_int(budget, "budget", owner="a baseline search (distinct architectures)", low=1)
 
 
 def _result(
@@ -112,7 +110,7 @@ def regularized_evolution(
     budget but still joins the population, as in the paper's cycle.
     """
     if population < 1 or not 1 <= sample_size <= population:
-        raise ValueError(
+        raise ParameterError(
             f"Regularized evolution needs population >= 1 and 1 <= sample_size <= population; "
             f"got population={population}, sample_size={sample_size}."
         )
