@@ -22,8 +22,12 @@ The space is counted exactly: per cell, every allowed (width, depth) with every 
 give 5,635 choices per cell and 5,635**3 = 178,929,422,875 architectures for the dense block, more
 than the "63 billion" FLASH reports (its ranges were not recovered).
 
-Every name importable from here before the split still is (tests, benchmarks and the README use
-them); the entry point ``flash`` names this module, which registers the plugin's hooks.
+Imports point one way: ``flash_formulas`` <- ``flash_blocks`` <- ``flash_network`` <-
+``flash_part_sums``; ``flash_encoding``, ``flash_options`` and ``flash_sampling`` stand alone;
+``flash_batch`` and ``flash_relaxation`` name the adapter only in annotations, so this module
+imports every one of them plainly (``tests/test_flash_modules.py`` holds that). Every name
+importable from here before the split still is (tests, benchmarks and the README use them);
+the entry point ``flash`` names this module, which registers the plugin's hooks.
 """
 
 from __future__ import annotations
