@@ -1,24 +1,26 @@
 """Whole batches of FLASH-space architectures as arrays: closed-form metrics, per-part sums.
 
-Split from :mod:`flash_nas_adapters.flash_space`, whose adapter builds these batches.
+The room of :class:`FlashBatch`, the batch a
+:class:`~flash_nas_adapters.flash_space.FlashSpaceAdapter` hands out; its numbers come from
+:mod:`~flash_nas_adapters.flash_formulas` and :mod:`~flash_nas_adapters.flash_part_sums`
+through the adapter.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from flash_nas import ArchGraph, GraphBatch
 from flash_nas_adapters.flash_bulk import batch_texts
-from flash_nas_adapters.flash_space import (
-    CellConfig,
-    FlashArch,
-    FlashSpaceAdapter,
-    _CellArrays,
-    _EdgeCounter,
-)
+from flash_nas_adapters.flash_encoding import CellConfig, FlashArch
+from flash_nas_adapters.flash_formulas import CellArrays
+from flash_nas_adapters.flash_part_sums import EdgeCounter
+
+if TYPE_CHECKING:  # for annotations only: the adapter's module imports this one
+    from flash_nas_adapters.flash_space import FlashSpaceAdapter
 
 __all__ = ["FlashBatch"]
 
@@ -68,7 +70,7 @@ class FlashBatch(GraphBatch):
         return texts
 
     @cached_property
-    def _cells(self) -> _CellArrays:
+    def _cells(self) -> CellArrays:
         return self.adapter._cell_arrays(self.configs)
 
     @cached_property
@@ -87,7 +89,7 @@ class FlashBatch(GraphBatch):
             self._closed_forms[name] = found[name]
         return self._closed_forms[name]
 
-    def edge_sums(self, count: _EdgeCounter, size: int, *, executed: bool = False) -> np.ndarray:
+    def edge_sums(self, count: EdgeCounter, size: int, *, executed: bool = False) -> np.ndarray:
         """Per architecture, the sum of ``count(edge)`` over its edges, without building graphs.
 
         A FLASH network is a chain of parts (stem, cells, transitions, head) and has no zero

@@ -1,6 +1,7 @@
 """Bulk operations on FLASH-space config arrays ``(n, n_cells, 3)``: finding repeated draws and
 formatting canonical texts, both as numpy operations (a million rows one at a time in Python
-take seconds). Used by :mod:`flash_nas_adapters.flash_space`."""
+take seconds). Used by :mod:`flash_nas_adapters.flash_sampling` and
+:mod:`flash_nas_adapters.flash_batch`."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def batch_texts(block: str, configs: np.ndarray) -> list[str] | None:
     text = np.full(n, "", dtype=object)
     for field, (head, tail) in enumerate(((f"{block}:w=", ";d="), ("", ";t="))):
         codes = np.zeros(n, dtype=np.int64)
-        uniques = []
+        uniques: list[np.ndarray] = []
         for cell in range(n_cells):
             values, inverse = np.unique(configs[:, cell, field], return_inverse=True)
             if len(uniques) and codes.max(initial=0) >= 2**62 // len(values):

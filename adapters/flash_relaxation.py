@@ -1,14 +1,19 @@
 """FLASH's space as SHGO's boxes (see :class:`FlashRelaxation`).
 
-Split from :mod:`flash_nas_adapters.flash_space`, whose adapter's ``relaxation()`` builds it.
+The room of the relaxation that :meth:`FlashSpaceAdapter.relaxation
+<flash_nas_adapters.flash_space.FlashSpaceAdapter.relaxation>` builds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from flash_nas.relaxation import Relaxation, Variable
-from flash_nas_adapters.flash_space import CellConfig, FlashArch, FlashSpaceAdapter
+from flash_nas_adapters.flash_encoding import CellConfig, FlashArch
+
+if TYPE_CHECKING:  # for annotations only: the adapter's module imports this one
+    from flash_nas_adapters.flash_space import FlashSpaceAdapter
 
 __all__ = ["FlashRelaxation"]
 
