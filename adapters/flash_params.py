@@ -16,7 +16,6 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from flash_nas import Adapter, ArchFormatError
-from flash_nas.engine.domain import LISTABLE
 from flash_nas.integrations.params import (
     Parameter,
     SearchSpaceError,
@@ -25,6 +24,7 @@ from flash_nas.integrations.params import (
     name_error,
     parse_parameter,
 )
+from flash_nas.search.engine.domain import LISTABLE
 
 __all__ = ["FlashTranslator"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from flash_nas import ArchGraph, Tensor
-from flash_nas.hardware import EdgeShape
+from flash_nas.graph.structure import EdgeShape
 from flash_nas_adapters.flash_network import Part, PartKey
 
 __all__ = ["EdgeCounter", "PartSumMemos", "PartSums"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from flash_nas.relaxation import Relaxation, Variable
+from flash_nas.plugins.relaxation import Relaxation, Variable
 from flash_nas_adapters.flash_encoding import CellConfig, FlashArch
 
 if TYPE_CHECKING:  # for annotations only: the adapter's module imports this one
