@@ -99,8 +99,8 @@ def nni_draws(space, seeds) -> list[dict]:
 def hub():
     """NNI's hub, with torch on one thread: these networks are tiny for one image, and several
     threads contending on a busy machine made a forward pass 300 times slower."""
-    pytest.importorskip("nni")
-    module = pytest.importorskip("nni.nas.hub.pytorch")
+    pytest.importorskip("nni", reason="NNI's own networks need the [nni] extra")
+    module = pytest.importorskip("nni.nas.hub.pytorch", reason="NNI's model hub needs the [nni] extra")
     import torch
 
     threads = torch.get_num_threads()
