@@ -49,15 +49,15 @@ class BuiltInContract(AdapterContract):
         self, adapter: Adapter, bad: object
     ) -> None:
         with pytest.raises(ArchFormatError):
-            adapter.to_graph(bad)  # type: ignore[arg-type]  # the wrong type is the test
+            adapter.to_graph(bad)
         with pytest.raises(ArchFormatError):
-            adapter.format(bad)  # type: ignore[arg-type]  # the wrong type is the test
+            adapter.format(bad)
         if type(adapter).index is not Adapter.index:
             with pytest.raises(ArchFormatError):
-                adapter.index(bad)  # type: ignore[arg-type]  # the wrong type is the test
+                adapter.index(bad)
         # A batch may check its architectures when made or when read: either way, one clear error.
         with pytest.raises(ArchFormatError):
-            adapter.batch([bad]).texts()  # type: ignore[list-item]  # the wrong type is the test
+            adapter.batch([bad]).texts()
 
 
 class TestNasBench201(BuiltInContract):
