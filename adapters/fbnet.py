@@ -27,7 +27,7 @@ Canonical text: the 22 block names joined by ``-`` (``k5_e6-skip-k3_e1_g2-...``)
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import cached_property
 
 import numpy as np
@@ -45,6 +45,7 @@ from flash_nas import (
     Op,
     Tensor,
 )
+from flash_nas_adapters.choice_codes import choice_codes
 
 BLOCKS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 STAGE_BLOCKS = (1, 4, 4, 4, 4, 4, 1)
@@ -73,11 +74,8 @@ def parse_blocks(text: str) -> Arch:
 
 
 def check_blocks(arch: object) -> Arch:
-    try:
-        codes = tuple(int(code) for code in arch)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        codes = ()
-    if len(codes) != N_LAYERS or not all(0 <= code < len(BLOCKS) for code in codes):
+    codes = choice_codes(arch, N_LAYERS, len(BLOCKS))
+    if codes is None:
         raise ArchFormatError(
             f"An FBNet arch is {N_LAYERS} block codes in 0..{len(BLOCKS) - 1} "
             f"({', '.join(f'{i} {name}' for i, name in enumerate(BLOCKS))}); got {arch!r}."
@@ -85,7 +83,7 @@ def check_blocks(arch: object) -> Arch:
     return codes
 
 
-def format_blocks(codes: Sequence[int]) -> str:
+def format_blocks(codes: Sequence[int] | np.ndarray) -> str:
     return "-".join(BLOCKS[int(code)] for code in codes)
 
 
@@ -217,7 +215,7 @@ class FBNetAdapter(Adapter):
         )
         edges = [Edge("input", "stem", stem)]
         cells: list[Cell] = []
-        slots: dict[int, tuple[int, tuple[Op, ...]]] = {}
+        slots: dict[int, tuple[int, Sequence[Op]]] = {}
         previous = "stem"
         for column, (c_in, c_out, stride) in enumerate(layer_shapes()):
             side //= stride
@@ -249,5 +247,5 @@ class FBNetAdapter(Adapter):
 
 
 @flash_nas.hookimpl
-def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
+def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     register("fbnet", FBNetAdapter)

@@ -33,7 +33,7 @@ parts, unpruned: two texts that prune to the same cell are two archs with equal 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import cached_property
 
 import numpy as np
@@ -122,9 +122,11 @@ def check_arch(arch: object) -> Arch:
     """``arch`` validated: square, upper-triangular 0/1 matrix, matching ops, a small pruned
     cell."""
     try:
-        matrix, ops = arch  # type: ignore[misc]
-        matrix = tuple(tuple(int(v) for v in row) for row in matrix)
-        ops = tuple(str(op) for op in ops)
+        if isinstance(arch, (str, bytes)) or not isinstance(arch, Iterable):
+            raise TypeError("not a pair")
+        raw_matrix, raw_ops = arch
+        matrix = tuple(tuple(int(v) for v in row) for row in raw_matrix)
+        ops = tuple(str(op) for op in raw_ops)
     except (TypeError, ValueError):
         raise ArchFormatError(
             f"A NAS-Bench-101 arch is (matrix rows, op names); got {arch!r}."
@@ -175,7 +177,9 @@ def check_arch(arch: object) -> Arch:
     return matrix, ops
 
 
-def prune(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+def prune(
+    matrix: Sequence[Sequence[int]] | np.ndarray, ops: Sequence[str]
+) -> tuple[np.ndarray, list[str]]:
     """NAS-Bench-101's ``ModelSpec.prune``: drop vertices off every input->output path.
 
     A cell whose output is cut off from its input comes back as the bare 2-vertex cell with no
@@ -390,7 +394,7 @@ class NasBench101Adapter(Adapter):
         return cut_off_many(padded) if len(archs) else np.zeros(0, dtype=bool)
 
     @staticmethod
-    def _padded(matrix: Sequence[Sequence[int]]) -> np.ndarray:
+    def _padded(matrix: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
         """An n x n matrix as 7 x 7, the output moved to vertex 6 (padding vertices unused)."""
         m = np.asarray(matrix, dtype=np.int64)
         n = len(m)
@@ -453,5 +457,5 @@ class NasBench101Adapter(Adapter):
 
 
 @flash_nas.hookimpl
-def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
+def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     register("nasbench101", NasBench101Adapter)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from flash_nas import (
     read_table,
 )
 from flash_nas.errors import ParameterError, quote
-from flash_nas.relaxation import Relaxation, Variable
+from flash_nas.plugins.relaxation import Relaxation, Variable
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
     OPS,
@@ -44,6 +45,9 @@ from flash_nas_adapters.nb201_encoding import (
     ops_from_string,
     ops_to_string,
 )
+
+if TYPE_CHECKING:
+    from flash_nas.integrations.params import SpaceTranslator
 
 N_ARCHS = len(OPS) ** len(EDGES)
 
@@ -159,7 +163,7 @@ class NasBench201Adapter(Adapter):
         return ops_from_string(text)
 
     def format(self, arch: Hashable) -> str:
-        return ops_to_string(arch)  # type: ignore[arg-type]
+        return ops_to_string(check_ops(arch))
 
     @cached_property
     def _index_table(self) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +182,7 @@ class NasBench201Adapter(Adapter):
         return to_index, to_code
 
     def index(self, arch: Hashable) -> int:
-        return int(self._index_table[0][_code(check_ops(arch))])  # type: ignore[arg-type]
+        return int(self._index_table[0][_code(check_ops(arch))])
 
     def from_index(self, index: int) -> Ops:
         """The cell with official index ``index``."""
@@ -224,7 +228,7 @@ class NasBench201Adapter(Adapter):
         return _build_skeleton(self)
 
     def to_graph(self, arch: Hashable) -> ArchGraph:
-        ops = check_ops(arch)  # type: ignore[arg-type]
+        ops = check_ops(arch)
         return self.skeleton.graph(ops, ops_to_string(ops))
 
     def batch(self, archs: Sequence[Hashable]) -> ChoiceBatch:
@@ -282,21 +286,21 @@ class NasBench201Relaxation(Relaxation):
         return self._variables
 
     def decode(self, values: Mapping[str, float]) -> Ops:
-        return tuple(RELAXED_ORDER[round(values[v.name])] for v in self._variables)  # type: ignore[return-value]
+        return tuple(RELAXED_ORDER[round(values[v.name])] for v in self._variables)
 
     def encode(self, arch: Hashable) -> dict[str, float]:
-        ops = check_ops(arch)  # type: ignore[arg-type]
+        ops = check_ops(arch)
         return {v.name: float(RELAXED_ORDER.index(op)) for v, op in zip(self._variables, ops)}
 
     def start(self) -> dict[str, float]:
         return {v.name: (len(OPS) - 1) / 2 for v in self._variables}
 
     def neighbours(self, arch: Hashable) -> Iterator[Ops]:
-        ops = check_ops(arch)  # type: ignore[arg-type]
+        ops = check_ops(arch)
         for position in range(len(ops)):
             for op in range(len(OPS)):
                 if op != ops[position]:
-                    yield (*ops[:position], op, *ops[position + 1 :])  # type: ignore[misc]
+                    yield (*ops[:position], op, *ops[position + 1 :])
 
 
 def _reaches_output(on: np.ndarray) -> np.ndarray:
@@ -322,7 +326,7 @@ def _decode(code: int) -> Ops:
     for _ in EDGES:
         code, op = divmod(code, len(OPS))
         ops.append(op)
-    return tuple(reversed(ops))  # type: ignore[return-value]
+    return tuple(reversed(ops))
 
 
 def _decode_many(codes: np.ndarray) -> np.ndarray:
@@ -334,7 +338,7 @@ def _build_skeleton(space: NasBench201Adapter) -> ChoiceSkeleton:
     nodes: list[Tensor] = []
     edges: list[Edge] = []
     cells: list[Cell] = []
-    slots: dict[int, tuple[int, tuple[Op, ...]]] = {}
+    slots: dict[int, tuple[int, Sequence[Op]]] = {}
     side = space.input_size
     channels = space.stem_channels
     nodes.append(Tensor("input", space.input_channels, side, side))
@@ -425,12 +429,14 @@ def _reduction(
 
 
 @flash_nas.hookimpl
-def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
+def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     register("nasbench201", NasBench201Adapter)
 
 
 @flash_nas.hookimpl
-def translate_search_space(adapter, search_space, build):  # type: ignore[no-untyped-def]
+def translate_search_space(
+    adapter: Adapter, search_space: dict[str, Any], build: Callable[..., Adapter]
+) -> SpaceTranslator | None:
     """NNI's ``cell/{j}_{i}`` parameters (:mod:`flash_nas_adapters.nb201_params`)."""
     if isinstance(adapter, NasBench201Adapter):
         from flash_nas_adapters.nb201_params import NasBench201Translator

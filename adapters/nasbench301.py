@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 import flash_nas
-from flash_nas import ArchFormatError, ChoiceSkeleton, Op, Table
+from flash_nas import Adapter, ArchFormatError, ChoiceSkeleton, Op, Table
 from flash_nas_adapters.nni_darts import CELL_TYPES, DARTS_OPS, NniDartsAdapter
 from flash_nas_adapters.space_tables import nasbench301_table
 
@@ -191,7 +191,7 @@ class NasBench301Adapter(NniDartsAdapter):
         key = (width, depth)
         if key not in self._skeletons:
             nni = super().skeleton(width, depth)
-            slots = {
+            slots: dict[int, tuple[int, Sequence[Op]]] = {
                 slot.edge: (slot.column, tuple(_without_affine(op) for op in slot.options))
                 for slot in nni.slots
             }
@@ -222,7 +222,7 @@ class NasBench301Adapter(NniDartsAdapter):
 
 
 @flash_nas.hookimpl
-def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
+def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     register("nasbench301", NasBench301Adapter)
 
 

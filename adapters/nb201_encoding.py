@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from flash_nas import ArchFormatError
 from flash_nas.errors import quote
+from flash_nas_adapters.choice_codes import choice_codes
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: (source node, target node) of each position in the ops tuple.
@@ -39,7 +40,9 @@ _FROM_NNI = {nni: ours for ours, nni in NNI_OPS.items()}
 _STRING_FORM = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
 _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 
-Ops = tuple[int, int, int, int, int, int]
+#: Six op ids, one per edge of :data:`EDGES` (the length is checked where an ops tuple is made:
+#: :func:`check_ops` and the parsers).
+Ops = tuple[int, ...]
 
 
 def _op_id(name: str, where: str) -> int:
@@ -89,7 +92,7 @@ def ops_from_string(text: str) -> Ops:
                     f"{target} must come from node {source} (write 'op~{source}')."
                 )
             ops.append(_op_id(match.group(1), f"Arch string {quote(text)}"))
-    return tuple(ops)  # type: ignore[return-value]
+    return tuple(ops)
 
 
 def ops_to_string(ops: Sequence[int]) -> str:
@@ -98,15 +101,15 @@ def ops_to_string(ops: Sequence[int]) -> str:
     return f"|{names[0]}~0|+|{names[1]}~0|{names[2]}~1|+|{names[3]}~0|{names[4]}~1|{names[5]}~2|"
 
 
-def check_ops(ops: Sequence[int]) -> Ops:
-    """``ops`` as a validated tuple of six op-ids."""
-    values = tuple(ops)
-    if len(values) != 6 or not all(isinstance(op, int) and 0 <= op < len(OPS) for op in values):
+def check_ops(ops: object) -> Ops:
+    """``ops`` as a validated tuple of six op-ids (Python ints)."""
+    values = choice_codes(ops, len(EDGES), len(OPS))
+    if values is None:
         raise ArchFormatError(
             f"Expected six op ids in 0..{len(OPS) - 1} (edges 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, "
             f"3<-2); got {ops!r}."
         )
-    return values  # type: ignore[return-value]
+    return values
 
 
 def ops_to_naslib(ops: Sequence[int]) -> tuple[int, ...]:
@@ -117,16 +120,16 @@ def ops_to_naslib(ops: Sequence[int]) -> tuple[int, ...]:
 
 def ops_from_naslib(naslib: Sequence[int] | str) -> Ops:
     """The ops tuple of a NASLib tuple, given as a sequence or its text ``"(4, 3, 3, 0, 0, 0)"``."""
-    values = naslib
     if isinstance(naslib, str):
         try:
-            values = [int(part) for part in naslib.strip().strip("()").split(",")]
+            values = tuple(int(part) for part in naslib.strip().strip("()").split(","))
         except ValueError:
             raise ArchFormatError(
                 f"Malformed NASLib tuple {naslib!r}: expected six integers like "
                 "'(4, 3, 3, 0, 0, 0)'."
             ) from None
-    values = tuple(values)
+    else:
+        values = tuple(naslib)
     if len(values) != 6 or not all(isinstance(v, int) and 0 <= v < len(NASLIB_OPS) for v in values):
         raise ArchFormatError(
             f"Malformed NASLib tuple {naslib!r}: expected six op ids in 0..4 "
@@ -135,7 +138,7 @@ def ops_from_naslib(naslib: Sequence[int] | str) -> Ops:
     ours = [0] * 6
     for naslib_position, our_position in enumerate(_NASLIB_ORDER):
         ours[our_position] = OPS.index(NASLIB_OPS[values[naslib_position]])
-    return tuple(ours)  # type: ignore[return-value]
+    return tuple(ours)
 
 
 def ops_to_nni(ops: Sequence[int]) -> dict[str, str]:
@@ -162,4 +165,4 @@ def ops_from_nni(sample: Mapping[str, str]) -> Ops:
                 f"{', '.join(_FROM_NNI)}."
             )
         ours.append(OPS.index(_FROM_NNI[choice]))
-    return tuple(ours)  # type: ignore[return-value]
+    return tuple(ours)

@@ -18,7 +18,7 @@ from flash_nas.integrations.params import (
     name_error,
     parse_parameter,
 )
-from flash_nas_adapters.nb201_encoding import EDGES, NNI_OPS, OPS
+from flash_nas_adapters.nb201_encoding import EDGES, NNI_OPS, OPS, check_ops
 
 __all__ = ["NasBench201Translator"]
 
@@ -77,7 +77,7 @@ class NasBench201Translator(SpaceTranslator):
 
     def to_nni(self, arch: Any) -> dict[str, Any]:
         params = {}
-        for label, op in zip(self.labels, arch):  # type: ignore[call-overload]
+        for label, op in zip(self.labels, check_ops(arch)):
             if op not in self.declared[label]:
                 raise ArchFormatError(
                     f"{self.adapter.format(arch)} uses an op that {label!r} does not offer."

@@ -52,7 +52,7 @@ architectures by (width, depth), so metrics of many samples are array operations
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -172,7 +172,7 @@ class _Builder:
         self.nodes: dict[str, Tensor] = {}
         self.edges: list[Edge] = []
         self.cells: list[Cell] = []
-        self.slots: dict[int, tuple[int, tuple[Op, ...]]] = {}
+        self.slots: dict[int, tuple[int, Sequence[Op]]] = {}
 
     def add(self, src: str, dst: str, op: Op) -> str:
         """An edge from ``src`` into ``dst``, creating sum node ``dst`` with the shape ``op``
@@ -183,8 +183,10 @@ class _Builder:
         self.edges.append(Edge(src, dst, op))
         return dst
 
-    def node(self, name: str, channels: int, side: int, combine: str = "sum") -> str:
-        self.nodes[name] = Tensor(name, channels, side, side, combine)  # type: ignore[arg-type]
+    def node(
+        self, name: str, channels: int, side: int, combine: Literal["sum", "concat"] = "sum"
+    ) -> str:
+        self.nodes[name] = Tensor(name, channels, side, side, combine)
         return name
 
 
@@ -392,7 +394,7 @@ class NniDartsAdapter(Adapter):
             width = width[arch[0]]
         if isinstance(depth, tuple):
             depth = depth[arch[self._meta - 1]]
-        return width, depth  # type: ignore[return-value]
+        return width, depth
 
     def _rows(self, archs: np.ndarray) -> np.ndarray:
         """Skeleton choice rows (input * 7 + op per column) of checked archs, shape (n, 16)."""
@@ -435,10 +437,14 @@ class NniDartsAdapter(Adapter):
             batch = ChoiceBatch(
                 self.skeleton(width, depth),
                 rows[positions],
-                lambda row, prefix=prefix: self.format(self._arch_of(prefix, row)),
+                self._text_of(prefix),
             )
             parts.append((np.array(positions, dtype=np.int64), batch))
         return GroupedBatch(parts, len(archs))
+
+    def _text_of(self, prefix: np.ndarray) -> Callable[[np.ndarray], str]:
+        """The canonical text of a skeleton row under a (width, depth) prefix."""
+        return lambda row: self.format(self._arch_of(prefix, row))
 
     def _arch_of(self, prefix: np.ndarray, row: np.ndarray) -> tuple[int, ...]:
         """The arch of a skeleton row under a (width, depth) prefix: undoes :meth:`_rows`."""

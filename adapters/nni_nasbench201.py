@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from flash_nas import Adapter, ArchGraph, ChoiceBatch, Table, require
-from flash_nas.relaxation import Relaxation
+from flash_nas.plugins.relaxation import Relaxation
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
@@ -93,13 +93,13 @@ class NniNasBench201Adapter(Adapter):
 
     def to_sample(self, arch: Hashable) -> dict[str, str]:
         """The NNI sample dict of ``arch``, ready for ``space.freeze``."""
-        return ops_to_nni(check_ops(arch))  # type: ignore[arg-type]
+        return ops_to_nni(check_ops(arch))
 
     def parse(self, text: str) -> Ops:
         return self.from_sample(self.codec.parse_text(text))
 
     def format(self, arch: Hashable) -> str:
-        return self.codec.text([_NNI_POSITION[op] for op in check_ops(arch)])  # type: ignore[arg-type]
+        return self.codec.text([_NNI_POSITION[op] for op in check_ops(arch)])
 
     def index(self, arch: Hashable) -> int:
         return self.nasbench201.index(arch)
@@ -126,7 +126,7 @@ class NniNasBench201Adapter(Adapter):
     # ------------------------------------------------------------------- graphs
     def to_graph(self, arch: Hashable | Mapping[str, Any]) -> ArchGraph:
         """The network of ``arch`` or of an NNI sample dict, named by its canonical text."""
-        ops = self.from_sample(arch) if isinstance(arch, Mapping) else check_ops(arch)  # type: ignore[arg-type]
+        ops = self.from_sample(arch) if isinstance(arch, Mapping) else check_ops(arch)
         return self.nasbench201.skeleton.graph(ops, self.format(ops))
 
     def batch(self, archs: Sequence[Hashable]) -> ChoiceBatch:

@@ -19,12 +19,19 @@ from it, which an ArchGraph (sum and concat nodes only) cannot express.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import flash_nas
+from flash_nas import Adapter
 from flash_nas_adapters.nni_darts import NniDartsAdapter
 from flash_nas_adapters.nni_nasbench201 import NniNasBench201Adapter
 from flash_nas_adapters.nni_proxylessnas import NniProxylessAdapter
 
-ADAPTERS = {
+if TYPE_CHECKING:
+    from flash_nas.integrations.params import SpaceTranslator
+
+ADAPTERS: dict[str, type[NniNasBench201Adapter | NniDartsAdapter | NniProxylessAdapter]] = {
     "nni-nasbench201": NniNasBench201Adapter,
     "nni-darts": NniDartsAdapter,
     "nni-proxylessnas": NniProxylessAdapter,
@@ -32,15 +39,17 @@ ADAPTERS = {
 
 
 @flash_nas.hookimpl
-def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
+def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     for name, factory in ADAPTERS.items():
         register(name, factory)
 
 
 @flash_nas.hookimpl
-def translate_search_space(adapter, search_space, build):  # type: ignore[no-untyped-def]
+def translate_search_space(
+    adapter: Adapter, search_space: dict[str, Any], build: Callable[..., Adapter]
+) -> SpaceTranslator | None:
     """One ``choice`` per label of the model space: NNI's samples are the parameters."""
-    if isinstance(adapter, tuple(ADAPTERS.values())):
+    if isinstance(adapter, (NniNasBench201Adapter, NniDartsAdapter, NniProxylessAdapter)):
         from flash_nas.integrations.params import SampleTranslator
 
         return SampleTranslator(adapter, search_space, adapter.from_sample, adapter.to_sample)

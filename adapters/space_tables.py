@@ -2,7 +2,7 @@
 
 Each reads the compact copy shipped in ``adapters/data`` (sources in its README), or a user's CSV
 with an ``arch`` column in the space's text, and declares the range and direction of every label
-column (:class:`flash_nas.tables.LabelScale`), so that a search reads a negative loss or an SSIM
+column (:class:`flash_nas.io.tables.LabelScale`), so that a search reads a negative loss or an SSIM
 right. Tables are read once per process.
 """
 
@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from flash_nas import Table, TableError, read_table
-from flash_nas.tables import PERCENT, LabelScale
+from flash_nas.io.tables import PERCENT, LabelScale
 
 NB101_FILE = "nb101_cifar10_500.csv.gz"
 NB301_FILE = "nb301_cifar10_500.csv.gz"

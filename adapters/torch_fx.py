@@ -37,13 +37,14 @@ from __future__ import annotations
 import operator
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from flash_nas import ArchGraph, Edge, GraphError, Layer, NotSupportedError, Op, Tensor
 
 __all__ = ["graph_from_module"]
 
 Shape = tuple[int, int, int]  # channels, height, width; a (N, F) tensor is (F, 1, 1)
+_Combine = Literal["sum", "concat", "mul"]  # how a merge node joins its inputs (Tensor.combine)
 
 
 @dataclass(frozen=True)
@@ -164,10 +165,10 @@ class _Converter:
                 f"{self.label}: forward must return one tensor; it returns {type(output).__name__}."
             )
         result = self._materialize(result, "output", force=result.src == "input")
-        return ArchGraph(self.nodes, self.edges, "input", result.src, name=self.label)
+        return ArchGraph(tuple(self.nodes), tuple(self.edges), "input", result.src, name=self.label)
 
-    def _add_node(self, name: str, shape: Shape, combine: str = "sum") -> str:
-        self.nodes.append(Tensor(name, *shape, combine=combine))  # type: ignore[arg-type]
+    def _add_node(self, name: str, shape: Shape, combine: _Combine = "sum") -> str:
+        self.nodes.append(Tensor(name, *shape, combine=combine))
         return name
 
     def _edge(self, value: _Pending, dst: str, op_name: str) -> None:
@@ -191,7 +192,7 @@ class _Converter:
             value = self._materialize(value, f"{node.name}_in")
         return _Pending(value.src, _shape(node), (*value.layers, layer))
 
-    def _merge(self, node: Any, operands: list[Any], combine: str) -> _Pending:
+    def _merge(self, node: Any, operands: list[Any], combine: _Combine) -> _Pending:
         pending = [self._tensor(operand, node) for operand in operands]
         dst = self._add_node(node.name, _shape(node), combine)
         for value in pending:
@@ -417,7 +418,7 @@ def _shape(node: Any) -> Shape:
 
 
 def _pair(value: Any) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)  # type: ignore[return-value]
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def _is_fx_node(value: Any) -> bool:

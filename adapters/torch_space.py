@@ -14,12 +14,12 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, ArchGraph, UnknownNameError
-from flash_nas.torchvision_compat import import_torchvision
+from flash_nas.train.torchvision_compat import import_torchvision
 from flash_nas_adapters.torch_fx import graph_from_module
 
 __all__ = ["TorchAdapter", "load_model"]
@@ -82,7 +82,14 @@ class TorchAdapter(Adapter):
         return line
 
     def format(self, arch: Hashable) -> str:
-        return str(arch)
+        # An architecture here is its own text: anything else (a number, a tuple) is no model
+        # name, and str() of it would write a line that no later run could parse.
+        if not isinstance(arch, str):
+            raise ArchFormatError(
+                f"A torch architecture is its text module:callable (e.g. "
+                f"torchvision.models:resnet18); got {arch!r}."
+            )
+        return str(self.parse(arch))
 
     def to_graph(self, arch: Hashable) -> ArchGraph:
         text = str(self.parse(str(arch)))
@@ -93,5 +100,5 @@ class TorchAdapter(Adapter):
 
 
 @flash_nas.hookimpl
-def register_adapters(register: Any) -> None:
+def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     register("torch", TorchAdapter)

@@ -49,6 +49,7 @@ from flash_nas import (
     Table,
     Tensor,
 )
+from flash_nas_adapters.choice_codes import choice_codes
 from flash_nas_adapters.space_tables import TNB101_TASKS, transnas101_table
 
 #: Op names by TransNAS-Bench-101 code.
@@ -69,7 +70,9 @@ HEADS: dict[str, int | None] = {
 }
 CLASSIFICATION = ("class_scene", "class_object", "jigsaw")
 
-Code = tuple[int, int, int, int, int, int]
+#: Six op codes, one per edge of :data:`EDGES` (the length is checked where codes are made:
+#: :func:`check_cell` and the parsers).
+Code = tuple[int, ...]
 
 
 def parse_cell(text: str) -> Code:
@@ -102,10 +105,10 @@ def parse_cell(text: str) -> Code:
                     f"{', '.join(OPS)}."
                 )
             codes.append(OPS.index(name))
-    return tuple(codes)  # type: ignore[return-value]
+    return tuple(codes)
 
 
-def format_cell(codes: Sequence[int]) -> str:
+def format_cell(codes: Sequence[int] | np.ndarray) -> str:
     names = [OPS[int(code)] for code in codes]
     return f"|{names[0]}~0|+|{names[1]}~0|{names[2]}~1|+|{names[3]}~0|{names[4]}~1|{names[5]}~2|"
 
@@ -130,20 +133,17 @@ def from_transnas_key(key: str) -> Code:
             f"Malformed TransNAS-Bench-101 micro key {key!r}; expected 'C-{MACRO_CODE}-a_bc_def' "
             f"with codes 0..3."
         )
-    return tuple(int(ch) for ch in "".join(groups))  # type: ignore[return-value]
+    return tuple(int(ch) for ch in "".join(groups))
 
 
 def check_cell(arch: object) -> Code:
-    try:
-        codes = tuple(int(code) for code in arch)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        codes = ()
-    if len(codes) != len(EDGES) or not all(0 <= code < len(OPS) for code in codes):
+    codes = choice_codes(arch, len(EDGES), len(OPS))
+    if codes is None:
         raise ArchFormatError(
             f"A TransNAS-Bench-101 micro cell is six op codes in 0..{len(OPS) - 1} "
             f"({', '.join(f'{i} {name}' for i, name in enumerate(OPS))}); got {arch!r}."
         )
-    return codes  # type: ignore[return-value]
+    return codes
 
 
 def cut_off_codes(codes: np.ndarray) -> np.ndarray:
@@ -291,7 +291,9 @@ class TransNas101MicroAdapter(Adapter):
     def chance_accuracy(self) -> float | None:
         """100 / classes for the classification tasks; None for regression and dense tasks,
         whose metrics (a loss, SSIM, pixel accuracy) have no class count."""
-        return 100.0 / self.num_classes if self.task in CLASSIFICATION else None
+        if self.task not in CLASSIFICATION or self.num_classes is None:
+            return None
+        return 100.0 / self.num_classes
 
     def _build_skeleton(self) -> ChoiceSkeleton:
         side = self.input_size // 4
@@ -313,7 +315,7 @@ class TransNas101MicroAdapter(Adapter):
             Edge("stem.a", "stem", _relu_conv_bn("stem_b", half, channels, 3, 2)),
         ]
         cells: list[Cell] = []
-        slots: dict[int, tuple[int, tuple[Op, ...]]] = {}
+        slots: dict[int, tuple[int, Sequence[Op]]] = {}
         previous = "stem"
         for module, code in enumerate(MACRO_CODE):
             kind = int(code)
@@ -357,5 +359,5 @@ def _decode(numbers: np.ndarray) -> np.ndarray:
 
 
 @flash_nas.hookimpl
-def register_adapters(register) -> None:  # type: ignore[no-untyped-def]
+def register_adapters(register: Callable[[str, type[Adapter]], None]) -> None:
     register("transnas101-micro", TransNas101MicroAdapter)

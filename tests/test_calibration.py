@@ -27,12 +27,22 @@ def batch():
 
 def test_a_profile_remembers_the_structure_it_was_fitted_under(batch, tmp_path):
     model = ImcModel(xbar_rows=256, xbar_cols=256)
-    truth = model.estimate_batch(batch)["area_mm2"] * 1.3
+    before = model.estimate_batch(batch)
+    truth = before["area_mm2"] * 1.3
     profile = calibrate(model, batch, {"area_mm2": truth}, fit_samples=25)
     assert profile.structure["xbar_rows"] == 256
+    # the fit is judged on the 55 cells it did not see, which a linear model of the same terms
+    # scaled by 1.3 predicts exactly
+    assert profile.fit["area_mm2"].rows == len(batch) - 25
+    assert profile.fit["area_mm2"].mape < 1e-9
     path = tmp_path / "imc.json"
     profile.save(path)
-    assert ImcModel(profile=path, xbar_rows=256, xbar_cols=256).estimate(batch.graph(0))
+    after = ImcModel(profile=path, xbar_rows=256, xbar_cols=256).estimate_batch(batch)
+    # the saved profile reproduces the measurements on every cell, fitted or held out, and
+    # leaves the quantities that were not measured as the model had them
+    assert after["area_mm2"] == pytest.approx(truth, rel=1e-9)
+    for quantity in ("latency_ms", "energy_mj"):
+        assert after[quantity] == pytest.approx(before[quantity], rel=1e-12)
     with pytest.raises(FlashNasError, match="fitted with other structure parameters \\(xbar_cols, xbar_rows"):
         ImcModel(profile=path)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-hypothesis = pytest.importorskip("hypothesis")
+hypothesis = pytest.importorskip("hypothesis", reason="the fuzz tests need the [test] extra")
 from hypothesis import (  # noqa: E402
     HealthCheck,
     given,

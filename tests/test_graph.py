@@ -127,5 +127,5 @@ def test_ops_chain_their_layers():
 def test_graphs_are_immutable_values():
     graph = small_graph()
     with pytest.raises(AttributeError):
-        graph.input = "a"  # type: ignore[misc]
+        graph.input = "a"  # type: ignore[misc]  # writing to a frozen graph is the test
     assert small_graph() == graph

@@ -12,7 +12,7 @@ from flash_nas.plugins.testing import HardwareModelContract
 from flash_nas_hardware import host
 from flash_nas_hardware.host import CudaModel, HostModel
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="timing inference needs the [torch] extra")
 
 ALL_CONV3X3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"

@@ -365,8 +365,8 @@ def test_aimc_preset_on_a_nb201_conv_by_hand():
 
 
 def test_presets_read_from_zigzag_yaml():
-    zigzag = pytest.importorskip("zigzag")
-    yaml = pytest.importorskip("yaml")
+    zigzag = pytest.importorskip("zigzag", reason="reading ZigZag's presets needs the [zigzag] extra")
+    yaml = pytest.importorskip("yaml", reason="ZigZag's files need the [zigzag] extra")
     for variant, preset in PRESETS.items():
         path = Path(zigzag.__file__).parent / "inputs" / "hardware" / f"{variant}.yaml"
         spec = yaml.safe_load(path.read_text())

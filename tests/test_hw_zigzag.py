@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("zigzag")
+pytest.importorskip("zigzag", reason="the ZigZag simulator needs the [zigzag] extra")
 
 import flash_nas
 from flash_nas import (

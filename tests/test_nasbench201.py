@@ -232,7 +232,7 @@ def test_bad_parameters_are_rejected():
 
 
 def test_torch_models_have_the_graphs_parameters_and_output_shape(space):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="building the network needs the [torch] extra")
     from flash_nas.train.torch_builder import build_module
 
     batch = space.sample(6, seed=1)

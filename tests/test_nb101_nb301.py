@@ -13,7 +13,6 @@ import pytest
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, score, score_batch
 from flash_nas.graph.structure import live_edges
-from flash_nas.plugins.testing import AdapterContract
 from flash_nas_adapters.nasbench101 import (
     NasBench101Adapter,
     from_naslib,
@@ -49,12 +48,7 @@ def rows(shared_data, folder: str, name: str) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------ NAS-Bench-101
-class TestNasBench101Contract(AdapterContract):
-    @pytest.fixture
-    def adapter(self) -> NasBench101Adapter:
-        return NasBench101Adapter()
-
-
+# (the plugin contract over this space: tests/test_contracts.py)
 def test_nb101_params_equal_published_on_all_500(shared_data) -> None:
     adapter = flash_nas.get_adapter("nasbench101")
     table = rows(shared_data, "nasbench101_500", "nb101_zc_500.csv")
@@ -200,14 +194,7 @@ def test_nb101_graph_builds_a_module_with_its_parameters() -> None:
 
 
 # ------------------------------------------------------------------------ NAS-Bench-301
-class TestNasBench301Contract(AdapterContract):
-    malformed_text = "Genotype(normal=[], normal_concat=[2, 3, 4, 5])"
-
-    @pytest.fixture
-    def adapter(self) -> NasBench301Adapter:
-        return NasBench301Adapter()
-
-
+# (the plugin contract over this space: tests/test_contracts.py)
 def nb301_flops_as_naslib_counts(graph) -> float:
     """MACs + 1 per batch-norm and ReLU value + 10 per 3x3-pooled value (NAS-Lib's counter)."""
     total = 0.0

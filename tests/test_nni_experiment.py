@@ -33,7 +33,7 @@ import pytest
 import flash_nas
 
 pytestmark = [pytest.mark.nni, pytest.mark.slow]
-pytest.importorskip("nni")
+pytest.importorskip("nni", reason="a real NNI experiment needs the [nni] extra")
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nni" / "nasbench201"
 #: The run takes about 40 s alone (30 trials, 2 at once), minutes on a busy machine: the child

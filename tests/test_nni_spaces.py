@@ -1,5 +1,6 @@
 """NNI model-space adapters: NNI's labels, NNI's networks (parameters and MACs of frozen models),
-the NAS-Bench-201 graphs for every NNI NasBench201 sample, and clear errors on bad samples."""
+the NAS-Bench-201 graphs for every NNI NasBench201 sample, and clear errors on bad samples (the
+plugin contract over the three spaces: tests/test_contracts.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 
 import flash_nas
 from flash_nas import ArchFormatError, ArchGraph, score, score_batch
-from flash_nas.plugins.testing import AdapterContract
 from flash_nas_adapters import nni_spaces
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 from flash_nas_adapters.nni_darts import NniDartsAdapter
@@ -99,8 +99,8 @@ def nni_draws(space, seeds) -> list[dict]:
 def hub():
     """NNI's hub, with torch on one thread: these networks are tiny for one image, and several
     threads contending on a busy machine made a forward pass 300 times slower."""
-    pytest.importorskip("nni")
-    module = pytest.importorskip("nni.nas.hub.pytorch")
+    pytest.importorskip("nni", reason="NNI's own networks need the [nni] extra")
+    module = pytest.importorskip("nni.nas.hub.pytorch", reason="NNI's model hub needs the [nni] extra")
     import torch
 
     threads = torch.get_num_threads()
@@ -109,25 +109,6 @@ def hub():
         yield module
     finally:
         torch.set_num_threads(threads)
-
-
-# --------------------------------------------------------------------------- contracts
-class TestNniNasBench201Contract(AdapterContract):
-    @pytest.fixture
-    def adapter(self):
-        return NniNasBench201Adapter()
-
-
-class TestNniDartsContract(AdapterContract):
-    @pytest.fixture
-    def adapter(self):
-        return NniDartsAdapter()
-
-
-class TestNniProxylessContract(AdapterContract):
-    @pytest.fixture
-    def adapter(self):
-        return NniProxylessAdapter()
 
 
 def test_the_plugin_registers_the_three_spaces(add_plugin):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-nni = pytest.importorskip("nni")
+nni = pytest.importorskip("nni", reason="the NNI tuner needs the [nni] extra")
 
 import flash_nas  # noqa: E402
 from flash_nas import MissingDependencyError, UnknownNameError, hookimpl  # noqa: E402
@@ -732,7 +732,7 @@ def test_nni_tuners_benchmark_quick_report_is_well_formed(tmp_path):
     expected = report.curves("best_test")["FLASH"] - report.curves("best_test")["TPE"]
     assert np.allclose(mean, expected.mean(axis=0)) and (half >= 0).all()
     assert "| TPE | " in text and "FLASH (default) minus each NNI tuner" in text
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="plots need the [plot] extra")
     nni_tuners.plot(report, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 0
 
@@ -749,7 +749,7 @@ def test_the_example_trial_reports_validation_and_test_accuracy(table, monkeypat
 
 
 def test_the_training_trial_trains_the_cell_it_is_given(tmp_path, monkeypatch):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="training needs the [torch] extra")
     from tests.test_cifar import write_cifar10
 
     folder = write_cifar10(tmp_path / "cifar-10-batches-py")

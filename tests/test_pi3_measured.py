@@ -11,7 +11,7 @@ from benchmarks import pi3_measured
 from flash_nas.cost.profile import load_profile
 from flash_nas_hardware.pi3b import DEFAULT_PROFILE, LOAD_POWER_W, Pi3BModel
 
-pytest.importorskip("torch", reason="the Pi 3 benchmark builds networks with torch")
+pytest.importorskip("torch", reason="the Pi 3 benchmark builds networks with torch: the [torch] extra")
 
 
 def torchvision_or_skip() -> None:

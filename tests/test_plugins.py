@@ -275,7 +275,7 @@ def test_a_space_that_enumerates_samples_without_its_own_sample_method():
 
 def test_a_space_that_cannot_enumerate_says_what_to_implement():
     class Bare(flash_nas.Adapter):
-        parse = format = to_graph = None  # type: ignore[assignment]
+        parse = format = to_graph = None  # type: ignore[assignment]  # a bare subclass on purpose
 
     with pytest.raises(flash_nas.NotSupportedError, match=r"implement Adapter.sample\(\)"):
         Bare().sample(1, seed=0)

@@ -73,9 +73,10 @@ def every_arch(space: FlashSpaceAdapter) -> list[tuple[CellConfig, ...]]:
     return list(itertools.product(*per_cell))
 
 
-def synthetic_predictor(space: FlashSpaceAdapter, scale: float) -> AccuracyPredictor:
-    """A predictor fitted to a saturating curve of NN-Degree (the benchmark's recipe)."""
-    g = score_batch(space.sample(500, 0), ["nn_degree"])["nn_degree"]
+def synthetic_predictor(space: FlashSpaceAdapter, scale: float, seed: int) -> AccuracyPredictor:
+    """A predictor fitted to a saturating curve of NN-Degree (the benchmark's recipe) over a
+    sample of the space drawn with ``seed``."""
+    g = score_batch(space.sample(500, seed), ["nn_degree"])["nn_degree"]
     rows = np.linspace(0, len(g) - 1, 25).astype(int)
     g = np.sort(g)[rows]
     return AccuracyPredictor().fit(g[:, None], 95 - 25 * np.exp(-g / scale))
@@ -248,12 +249,23 @@ def test_flash_relaxation_on_a_grid_of_densities():
 
 
 # -------------------------------------------------------------------------- SHGO vs exhaustive
-@pytest.fixture(scope="module")
-def nb201():
+#: The label draws the NAS-Bench-201 searches are checked under: 25 cells spread evenly over the
+#: official index, and 25 cells drawn at random with each seed (FLASH's 25 trained samples).
+#: Whatever the draw, the search must find (or come close to) what enumerating all 15,625 finds.
+LABEL_DRAWS = ("spread", 0, 1, 2, 3, 4)
+
+
+@pytest.fixture(scope="module", params=LABEL_DRAWS, ids=lambda draw: f"labels-{draw}")
+def nb201(request):
     space = NasBench201Adapter()
     table = load_shipped_table()
-    archs = [space.parse(text) for text in table.archs[::625]]  # 25 cells spread over the index
-    labels = Labels(archs, table.lookup(table.archs[::625], "c10_valid"), "test")
+    if request.param == "spread":
+        texts = list(table.archs[::625])
+    else:
+        rows = np.random.default_rng(request.param).choice(len(table.archs), 25, replace=False)
+        texts = [table.archs[row] for row in np.sort(rows)]
+    archs = [space.parse(text) for text in texts]
+    labels = Labels(archs, table.lookup(texts, "c10_valid"), "test")
     predictor = fit_predictor(space, labels, ["nn_degree"])
     archs = [space.parse(text) for text in space.enumerate().texts()]
     return space, predictor, archs
@@ -280,18 +292,19 @@ def check_stages(result: SearchResult, evaluator: Evaluator, levels: int) -> Non
 
 
 def test_shgo_finds_the_nb201_optimum_of_predicted_accuracy(nb201):
-    """Objective ``acc`` with a 25-label NN-Degree predictor: gap 0 measured (seeds 0-2 of the
-    labels), ~470 of the 15,625 cells asked for."""
+    """Objective ``acc`` with a 25-label NN-Degree predictor: measured log gap 0 for the spread
+    labels and for 9 of the random draws of seeds 0-9, 2e-4 for seed 5 (0.02 % of the
+    accuracy), with 300-550 of the 15,625 cells asked for; asserted below 1e-3."""
     result, evaluator, optimum = nb201_search(nb201, parse_objective("acc"))
-    assert log_gap(result, optimum) <= 1e-12
+    assert 0 <= log_gap(result, optimum) <= 1e-3
     assert result.best.feasible
     assert result.evaluations < 1500
     check_stages(result, evaluator, levels=1)
 
 
 def test_shgo_comes_close_on_nb201_under_a_parameter_limit(nb201):
-    """``acc`` with params <= 400k: measured log gap 0.0124 (about one accuracy point in 93),
-    asserted below 0.02."""
+    """``acc`` with params <= 400k: measured log gap 0.0124 (about one accuracy point in 93) for
+    the spread labels, at most 1e-4 for the random draws of seeds 0-9; asserted below 0.02."""
     objective = parse_objective("acc", {"max_params": 4e5})
     result, evaluator, optimum = nb201_search(nb201, objective)
     assert 0 <= log_gap(result, optimum) <= 0.02
@@ -299,10 +312,10 @@ def test_shgo_comes_close_on_nb201_under_a_parameter_limit(nb201):
     check_stages(result, evaluator, levels=1)
 
 
-@pytest.fixture(scope="module")
-def small_flash():
+@pytest.fixture(scope="module", params=(0, 1, 2), ids=lambda seed: f"seed-{seed}")
+def small_flash(request):
     space = FlashSpaceAdapter(**SMALL_SPACE)
-    return space, synthetic_predictor(space, scale=10.0), every_arch(space)
+    return space, synthetic_predictor(space, 10.0, request.param), every_arch(space)
 
 
 @pytest.mark.parametrize(
@@ -317,7 +330,7 @@ def small_flash():
 def test_shgo_comes_close_on_a_small_flash_space(small_flash, text, limits):
     """All 13,824 architectures of a small FLASH space under TinyCost (optima: the smallest
     network, then interior ones, then on the limits' boundary). Measured log gap 0 in every
-    case, with 150-300 evaluations; asserted below 0.005."""
+    case and for the predictors of seeds 0-5, with 150-300 evaluations; asserted below 0.005."""
     space, predictor, archs = small_flash
     objective = parse_objective(text, limits)
     evaluator = Evaluator(space, objective, predictor, ["nn_degree"], TinyCost())

@@ -11,7 +11,7 @@ import pytest
 
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, TableError, UnknownNameError, score, score_batch
-from flash_nas.plugins.testing import AdapterContract, HardwareModelContract
+from flash_nas.plugins.testing import HardwareModelContract
 from flash_nas_adapters.fbnet import BLOCKS, FBNetAdapter, layer_shapes
 from flash_nas_adapters.space_tables import transnas101_table
 from flash_nas_adapters.transnas101 import (
@@ -32,18 +32,7 @@ def rows(shared_data, folder: str, name: str) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------ TransNAS-Bench-101
-class TestTransNasContract(AdapterContract):
-    @pytest.fixture
-    def adapter(self) -> TransNas101MicroAdapter:
-        return TransNas101MicroAdapter()
-
-
-class TestTransNasEncoderOnlyContract(AdapterContract):
-    @pytest.fixture
-    def adapter(self) -> TransNas101MicroAdapter:
-        return TransNas101MicroAdapter(task="normal")
-
-
+# (the plugin contract over this space: tests/test_contracts.py)
 def test_tnb_codes_follow_the_transnas_key(shared_data) -> None:
     adapter = flash_nas.get_adapter("transnas101-micro")
     for r in rows(shared_data, "transnas101_micro", "tnb101_micro_zen.csv")[:300]:
@@ -134,12 +123,7 @@ def test_tnb_user_table_and_bad_text(tmp_path) -> None:
 
 
 # ----------------------------------------------------------------------------- FBNet
-class TestFBNetContract(AdapterContract):
-    @pytest.fixture
-    def adapter(self) -> FBNetAdapter:
-        return FBNetAdapter()
-
-
+# (the plugin contract over this space: tests/test_contracts.py)
 class TestFBNetLatencyContract(HardwareModelContract):
     @pytest.fixture
     def model(self) -> FBNetTableModel:

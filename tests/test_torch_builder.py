@@ -10,7 +10,7 @@ from flash_nas.graph import ArchGraph, Cell, Edge, Layer, Op, Tensor
 from flash_nas.graph.metrics.graph_metrics import params
 from flash_nas.train.torch_builder import build_module
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="the builder needs the [torch] extra")
 F = torch.nn.functional
 
 

@@ -17,7 +17,7 @@ from flash_nas.cli._args import UsageError
 from flash_nas.train.cifar import CifarData
 from flash_nas.train.training import TrainingError, _Run, check_fits, train_and_evaluate
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="training needs the [torch] extra")
 
 ARCH = "dense:w=8;d=2;t=0"
 # Four of CIFAR-10's ten classes, each a colour under heavy pixel noise: crops and flips keep
