@@ -45,6 +45,7 @@ from flash_nas import (
     Op,
     Tensor,
 )
+from flash_nas.validation import ParameterError, check_int
 from flash_nas_adapters.choice_codes import choice_codes
 
 BLOCKS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
@@ -145,13 +146,9 @@ class FBNetAdapter(Adapter):
 
     def __init__(self, *, input_size: int = 32, num_classes: int = 100) -> None:
         for name, value, low in (("input_size", input_size, 8), ("num_classes", num_classes, 1)):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(
-                    f"The {name!r} parameter of FBNetAdapter must be an int >= {low}. Got "
-                    f"{value!r} instead."
-                )
+            check_int(value, name, owner="FBNetAdapter", low=low)
         if input_size % 8:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'input_size' parameter of FBNetAdapter must be divisible by 8 (three "
                 f"stride-2 stages). Got {input_size} instead."
             )
@@ -181,8 +178,7 @@ class FBNetAdapter(Adapter):
 
     def sample(self, n: int, seed: int) -> ChoiceBatch:
         """``n`` distinct architectures, every block drawn uniformly, reproducibly."""
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"The sample size must be an int >= 1. Got {n!r}.")
+        check_int(n, "n", owner="FBNetAdapter.sample", low=1)
         rng = np.random.default_rng(seed)
         found: dict[tuple[int, ...], None] = {}
         while len(found) < n:

@@ -10,6 +10,7 @@ from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from flash_nas.plugins.relaxation import Relaxation, Variable
+from flash_nas.validation import ParameterError
 from flash_nas_adapters.flash_encoding import CellConfig, FlashArch
 
 if TYPE_CHECKING:  # for annotations only: the adapter's module imports this one
@@ -52,7 +53,7 @@ class FlashRelaxation(Relaxation):
         if self.densities is not None and (
             not self.densities or self.densities[0] < 0 or self.densities[-1] > 1
         ):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'densities' of FlashRelaxation must be skip densities in [0, 1] (or None "
                 f"for any density). Got {densities!r} instead."
             )

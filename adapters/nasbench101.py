@@ -52,6 +52,7 @@ from flash_nas import (
     Table,
     Tensor,
 )
+from flash_nas.validation import check_int
 from flash_nas_adapters.space_tables import nasbench101_table
 
 #: Op names of interior vertices, in NAS-Lib's code order (codes 2, 3, 4).
@@ -274,11 +275,7 @@ class NasBench101Adapter(Adapter):
             ("num_classes", num_classes, 1),
             ("stem_channels", stem_channels, 1),
         ):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(
-                    f"The {name!r} parameter of NasBench101Adapter must be an int >= {low}. "
-                    f"Got {value!r} instead."
-                )
+            check_int(value, name, owner="NasBench101Adapter", low=low)
         self.input_size = input_size
         self.num_classes = num_classes
         self.stem_channels = stem_channels
@@ -440,8 +437,7 @@ class NasBench101Adapter(Adapter):
         """``n`` distinct valid cells, drawn as NAS-Bench-101's examples draw them: a random 7 x 7
         upper-triangular matrix (each edge with probability 1/2) and random interior ops, kept
         when the pruned cell connects input to output with at most 9 edges."""
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"The sample size must be an int >= 1. Got {n!r}.")
+        check_int(n, "n", owner="NasBench101Adapter.sample", low=1)
         rng = np.random.default_rng(seed)
         found: dict[str, Arch] = {}
         upper = np.triu(np.ones((MAX_VERTICES, MAX_VERTICES), dtype=bool), k=1)

@@ -35,8 +35,9 @@ from flash_nas import (
     Tensor,
     read_table,
 )
-from flash_nas.errors import ParameterError, quote
+from flash_nas.errors import ParameterError
 from flash_nas.plugins.relaxation import Relaxation, Variable
+from flash_nas.validation import check_int
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
     OPS,
@@ -142,13 +143,9 @@ class NasBench201Adapter(Adapter):
             ("stem_channels", stem_channels, 1, 8192),
             ("cells_per_stage", cells_per_stage, 1, 1024),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ParameterError(
-                    f"The {name!r} parameter of NasBench201Adapter must be an int in "
-                    f"{low}..{high}. Got {quote(value)} instead."
-                )
+            check_int(value, name, owner="NasBench201Adapter", low=low, high=high)
         if input_size % 4:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'input_size' parameter of NasBench201Adapter must be divisible by 4 (two "
                 f"stride-2 reductions). Got {input_size} instead."
             )

@@ -30,6 +30,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from flash_nas import ArchFormatError, Table, TableError, UnknownNameError, require
+from flash_nas.validation import ParameterError
 from flash_nas_adapters.nb201_encoding import ops_from_string, ops_to_string
 
 __all__ = ["ACCURACY_COLUMNS", "PICKLE_WARNING", "TRAIN_TIME_COLUMNS", "read_benchmark_file"]
@@ -134,7 +135,7 @@ def read_benchmark_file(
 def _check_datasets(datasets: str | Iterable[str]) -> tuple[str, ...]:
     names = (datasets,) if isinstance(datasets, str) else tuple(datasets)
     if not names:
-        raise ValueError(
+        raise ParameterError(
             f"The 'datasets' parameter of read_benchmark_file needs at least one of "
             f"{', '.join(ACCURACY_COLUMNS)}. Got an empty list instead."
         )
@@ -145,7 +146,7 @@ def _check_datasets(datasets: str | Iterable[str]) -> tuple[str, ...]:
                 f"{', '.join(ACCURACY_COLUMNS)}."
             )
     if len(set(names)) != len(names):
-        raise ValueError(
+        raise ParameterError(
             f"The 'datasets' parameter of read_benchmark_file lists a dataset twice. Got "
             f"{list(names)} instead."
         )

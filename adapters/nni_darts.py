@@ -70,6 +70,7 @@ from flash_nas import (
     Tensor,
     require,
 )
+from flash_nas.validation import ParameterError, check_choice
 from flash_nas_adapters.nni_sample import Label, SampleCodec, check_sample_size
 
 SPACE = "NNI DARTS"
@@ -304,7 +305,7 @@ def _choice_values(name: str, value: Any, low: int) -> int | tuple[int, ...]:
         or len(set(items)) != len(items)
         or not all(isinstance(v, int) and not isinstance(v, bool) and v >= low for v in items)
     ):
-        raise ValueError(
+        raise ParameterError(
             f"The {name!r} parameter of NniDartsAdapter must be an int >= {low} or a tuple of "
             f"distinct such ints (NNI's choice). Got {value!r} instead."
         )
@@ -329,16 +330,12 @@ class NniDartsAdapter(Adapter):
         num_cells: int | Sequence[int] = (4, 8, 12, 16, 20),
         dataset: str = "cifar",
     ) -> None:
-        if dataset not in DATASETS:
-            raise ValueError(
-                f"The 'dataset' parameter of NniDartsAdapter must be one of "
-                f"{', '.join(map(repr, DATASETS))}. Got {dataset!r} instead."
-            )
+        check_choice(dataset, "dataset", DATASETS, owner="NniDartsAdapter")
         self.width = _choice_values("width", width, 1)
         self.num_cells = _choice_values("num_cells", num_cells, 3)
         widths = self.width if isinstance(self.width, tuple) else (self.width,)
         if dataset == "imagenet" and any(w % 2 for w in widths):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'width' parameter of NniDartsAdapter must be even for 'imagenet' (NNI's "
                 f"FactorizedReduce halves it). Got {width!r} instead."
             )

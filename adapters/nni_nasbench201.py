@@ -22,6 +22,7 @@ import numpy as np
 
 from flash_nas import Adapter, ArchGraph, ChoiceBatch, Table, require
 from flash_nas.plugins.relaxation import Relaxation
+from flash_nas.validation import ParameterError
 from flash_nas_adapters.nasbench201 import NasBench201Adapter
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
@@ -67,8 +68,8 @@ class NniNasBench201Adapter(Adapter):
                 stem_channels=stem_out_channels,
                 cells_per_stage=num_modules_per_stack,
             )
-        except ValueError as exc:
-            raise ValueError(
+        except ParameterError as exc:
+            raise ParameterError(
                 f"{exc} (NniNasBench201Adapter passes NNI's stem_out_channels, "
                 f"num_modules_per_stack and num_labels on as stem_channels, cells_per_stage and "
                 f"num_classes.)"

@@ -54,6 +54,7 @@ from flash_nas import (
     Tensor,
     require,
 )
+from flash_nas.validation import ParameterError, check_int, check_number
 from flash_nas_adapters.nni_sample import UNUSED, Label, SampleCodec, check_sample_size
 
 SPACE = "NNI ProxylessNAS"
@@ -138,26 +139,14 @@ class NniProxylessAdapter(Adapter):
         input_size: int = 224,
     ) -> None:
         for name, value, low in (("num_labels", num_labels, 1), ("input_size", input_size, 32)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(
-                    f"The {name!r} parameter of NniProxylessAdapter must be an int >= {low}. "
-                    f"Got {value!r} instead."
-                )
+            check_int(value, name, owner="NniProxylessAdapter", low=low)
         widths = tuple(base_widths) if isinstance(base_widths, (list, tuple)) else ()
         if len(widths) != 9 or not all(isinstance(w, int) and w >= 1 for w in widths):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'base_widths' parameter of NniProxylessAdapter must be 9 ints >= 1 (stem, "
                 f"stages 1-7, feature mix), as NNI's. Got {base_widths!r} instead."
             )
-        if (
-            not isinstance(width_mult, (int, float))
-            or isinstance(width_mult, bool)
-            or width_mult <= 0
-        ):
-            raise ValueError(
-                f"The 'width_mult' parameter of NniProxylessAdapter must be a number > 0. Got "
-                f"{width_mult!r} instead."
-            )
+        check_number(width_mult, "width_mult", owner="NniProxylessAdapter", positive=True)
         self.num_labels = num_labels
         self.input_size = input_size
         self.base_widths = widths

@@ -30,6 +30,7 @@ import numpy as np
 
 from flash_nas import ArchFormatError
 from flash_nas.errors import quote
+from flash_nas.validation import ParameterError
 
 #: Marks a label that does not apply to an architecture (see the module docstring).
 UNUSED = -1
@@ -91,7 +92,7 @@ class SampleCodec:
         self.names = tuple(label.name for label in self.labels)
         self.position = {name: position for position, name in enumerate(self.names)}
         if len(self.position) != len(self.names):
-            raise ValueError(f"{space}: a label is listed twice in {self.names}.")
+            raise ParameterError(f"{space}: a label is listed twice in {self.names}.")
         self.counts = np.array([len(label.values) for label in self.labels], dtype=np.int64)
 
     # --------------------------------------------------------------------- text
@@ -187,5 +188,5 @@ def check_sample_size(n: Any, size: int | None = None) -> int:
         or (size is not None and n > size)
     ):
         upper = f"1..{size:,}" if size is not None else ">= 1"
-        raise ValueError(f"The sample size must be an int in {upper}. Got {n!r}.")
+        raise ParameterError(f"The sample size must be an int in {upper}. Got {n!r}.")
     return int(n)

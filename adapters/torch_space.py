@@ -20,6 +20,7 @@ from typing import Any
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, ArchGraph, UnknownNameError
 from flash_nas.train.torchvision_compat import import_torchvision
+from flash_nas.validation import check_int
 from flash_nas_adapters.torch_fx import graph_from_module
 
 __all__ = ["TorchAdapter", "load_model"]
@@ -64,11 +65,7 @@ class TorchAdapter(Adapter):
 
     def __init__(self, *, input_size: int = 224, in_channels: int = 3) -> None:
         for name, value in (("input_size", input_size), ("in_channels", in_channels)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"The {name!r} parameter of TorchAdapter must be an int >= 1. Got "
-                    f"{value!r} instead."
-                )
+            check_int(value, name, owner="TorchAdapter", low=1)
         self.input_size = input_size
         self.in_channels = in_channels
         self._graphs: dict[str, ArchGraph] = {}

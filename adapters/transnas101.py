@@ -49,6 +49,7 @@ from flash_nas import (
     Table,
     Tensor,
 )
+from flash_nas.validation import ParameterError, check_choice, check_int
 from flash_nas_adapters.choice_codes import choice_codes
 from flash_nas_adapters.space_tables import TNB101_TASKS, transnas101_table
 
@@ -201,13 +202,9 @@ class TransNas101MicroAdapter(Adapter):
         input_size: int = 256,
         base_channels: int = 64,
     ) -> None:
-        if task not in HEADS:
-            raise ValueError(
-                f"The 'task' parameter of TransNas101MicroAdapter must be one of "
-                f"{', '.join(HEADS)}. Got {task!r} instead."
-            )
+        check_choice(task, "task", tuple(HEADS), owner="TransNas101MicroAdapter")
         if num_classes is not None and HEADS[task] is None:
-            raise ValueError(
+            raise ParameterError(
                 f"TransNAS-Bench-101's {task!r} task has no classifier head (the encoder alone is "
                 f"modelled); drop num_classes."
             )
@@ -216,13 +213,9 @@ class TransNas101MicroAdapter(Adapter):
             ("input_size", input_size, 64),
             ("base_channels", base_channels, 2),
         ):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(
-                    f"The {name!r} parameter of TransNas101MicroAdapter must be an int >= {low}. "
-                    f"Got {value!r} instead."
-                )
+            check_int(value, name, owner="TransNas101MicroAdapter", low=low)
         if input_size % 128 or base_channels % 2:
-            raise ValueError(
+            raise ParameterError(
                 f"TransNas101MicroAdapter needs input_size divisible by 128 (five halvings) and an "
                 f"even base_channels. Got input_size={input_size}, base_channels={base_channels}."
             )
@@ -271,10 +264,9 @@ class TransNas101MicroAdapter(Adapter):
 
     def sample(self, n: int, seed: int) -> ChoiceBatch:
         """``n`` distinct cells drawn uniformly without replacement, reproducibly."""
-        if not isinstance(n, (int, np.integer)) or not 1 <= n <= N_ARCHS:
-            raise ValueError(
-                f"The sample size must be an int in 1..{N_ARCHS} (the space's size). Got {n!r}."
-            )
+        check_int(
+            n, "n", owner="TransNas101MicroAdapter.sample (the space's size)", low=1, high=N_ARCHS
+        )
         codes = np.random.default_rng(seed).choice(N_ARCHS, size=int(n), replace=False)
         return self._batch(_decode(codes))
 

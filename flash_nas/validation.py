@@ -39,8 +39,11 @@ def check_int(
     noun: str = "parameter",
 ) -> int:
     """An ``int`` (not a bool; numpy integers count) within ``[low, high]``."""
-    expected = "an int" + (f" >= {low}" if low is not None else "")
-    expected += f" and <= {high}" if high is not None else ""
+    if low is not None and high is not None:
+        expected = f"an int in {low}..{high}"
+    else:
+        expected = "an int" + (f" >= {low}" if low is not None else "")
+        expected += f" <= {high}" if high is not None else ""
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise _fail(owner, name, expected, value, error, noun)
     number = int(value.__index__())

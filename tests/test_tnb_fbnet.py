@@ -91,7 +91,7 @@ def test_tnb_heads_and_chance_levels() -> None:
     assert extra == (63 - 47) * (512 + 1)
     encoder = TransNas101MicroAdapter(task="segmentsemantic").to_graph(arch)
     assert encoder.node(encoder.output).channels == 512 and encoder.node(encoder.output).height == 8
-    with pytest.raises(ValueError, match="must be one of class_scene"):
+    with pytest.raises(ValueError, match="must be one of 'class_scene'"):
         TransNas101MicroAdapter(task="depth")
     with pytest.raises(ValueError, match="has no classifier head"):
         TransNas101MicroAdapter(task="normal", num_classes=3)
