@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -48,6 +49,23 @@ class AdapterContract:
 
     #: Text that is no architecture of the space; override if yours would accept it.
     malformed_text = "@@ not an architecture @@"
+    #: Objects that are no architecture: each must be an ArchFormatError from ``to_graph``,
+    #: ``format``, ``index`` and a batch, never a TypeError from deep inside or a text no later
+    #: run could parse (``True`` or ``1.5`` would otherwise pass as op 1). Override to drop one
+    #: your space really takes (a space indexed by ints takes ``5``).
+    not_architectures: ClassVar[tuple[object, ...]] = (
+        None,
+        5,
+        3.5,
+        (True,) * 6,
+        (1.5,) * 6,
+        {"no such label": 1},
+        (),
+        ["not", "an", "architecture"],
+    )
+    #: Whether graphs declare their cells (NN-Degree sums over cells). A traced model that does
+    #: not say where its repeated blocks are sets False: its NN-Degree is then 0.
+    has_cells: ClassVar[bool] = True
 
     @pytest.fixture
     def adapter(self) -> Adapter:
@@ -77,11 +95,27 @@ class AdapterContract:
         for arch in example_archs:
             graph = adapter.to_graph(arch)
             assert isinstance(graph, ArchGraph)
-            assert graph.cells, "NN-Degree sums over cells: the graph must declare its cells"
+            if self.has_cells:
+                assert graph.cells, "NN-Degree sums over cells: the graph must declare its cells"
+            else:
+                assert graph.cells == ()
             names = [name for name in METRICS if name != "nn_mass"]
             values = score(graph, names)
             assert all(math.isfinite(value) and value >= 0 for value in values.values())
             assert values["params"] > 0
+
+    def test_objects_that_are_no_architecture_are_rejected(self, adapter: Adapter) -> None:
+        for bad in self.not_architectures:
+            with pytest.raises(ArchFormatError):
+                adapter.to_graph(bad)
+            with pytest.raises(ArchFormatError):
+                adapter.format(bad)
+            if type(adapter).index is not Adapter.index:
+                with pytest.raises(ArchFormatError):
+                    adapter.index(bad)
+            # A batch may check its architectures when made or when read: one clear error.
+            with pytest.raises(ArchFormatError):
+                adapter.batch([bad]).texts()
 
     def test_batch_agrees_with_graphs(
         self, adapter: Adapter, example_archs: list[Hashable]

@@ -30,11 +30,26 @@ class ToySpace(Adapter):
             raise ArchFormatError(f"Width must be in {WIDTHS} and depth in {DEPTHS}; got {text!r}.")
         return width, depth
 
+    def check(self, arch: object) -> tuple[int, int]:
+        """``arch`` as (width, depth), or an error that says what an architecture is."""
+        if not (
+            isinstance(arch, tuple)
+            and len(arch) == 2
+            and all(type(value) is int for value in arch)
+            and arch[0] in WIDTHS
+            and arch[1] in DEPTHS
+        ):
+            raise ArchFormatError(
+                f"Expected (WIDTH, DEPTH), WIDTH in {WIDTHS}, DEPTH in {DEPTHS}; got {arch!r}."
+            )
+        return arch
+
     def format(self, arch: tuple[int, int]) -> str:
-        return f"w={arch[0]},d={arch[1]}"
+        width, depth = self.check(arch)
+        return f"w={width},d={depth}"
 
     def to_graph(self, arch: tuple[int, int]) -> ArchGraph:
-        width, depth = arch
+        width, depth = self.check(arch)
         nodes = [Tensor("input", 3, 32, 32)]
         edges = []
         previous, channels = "input", 3
