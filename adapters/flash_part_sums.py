@@ -52,8 +52,7 @@ class PartSums:
             view = _PartView(nodes)
             total = np.zeros(self.size)
             for edge in edges:
-                # EdgeShape.of reads only node() and edge_input_channels(), which a view has
-                shape = EdgeShape.of(view, edge)  # type: ignore[arg-type]  # duck-typed graph
+                shape = EdgeShape.of(view, edge)  # a view answers what a ShapeSource must
                 total += np.asarray(self.count(shape), dtype=float)
             for part in parts:
                 total += self.part(part)

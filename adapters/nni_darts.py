@@ -330,7 +330,7 @@ class NniDartsAdapter(Adapter):
         num_cells: int | Sequence[int] = (4, 8, 12, 16, 20),
         dataset: str = "cifar",
     ) -> None:
-        check_choice(dataset, "dataset", DATASETS, owner="NniDartsAdapter")
+        check_choice(dataset, "dataset", tuple(DATASETS), owner="NniDartsAdapter")
         self.width = _choice_values("width", width, 1)
         self.num_cells = _choice_values("num_cells", num_cells, 3)
         widths = self.width if isinstance(self.width, tuple) else (self.width,)

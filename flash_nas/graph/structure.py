@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -117,6 +118,15 @@ def executed_edges(graph: ArchGraph, zero: Sequence[bool] | None = None) -> np.n
     return executed
 
 
+class ShapeSource(Protocol):
+    """What :meth:`EdgeShape.of` reads of a graph: an :class:`ArchGraph`, or a view of a part
+    of one that answers the same two questions."""
+
+    def node(self, name: str) -> Tensor: ...
+
+    def edge_input_channels(self, edge: Edge) -> int: ...
+
+
 @dataclass(frozen=True)
 class EdgeShape:
     """What a per-edge cost sees: the op, the shape it reads, and the node it writes into."""
@@ -128,7 +138,7 @@ class EdgeShape:
     dst: Tensor
 
     @classmethod
-    def of(cls, graph: ArchGraph, edge: Edge) -> EdgeShape:
+    def of(cls, graph: ShapeSource, edge: Edge) -> EdgeShape:
         src = graph.node(edge.src)
         return cls(
             edge.op, graph.edge_input_channels(edge), src.height, src.width, graph.node(edge.dst)
