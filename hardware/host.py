@@ -1,7 +1,7 @@
 """Measured inference on the machine at hand: the ``host`` (CPU) and ``cuda`` hardware models.
 
 Where the analytical models predict, these time: each graph becomes a torch module
-(:func:`flash_nas.torch_builder.build_module`) of the edges a device runs
+(:func:`flash_nas.train.torch_builder.build_module`) of the edges a device runs
 (:func:`flash_nas.executed_edges`: ``none`` edges multiply by zero and the convs behind them
 run; cut-off cells, dead code to a compiler, are dropped) with fresh random weights, in eval
 mode, fed a random input of the graph input's shape, under ``torch.inference_mode()``. After
@@ -17,7 +17,7 @@ Each graph is measured once per model instance; asking again returns the remembe
 search asks for the same architecture many times, and a latency that changed between calls
 would make its rankings inconsistent. Make a new model to measure afresh.
 
-These measurements are what :func:`flash_nas.calibration.calibrate` fits an analytical model
+These measurements are what :func:`flash_nas.cost.calibration.calibrate` fits an analytical model
 to (``flash-nas measure``, then ``flash-nas calibrate``). torch is imported on first use.
 """
 
@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import flash_nas
 from flash_nas import ArchGraph, HardwareModel, NotSupportedError, require
-from flash_nas.torch_builder import build_module
+from flash_nas.train.torch_builder import build_module
 
 __all__ = ["CudaModel", "HostModel"]
 
@@ -95,7 +95,7 @@ class HostModel(HardwareModel):
 
     def _torch(self) -> ModuleType:
         """torch, once the device is known to be usable."""
-        torch = require("torch", f"Timing inference with the {type(self).__name__}")
+        torch = require("torch", f"Timing inference with the {type(self).__name__}")  # type: ignore[operator]  # lazy (PEP 562) flash_nas.require types as object
         self._check_device(torch)
         return torch
 

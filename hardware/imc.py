@@ -5,34 +5,19 @@ no reuse of crossbars between layers; a *finite-array mode* below time-multiplex
 a fixed number of crossbars instead), in the style of NeuroSim (Peng, Yu et al.) and SIAM (Krishnan,
 Mandal, ..., Ogras, Cao, "SIAM: Chiplet-based Scalable In-Memory Acceleration with Mesh for
 Deep Neural Networks", ACM TECS 2021). Every live edge of the network is broken into *events*,
-each priced by one named coefficient (:class:`flash_nas.hardware.LinearCostModel`), so every
+each priced by one named coefficient (:class:`flash_nas.cost.linear.LinearCostModel`), so every
 quantity is linear in the costs and can be refitted to a simulator or a chip
-(:mod:`flash_nas.calibration`). The *structure* (crossbar size, precisions, ADCs, tiles, mesh)
+(:mod:`flash_nas.cost.calibration`). The *structure* (crossbar size, precisions, ADCs, tiles, mesh)
 is set by constructor arguments and changes the event counts; the *costs* per event are the
-coefficients below.
+model's coefficients.
 
-**Mapping a conv or linear layer** (input ``C_in x H x W``, output ``C_out x H_o x W_o``, kernel
-``k``, ``g`` groups; a linear layer is a 1x1 conv at one position):
-
-* one group needs ``rows = k*k*C_in/g`` crossbar rows (its unrolled receptive field) and
-  ``columns = C_out/g * ceil(weight_bits/bits_per_cell)`` columns (each weight spread over
-  cells of ``bits_per_cell`` bits);
-* a group larger than a crossbar is tiled over ``ceil(rows/xbar_rows) * ceil(columns/xbar_cols)``
-  crossbars; groups small enough to share one are packed **block-diagonally**,
-  ``min(xbar_rows // rows, xbar_cols // columns)`` to a crossbar (depthwise 3x3 convs: 14 per
-  128x128 crossbar), the rest of the crossbar left empty. ``g = 1`` is the usual case;
-* ``tiles = ceil(crossbars / crossbars_per_tile)``: a tile holds crossbars of one layer only;
-* every crossbar has ``ceil(xbar_cols / columns_per_adc)`` ADCs, each shared by
-  ``columns_per_adc`` columns through a multiplexer.
-
-**Running it**: activations enter bit-serially, ``input_bits_per_cycle`` bits per read cycle, so
-an output position takes ``ceil(activation_bits/input_bits_per_cycle)`` read cycles. The
-crossbars of a layer work in parallel, so the layer takes ``positions x bit cycles`` read cycles
-in sequence; in each, every ADC converts its used columns one after the other, so a read cycle
-costs a read plus ``rounds`` conversions, ``rounds = ceil(used columns of the fullest crossbar /
-ADCs per crossbar)`` (``columns_per_adc`` when a crossbar is full, fewer when a small layer
-leaves columns empty: the multiplexer skips them). Layers run one after the other (batch 1, no
-pipelining).
+Where the parts live: the structure and its presets (``imc:aimc``, ``imc:dimc``) in
+:mod:`flash_nas_hardware.imc_structure`; **mapping a conv or linear layer** onto crossbars
+(rows for its unrolled receptive field, columns for its output channels and weight bits,
+groups packed block-diagonally, tiles, ADCs) and **running it** (bit-serial inputs, read
+cycles, ADC rounds) in :mod:`flash_nas_hardware.imc_mapping`; the default costs and their
+sources in :mod:`flash_nas_hardware.imc_costs`. This module counts the events and is the
+:class:`ImcModel` plugin.
 
 **Events**, summed over the live edges (every quantity is events x costs):
 
@@ -131,19 +116,6 @@ With the default costs a layer's latency is ``max(read cycles, transfer cycles) 
 / 8`` read cycles: it grows with the layer's size now, through its passes, its weights and its
 traffic, where a weight-stationary layer's does not.
 
-Presets (``ImcModel(variant="aimc")``, ``--hardware imc:aimc``) set the structure of ZigZag's
-in-memory-computing descriptions, read from zigzag-dse 3.9.1's
-``zigzag/inputs/hardware/{aimc,dimc}.yaml``: one macro (``arrays=1``) of 128 rows (``D2``) by
-128 8-bit weights (``D1``), each weight in eight 1-bit cells (``cells: size 8``), so 1024
-one-bit columns; 8-bit activations fed ``bit_serial_precision`` bits a cycle (2 on ``aimc``, 1
-on ``dimc``); on ``aimc`` one ``adc_resolution`` = 8-bit ADC per 1-bit column (ZigZag counts
-``weight_precision x wordline_dim_size`` ADCs), on ``dimc`` adder trees and no ADC
-(``adc_bits=0``); and its ``sram_256KB`` activation buffer, which holds 262,144 *bits*
-(ZigZag's memory sizes are in bits, its ``rf_1B`` register holds 8): ``buffer_kib=32``; its
-DRAM port moves 64 bits a cycle: ``offchip_bytes_per_cycle=8``.
-Explicit structure keywords override a preset's. Presets set the structure only: the costs
-stay the 32 nm defaults until calibrated.
-
 Consequences worth knowing: in the weight-stationary mode a layer's latency does not depend
 on its kernel or channel count (its crossbars work in parallel), only on its output positions
 and, through the ADC rounds, on how full its crossbars are; wider layers cost area and energy
@@ -151,479 +123,37 @@ instead. For one structure every crossbar has the same ADCs, so the crossbar and
 events are proportional: a calibration can fit their sum but not split it (non-negative least
 squares keeps one of the two and zeroes the other). In the finite-array mode the area is one
 constant per structure: a calibration matches it but cannot split it among its parts.
-
-Default costs (32 nm) come from published component figures: ISAAC (Shafiee et al., ISCA 2016,
-Table I: 128x128 2-bit ReRAM crossbars, 8-bit 1.2 GS/s SAR ADCs, 32 nm), as tabulated with
-their derivations in the Accelergy hwcomponents library (``isaac.py``), from NeuroSim's and
-SIAM's parameter files, and from the PUMA simulator's constants. Where a number had to be
-assumed, its source says "assumption" and why. Calibrate against a simulator before trusting
-absolute values; the defaults are for ranking architectures.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 import flash_nas
 from flash_nas import ArchGraph, Layer, NotSupportedError, UnknownNameError
-from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel
+from flash_nas.cost.linear import LinearCostModel
+from flash_nas.graph.structure import EdgeShape
+from flash_nas_hardware.imc_costs import EVENTS, PRICED_EVENTS, PRICES
+from flash_nas_hardware.imc_mapping import CrossbarMapping, map_layer, mesh_hops
+from flash_nas_hardware.imc_structure import FINITE_ONLY, PRESETS, ImcStructure
 
-__all__ = ["EVENTS", "PRESETS", "CrossbarMapping", "ImcModel", "ImcStructure", "mesh_hops"]
-
-_NS = 1e-6  # ms per ns
-_PJ = 1e-9  # mJ per pJ
-
-#: Event names: the keys of :meth:`ImcModel.layer_events`.
-EVENTS = (
-    "crossbars",
-    "adc_bits",
-    "tiles",
-    "read_cycles",
-    "adc_bit_cycles",
-    "row_reads",
-    "conversion_bits",
-    "buffer_bytes",
-    "noc_byte_hops",
-    "digital_ops",
-    "weight_bytes",
-    "offchip_bytes",
-    "stall_cycles",
-)
-
-# ISAAC Table I (32 nm): one IMA holds 8 crossbars of 128x128 2-bit cells, 8 x 128 1-bit DACs,
-# 8 x 128 sample-and-holds, 4 shift-and-add units, a 2 KB input and a 256 B output register.
-_ISAAC = "ISAAC (Shafiee et al., ISCA 2016) Table I, 32 nm"
-_ACCELERGY = "Accelergy hwcomponents library, isaac.py"
-_ZIGZAG_HW = "ZigZag 3.9.1 zigzag/inputs/hardware/aimc.yaml and dimc.yaml"
-
-# (event priced, coefficient). The defaults show their arithmetic.
-_PRICES: tuple[tuple[str, Coefficient], ...] = (
-    (
-        "crossbars",
-        Coefficient(
-            "mm2_per_crossbar",
-            "area_mm2",
-            "mm2/crossbar",
-            0.0002 / 8 + 128 * 0.166e-6 + 0.00004 / 8 + (0.0021 + 0.00077 + 0.00024) / 8,
-            f"{_ISAAC}: one 128x128 crossbar with its periphery, i.e. the array (0.0002 mm2 per "
-            "8), 128 1-bit DACs (0.166 um2 each) and sample-and-holds (0.00004 mm2 per 8 x 128), "
-            "and an eighth of an IMA's input register, output register and shift-and-add units "
-            "(0.0021 + 0.00077 + 0.00024 mm2): 4.4e-4 mm2; ADCs are priced on their own",
-        ),
-    ),
-    (
-        "adc_bits",
-        Coefficient(
-            "mm2_per_adc_bit",
-            "area_mm2",
-            "mm2/(ADC x bit)",
-            0.0012 / 8,
-            f"{_ISAAC} and {_ACCELERGY}: an 8-bit 1.2 GS/s SAR ADC (Kull et al., ISSCC 2013, 32 "
-            "nm SOI) takes 1200 um2, so 150 um2 per bit of resolution; linear in bits is our "
-            "assumption (the scaled table there gives 361 um2 at 4 bits, so lower resolutions "
-            "save more than this says)",
-        ),
-    ),
-    (
-        "tiles",
-        Coefficient(
-            "mm2_per_tile",
-            "area_mm2",
-            "mm2/tile",
-            0.083 + 0.090 + 0.150 / 4 + 0.0041,
-            f"{_ISAAC}: a tile's own parts, i.e. 64 KB eDRAM buffer (0.083 mm2), eDRAM bus "
-            "(0.090), a quarter of a router shared by 4 tiles (0.150 / 4), and its max-pool, "
-            "sigmoid, shift-and-add units and 3 KB output register (0.0041): 0.215 mm2",
-        ),
-    ),
-    (
-        "read_cycles",
-        Coefficient(
-            "ms_per_read_cycle",
-            "latency_ms",
-            "ms/read cycle",
-            10 * _NS,
-            "NeuroSim (DNN_NeuroSim V1.3) and SIAM Param.cpp: readPulseWidth = 10 ns; "
-            "assumption that the read pulse sets the cycle, the ADCs' time being priced apart",
-        ),
-    ),
-    (
-        "adc_bit_cycles",
-        Coefficient(
-            "ms_per_adc_bit_cycle",
-            "latency_ms",
-            "ms/(conversion round x bit)",
-            1 / 1.2e9 / 8 * 1e3,
-            f"{_ACCELERGY}: one 8-bit conversion takes 1 / 1.2 GHz = 0.83 ns (ISAAC's SAR ADC), "
-            "0.104 ns per bit decided",
-        ),
-    ),
-    (
-        "row_reads",
-        Coefficient(
-            "mj_per_row_read",
-            "energy_mj",
-            "mJ/(row x read cycle)",
-            (0.417 + 0.3 * 100 / 128) * _PJ,
-            f"{_ISAAC} and {_ACCELERGY}: driving one row for one input bit costs 0.417 pJ in its "
-            "1-bit DAC, and the array draws 0.3 mW over a 100 ns read, 0.234 pJ per row of 128: "
-            "0.65 pJ",
-        ),
-    ),
-    (
-        "conversion_bits",
-        Coefficient(
-            "mj_per_adc_bit",
-            "energy_mj",
-            "mJ/(conversion x bit)",
-            1.667 / 8 * _PJ,
-            f"{_ACCELERGY}: ISAAC's 8-bit SAR ADC spends 16 mW / (8 x 1.2 GS/s) = 1.67 pJ per "
-            "conversion, 0.21 pJ per bit (its resolution table scales nearly linearly: 0.79 pJ "
-            "at 4 bits)",
-        ),
-    ),
-    (
-        "buffer_bytes",
-        Coefficient(
-            "ms_per_buffer_byte",
-            "latency_ms",
-            "ms/byte",
-            1 / 32 * _NS,
-            f"{_ACCELERGY}: ISAAC's eDRAM buffer has a 256-bit port; assumption of one access "
-            "per 1 ns cycle (NeuroSim's and SIAM's 1 GHz clock), 32 bytes/ns",
-        ),
-    ),
-    (
-        "buffer_bytes",
-        Coefficient(
-            "mj_per_buffer_byte",
-            "energy_mj",
-            "mJ/byte",
-            20.45 / 32 * _PJ,
-            f"{_ACCELERGY}: 20.45 pJ per 256-bit eDRAM read or write (ISAAC's 64 KB tile "
-            "buffer), 0.64 pJ per byte",
-        ),
-    ),
-    (
-        "noc_byte_hops",
-        Coefficient(
-            "ms_per_noc_byte_hop",
-            "latency_ms",
-            "ms/(byte x hop)",
-            1 / 4 * _NS,
-            "SIAM's mesh NoC (BookSim config: channel_width = 32 bits) at its 1 GHz clock: 4 "
-            "bytes/ns per link; assumption that each hop serialises the bytes (an upper bound: "
-            "wormhole routing overlaps hops)",
-        ),
-    ),
-    (
-        "noc_byte_hops",
-        Coefficient(
-            "mj_per_noc_byte_hop",
-            "energy_mj",
-            "mJ/(byte x hop)",
-            20.74 / 32 * _PJ,
-            f"{_ACCELERGY}: 20.74 pJ per 256 bits through ISAAC's router (42 mW, shared by 4 "
-            "tiles), 0.65 pJ per byte and hop",
-        ),
-    ),
-    (
-        "digital_ops",
-        Coefficient(
-            "ms_per_digital_op",
-            "latency_ms",
-            "ms/op",
-            1 / 16 * _NS,
-            "assumption: a 16-lane digital unit per tile at 1 GHz (NeuroSim's and SIAM's "
-            "clock); no published figure for this unit's width",
-        ),
-    ),
-    (
-        "digital_ops",
-        Coefficient(
-            "mj_per_digital_op",
-            "energy_mj",
-            "mJ/op",
-            0.373 * 32 / 45 * _PJ,
-            "PUMA simulator (Ankit et al., ASPLOS 2019) constants.py: ALU add/compare/ReLU at "
-            "0.373 mW for 1 ns at 45 nm, scaled by 32/45 to 32 nm: 0.27 pJ per op",
-        ),
-    ),
-    (
-        "weight_bytes",
-        Coefficient(
-            "ms_per_weight_byte",
-            "latency_ms",
-            "ms/byte",
-            10 / 8 * _NS,
-            f"{_ZIGZAG_HW}: weights reach the cells from DRAM over a 64-bit port, one word a "
-            "cycle (offchip_bytes_per_cycle = 8); assumption that the cycle is a read cycle "
-            "(10 ns, as ms_per_read_cycle) and that an array being written does not compute",
-        ),
-    ),
-    (
-        "weight_bytes",
-        Coefficient(
-            "mj_per_weight_byte",
-            "energy_mj",
-            "mJ/byte",
-            (700 / 8 + 0.095) * _PJ,
-            f"{_ZIGZAG_HW}: a 64-bit DRAM read costs 700 pJ (87.5 pJ per byte) and writing an "
-            "8-bit weight into its cells 0.095 pJ: 87.6 pJ per byte; assumption: ReRAM cells "
-            "cost more to program (no figure for ISAAC's), so this is a lower bound there",
-        ),
-    ),
-    (
-        "stall_cycles",
-        Coefficient(
-            "ms_per_stall_cycle",
-            "latency_ms",
-            "ms/cycle",
-            10 * _NS,
-            "assumption: the arrays wait whole read cycles (10 ns, NeuroSim's and SIAM's "
-            "readPulseWidth, as ms_per_read_cycle) for off-chip transfers compute cannot hide",
-        ),
-    ),
-    (
-        "offchip_bytes",
-        Coefficient(
-            "mj_per_offchip_byte",
-            "energy_mj",
-            "mJ/byte",
-            700 / 8 * _PJ,
-            f"{_ZIGZAG_HW}: a 64-bit DRAM read costs 700 pJ, 87.5 pJ per byte",
-        ),
-    ),
-)
-
-
-#: Position in :data:`EVENTS` of the event each coefficient prices.
-_PRICED_EVENTS = np.array([EVENTS.index(event) for event, _ in _PRICES])
-
-
-# ------------------------------------------------------------------------------- structure
-#: Structure parameters only the finite-array mode uses (left out of a weight-stationary
-#: model's :meth:`ImcModel.structure_parameters`, so its profiles stay as they were).
-_FINITE_ONLY = ("arrays", "buffer_kib", "offchip_bytes_per_cycle")
-
-
-@dataclass(frozen=True)
-class ImcStructure:
-    """The accelerator's organisation: what changes the event counts, not their costs.
-
-    ``arrays=None``: weight-stationary, every layer on crossbars of its own; ``arrays=N``: one
-    accelerator of ``N`` crossbars that every layer is time-multiplexed onto, with an
-    activation buffer of ``buffer_kib`` KiB (module docstring). ``adc_bits=0``: digital IMC,
-    adder trees instead of ADCs.
-    """
-
-    xbar_rows: int = 128
-    xbar_cols: int = 128
-    bits_per_cell: int = 2
-    weight_bits: int = 8
-    activation_bits: int = 8
-    input_bits_per_cycle: int = 1
-    adc_bits: int = 8
-    columns_per_adc: int = 8
-    crossbars_per_tile: int = 16
-    tiles_per_router: int = 1
-    arrays: int | None = None
-    # ISAAC Table I: each tile's eDRAM buffer holds 64 KB.
-    buffer_kib: int = 64
-    # ZigZag's aimc/dimc DRAM port: 64 bits a cycle.
-    offchip_bytes_per_cycle: int = 8
-
-    def __post_init__(self) -> None:
-        for name, value in vars(self).items():
-            if name == "arrays" and value is None:
-                continue
-            least = 0 if name == "adc_bits" else 1
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-                none = " or None" if name == "arrays" else ""
-                raise ValueError(
-                    f"The {name!r} parameter of ImcModel must be an int >= {least}{none}. Got "
-                    f"{value!r} instead."
-                )
-        for name, most, limit in (
-            ("bits_per_cell", self.weight_bits, "weight_bits"),
-            ("input_bits_per_cycle", self.activation_bits, "activation_bits"),
-            ("columns_per_adc", self.xbar_cols, "xbar_cols"),
-        ):
-            if getattr(self, name) > most:
-                raise ValueError(
-                    f"The {name!r} parameter of ImcModel must be at most {limit} ({most}). Got "
-                    f"{getattr(self, name)!r} instead."
-                )
-
-    @property
-    def cells_per_weight(self) -> int:
-        return math.ceil(self.weight_bits / self.bits_per_cell)
-
-    @property
-    def bit_cycles(self) -> int:
-        """Read cycles per output position: the input bits, fed a few at a time."""
-        return math.ceil(self.activation_bits / self.input_bits_per_cycle)
-
-    @property
-    def adcs_per_crossbar(self) -> int:
-        return math.ceil(self.xbar_cols / self.columns_per_adc) if self.adc_bits else 0
-
-    @property
-    def activation_bytes(self) -> float:
-        return self.activation_bits / 8
-
-    @property
-    def finite(self) -> bool:
-        """Whether layers share a fixed set of ``arrays`` crossbars."""
-        return self.arrays is not None
-
-
-#: Structure presets by variant name (``imc:aimc``), read from ZigZag 3.9.1's hardware files
-#: ``zigzag/inputs/hardware/aimc.yaml`` and ``dimc.yaml`` (module docstring).
-PRESETS: dict[str, dict[str, int]] = {
-    "aimc": {
-        "xbar_rows": 128,  # operational_array sizes: D2 (bitlines, inputs) = 128
-        "xbar_cols": 128 * 8,  # D1 = 128 weights of input_precision 8 bits, 1-bit cells
-        "bits_per_cell": 1,
-        "weight_bits": 8,
-        "activation_bits": 8,
-        "input_bits_per_cycle": 2,  # bit_serial_precision
-        "adc_bits": 8,  # adc_resolution
-        "columns_per_adc": 1,  # weight_precision x wordline_dim_size ADCs
-        "crossbars_per_tile": 1,
-        "tiles_per_router": 1,
-        "arrays": 1,  # dimensions D1, D2 only: one macro (nb_of_banks = 1)
-        "buffer_kib": 32,  # sram_256KB: size 262144 bits
-        "offchip_bytes_per_cycle": 8,  # dram: bandwidth 64 bits
-    },
-    "dimc": {
-        "xbar_rows": 128,
-        "xbar_cols": 128 * 8,
-        "bits_per_cell": 1,
-        "weight_bits": 8,
-        "activation_bits": 8,
-        "input_bits_per_cycle": 1,  # bit_serial_precision
-        "adc_bits": 0,  # imc_type: digital, adder trees instead of ADCs
-        "columns_per_adc": 1,
-        "crossbars_per_tile": 1,
-        "tiles_per_router": 1,
-        "arrays": 1,
-        "buffer_kib": 32,
-        "offchip_bytes_per_cycle": 8,
-    },
-}
-
-
-def mesh_hops(tiles: int, tiles_per_router: int = 1) -> float:
-    """Hops a layer's output travels: across its own ``k x k`` routers, then one to the next.
-
-    ``2 (k**2 - 1) / (3 k)`` is the mean Manhattan distance between two routers drawn
-    uniformly from a ``k x k`` mesh (each axis contributes ``(k**2 - 1) / (3 k)``).
-    """
-    side = math.ceil(math.sqrt(math.ceil(tiles / tiles_per_router)))
-    return 1 + 2 * (side * side - 1) / (3 * side)
-
-
-@dataclass(frozen=True)
-class CrossbarMapping:
-    """How one conv or linear layer lies on the crossbars, and what one inference costs it."""
-
-    rows: int  # crossbar rows one group needs
-    columns: int  # crossbar columns one group needs
-    groups_per_crossbar: int
-    crossbars: int
-    tiles: int
-    adcs: int
-    positions: int  # output positions, one crossbar read per input bit cycle each
-    read_cycles: int
-    adc_rounds: int  # conversions each ADC makes per read cycle
-    row_reads: int  # rows driven per read cycle, summed over the layer's crossbars
-    conversions: int  # columns converted per read cycle, summed over the layer's crossbars
-    hops: float
-    # Finite-array mode (1, 1, 0 and 0 when weight-stationary):
-    passes: int = 1  # sets of arrays run one after the other
-    chunks: int = 1  # groups of output rows, each run over every pass before the next
-    weight_bytes: float = 0.0  # written into the arrays per inference
-    reread_bytes: float = 0.0  # input rows read again at chunk boundaries
-    spill_bytes: float = 0.0  # partial sums sent off chip and back between row passes
-
-
-def _chunks(s: ImcStructure, layer: Layer, width: int, height_out: int, width_out: int) -> int:
-    """Groups of output rows whose inputs and partial sums fit half the activation buffer."""
-    if layer.kind != "conv":
-        return 1
-    budget = s.buffer_kib * 1024 / 2  # double-buffered: the next chunk loads meanwhile
-    input_row = width * layer.in_channels * s.activation_bytes
-    output_row = width_out * layer.out_channels * 2 * s.activation_bytes  # partial sums
-    # h output rows read (h - 1) * stride + kernel input rows.
-    overlap = max(layer.kernel - layer.stride, 0) * input_row
-    rows = int((budget - overlap) // (layer.stride * input_row + output_row))
-    return math.ceil(height_out / min(max(rows, 1), height_out))
-
-
-def map_layer(
-    s: ImcStructure, layer: Layer, out_height: int, out_width: int, width: int | None = None
-) -> CrossbarMapping:
-    """The mapping of a conv or linear ``layer`` writing ``out_height x out_width``.
-
-    ``width``: the input's width, which the finite-array mode's chunks need (default:
-    ``out_width``).
-    """
-    rows = layer.kernel * layer.kernel * (layer.in_channels // layer.groups)
-    columns = layer.out_channels // layer.groups * s.cells_per_weight
-    row_blocks = math.ceil(rows / s.xbar_rows)
-    column_blocks = math.ceil(columns / s.xbar_cols)
-    packed = 1  # groups side by side on one crossbar, when a group fits in one
-    if row_blocks == column_blocks == 1:
-        packed = min(s.xbar_rows // rows, s.xbar_cols // columns, layer.groups)
-    crossbars = math.ceil(layer.groups / packed) * row_blocks * column_blocks
-    tiles = math.ceil(crossbars / s.crossbars_per_tile)
-    fullest = min(columns * packed, s.xbar_cols)
-    positions = out_height * out_width if layer.kind == "conv" else 1
-    passes, chunks, weight_bytes, reread_bytes, spill_bytes = 1, 1, 0.0, 0.0, 0.0
-    in_use = tiles  # tiles a layer's output is gathered from
-    if s.arrays is not None:
-        passes = math.ceil(crossbars / s.arrays)
-        in_use = math.ceil(min(crossbars, s.arrays) / s.crossbars_per_tile)
-        if passes > 1:
-            chunks = _chunks(s, layer, width or out_width, out_height, out_width)
-        weights = layer.groups * rows * columns * s.bits_per_cell / 8
-        shared_rows = (chunks - 1) * max(layer.kernel - layer.stride, 0)
-        reread_bytes = shared_rows * (width or out_width) * layer.in_channels * s.activation_bytes
-        # The other schedule: weights written once, partial sums off chip if they overflow.
-        partial_sums = layer.out_channels * out_height * out_width * 2 * s.activation_bytes
-        if row_blocks > 1 and partial_sums >= s.buffer_kib * 1024:
-            spill_bytes = 2 * (row_blocks - 1) * partial_sums
-        if passes > 1 and weights + spill_bytes < weights * chunks + reread_bytes:
-            chunks, reread_bytes = 1, 0.0
-        else:
-            spill_bytes = 0.0
-        weight_bytes = weights * chunks
-    read_cycles = passes * positions * s.bit_cycles
-    return CrossbarMapping(
-        rows=rows,
-        columns=columns,
-        groups_per_crossbar=packed,
-        crossbars=crossbars,
-        tiles=tiles,
-        adcs=crossbars * s.adcs_per_crossbar,
-        positions=positions,
-        read_cycles=read_cycles,
-        adc_rounds=math.ceil(fullest / s.adcs_per_crossbar) if s.adc_bits else 0,
-        row_reads=layer.groups * rows * column_blocks,
-        conversions=layer.groups * columns * row_blocks,
-        hops=mesh_hops(in_use, s.tiles_per_router),
-        passes=passes,
-        chunks=chunks,
-        weight_bytes=weight_bytes,
-        reread_bytes=reread_bytes,
-        spill_bytes=spill_bytes,
-    )
+# The names importable from here before the cost table, the structure and the mapping moved
+# to modules of their own stay importable from here.
+__all__ = [
+    "EVENTS",
+    "PRESETS",
+    "CrossbarMapping",
+    "Events",
+    "ImcModel",
+    "ImcStructure",
+    "map_layer",
+    "mesh_hops",
+    "register_hardware",
+]
 
 
 # ---------------------------------------------------------------------- events per layer kind
@@ -726,7 +256,7 @@ class ImcModel(LinearCostModel):
         "imc:dimc: ZigZag's); area, latency and energy from per-layer events"
     )
     quantities = ("latency_ms", "energy_mj", "area_mm2")
-    coefficients = tuple(coefficient for _, coefficient in _PRICES)
+    coefficients = tuple(coefficient for _, coefficient in PRICES)
 
     def __init__(self, profile: Any = None, *, variant: str | None = None, **options: Any) -> None:
         fields = ImcStructure.__dataclass_fields__
@@ -751,7 +281,7 @@ class ImcModel(LinearCostModel):
     def structure_parameters(self) -> dict[str, Any]:
         parameters = dict(vars(self.structure))
         if not self.structure.finite:
-            for name in _FINITE_ONLY:
+            for name in FINITE_ONLY:
                 del parameters[name]
         return parameters
 
@@ -764,7 +294,7 @@ class ImcModel(LinearCostModel):
         ]
         return f"ImcModel({', '.join(changed)})"
 
-    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:
+    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:  # type: ignore[override]  # the base says Sequence[float], yet returns an ndarray itself
         """In finite-array mode, the accelerator's own area: its arrays, ADCs and tiles."""
         totals = np.zeros(len(EVENTS))
         s = self.structure
@@ -772,7 +302,7 @@ class ImcModel(LinearCostModel):
             totals[EVENTS.index("crossbars")] = s.arrays
             totals[EVENTS.index("adc_bits")] = s.arrays * s.adcs_per_crossbar * s.adc_bits
             totals[EVENTS.index("tiles")] = math.ceil(s.arrays / s.crossbars_per_tile)
-        return totals[_PRICED_EVENTS]
+        return totals[PRICED_EVENTS]
 
     def map_layer(self, layer: Layer, height: int, width: int) -> CrossbarMapping:
         """The crossbar mapping of a conv or linear ``layer`` reading ``height x width``."""
@@ -789,10 +319,10 @@ class ImcModel(LinearCostModel):
             )
         return counter(self.structure, layer, height, width, out_height, out_width)
 
-    def edge_events(self, edge: EdgeShape) -> np.ndarray:
+    def edge_events(self, edge: EdgeShape) -> np.ndarray:  # type: ignore[override]  # the base says Sequence[float], yet returns an ndarray itself
         totals = np.zeros(len(EVENTS))
         if edge.op.is_zero:
-            return totals[_PRICED_EVENTS]
+            return totals[PRICED_EVENTS]
         channels, height, width = edge.channels, edge.height, edge.width
         sent = False  # whether the last computing layer already sent its output over the NoC
         for layer in edge.op.layers:
@@ -805,7 +335,7 @@ class ImcModel(LinearCostModel):
         values = channels * height * width
         for event, count in _into_node(self.structure, values, edge.dst.combine, sent).items():
             totals[EVENTS.index(event)] += count
-        return totals[_PRICED_EVENTS]
+        return totals[PRICED_EVENTS]
 
 
 @flash_nas.hookimpl

@@ -3,7 +3,7 @@
 Every edge the board executes (:func:`flash_nas.executed_edges`: a ``none`` edge is a
 multiplication by zero that runs, and so do the convs behind it; a cut-off cell is dropped) is
 broken into *events*, each priced by one named coefficient
-(:class:`flash_nas.hardware.LinearCostModel`); the quantities are the sums, in ms and mJ:
+(:class:`flash_nas.cost.linear.LinearCostModel`); the quantities are the sums, in ms and mJ:
 
 ==============  =========================================================================
 event           what is counted, per layer of an edge's op
@@ -32,7 +32,7 @@ on its own, from measured energy, without touching latency; calibrating latency 
 into energy (``energy_mj`` is a derived quantity), so a profile keeps energy = power x latency.
 
 Specifications (public, of the board) versus assumptions (ours, to be replaced by a
-calibrated profile, see :mod:`flash_nas.calibration`):
+calibrated profile, see :mod:`flash_nas.cost.calibration`):
 
 * **specified**: BCM2837, 4 x Cortex-A53 at 1.2 GHz with NEON (128-bit: 4 fp32 lanes), so a
   nominal peak of one 4-lane fused multiply-add per cycle per core = 4 x 1.2 GHz x 4 =
@@ -68,10 +68,11 @@ import numpy as np
 
 import flash_nas
 from flash_nas import ArchGraph, HardwareModel, Layer, Op
-from flash_nas.hardware import Coefficient, EdgeShape, LinearCostModel, op_flops, op_macs
+from flash_nas.cost.linear import Coefficient, LinearCostModel
+from flash_nas.graph.structure import EdgeShape, op_flops, op_macs
 
 if TYPE_CHECKING:
-    from flash_nas.calibration import Profile
+    from flash_nas.cost.profile import Profile
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -224,7 +225,7 @@ class Pi3BModel(LinearCostModel):
             profile = None  # a subclass counts other events: the shipped fit is not its own
         super().__init__(profile, **costs)
 
-    def edge_events(self, edge: EdgeShape) -> np.ndarray:
+    def edge_events(self, edge: EdgeShape) -> np.ndarray:  # type: ignore[override]  # the base says Sequence[float], yet returns an ndarray itself
         events = np.zeros(len(_LATENCY))
         height, width = edge.height, edge.width
         delivered = edge.channels * height * width  # what an identity edge passes on
@@ -249,7 +250,7 @@ class Pi3BModel(LinearCostModel):
         events[_BYTE] += 2 * BYTES_PER_VALUE * delivered
         return np.concatenate([events, events])  # energy prices the same events
 
-    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:
+    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:  # type: ignore[override]  # the base says Sequence[float], yet returns an ndarray itself
         events = np.zeros(len(_LATENCY))
         events[_INFERENCE] = 1
         return np.concatenate([events, events])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("zigzag", reason="the ZigZag simulator needs the [zigzag] extra")
+pytest.importorskip("zigzag")
 
 import flash_nas
 from flash_nas import (
@@ -24,7 +24,7 @@ from flash_nas import (
     UnknownNameError,
 )
 from flash_nas.plugins.testing import HardwareModelContract
-from flash_nas_hardware import zigzag_sim
+from flash_nas_hardware import zigzag_driver, zigzag_sim
 from flash_nas_hardware.zigzag_sim import ZigZagLayer, ZigZagModel, graph_layers
 
 
@@ -75,13 +75,13 @@ def tpu(cache_dir: Path) -> ZigZagModel:
 def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[ZigZagLayer]:
     """Every layer handed to the simulator from now on."""
     calls: list[ZigZagLayer] = []
-    simulate = zigzag_sim._simulate_layer
+    simulate = zigzag_driver.simulate_layer
 
     def counting(setup, layer):
         calls.append(layer)
         return simulate(setup, layer)
 
-    monkeypatch.setattr(zigzag_sim, "_simulate_layer", counting)
+    monkeypatch.setattr(zigzag_driver, "simulate_layer", counting)
     return calls
 
 
@@ -197,7 +197,7 @@ def test_the_disk_cache_round_trips(tmp_path, count_calls, monkeypatch):
     def refuse(setup, layer):
         raise AssertionError(f"simulated {layer} despite the disk cache")
 
-    monkeypatch.setattr(zigzag_sim, "_simulate_layer", refuse)
+    monkeypatch.setattr(zigzag_driver, "simulate_layer", refuse)
     assert ZigZagModel("aimc", cache_dir=tmp_path, progress=False).estimate(graph) == values
     other = ZigZagModel("aimc", cache_dir=tmp_path, lpf_limit=3, progress=False)
     assert other.cache_file != first.cache_file  # another search depth, another file
@@ -225,7 +225,7 @@ def test_an_unknown_variant_lists_the_shipped_ones():
 
 def test_a_users_hardware_file_is_accepted(tmp_path):
     own = tmp_path / "my_imc.yaml"
-    shutil.copy(zigzag_sim._inputs("hardware") / "aimc.yaml", own)
+    shutil.copy(zigzag_driver.inputs_folder("hardware") / "aimc.yaml", own)
     model = ZigZagModel(hardware_yaml=own, progress=False)
     assert (model.variant, model.mapping_yaml.name) == ("my_imc", "default_imc.yaml")
     assert "area_mm2" in model.quantities
@@ -269,26 +269,26 @@ def test_nothing_is_written_and_logging_is_left_alone(tmp_path, monkeypatch):
 
 def test_a_missing_zigzag_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "zigzag", None)
-    zigzag_sim._zigzag.cache_clear()
+    zigzag_driver.import_zigzag.cache_clear()
     try:
         with pytest.raises(MissingDependencyError, match=r"pip install 'flash-nas\[zigzag\]'"):
             ZigZagModel("aimc")
     finally:
         monkeypatch.undo()
-        zigzag_sim._zigzag.cache_clear()
+        zigzag_driver.import_zigzag.cache_clear()
 
 
 def test_another_zigzag_version_warns(monkeypatch):
     import zigzag
 
     monkeypatch.setattr(zigzag, "__version__", "9.9.9")
-    zigzag_sim._zigzag.cache_clear()
+    zigzag_driver.import_zigzag.cache_clear()
     try:
         with pytest.warns(UserWarning, match=r"checked against zigzag-dse 3\.9\.1, but 9\.9\.9"):
-            zigzag_sim._zigzag()
+            zigzag_driver.import_zigzag()
     finally:
         monkeypatch.undo()
-        zigzag_sim._zigzag.cache_clear()
+        zigzag_driver.import_zigzag.cache_clear()
 
 
 class TestZigZagContract(HardwareModelContract):
