@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from flash_nas import ArchGraph, Tensor
-from flash_nas.graph.structure import EdgeShape
+from flash_nas.graph.structure import EdgeCounter, EdgeShape
 from flash_nas_adapters.flash_network import Part, PartKey
 
 __all__ = ["EdgeCounter", "PartSumMemos", "PartSums"]
 
 #: What FlashBatch.edge_sums sums: events of one edge (a hardware model's ``edge_events``).
-EdgeCounter = Callable[[EdgeShape], Sequence[float]]
 #: Builds the part a key names (the adapter's ``_part``).
 PartBuilder = Callable[[PartKey], Part]
 

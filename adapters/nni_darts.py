@@ -70,6 +70,7 @@ from flash_nas import (
     Tensor,
     require,
 )
+from flash_nas.graph.structure import EdgeCounter
 from flash_nas.validation import ParameterError, check_choice
 from flash_nas_adapters.nni_sample import Label, SampleCodec, check_sample_size
 
@@ -92,7 +93,6 @@ OPS_PER_NODE = 2
 DATASETS = {"cifar": (32, 10), "imagenet": (224, 1000)}
 _SLOTS = len(NODES) * OPS_PER_NODE  # choice columns per cell type
 #: What GraphBatch.edge_sums counts per edge (hardware models pass it).
-EdgeCounter = Callable[[Any], Sequence[float]]
 
 
 def darts_labels(width: int | tuple[int, ...], num_cells: int | tuple[int, ...]) -> list[Label]:

@@ -95,7 +95,7 @@ class HostModel(HardwareModel):
 
     def _torch(self) -> ModuleType:
         """torch, once the device is known to be usable."""
-        torch = require("torch", f"Timing inference with the {type(self).__name__}")  # type: ignore[operator]  # lazy (PEP 562) flash_nas.require types as object
+        torch = require("torch", f"Timing inference with the {type(self).__name__}")
         self._check_device(torch)
         return torch
 

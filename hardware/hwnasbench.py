@@ -93,7 +93,7 @@ class TableHardwareModel(HardwareModel):
             self.columns = DEVICES[variant]
             self.device = variant
         # Which quantities exist depends on the device, so this shadows the class attribute.
-        self.quantities = tuple(self.columns)  # type: ignore[misc]  # the quantities vary by device
+        self.quantities = tuple(self.columns)
 
     def _check_graph(self, graph: ArchGraph) -> None:
         if self.device is None:

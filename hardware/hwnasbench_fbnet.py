@@ -61,7 +61,7 @@ class FBNetTableModel(TableHardwareModel):
         self.table = load_fbnet_latencies()
         self.columns = {"latency_ms": f"{variant}_latency_ms"}
         self.device = variant
-        self.quantities = tuple(self.columns)  # type: ignore[misc]  # the quantities vary by device
+        self.quantities = tuple(self.columns)
 
     def _check_graph(self, graph: ArchGraph) -> None:
         source = graph.node(graph.input)

@@ -294,7 +294,7 @@ class ImcModel(LinearCostModel):
         ]
         return f"ImcModel({', '.join(changed)})"
 
-    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:  # type: ignore[override]  # the base says Sequence[float], yet returns an ndarray itself
+    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:
         """In finite-array mode, the accelerator's own area: its arrays, ADCs and tiles."""
         totals = np.zeros(len(EVENTS))
         s = self.structure
@@ -319,7 +319,7 @@ class ImcModel(LinearCostModel):
             )
         return counter(self.structure, layer, height, width, out_height, out_width)
 
-    def edge_events(self, edge: EdgeShape) -> np.ndarray:  # type: ignore[override]  # the base says Sequence[float], yet returns an ndarray itself
+    def edge_events(self, edge: EdgeShape) -> np.ndarray:
         totals = np.zeros(len(EVENTS))
         if edge.op.is_zero:
             return totals[PRICED_EVENTS]

@@ -225,7 +225,7 @@ class Pi3BModel(LinearCostModel):
             profile = None  # a subclass counts other events: the shipped fit is not its own
         super().__init__(profile, **costs)
 
-    def edge_events(self, edge: EdgeShape) -> np.ndarray:  # type: ignore[override]  # the base says Sequence[float], yet returns an ndarray itself
+    def edge_events(self, edge: EdgeShape) -> np.ndarray:
         events = np.zeros(len(_LATENCY))
         height, width = edge.height, edge.width
         delivered = edge.channels * height * width  # what an identity edge passes on
@@ -250,7 +250,7 @@ class Pi3BModel(LinearCostModel):
         events[_BYTE] += 2 * BYTES_PER_VALUE * delivered
         return np.concatenate([events, events])  # energy prices the same events
 
-    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:  # type: ignore[override]  # the base says Sequence[float], yet returns an ndarray itself
+    def network_events(self, graph: ArchGraph | None = None) -> np.ndarray:
         events = np.zeros(len(_LATENCY))
         events[_INFERENCE] = 1
         return np.concatenate([events, events])

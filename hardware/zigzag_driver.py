@@ -61,7 +61,7 @@ Cost = tuple[float, float]
 @functools.cache
 def import_zigzag() -> ModuleType:
     """Import zigzag (or say which extra installs it) and warn once if it is not the pinned one."""
-    module = require("zigzag", "The ZigZag simulator plugin")  # type: ignore[operator]  # lazy (PEP 562) flash_nas.require types as object
+    module = require("zigzag", "The ZigZag simulator plugin")
     version = version_of(module)
     if version != ZIGZAG_VERSION:
         warnings.warn(

@@ -162,7 +162,7 @@ class ZigZagModel(HardwareModel):
         self.progress = progress
         # Only IMC hardware has a modelled area.
         quantities = _IMC_QUANTITIES if self.is_imc else _ARRAY_QUANTITIES
-        self.quantities = quantities  # type: ignore[misc]  # the quantities vary by hardware
+        self.quantities = quantities
         if clock_ghz is not None:
             self.clock_period_ns = 1.0 / clock_ghz
         elif self.is_imc:

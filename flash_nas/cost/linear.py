@@ -119,7 +119,7 @@ class LinearCostModel(HardwareModel):
         raise NotImplementedError(f"{type(self).__name__} derives no quantity {quantity!r}.")
 
     @abstractmethod
-    def edge_events(self, edge: EdgeShape) -> Sequence[float]:
+    def edge_events(self, edge: EdgeShape) -> Sequence[float] | np.ndarray:
         """Events of one executed edge, one count per coefficient (zero where it does not
         apply). ``edge.op`` may be a zero op: a multiplication by zero the device runs."""
 

@@ -145,7 +145,7 @@ class EdgeShape:
         )
 
 
-EdgeCounter = Callable[[EdgeShape], Sequence[float]]
+EdgeCounter = Callable[[EdgeShape], "Sequence[float] | np.ndarray"]
 
 
 def edge_sums(

@@ -29,8 +29,9 @@ class HardwareModel(ABC):
 
     #: One line that ``flash-nas plugins`` shows.
     description: ClassVar[str] = ""
-    #: Which of :data:`QUANTITIES` this model reports.
-    quantities: ClassVar[tuple[str, ...]] = ("latency_ms", "energy_mj")
+    #: Which of :data:`QUANTITIES` this model reports (a model whose quantities depend on its
+    #: target, such as a table of one device's measurements, sets them per instance).
+    quantities: tuple[str, ...] = ("latency_ms", "energy_mj")
 
     @abstractmethod
     def estimate(self, graph: ArchGraph) -> dict[str, float]:
