@@ -169,7 +169,7 @@ def nni_driver() -> tuple[Callable[[str, int, int], Trace] | None, str]:
         return None, "NNI is not installed (pip install 'flash-nas[nni]')"
     import nni  # noqa: F401  (sets its logger to INFO; quieted below)
 
-    from benchmarks import nni_tuners
+    from benchmarks.suite import nni_tuners
 
     logging.getLogger("nni").setLevel(logging.WARNING)
     space = json.loads((nni_tuners.EXAMPLE / "search_space.json").read_text())
