@@ -121,6 +121,10 @@ def measure(
     return report
 
 
+def zigzag_installed() -> bool:
+    return importlib.util.find_spec("zigzag") is not None
+
+
 def _cached(path: Path | None) -> set[str]:
     """Keys of the layers already in a ZigZag disk cache file."""
     if path is None or not path.is_file():
@@ -139,7 +143,7 @@ def run(
     **_: object,
 ) -> Section:
     section = Section("imc_zigzag", "The fast IMC model against ZigZag")
-    if importlib.util.find_spec("zigzag") is None:
+    if not zigzag_installed():
         section.blocks = ["Not run: ZigZag is not installed (pip install 'flash-nas[zigzag]')."]
         section.summary = ["imc_zigzag: not run (ZigZag is not installed)"]
         return section

@@ -1,4 +1,4 @@
-"""Part 3: search on NAS-Bench-201 at equal label budgets, judged on test accuracy.
+"""Part 4: search on NAS-Bench-201 at equal label budgets, judged on test accuracy.
 
 A label is one trained architecture: its CIFAR-10 validation accuracy (``c10_valid``) looked up
 in the shipped table. Every method is judged by the CIFAR-10 test accuracy (``c10_test``) of

@@ -1,4 +1,4 @@
-"""Part 4: speed and scale on FLASH's own space.
+"""Part 7: speed and scale on FLASH's own space.
 
 1. **Scoring N architectures** (N = 10 ... 10^6 uniform samples of the default FLASH space;
    quick: up to 10^4): the wall time of ``score_batch(batch, ["nn_degree"])`` on a fresh batch
