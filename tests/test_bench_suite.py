@@ -342,7 +342,16 @@ def test_the_runner_hands_each_part_its_own_options_and_seeds(tmp_path, monkeypa
     assert "size" not in calls["second"] and "size2" not in calls["second"]  # left at default
     assert calls["first"]["seeds"] == 3 and calls["second"]["seeds"] == 2  # each part's default
     text = (output / "report.md").read_text()
-    assert "--first-size 5" in text and "seeds per part: first 3, second 2" in text
+    assert "--first-size 5" in text and "quick, 3 seeds (second 2) where a part" in text
+
+
+def test_part_options_reach_one_part_each():
+    # a dest shared by two parts would hand one part's value to the other
+    dests = [option.dest for part in PARTS.values() for option in part.options]
+    flags = [option.flag for part in PARTS.values() for option in part.options]
+    assert len(dests) == len(set(dests)) and len(flags) == len(set(flags))
+    core = {"suite", "first_seed", "seeds", "quick", "output", "table"}
+    assert not core & set(dests)
 
 
 def test_bench_help_lists_every_part_and_its_options():

@@ -14,6 +14,7 @@ import importlib.metadata
 import math
 import os
 import platform
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -215,11 +216,14 @@ def figure(path: Path, ncols: int = 1, width: float = 6.0) -> Iterator[Any]:
 
 
 def seeds_in_words(seeds: Mapping[str, int]) -> str:
-    """``10 seeds`` when every part ran with as many, else the count of each part."""
-    if len(set(seeds.values())) <= 1:
-        count = next(iter(seeds.values()), 0)
-        return f"{count} seeds"
-    return "seeds per part: " + ", ".join(f"{name} {count}" for name, count in seeds.items())
+    """``10 seeds`` when every part ran with as many, else the most common count and the
+    parts that differ: ``3 seeds (nni_tuners 2)``."""
+    counts = list(seeds.values())
+    if not counts:
+        return "no seeds"
+    usual = Counter(counts).most_common(1)[0][0]  # a tie: the first part's count
+    others = [f"{name} {count}" for name, count in seeds.items() if count != usual]
+    return f"{usual} seeds" + (f" ({', '.join(others)})" if others else "")
 
 
 def write_report(
