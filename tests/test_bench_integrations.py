@@ -20,7 +20,7 @@ def section(tmp_path_factory):
 
 
 def test_the_part_is_registered():
-    assert PARTS["integrations"] is integrations.run
+    assert PARTS["integrations"].run is integrations.run
 
 
 def test_every_method_and_seed_has_a_full_curve_of_real_cells(section):

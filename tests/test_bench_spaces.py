@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import hw_calibration
-from benchmarks.suite import ranking_spaces
+from benchmarks.suite import hardware, ranking_spaces
 from flash_nas_adapters.space_tables import TNB101_TASKS
 
 
@@ -54,8 +53,8 @@ def test_zen_failures_are_not_ranked(measured) -> None:
 
 
 def test_fbnet_calibration_rows() -> None:
-    report = hw_calibration.Report("test", seeds=2, fit_samples=25)
-    hw_calibration.hw_nas_bench_fbnet(report, quick=True)
+    report = hardware.Fidelity(seeds=2, fit_samples=25)
+    hardware.hw_nas_bench_fbnet(report, quick=True)
     assert [row.target for row in report.rows] == [
         "FBNet raspi4_latency (1,000 archs)",
         "FBNet raspi4_latency (1,000 archs)",

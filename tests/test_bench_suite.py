@@ -3,26 +3,41 @@ values); a user table with missing rows or a mismatched index is refused, naming
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import io
 import itertools
 import math
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks.suite import PARTS, parse_parts, run_suite
+from benchmarks.suite import PARTS, Part, check_options, parse_parts, run_suite
+from benchmarks.suite.options import Option, positive_int
+from benchmarks.suite.report import Section
 from benchmarks.suite.targets import load_targets
 from flash_nas import FlashNasError, TableError, get_adapter
-from flash_nas.cli import bench
 from flash_nas_adapters.nasbench201 import load_shipped_table
 
-COUNTS = {"seed", "repeat", "labels", "n_rows", "n_archs", "n_cells", "evaluations", "threads"}
-FLAGS = {"cold", "measured"}
+COUNTS = {
+    "seed",
+    "repeat",
+    "trial",
+    "labels",
+    "n_rows",
+    "n_archs",
+    "n_cells",
+    "evaluations",
+    "threads",
+    "input_size",
+    "macs",
+}
+FLAGS = {"cold", "measured", "feasible"}
 
 
 def possible_range(column: str) -> tuple[float, float, bool]:
@@ -98,7 +113,7 @@ def test_quick_report_has_every_part_and_captions_every_table(quick):
     text = (output / "report.md").read_text()
     assert "Machine: " in text and "No GPU" in text
     headings = re.findall(r"^## (\d+)\. ", text, flags=re.MULTILINE)
-    assert headings == [str(n) for n in range(1, len(PARTS) + 1)]
+    assert headings == [str(n) for n in range(1, len(parse_parts("all")) + 1)]
     body = text[text.index("## 1. ") :]
     blocks = body.split("\n\n")
     for previous, block in itertools.pairwise(blocks):
@@ -125,7 +140,15 @@ def test_quick_report_names_only_files_it_wrote(quick):
 def test_every_number_in_the_csvs_is_finite_and_possible(quick):
     output, _ = quick
     tables = read_csvs(output)
-    assert {"ranking.csv", "predictor.csv", "search_curves.csv", "speed_ratio.csv"} <= set(tables)
+    assert {
+        "ranking.csv",
+        "scoring_ranking.csv",
+        "predictor.csv",
+        "search_curves.csv",
+        "search_flash_runs.csv",
+        "nni_tuners.csv",
+        "speed_ratio.csv",
+    } <= set(tables)
     checked = 0
     for name, rows in tables.items():
         assert rows, name
@@ -151,7 +174,7 @@ def test_every_number_in_the_csvs_is_finite_and_possible(quick):
 def test_seeds_and_methods_are_all_there(quick):
     output, summary = quick
     tables = read_csvs(output)
-    for name in ("predictor.csv", "search_curves.csv", "hardware_fidelity.csv"):
+    for name in ("predictor.csv", "search_curves.csv", "hardware_fidelity.csv", "nni_tuners.csv"):
         assert {row["seed"] for row in tables[name]} == {"0", "1"}, name
     methods = {row["method"] for row in tables["search_curves.csv"]}
     assert {
@@ -249,7 +272,9 @@ def test_the_command_reports_a_bad_table_and_exits_1(tmp_path, capsys):
 
 
 def test_suite_names_are_checked():
-    assert parse_parts("all") == list(PARTS)
+    everything = [name for name, part in PARTS.items() if part.in_all]
+    assert parse_parts("all") == everything and "imc_zigzag" not in everything
+    assert parse_parts("imc_zigzag, all") == list(PARTS)  # named, a part outside all runs
     assert parse_parts("speed, ranking") == ["ranking", "speed"]
     with pytest.raises(FlashNasError, match=r"Unknown suite part\(s\) 'rankings'; expected all"):
         parse_parts("ranking,rankings")
@@ -257,14 +282,105 @@ def test_suite_names_are_checked():
         run_suite(["speed"], output=Path("unused"), tables=["user.csv"])
 
 
-def test_bench_help_lists_every_part():
-    parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
-    text = " ".join(parser.format_help().split())
-    for name in PARTS:
+def test_a_part_option_needs_its_part():
+    check_options(["pi3"], {"write_profile": Path("p.json")})
+    with pytest.raises(
+        FlashNasError, match=r"--write-profile is an option of the pi3 part; add pi3"
+    ):
+        check_options(["ranking"], {"write_profile": Path("p.json")})
+    with pytest.raises(FlashNasError, match=r"No suite part has an option 'profile'"):
+        check_options(["pi3"], {"profile": Path("p.json")})
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--suite", "ranking", "--write-profile", "p.json"], "add pi3 to --suite"),
+        (["--suite", "nni_tuners", "--nni-trials", "0"], "expected a whole number >= 1, got 0"),
+        (["--suite", "rankin"], "Unknown suite part(s) 'rankin'"),
+        (["--seeds", "0"], "--seeds must be >= 1, got 0"),
+    ],
+)
+def test_the_runner_refuses_bad_arguments_with_status_2(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main([*argv, "--output", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before any work
+
+
+def test_the_runner_refuses_an_output_that_is_a_file(tmp_path, capsys):
+    existing = tmp_path / "report.md"
+    existing.write_text("old")
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main(["--suite", "speed", "--output", str(existing)])
+    assert exit_info.value.code == 2
+    assert "is a file; expected a folder for the report" in capsys.readouterr().err
+    assert existing.read_text() == "old"
+
+
+def test_the_runner_hands_each_part_its_own_options_and_seeds(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib", reason="the suite draws plots: the [plot] extra")
+    calls: dict[str, dict[str, object]] = {}
+
+    def recorder(name: str):
+        def run(**kwargs: object) -> Section:
+            calls[name] = kwargs
+            return Section(name, name)
+
+        return run
+
+    first = Part(recorder("first"), (Option("--first-size", "size", "x", type=positive_int),))
+    second = Part(recorder("second"), (Option("--second-size", "size2", "x", default=7),), (2, 20))
+    monkeypatch.setattr("benchmarks.suite.PARTS", {"first": first, "second": second})
+    monkeypatch.setattr("benchmarks.__main__.PARTS", {"first": first, "second": second})
+    output = tmp_path / "out"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        status = bench_main.main(["--quick", "--first-size", "5", "--output", str(output)])
+    assert status == 0
+    assert calls["first"]["size"] == 5 and "size2" not in calls["first"]
+    assert "size" not in calls["second"] and "size2" not in calls["second"]  # left at default
+    assert calls["first"]["seeds"] == 3 and calls["second"]["seeds"] == 2  # each part's default
+    text = (output / "report.md").read_text()
+    assert "--first-size 5" in text and "quick, 3 seeds (second 2) where a part" in text
+
+
+def test_part_options_reach_one_part_each():
+    # a dest shared by two parts would hand one part's value to the other
+    dests = [option.dest for part in PARTS.values() for option in part.options]
+    flags = [option.flag for part in PARTS.values() for option in part.options]
+    assert len(dests) == len(set(dests)) and len(flags) == len(set(flags))
+    core = {"suite", "first_seed", "seeds", "quick", "output", "table"}
+    assert not core & set(dests)
+
+
+def test_bench_help_lists_every_part_and_its_options():
+    text = " ".join(bench_main.build_parser().format_help().split())
+    for name, part in PARTS.items():
         assert name in text
+        for option in part.options:
+            assert option.flag in text
+    assert "imc_zigzag (not in all)" in text
 
 
-def test_bench_outside_a_clone_says_to_run_from_one(tmp_path):
-    with pytest.raises(FlashNasError, match=r"Run it from a clone: git clone https://"):
-        bench.find_suite([tmp_path])
+def test_flash_nas_bench_names_the_runner_and_imports_no_benchmarks(tmp_path):
+    probe = (
+        "import sys\n"
+        "from flash_nas.cli import main\n"
+        "path = list(sys.path)\n"
+        "try:\n"
+        "    main(['bench', '--suite', 'ranking', '--quick'])\n"
+        "except SystemExit as exc:\n"
+        "    print('status', exc.code)\n"
+        "print('imported', any(m.split('.')[0] == 'benchmarks' for m in sys.modules))\n"
+        "print('path changed', sys.path != path)\n"
+    )
+    (tmp_path / "benchmarks").mkdir()  # a folder of that name here must not be picked up
+    (tmp_path / "benchmarks" / "__init__.py").write_text("raise SystemExit('imported')\n")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert done.stdout.split("\n")[:3] == ["status 2", "imported False", "path changed False"]
+    assert "python -m benchmarks --suite PART" in done.stderr
+    assert "run it from a clone of the repository" in done.stderr

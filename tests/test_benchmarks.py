@@ -1,4 +1,5 @@
-"""The benchmarks' quick modes run and produce well-formed reports (structure, not values)."""
+"""Benchmark parts whose quick modes run here (structure and ranges, not values); the suite's
+quick run in tests/test_bench_suite.py checks every part's report and CSVs."""
 
 from __future__ import annotations
 
@@ -6,31 +7,41 @@ import math
 
 import pytest
 
-from benchmarks import score_nb201
+import flash_nas
+from benchmarks.suite import scoring
 
 
-def test_score_nb201_quick_report_is_well_formed():
-    report = score_nb201.run(quick=True)
-    assert len(report.batched_repeats) == 3 and report.batched_ms > 0
-    assert report.per_graph_ms > 0 and report.per_graph_sample == 50
-    assert 0 < report.peak_mb < 24 * 1024
-    assert set(report.per_metric_ms) == set(score_nb201.flash_nas.METRICS)
-    sources = {source for _, source, _, _, _ in report.ranking}
+def test_the_scoring_part_times_both_paths_and_ranks_every_metric():
+    section = scoring.run(quick=True, seeds=1)
+    speed, memory, ranking = section.csvs
+    batched = speed.records(path="batched", metrics="nn_degree,params,flops")
+    assert [row["repeat"] for row in batched] == [0, 1, 2]
+    assert all(row["n_archs"] == 15625 and row["seconds"] > 0 for row in batched)
+    (one_at_a_time,) = speed.records(path="one graph at a time")
+    assert one_at_a_time["n_archs"] == 50 and one_at_a_time["seconds"] > 0
+    alone = {row["metrics"] for row in speed.records(path="batched", repeat=0)}
+    assert alone == set(flash_nas.METRICS) | {"nn_degree,params,flops"}
+    assert 0 < memory.rows[0][-1] < 24 * 1024
+    sources = set(ranking.column("source"))
     assert {"flash-nas (all)", "flash-nas (9,445)", "NB-Suite-Zero (9,445)"} <= sources
-    for name, source, rows, rho, tau in report.ranking:
+    for name, source, rows, rho, tau in ranking.rows:
         assert rows in (15625, 9445), (name, source)
         assert math.isfinite(rho) and -1 <= rho <= 1, (name, source)
         assert math.isfinite(tau) and -1 <= tau <= 1, (name, source)
-    text = report.markdown()
+    # every metric ranked on both row sets, each once
+    ours = [(r[0], r[1]) for r in ranking.rows if r[1].startswith("flash-nas")]
+    assert len(ours) == len(set(ours)) == 2 * len(flash_nas.METRICS)
+    text = "\n".join(section.blocks)
     # once in the per-metric timing table, twice in the ranking table (all rows, 9,445)
-    assert text.count("| nn_degree |") == 3 and "Machine:" in text
+    assert text.count("| nn_degree |") == 3 and "Goal: < 50 ms" in text
+    assert section.summary and section.summary[0].startswith("scoring: ")
 
 
 def test_hw_calibration_quick_report_is_well_formed():
     pytest.importorskip("torch", reason="the benchmark times torch inference: the [torch] extra")
-    from benchmarks import hw_calibration
+    from benchmarks.suite import hardware
 
-    report = hw_calibration.run(quick=True)
+    report = hardware.measure(quick=True, seeds=3)
     assert report.seeds == 3 and report.fit_samples == 25
     targets = {row.target for row in report.rows}
     assert any(t.startswith("raspi4_latency (all") for t in targets)
@@ -54,11 +65,9 @@ def test_hw_calibration_quick_report_is_well_formed():
             assert math.isfinite(fit.mape) and fit.mape >= 0
             assert 0 <= fit.within_10pct <= 1
     assert all(value > 0 for value in report.timings.values())
-    assert "| target | model |" in report.markdown()
 
 
 def test_executing_leaves_out_only_the_networks_that_run_nothing():
-    import flash_nas
     from benchmarks._common import executing
 
     nb201 = flash_nas.get_adapter("nasbench201")

@@ -107,9 +107,9 @@ def test_an_output_equal_to_an_input_is_refused(capsys, tmp_path):
     assert "also the input of --measurements" in line and measurements.read_bytes() == before
 
 
-def test_bench_output_that_is_a_file_is_refused(capsys, old_output):
+def test_bench_names_the_runner_and_touches_no_output(capsys, old_output):
     line = run_failing(capsys, ["bench", "--suite", "speed", "--output", old_output], 2)
-    assert "is a file; expected a folder for the report" in line
+    assert "run it from a clone of the repository" in line and "python -m benchmarks" in line
     assert old_output.read_bytes() == OLD
 
 

@@ -149,7 +149,8 @@ def test_quick_suite_timing_is_stated_alike():
     readme = " ".join((ROOT / "README.md").read_text().split())
     help_text = " ".join(
         subprocess.run(
-            [sys.executable, "-m", "flash_nas", "bench", "--help"],
+            [sys.executable, "-m", "benchmarks", "--help"],
+            cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from benchmarks import search_flash
+from benchmarks.suite import search_flash
 from flash_nas import score_batch
 from flash_nas.cost.linear import Coefficient, LinearCostModel
 from flash_nas.graph.structure import EdgeShape, edge_sums, op_macs
@@ -362,7 +362,7 @@ def test_an_infeasible_nb201_search_says_so(nb201):
 # ---------------------------------------------------------------------------------- benchmark
 @pytest.mark.slow
 def test_search_flash_quick_report_is_well_formed():
-    report = search_flash.run(quick=True)
+    report = search_flash.measure(quick=True, seeds=3)
     assert report.seeds == 3 and len(report.scenarios) == len(search_flash.OBJECTIVES)
     assert report.speed and all(seconds > 0 for seconds in report.speed.values())
     for scenario in report.scenarios:
@@ -392,5 +392,5 @@ def test_search_flash_quick_report_is_well_formed():
                 assert max(runs.evaluations) <= budget
         # SHGO restricted to the grid cannot beat the grid's exhaustive optimum
         assert max(scenario.runs[1].log_objective) <= scenario.grid_log_objective + 1e-9
-    text = report.markdown()
+    text = "\n".join(search_flash._markdown(report))
     assert text.count("| hierarchical SHGO | whole space |") == len(report.scenarios)

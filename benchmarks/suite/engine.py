@@ -1,4 +1,4 @@
-"""Part 7: how fast the search engine answers, beside the command line's own start-up.
+"""Part 8: how fast the search engine answers, beside the command line's own start-up.
 
 Measured in one run, so the ratios hold whatever the machine's load:
 

@@ -1,4 +1,4 @@
-"""Part 6: the FLASH sampler and searcher against Optuna's and Ray Tune's own search.
+"""Part 13: the FLASH sampler and searcher against Optuna's and Ray Tune's own search.
 
 On NAS-Bench-201 (CIFAR-10, the table shipped with flash-nas), at equal budgets (30 trials):
 

@@ -1,4 +1,4 @@
-"""Part 2: the few-sample accuracy predictor on held-out NAS-Bench-201 cells.
+"""Part 3: the few-sample accuracy predictor on held-out NAS-Bench-201 cells.
 
 Per seed, sample count (10, 25, 50, 100) and sampling strategy (``flash_nas.search.sampling``:
 FLASH's stratified over NN-Degree, quantile, random), the chosen cells are labelled with their

@@ -25,9 +25,9 @@ import numpy as np
 from scipy import stats
 
 import flash_nas
-from benchmarks.score_nb201 import DATA
 from benchmarks.suite import ranking_spaces
 from benchmarks.suite.report import Csv, Section, caption, figure, table
+from benchmarks.suite.scoring import DATA
 from benchmarks.suite.targets import TargetTable, load_targets
 from flash_nas import read_table, score_batch
 from flash_nas_adapters.nasbench201 import load_shipped_table, shipped_table_path

@@ -14,7 +14,8 @@ import importlib.metadata
 import math
 import os
 import platform
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ COUNT_COLUMNS = frozenset(
     {
         "seed",
         "repeat",
+        "trial",
         "labels",
         "n_rows",
         "n_archs",
@@ -36,7 +38,10 @@ COUNT_COLUMNS = frozenset(
         "evaluations",
         "cold",
         "measured",
+        "feasible",
         "threads",
+        "input_size",
+        "macs",
     }
 )
 #: (column name suffix, low, high, low excluded): the first suffix that matches decides.
@@ -210,19 +215,36 @@ def figure(path: Path, ncols: int = 1, width: float = 6.0) -> Iterator[Any]:
         plt.close(fig)
 
 
+def seeds_in_words(seeds: Mapping[str, int]) -> str:
+    """``10 seeds`` when every part ran with as many, else the most common count and the
+    parts that differ: ``3 seeds (nni_tuners 2)``."""
+    counts = list(seeds.values())
+    if not counts:
+        return "no seeds"
+    usual = Counter(counts).most_common(1)[0][0]  # a tie: the first part's count
+    others = [f"{name} {count}" for name, count in seeds.items() if count != usual]
+    return f"{usual} seeds" + (f" ({', '.join(others)})" if others else "")
+
+
 def write_report(
-    output: Path, sections: Sequence[Section], *, command: str, seeds: int, quick: bool
+    output: Path,
+    sections: Sequence[Section],
+    *,
+    command: str,
+    seeds: Mapping[str, int],
+    quick: bool,
 ) -> Path:
-    """``report.md`` and every section's CSVs in ``output``; the figures are there already."""
+    """``report.md`` and every section's CSVs in ``output``; the figures are there already.
+    ``seeds``: each part's seed count, by part name."""
     lines = [
         "# flash-nas benchmark suite",
         "",
         f"Machine: {machine()}. No GPU is used: every time is on this CPU.",
         "",
-        f"Command: `{command}`. Mode: {'quick' if quick else 'full'}, {seeds} seeds where a "
-        "part has seeds. Spread is mean ± std (population std) over the seeds or repeats each "
-        "table names; a table without seeds is deterministic. Every number below comes from the "
-        "CSV named under its section, in the same folder.",
+        f"Command: `{command}`. Mode: {'quick' if quick else 'full'}, {seeds_in_words(seeds)} "
+        "where a part has seeds. Spread is mean ± std (population std) over the seeds or repeats "
+        "each table names; a table without seeds is deterministic. Every number below comes "
+        "from the CSV named under its section, in the same folder.",
         "",
         table(
             ["part", "time (s)", "raw data", "figures"],

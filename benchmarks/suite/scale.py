@@ -1,4 +1,4 @@
-"""Part 6: the command line at scale, end to end.
+"""Part 12: the command line at scale, end to end.
 
 ``flash-nas score --space flash --sample N --seed 0 --metrics nn_degree,params --output F`` for
 N = 10^4, 10^5, 10^6 (quick: 10^3, 10^4), each run in a fresh process as a user would run it:

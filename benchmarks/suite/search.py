@@ -1,4 +1,4 @@
-"""Part 3: search on NAS-Bench-201 at equal label budgets, judged on test accuracy.
+"""Part 4: search on NAS-Bench-201 at equal label budgets, judged on test accuracy.
 
 A label is one trained architecture: its CIFAR-10 validation accuracy (``c10_valid``) looked up
 in the shipped table. Every method is judged by the CIFAR-10 test accuracy (``c10_test``) of
@@ -169,7 +169,7 @@ def nni_driver() -> tuple[Callable[[str, int, int], Trace] | None, str]:
         return None, "NNI is not installed (pip install 'flash-nas[nni]')"
     import nni  # noqa: F401  (sets its logger to INFO; quieted below)
 
-    from benchmarks import nni_tuners
+    from benchmarks.suite import nni_tuners
 
     logging.getLogger("nni").setLevel(logging.WARNING)
     space = json.loads((nni_tuners.EXAMPLE / "search_space.json").read_text())

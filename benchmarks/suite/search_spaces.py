@@ -1,4 +1,4 @@
-"""Part 3b: the same search on every benchmark with labels, at the same budget.
+"""Part 4b: the same search on every benchmark with labels, at the same budget.
 
 Each space is searched through its adapter and its shipped table only, with no special case:
 NAS-Bench-201 (CIFAR-10, all 15,625 cells), NAS-Bench-101 (the 500 sampled cells as the

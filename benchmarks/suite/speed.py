@@ -1,4 +1,4 @@
-"""Part 4: speed and scale on FLASH's own space.
+"""Part 7: speed and scale on FLASH's own space.
 
 1. **Scoring N architectures** (N = 10 ... 10^6 uniform samples of the default FLASH space;
    quick: up to 10^4): the wall time of ``score_batch(batch, ["nn_degree"])`` on a fresh batch
@@ -12,7 +12,7 @@
    architecture on the first few of the N (graph, module, forward, log-determinant); for larger
    N the mean per architecture is extrapolated. The ratio NASWOT / NN-Degree is per N.
 3. **SHGO against the number of cells** (``n_cells`` 1..5 of the FLASH space): hierarchical
-   SHGO under the IMC model with ``benchmarks/search_flash.py``'s synthetic predictor and
+   SHGO under the IMC model with :mod:`.search_flash`'s synthetic predictor and
    weighted objective; one cold run (the adapter's part sums not yet built), then warm repeats.
    Levels wider than six variables are searched in blocks (cells) of at most six, so the
    cost grows linearly in cells; each result is compared with the best of ``RANDOM``
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import search_flash
+from benchmarks.suite import search_flash
 from benchmarks.suite.report import Csv, Section, caption, figure, mean_std, table
 from flash_nas import score_batch
 from flash_nas.search.evaluation import Evaluator
@@ -255,7 +255,7 @@ def _markdown(
         caption(
             rows="FLASH spaces of 1 to 5 cells (default widths and depths)",
             target="wall time of hierarchical SHGO under the `ImcModel()` defaults, objective "
-            f"`{OBJECTIVE}`, predictor of `benchmarks/search_flash.py` (synthetic labels)",
+            f"`{OBJECTIVE}`, predictor of the search_flash part (synthetic labels)",
             split="none (no accuracy involved)",
             seeds=f"one cold run, then {shgo_repeats} warm repeat(s) (fresh evaluator, same "
             "adapter), mean ± std; the last column: SHGO's objective (worst run) over the best "

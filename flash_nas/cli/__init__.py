@@ -73,7 +73,7 @@ def _command_named(argv: Sequence[str]) -> str | None:
 
 
 #: Commands that finish at once and never show progress.
-_INSTANT = ("plugins", "metrics", "nni")
+_INSTANT = ("plugins", "metrics", "nni", "bench")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,10 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("search", "search: ask/tell with labels from a table, recommend an architecture"),
     "train": ("train", "train architectures on CIFAR-10/100 to get their accuracies"),
     "nni": ("nni", "register the FLASH tuner with NNI (nnictl algo register)"),
-    "bench": (
-        "bench",
-        "run the benchmark suite and write a report (from a clone of the repository)",
-    ),
+    "bench": ("bench", "where the benchmark suite runs (python -m benchmarks, from a clone)"),
 }
 
 

@@ -1,7 +1,6 @@
-"""The FLASH tuner against NNI's TPE, Evolution and Random tuners on the NAS-Bench-201 example.
-
-Run: ``python -m benchmarks.nni_tuners`` (``--quick`` for 2 seeds; ``--seeds N``, ``--trials 30``,
-``--output results/nni_tuners.md``, ``--plot results/nni_tuners.png``).
+"""Part 6: the FLASH tuner against NNI's TPE, Evolution and Random tuners on the NAS-Bench-201
+example (``python -m benchmarks --suite nni_tuners``; 20 seeds, 2 with ``--quick``;
+``--nni-trials N`` for another trial budget than 30).
 
 Every tuner gets the example's search space (``examples/nni/nasbench201/search_space.json``: six
 ``choice`` edges) and the same trial budget, over the same seeds, in one run. The tuners are
@@ -25,11 +24,9 @@ Evolution seeds a ``RandomState`` of its own from the OS, so the benchmark resee
 
 from __future__ import annotations
 
-import argparse
+import importlib.util
 import json
 import logging
-import os
-import platform
 import random
 import time
 from collections.abc import Callable
@@ -39,12 +36,25 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.suite.options import Option, positive_int
+from benchmarks.suite.report import Csv, Section, caption, figure, table
 from flash_nas_adapters.nasbench201 import load_shipped_table
 from flash_nas_adapters.nb201_encoding import ops_from_nni, ops_to_string
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nni" / "nasbench201"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nni" / "nasbench201"
 #: The goal: FLASH ahead of every NNI tuner at every budget from this many trials on.
 FROM_TRIAL = 20
+TRIALS = 30
+OPTIONS = (
+    Option(
+        "--nni-trials",
+        "trials",
+        f"trial budget of every tuner (default {TRIALS})",
+        type=positive_int,
+        default=TRIALS,
+        metavar="N",
+    ),
+)
 
 
 def _flash(**class_args: Any) -> Callable[[int], Any]:
@@ -113,8 +123,9 @@ class Run:
 
 
 @dataclass
-class Report:
-    machine: str
+class Comparison:
+    """Every tuner's runs, one per seed."""
+
     seeds: int
     trials: int
     runs: dict[str, list[Run]] = field(default_factory=dict)
@@ -130,9 +141,7 @@ class Report:
         """Per FLASH setting: its smallest lead (mean, in points; negative when behind) over the
         best NNI tuner at every budget from 25 trials on, and the budget where it is smallest."""
         curves = {name: c.mean(axis=0) for name, c in self.curves(which).items()}
-        best_nni = np.max(
-            [c for name, c in curves.items() if not name.startswith("FLASH")], axis=0
-        )
+        best_nni = np.max([c for name, c in curves.items() if not name.startswith("FLASH")], axis=0)
         start = min(FROM_TRIAL, self.trials) - 1
         leads = {}
         for name, curve in curves.items():
@@ -152,73 +161,6 @@ class Report:
         spread = difference.std(axis=0, ddof=1) if n > 1 else np.zeros(self.trials)
         half = stats.t.ppf(0.975, max(n - 1, 1)) * spread / np.sqrt(n)
         return difference.mean(axis=0), half
-
-    def _paired(self) -> list[str]:
-        others = [name for name in self.runs if not name.startswith("FLASH")]
-        budgets = [t for t in (20, 25, 30) if t <= self.trials]
-        lines = [
-            "### FLASH (default) minus each NNI tuner, best test accuracy so far (points)",
-            "",
-            "Paired by seed; mean and 95 % t-interval.",
-            "",
-            "| tuner | " + " | ".join(f"{t} trials" for t in budgets) + " | smallest mean lead "
-            f"from {FROM_TRIAL} on |",
-            "|---" * (len(budgets) + 2) + "|",
-        ]
-        start = min(FROM_TRIAL, self.trials) - 1
-        for other in others:
-            mean, half = self.paired(other)
-            cells = [f"{mean[t - 1]:+.2f} [{mean[t - 1] - half[t - 1]:+.2f}, "
-                     f"{mean[t - 1] + half[t - 1]:+.2f}]" for t in budgets]
-            lines.append(f"| {other} | " + " | ".join(cells) + f" | {mean[start:].min():+.2f} |")
-        return [*lines, ""]
-
-    def markdown(self) -> str:
-        names = list(self.runs)
-        lines = [
-            f"## The FLASH tuner against NNI's tuners on NAS-Bench-201 ({self.trials} trials)",
-            "",
-            f"Machine: {self.machine}. Mean ± std over {self.seeds} seeds; every tuner driven "
-            "in-process through NNI's Tuner API as NNI's dispatcher drives it, one trial at a "
-            "time. The trial reports CIFAR-10 validation accuracy; test accuracy judges the "
-            "search. Best possible: 94.37 % test; the top 1 % of the 15,625 cells starts at "
-            "93.77 %.",
-            "",
-        ]
-        for which, title in (
-            ("incumbent_test", "Test accuracy (%) of the best trial by validation accuracy"),
-            ("best_test", "Best test accuracy (%) among the trials so far"),
-        ):
-            curves = self.curves(which)
-            lines += [f"### {title}", "", "| trials | " + " | ".join(names) + " |"]
-            lines.append("|---" * (len(names) + 1) + "|")
-            for trial in range(self.trials):
-                cells = [
-                    f"{curves[n][:, trial].mean():.2f} ± {curves[n][:, trial].std():.2f}"
-                    for n in names
-                ]
-                lines.append(f"| {trial + 1} | " + " | ".join(cells) + " |")
-            verdict = "; ".join(
-                f"{name} {gap:+.2f} (at {trial} trials)"
-                for name, (gap, trial) in self.lead(which).items()
-            )
-            lines += [
-                "",
-                f"Smallest lead of the mean over the best of TPE, Evolution and Random at any "
-                f"budget from {FROM_TRIAL} trials on, in points (negative: behind): {verdict}.",
-                "",
-            ]
-        lines += self._paired()
-        lines += [
-            "### Tuner time per proposal",
-            "",
-            "| tuner | mean (ms) | slowest (ms) |",
-            "|---|---|---|",
-        ]
-        for name, runs in self.runs.items():
-            seconds = np.concatenate([run.seconds for run in runs]) * 1e3
-            lines.append(f"| {name} | {seconds.mean():.1f} | {seconds.max():.1f} |")
-        return "\n".join(lines) + "\n"
 
 
 def _lookup() -> Callable[[dict[str, str]], tuple[float, float]]:
@@ -261,79 +203,162 @@ def drive(
     return run
 
 
-def run(*, quick: bool = False, seeds: int | None = None, trials: int = 30) -> Report:
+def compare(seeds: int, trials: int = TRIALS) -> Comparison:
+    """Every tuner of :data:`TUNERS` on seeds ``0..seeds-1``, ``trials`` trials each."""
     import nni  # noqa: F401  (its import sets the "nni" logger to INFO on standard output)
 
     # Every proposal and result is logged at INFO; the report is what matters here.
     logging.getLogger("nni").setLevel(logging.WARNING)
     space = json.loads((EXAMPLE / "search_space.json").read_text())
     lookup = _lookup()
-    report = Report(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        seeds or (2 if quick else 20),
-        trials,
-    )
+    comparison = Comparison(seeds, trials)
     for name, make in TUNERS.items():
-        report.runs[name] = []
-        for seed in range(report.seeds):
+        comparison.runs[name] = []
+        for seed in range(seeds):
             tuner = make(seed)
             reseed = (lambda t, s=seed: _reseed_evolution(t, s)) if name == "Evolution" else None
-            report.runs[name].append(drive(tuner, space, trials, lookup, reseed))
-    return report
+            comparison.runs[name].append(drive(tuner, space, trials, lookup, reseed))
+    return comparison
 
 
-def plot(report: Report, path: Path) -> None:
-    """Best-so-far test accuracy against trials, mean ± std over seeds, one line per tuner."""
-    from flash_nas._imports import require
+def run(*, output: Path, seeds: int, trials: int = TRIALS, **_: object) -> Section:
+    section = Section("nni_tuners", "The FLASH tuner against NNI's tuners")
+    if importlib.util.find_spec("nni") is None:
+        section.blocks = ["Not run: NNI is not installed (pip install 'flash-nas[nni]')."]
+        section.summary = ["nni_tuners: not run (NNI is not installed)"]
+        return section
+    comparison = compare(seeds, trials)
+    curves = Csv(
+        "nni_tuners",
+        ("tuner", "seed", "trial", "valid_accuracy", "test_accuracy", "seconds"),
+    )
+    for name, runs in comparison.runs.items():
+        for seed, one in enumerate(runs):
+            for trial, values in enumerate(zip(one.valid, one.test, one.seconds), start=1):
+                curves.add(name, seed, trial, *values)
+    section.csvs = [curves]
+    section.blocks = _markdown(comparison)
+    plot(comparison, output / "nni_tuners.png")
+    section.figures.append("nni_tuners.png")
+    for name, (gap, trial) in comparison.lead("best_test").items():
+        section.summary.append(
+            f"nni_tuners, {name}: smallest lead over the best NNI tuner from {FROM_TRIAL} trials "
+            f"on {gap:+.2f} points of best test accuracy (at {trial} trials, {seeds} seeds)"
+        )
+    return section
 
-    matplotlib = require("matplotlib", "--plot")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    figure, panels = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120, sharey=True)
-    x = np.arange(1, report.trials + 1)
-    for axes, which, title in zip(
-        panels,
-        ("incumbent_test", "best_test"),
-        ("best trial by validation accuracy", "best test accuracy among trials"),
+def _markdown(comparison: Comparison) -> list[str]:
+    names = list(comparison.runs)
+    seeds, trials = comparison.seeds, comparison.trials
+    blocks = [
+        "Every tuner gets the example's search space and the same trial budget, over the same "
+        "seeds, driven in-process through NNI's Tuner API as NNI's dispatcher drives it, one "
+        "trial at a time. The trial reports CIFAR-10 validation accuracy; test accuracy judges "
+        "the search. Best possible: 94.37 % test; the top 1 % of the 15,625 cells starts at "
+        "93.77 %."
+    ]
+    for which, title in (
+        ("incumbent_test", "test accuracy (%) of the best trial by validation accuracy"),
+        ("best_test", "best test accuracy (%) among the trials so far"),
     ):
-        for name, curve in report.curves(which).items():
-            mean, std = curve.mean(axis=0), curve.std(axis=0)
-            (line,) = axes.plot(x, mean, label=name, lw=2 if name == "FLASH" else 1.2)
-            axes.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.12)
-        axes.axhline(93.77, color="grey", ls=":", lw=1, label="top 1 % of NAS-Bench-201")
-        axes.axvline(FROM_TRIAL, color="grey", ls="--", lw=0.8)
-        axes.set_title(title)
-        axes.set_xlabel("trials")
-        axes.grid(alpha=0.3)
-    panels[0].set_ylabel("CIFAR-10 test accuracy (%)")
-    panels[0].set_ylim(91.0, 94.5)
-    panels[1].legend(loc="lower right", fontsize=8)
-    figure.suptitle(f"NAS-Bench-201, mean ± std over {report.seeds} seeds")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+        curves = comparison.curves(which)
+        blocks.append(
+            caption(
+                rows="trials so far x tuner",
+                target=title,
+                split="`c10_valid` reported by the trial, `c10_test` judges",
+                seeds=f"{seeds}, mean ± std",
+            )
+        )
+        blocks.append(
+            table(
+                ["trials", *names],
+                [
+                    [
+                        str(trial + 1),
+                        *(
+                            f"{curves[n][:, trial].mean():.2f} ± {curves[n][:, trial].std():.2f}"
+                            for n in names
+                        ),
+                    ]
+                    for trial in range(trials)
+                ],
+            )
+        )
+        verdict = "; ".join(
+            f"{name} {gap:+.2f} (at {trial} trials)"
+            for name, (gap, trial) in comparison.lead(which).items()
+        )
+        blocks.append(
+            f"Smallest lead of the mean over the best of TPE, Evolution and Random at any "
+            f"budget from {FROM_TRIAL} trials on, in points (negative: behind): {verdict}."
+        )
+    others = [name for name in names if not name.startswith("FLASH")]
+    budgets = [t for t in (20, 25, 30) if t <= trials]
+    start = min(FROM_TRIAL, trials) - 1
+
+    def paired_row(other: str) -> list[str]:
+        mean, half = comparison.paired(other)
+        cells = [
+            f"{m:+.2f} [{m - h:+.2f}, {m + h:+.2f}]"
+            for m, h in ((mean[t - 1], half[t - 1]) for t in budgets)
+        ]
+        return [other, *cells, f"{mean[start:].min():+.2f}"]
+
+    blocks += [
+        caption(
+            rows="NNI tuners",
+            target="FLASH (default) minus the tuner, best test accuracy so far (points), paired "
+            "by seed: mean and 95 % t-interval",
+            split="as above",
+            seeds=f"{seeds}",
+        ),
+        table(
+            [
+                "tuner",
+                *(f"{t} trials" for t in budgets),
+                f"smallest mean lead from {FROM_TRIAL} on",
+            ],
+            [paired_row(other) for other in others],
+        ),
+        caption(
+            rows="tuners",
+            target="wall time of one proposal (`generate_multiple_parameters`)",
+            split="none",
+            seeds=f"every proposal of {seeds} seeds",
+        ),
+        table(
+            ["tuner", "mean (ms)", "slowest (ms)"],
+            [
+                [name, f"{seconds.mean():.1f}", f"{seconds.max():.1f}"]
+                for name, runs in comparison.runs.items()
+                for seconds in [np.concatenate([one.seconds for one in runs]) * 1e3]
+            ],
+        ),
+    ]
+    return blocks
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 seeds")
-    parser.add_argument("--seeds", type=int, help="seeds per tuner (default 20)")
-    parser.add_argument("--trials", type=int, default=30, help="trial budget (default 30)")
-    parser.add_argument("--output", type=Path, help="write the markdown report here")
-    parser.add_argument("--plot", type=Path, help="write the best-so-far plot (PNG) here")
-    args = parser.parse_args()
-    report = run(quick=args.quick, seeds=args.seeds, trials=args.trials)
-    text = report.markdown()
-    print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
-    if args.plot:
-        args.plot.parent.mkdir(parents=True, exist_ok=True)
-        plot(report, args.plot)
-
-
-if __name__ == "__main__":
-    main()
+def plot(comparison: Comparison, path: Path) -> None:
+    """Best-so-far test accuracy against trials, mean ± std over seeds, one line per tuner."""
+    x = np.arange(1, comparison.trials + 1)
+    with figure(path, ncols=2, width=5.5) as (fig, panels):
+        for axes, which, title in zip(
+            panels,
+            ("incumbent_test", "best_test"),
+            ("best trial by validation accuracy", "best test accuracy among trials"),
+        ):
+            for name, curve in comparison.curves(which).items():
+                mean, std = curve.mean(axis=0), curve.std(axis=0)
+                (line,) = axes.plot(x, mean, label=name, lw=2 if name == "FLASH" else 1.2)
+                axes.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.12)
+            axes.axhline(93.77, color="grey", ls=":", lw=1, label="top 1 % of NAS-Bench-201")
+            axes.axvline(FROM_TRIAL, color="grey", ls="--", lw=0.8)
+            axes.set_title(title)
+            axes.set_xlabel("trials")
+            axes.set_ylim(91.0, 94.5)
+            axes.grid(alpha=0.3)
+        panels[0].set_ylabel("CIFAR-10 test accuracy (%)")
+        panels[1].legend(loc="lower right", fontsize=8)
+        fig.suptitle(f"NAS-Bench-201, mean ± std over {comparison.seeds} seeds")

@@ -1,7 +1,5 @@
-"""Hierarchical SHGO on FLASH's own space under the IMC model: speed, optimality, baselines.
-
-Run: ``python -m benchmarks.search_flash`` (``--quick`` for 3 seeds, ``--seeds N``,
-``--output FILE`` to also write the Markdown report).
+"""Part 5: hierarchical SHGO on FLASH's own space under the IMC model: speed, optimality,
+baselines (``python -m benchmarks --suite search_flash``; ``--quick``: 3 repeats of SHGO).
 
 **This benchmark measures the optimiser, not the predictor.** No trained architectures of the
 FLASH space ship with flash-nas, so accuracy comes from an :class:`AccuracyPredictor` fitted,
@@ -43,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._common import machine, standard_main
+from benchmarks.suite.report import Csv, Section, caption, table
 from flash_nas import score_batch
 from flash_nas.plugins.relaxation import Relaxation
 from flash_nas.search.baselines import (
@@ -88,11 +86,13 @@ class Runs:
     evaluations: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     feasible: list[bool] = field(default_factory=list)
+    archs: list[str] = field(default_factory=list)
     best_arch: str = ""
 
     def add(self, result: SearchResult, seconds: float, text: str) -> None:
         if not self.log_objective or result.best.log_objective > max(self.log_objective):
             self.best_arch = text
+        self.archs.append(text)
         self.log_objective.append(result.best.log_objective)
         self.evaluations.append(result.evaluations)
         self.seconds.append(seconds)
@@ -121,64 +121,13 @@ class Scenario:
 
 
 @dataclass
-class Report:
-    """Everything the benchmark measured, for printing and for tests."""
+class Results:
+    """Everything the part measured."""
 
-    machine: str
     seeds: int
     predictor: str = ""
     speed: dict[str, float] = field(default_factory=dict)
     scenarios: list[Scenario] = field(default_factory=list)
-
-    def markdown(self) -> str:
-        lines = [
-            "## Hierarchical SHGO on the FLASH space (IMC accelerator model)",
-            "",
-            f"Machine: {self.machine}. Space: dense block, 3 cells, widths 16..64 step 8, "
-            "depths 2..6 (1.8e11 architectures); hardware `ImcModel()` defaults. **The "
-            "benchmark measures the optimiser, not the predictor**: accuracy is a predictor "
-            f"fitted on 25 architectures labelled by the synthetic curve 95 - 25 exp(-g / 100) "
-            f"(assumed constants): {self.predictor}. Baselines: {self.seeds} seeds, mean ± std, "
-            "at SHGO's evaluation budget (distinct architectures). Gap = 1 - objective / "
-            "optimum of the exhaustive grid search (negative: better than the grid).",
-            "",
-            "### Evaluation speed (whole-network hardware estimate without building graphs)",
-            "",
-            "| what | time |",
-            "|---|---|",
-            *[f"| {what} | {seconds * 1e3:.3g} ms |" for what, seconds in self.speed.items()],
-        ]
-        for s in self.scenarios:
-            limits = ", ".join(f"{k} = {v:g}" for k, v in s.limits.items()) or "none"
-            lines += [
-                "",
-                f"### {s.name}: `{s.objective}`, limits: {limits}",
-                "",
-                f"Grid optimum {np.exp(s.grid_log_objective):.5g} at `{s.grid_arch}` "
-                f"({s.grid_points:,} grid points, {s.grid_archs:,} distinct architectures, "
-                f"evaluated in {s.grid_seconds * 1e3:.0f} ms). SHGO over the whole space, per "
-                f"stage (median of {len(s.runs[0].seconds)} runs; the first run, with the "
-                f"adapter's part sums still cold, took {s.shgo_first_seconds * 1e3:.1f} ms):",
-                "",
-                "| stage | time (ms) | evaluations |",
-                "|---|---|---|",
-                *[f"| {t.name} | {t.seconds * 1e3:.1f} | {t.evaluations} |" for t in s.levels],
-                "",
-                "| strategy | space | evaluations | best objective | gap vs grid optimum | "
-                "feasible | time (ms) | best architecture |",
-                "|---|---|---|---|---|---|---|---|",
-            ]
-            for runs in s.runs:
-                values = np.exp(np.array(runs.log_objective))
-                spread = values.std() if values.std() > 1e-9 * values.mean() else 0.0
-                gaps = runs.gaps(s.grid_log_objective) * 100
-                lines.append(
-                    f"| {runs.strategy} | {runs.space} | {np.mean(runs.evaluations):.0f} | "
-                    f"{values.mean():.5g} ± {spread:.2g} | {gaps.mean():+.2f} % ± "
-                    f"{gaps.std():.2f} | {sum(runs.feasible)}/{len(runs.feasible)} | "
-                    f"{statistics.median(runs.seconds) * 1e3:.1f} | `{runs.best_arch}` |"
-                )
-        return "\n".join(lines) + "\n"
 
 
 def fit_synthetic_predictor(adapter: FlashSpaceAdapter) -> AccuracyPredictor:
@@ -199,7 +148,7 @@ def grid(adapter: FlashSpaceAdapter) -> list[Hashable]:
     return list(itertools.product(per_cell, repeat=adapter.n_cells))
 
 
-def measure_speed(report: Report, predictor: AccuracyPredictor) -> None:
+def measure_speed(found: Results, predictor: AccuracyPredictor) -> None:
     """Hardware estimates of 10,000 samples (new adapter, then again), and one at a time."""
     hardware = ImcModel()
     adapter = FlashSpaceAdapter()
@@ -207,7 +156,7 @@ def measure_speed(report: Report, predictor: AccuracyPredictor) -> None:
     for label in ("cold: parts never seen", "warm: same architectures again"):
         started = time.perf_counter()
         hardware.estimate_batch(batch)
-        report.speed[f"`ImcModel.estimate_batch`, 10,000 samples ({label})"] = (
+        found.speed[f"`ImcModel.estimate_batch`, 10,000 samples ({label})"] = (
             time.perf_counter() - started
         )
     archs = [batch.arch(position) for position in range(200)]
@@ -219,7 +168,7 @@ def measure_speed(report: Report, predictor: AccuracyPredictor) -> None:
             started = time.perf_counter()
             evaluator.evaluate([arch])
             times.append(time.perf_counter() - started)
-        report.speed[f"one new architecture through the `Evaluator` ({label}; median)"] = (
+        found.speed[f"one new architecture through the `Evaluator` ({label}; median)"] = (
             statistics.median(times)
         )
 
@@ -305,25 +254,152 @@ def run_scenario(
     return scenario
 
 
-def run(*, quick: bool = False, seeds: int | None = None) -> Report:
-    report = Report(machine(), seeds or (3 if quick else 10))
+def measure(*, quick: bool, seeds: int) -> Results:
+    found = Results(seeds)
     predictor = fit_synthetic_predictor(FlashSpaceAdapter())
-    report.predictor = (
-        f"form {predictor.form_}, leave-one-out RMSE {predictor.loo_rmse_:.3f} points"
-    )
-    measure_speed(report, predictor)
+    found.predictor = f"form {predictor.form_}, leave-one-out RMSE {predictor.loo_rmse_:.3f} points"
+    measure_speed(found, predictor)
     for name, text, limits in OBJECTIVES:
-        report.scenarios.append(
-            run_scenario(
-                name, text, limits, predictor, seeds=report.seeds, repeats=3 if quick else 10
-            )
+        found.scenarios.append(
+            run_scenario(name, text, limits, predictor, seeds=seeds, repeats=3 if quick else 10)
         )
-    return report
+    return found
 
 
-def main() -> None:
-    standard_main(__doc__, run)
+def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
+    found = measure(quick=quick, seeds=seeds)
+    speed = Csv("search_flash_speed", ("what", "seconds"))
+    for what, seconds in found.speed.items():
+        speed.add(what.replace("`", ""), seconds)
+    stages = Csv("search_flash_stages", ("objective", "stage", "evaluations", "seconds"))
+    runs = Csv(
+        "search_flash_runs",
+        (
+            "objective",
+            "strategy",
+            "space",
+            "repeat",
+            "evaluations",
+            "log_objective",
+            "feasible",
+            "seconds",
+            "arch",
+        ),
+    )
+    for scenario in found.scenarios:
+        for level in scenario.levels:
+            stages.add(scenario.objective, level.name, level.evaluations, level.seconds)
+        for group in scenario.runs:
+            for repeat, values in enumerate(
+                zip(
+                    group.evaluations,
+                    group.log_objective,
+                    group.feasible,
+                    group.seconds,
+                    group.archs,
+                )
+            ):
+                evaluations, log_objective, feasible, seconds, arch = values
+                runs.add(
+                    scenario.objective,
+                    group.strategy,
+                    group.space,
+                    repeat,
+                    evaluations,
+                    log_objective,
+                    int(feasible),
+                    seconds,
+                    arch,
+                )
+    section = Section(
+        "search_flash", "Hierarchical SHGO on the FLASH space", csvs=[speed, stages, runs]
+    )
+    section.blocks = _markdown(found)
+    for scenario in found.scenarios:
+        shgo = scenario.runs[0]
+        gap = shgo.gaps(scenario.grid_log_objective).mean() * 100
+        milliseconds = statistics.median(shgo.seconds) * 1e3
+        section.summary.append(
+            f"search_flash, {scenario.name}: hierarchical SHGO {milliseconds:.0f} ms, "
+            f"{shgo.evaluations[0]} evaluations, gap to the grid optimum {gap:+.2f} %"
+        )
+    return section
 
 
-if __name__ == "__main__":
-    main()
+def _markdown(found: Results) -> list[str]:
+    blocks = [
+        "Space: dense block, 3 cells, widths 16..64 step 8, depths 2..6 (1.8e11 "
+        "architectures); hardware `ImcModel()` defaults. **The benchmark measures the "
+        "optimiser, not the predictor**: accuracy is a predictor fitted on 25 architectures "
+        "labelled by the synthetic curve 95 - 25 exp(-g / 100) (assumed constants): "
+        f"{found.predictor}. Gap = 1 - objective / optimum of the exhaustive grid search "
+        "(negative: better than the grid).",
+        caption(
+            rows="whole-network hardware estimates without building graphs",
+            target="wall time",
+            split="none",
+            seeds="one run each (the Evaluator rows: median over 200 architectures)",
+        ),
+        table(
+            ["what", "time"],
+            [[what, f"{seconds * 1e3:.3g} ms"] for what, seconds in found.speed.items()],
+        ),
+    ]
+    for s in found.scenarios:
+        limits = ", ".join(f"{k} = {v:g}" for k, v in s.limits.items()) or "none"
+        repeats = len(s.runs[0].seconds)
+        blocks += [
+            f"**{s.name}**: `{s.objective}`, limits: {limits}. Grid optimum "
+            f"{np.exp(s.grid_log_objective):.5g} at `{s.grid_arch}` ({s.grid_points:,} grid "
+            f"points, {s.grid_archs:,} distinct architectures, evaluated in "
+            f"{s.grid_seconds * 1e3:.0f} ms). The first SHGO run, with the adapter's part sums "
+            f"still cold, took {s.shgo_first_seconds * 1e3:.1f} ms.",
+            caption(
+                rows="the stages of hierarchical SHGO over the whole space",
+                target="wall time (ms) and evaluations",
+                split="none",
+                seeds=f"median of {repeats} runs",
+            ),
+            table(
+                ["stage", "time (ms)", "evaluations"],
+                [[t.name, f"{t.seconds * 1e3:.1f}", str(t.evaluations)] for t in s.levels],
+            ),
+            caption(
+                rows="search strategies (baselines at SHGO's evaluation budget, in distinct "
+                "architectures)",
+                target=f"the objective `{s.objective}`; gap to the grid optimum",
+                split="none",
+                seeds=f"{found.seeds} seeds for the baselines, {repeats} repeats of SHGO "
+                "(deterministic), mean ± std; time: median",
+            ),
+            table(
+                [
+                    "strategy",
+                    "space",
+                    "evaluations",
+                    "best objective",
+                    "gap vs grid optimum",
+                    "feasible",
+                    "time (ms)",
+                    "best architecture",
+                ],
+                [_strategy_row(runs, s.grid_log_objective) for runs in s.runs],
+            ),
+        ]
+    return blocks
+
+
+def _strategy_row(runs: Runs, optimum: float) -> list[str]:
+    values = np.exp(np.array(runs.log_objective))
+    spread = values.std() if values.std() > 1e-9 * values.mean() else 0.0
+    gaps = runs.gaps(optimum) * 100
+    return [
+        runs.strategy,
+        runs.space,
+        f"{np.mean(runs.evaluations):.0f}",
+        f"{values.mean():.5g} ± {spread:.2g}",
+        f"{gaps.mean():+.2f} % ± {gaps.std():.2f}",
+        f"{sum(runs.feasible)}/{len(runs.feasible)}",
+        f"{statistics.median(runs.seconds) * 1e3:.1f}",
+        f"`{runs.best_arch}`",
+    ]
