@@ -32,6 +32,7 @@ from typing import ClassVar
 import flash_nas
 from flash_nas import ArchGraph, HardwareModel, NotSupportedError, require
 from flash_nas.train.torch_builder import build_module
+from flash_nas.validation import ParameterError, check_int
 
 __all__ = ["CudaModel", "HostModel"]
 
@@ -60,7 +61,7 @@ class HostModel(HardwareModel):
         executed: bool = True,
     ) -> None:
         if not isinstance(executed, bool):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'executed' parameter of {type(self).__name__} must be true or false. Got "
                 f"{executed!r} instead."
             )
@@ -71,11 +72,7 @@ class HostModel(HardwareModel):
             ("warmup", warmup),
             ("repeats", repeats),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"The {name!r} parameter of {type(self).__name__} must be an int >= 1. "
-                    f"Got {value!r} instead."
-                )
+            check_int(value, name, owner=type(self).__name__, low=1)
         self.threads = threads
         self.batch_size = batch_size
         self.warmup = warmup

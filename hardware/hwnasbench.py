@@ -43,6 +43,7 @@ from flash_nas import (
     UnknownNameError,
     read_table,
 )
+from flash_nas.validation import ParameterError
 
 #: device -> (quantity -> column of the shipped table)
 DEVICES: dict[str, dict[str, str]] = {
@@ -69,7 +70,7 @@ class TableHardwareModel(HardwareModel):
 
     def __init__(self, variant: str | None = None, *, table: str | Path | None = None) -> None:
         if (variant is None) == (table is None):
-            raise ValueError(
+            raise ParameterError(
                 "Name a HW-NAS-Bench device (hwnasbench:DEVICE, one of "
                 f"{', '.join(DEVICES)}) or give table=PATH to your own measurements; not both."
             )

@@ -90,7 +90,8 @@ arrays before each:
   partial-sum bytes``. Each layer takes the schedule that moves fewer off-chip bytes (weights
   written plus spilled partial sums or re-read rows), as ZigZag's loop-order search, minimising
   energy that DRAM traffic dominates, does: per layer its weight loads match one schedule or
-  the other (``benchmarks.imc_vs_zigzag``; chunks alone left FLASH-space networks at 14 % MAPE);
+  the other (the ``imc_zigzag`` benchmark part; chunks alone left FLASH-space networks at 14 %
+  MAPE);
 * **off-chip bytes**: what a crossbar layer reads and writes off chip: its inputs and outputs
   (instead of buffer bytes) plus the shared input rows read again, ``(chunks - 1) x (kernel -
   stride) x width x in_channels`` activations, or the spilled partial sums. Pooling, sums
@@ -137,6 +138,7 @@ import flash_nas
 from flash_nas import ArchGraph, Layer, NotSupportedError, UnknownNameError
 from flash_nas.cost.linear import LinearCostModel
 from flash_nas.graph.structure import EdgeShape
+from flash_nas.validation import ParameterError
 from flash_nas_hardware.imc_costs import EVENTS, PRICED_EVENTS, PRICES
 from flash_nas_hardware.imc_mapping import CrossbarMapping, map_layer, mesh_hops
 from flash_nas_hardware.imc_structure import FINITE_ONLY, PRESETS, ImcStructure
@@ -262,7 +264,7 @@ class ImcModel(LinearCostModel):
         fields = ImcStructure.__dataclass_fields__
         unknown = set(options) - set(fields) - set(self.coefficient_names())
         if unknown:
-            raise TypeError(
+            raise ParameterError(
                 f"ImcModel got unexpected keyword argument(s) {', '.join(sorted(unknown))}; it "
                 f"takes variant, structure parameters ({', '.join(fields)}) and costs "
                 f"({', '.join(self.coefficient_names())})."

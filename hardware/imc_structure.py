@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
+from flash_nas.validation import ParameterError, check_int
 
 __all__ = ["FINITE_ONLY", "PRESETS", "ImcStructure"]
 
@@ -62,20 +62,15 @@ class ImcStructure:
         for name, value in vars(self).items():
             if name == "arrays" and value is None:
                 continue
-            least = 0 if name == "adc_bits" else 1
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-                none = " or None" if name == "arrays" else ""
-                raise ValueError(
-                    f"The {name!r} parameter of ImcModel must be an int >= {least}{none}. Got "
-                    f"{value!r} instead."
-                )
+            owner = "ImcModel" + (" (or None)" if name == "arrays" else "")
+            check_int(value, name, owner=owner, low=0 if name == "adc_bits" else 1)
         for name, most, limit in (
             ("bits_per_cell", self.weight_bits, "weight_bits"),
             ("input_bits_per_cycle", self.activation_bits, "activation_bits"),
             ("columns_per_adc", self.xbar_cols, "xbar_cols"),
         ):
             if getattr(self, name) > most:
-                raise ValueError(
+                raise ParameterError(
                     f"The {name!r} parameter of ImcModel must be at most {limit} ({most}). Got "
                     f"{getattr(self, name)!r} instead."
                 )

@@ -85,7 +85,7 @@ __all__ = [
 
 #: The default costs: the specification costs times one speed factor measured on a Raspberry
 #: Pi 3 Model B+ (ncnn, fp32, 4 threads, 11 torchvision classifiers); written by
-#: ``python -m benchmarks.pi3_measured --write-profile``, provenance in its notes.
+#: ``python -m benchmarks --suite pi3 --write-profile PATH``, provenance in its notes.
 DEFAULT_PROFILE = Path(__file__).parent / "data" / "pi3b_ncnn_rpi3bplus_4t.json"
 
 # Specifications of the board.

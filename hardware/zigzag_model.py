@@ -8,7 +8,6 @@ and adds up their costs. What it simulates and at what price: :mod:`flash_nas_ha
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 
 from flash_nas import ArchGraph, GraphBatch, UnknownNameError
 from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.validation import check_choice, check_int, check_number
 from flash_nas_hardware.zigzag_cache import LayerCache, cache_path, write_cache_file
 from flash_nas_hardware.zigzag_driver import (
     SPATIAL_MAPPINGS,
@@ -103,28 +103,12 @@ class ZigZagModel(HardwareModel):
         from zigzag.hardware.architecture.imc_array import ImcArray
 
         for name, value in (("precision", precision), ("processes", processes)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"The {name!r} parameter of ZigZagModel must be an int >= 1. Got {value!r} "
-                    f"instead."
-                )
-        if lpf_limit is not None and (not isinstance(lpf_limit, int) or lpf_limit < 1):
-            raise ValueError(
-                f"The 'lpf_limit' parameter of ZigZagModel must be an int >= 1 or None. Got "
-                f"{lpf_limit!r} instead."
-            )
-        if clock_ghz is not None and not (
-            isinstance(clock_ghz, (int, float)) and math.isfinite(clock_ghz) and clock_ghz > 0
-        ):
-            raise ValueError(
-                f"The 'clock_ghz' parameter of ZigZagModel must be a number > 0 or None. Got "
-                f"{clock_ghz!r} instead."
-            )
-        if imc_groups not in _IMC_GROUPS:
-            raise ValueError(
-                f"The 'imc_groups' parameter of ZigZagModel must be one of "
-                f"{', '.join(map(repr, _IMC_GROUPS))}. Got {imc_groups!r} instead."
-            )
+            check_int(value, name, owner="ZigZagModel", low=1)
+        if lpf_limit is not None:
+            check_int(lpf_limit, "lpf_limit", owner="ZigZagModel (or None)", low=1)
+        if clock_ghz is not None:
+            check_number(clock_ghz, "clock_ghz", owner="ZigZagModel (or None)", positive=True)
+        check_choice(imc_groups, "imc_groups", _IMC_GROUPS, owner="ZigZagModel")
 
         if hardware_yaml is None:
             variants = shipped_variants()

@@ -58,7 +58,7 @@ from benchmarks.suite import (
 )
 from benchmarks.suite.options import Option
 from benchmarks.suite.report import Section, write_report
-from flash_nas._imports import require
+from flash_nas import require
 from flash_nas.errors import FlashNasError, UnknownNameError
 
 __all__ = ["PARTS", "Part", "SuiteResult", "check_options", "parse_parts", "run_suite"]

@@ -199,7 +199,7 @@ def _cell(value: Any) -> Any:
 @contextmanager
 def figure(path: Path, ncols: int = 1, width: float = 6.0) -> Iterator[Any]:
     """A matplotlib figure of ``ncols`` panels (Agg backend), saved as PNG to ``path``."""
-    from flash_nas._imports import require
+    from flash_nas import require
 
     matplotlib = require("matplotlib", "The benchmark suite's plots")
     matplotlib.use("Agg")

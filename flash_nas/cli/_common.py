@@ -14,7 +14,7 @@ from flash_nas.cli._args import (
     UsageError,
     progress_wanted,
 )
-from flash_nas.errors import ArchFormatError, OutputError, quote
+from flash_nas.errors import ArchFormatError, OutputError, ParameterError, quote
 from flash_nas.graph.batch import GraphBatch
 from flash_nas.io.outputs import check_output_path
 from flash_nas.io.tables import Table, read_table, write_table
@@ -112,7 +112,7 @@ def make_adapter(name: str, options: Sequence[tuple[str, Any]]) -> Adapter:
     """The adapter called ``name``, built with the ``-O`` values."""
     try:
         return plugins.get_adapter(name, **dict(options))
-    except (ValueError, TypeError) as exc:
+    except ParameterError as exc:
         raise UsageError(f"--space {name}: {exc}") from exc
 
 
@@ -124,7 +124,7 @@ def select_archs(adapter: Adapter, args: argparse.Namespace) -> GraphBatch:
         check_sample_size(adapter, args.sample, args.space)
         try:
             return adapter.sample(args.sample, args.seed)
-        except ValueError as exc:
+        except ParameterError as exc:
             raise UsageError(f"--sample: {exc}") from exc
     size = adapter.size()
     if size is not None:

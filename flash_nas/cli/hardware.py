@@ -26,7 +26,7 @@ from flash_nas.cli._common import (
 )
 from flash_nas.cli.commands import summary
 from flash_nas.cost.linear import LinearCostModel
-from flash_nas.errors import ArchFormatError, FlashNasError
+from flash_nas.errors import ArchFormatError, FlashNasError, ParameterError
 from flash_nas.graph.batch import GraphBatch
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
@@ -103,7 +103,7 @@ def make_hardware(name: str, options: list[tuple[str, Any]], profile: Path | Non
         settings["profile"] = profile
     try:
         return plugins.get_hardware(name, **settings)
-    except ValueError as exc:
+    except ParameterError as exc:
         raise UsageError(f"--hardware {name}: {exc}") from exc
 
 

@@ -1,12 +1,12 @@
 """Search strategies that hierarchical SHGO is compared against, at equal evaluation budgets.
 
-Every strategy here is called by a benchmark (``benchmarks/search_flash.py``) or a test, once
-per seed, with a fresh :class:`~flash_nas.search.evaluation.Evaluator` and a *budget*: the number of
-distinct architectures it may ask the evaluator for (:attr:`Evaluator.evaluations`, which
-hierarchical SHGO's result reports too, so that the strategies spend what SHGO spent). Revisiting
-an architecture costs nothing. Each strategy is seeded, stops at the budget (or earlier when it
-has nothing new to ask for) and returns a :class:`~flash_nas.search.shgo.SearchResult` holding the
-best architecture it asked for: a feasible one whenever it saw any, since an infeasible
+Every strategy here is called by a benchmark (the ``search_flash`` part of ``benchmarks/suite``) or
+a test, once per seed, with a fresh :class:`~flash_nas.search.evaluation.Evaluator` and a *budget*:
+the number of distinct architectures it may ask the evaluator for (:attr:`Evaluator.evaluations`,
+which hierarchical SHGO's result reports too, so that the strategies spend what SHGO spent).
+Revisiting an architecture costs nothing. Each strategy is seeded, stops at the budget (or earlier
+when it has nothing new to ask for) and returns a :class:`~flash_nas.search.shgo.SearchResult`
+holding the best architecture it asked for: a feasible one whenever it saw any, since an infeasible
 architecture's loss is a large penalty.
 
 * :func:`random_search` -- uniform samples of the space, in batches.
