@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from flash_nas.errors import FlashNasError, ParameterError, quote
 
@@ -28,6 +28,34 @@ def _fail(
     )
 
 
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    owner: str,
+    low: int | None = ...,
+    high: int | None = ...,
+    error: type[FlashNasError] = ...,
+    noun: str = ...,
+    optional: Literal[False] = ...,
+) -> int: ...
+
+
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    owner: str,
+    low: int | None = ...,
+    high: int | None = ...,
+    error: type[FlashNasError] = ...,
+    noun: str = ...,
+    optional: bool,
+) -> int | None: ...
+
+
 def check_int(
     value: Any,
     name: str,
@@ -37,19 +65,53 @@ def check_int(
     high: int | None = None,
     error: type[FlashNasError] = ParameterError,
     noun: str = "parameter",
-) -> int:
-    """An ``int`` (not a bool; numpy integers count) within ``[low, high]``."""
+    optional: bool = False,
+) -> int | None:
+    """An ``int`` (not a bool; numpy integers count) within ``[low, high]``; with ``optional``,
+    None passes too."""
     if low is not None and high is not None:
         expected = f"an int in {low}..{high}"
     else:
         expected = "an int" + (f" >= {low}" if low is not None else "")
         expected += f" <= {high}" if high is not None else ""
+    if optional:
+        if value is None:
+            return None
+        expected += " or None"
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise _fail(owner, name, expected, value, error, noun)
     number = int(value.__index__())
     if (low is not None and number < low) or (high is not None and number > high):
         raise _fail(owner, name, expected, value, error, noun)
     return number
+
+
+@overload
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    owner: str,
+    low: float | None = ...,
+    positive: bool = ...,
+    error: type[FlashNasError] = ...,
+    noun: str = ...,
+    optional: Literal[False] = ...,
+) -> float: ...
+
+
+@overload
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    owner: str,
+    low: float | None = ...,
+    positive: bool = ...,
+    error: type[FlashNasError] = ...,
+    noun: str = ...,
+    optional: bool,
+) -> float | None: ...
 
 
 def check_number(
@@ -61,10 +123,16 @@ def check_number(
     positive: bool = False,
     error: type[FlashNasError] = ParameterError,
     noun: str = "parameter",
-) -> float:
-    """A finite real number (not a bool), ``> 0`` when ``positive``, ``>= low`` when given."""
+    optional: bool = False,
+) -> float | None:
+    """A finite real number (not a bool), ``> 0`` when ``positive``, ``>= low`` when given;
+    with ``optional``, None passes too."""
     expected = "a finite number" + (" > 0" if positive else "")
     expected += f" >= {low:g}" if low is not None else ""
+    if optional:
+        if value is None:
+            return None
+        expected += " or None"
     if isinstance(value, bool):
         raise _fail(owner, name, expected, value, error, noun)
     try:

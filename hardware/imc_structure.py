@@ -60,10 +60,8 @@ class ImcStructure:
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            if name == "arrays" and value is None:
-                continue
-            owner = "ImcModel" + (" (or None)" if name == "arrays" else "")
-            check_int(value, name, owner=owner, low=0 if name == "adc_bits" else 1)
+            low = 0 if name == "adc_bits" else 1
+            check_int(value, name, owner="ImcModel", low=low, optional=name == "arrays")
         for name, most, limit in (
             ("bits_per_cell", self.weight_bits, "weight_bits"),
             ("input_bits_per_cycle", self.activation_bits, "activation_bits"),

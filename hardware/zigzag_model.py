@@ -104,10 +104,8 @@ class ZigZagModel(HardwareModel):
 
         for name, value in (("precision", precision), ("processes", processes)):
             check_int(value, name, owner="ZigZagModel", low=1)
-        if lpf_limit is not None:
-            check_int(lpf_limit, "lpf_limit", owner="ZigZagModel (or None)", low=1)
-        if clock_ghz is not None:
-            check_number(clock_ghz, "clock_ghz", owner="ZigZagModel (or None)", positive=True)
+        check_int(lpf_limit, "lpf_limit", owner="ZigZagModel", low=1, optional=True)
+        check_number(clock_ghz, "clock_ghz", owner="ZigZagModel", positive=True, optional=True)
         check_choice(imc_groups, "imc_groups", _IMC_GROUPS, owner="ZigZagModel")
 
         if hardware_yaml is None:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import flash_nas
 from flash_nas import ArchGraph, Edge, FlashNasError, Layer, Op, Tensor, UnknownNameError
 from flash_nas.cost.calibration import calibrate
+from flash_nas.errors import ParameterError
 from flash_nas.graph.structure import EdgeShape
 from flash_nas.plugins.testing import HardwareModelContract
 from flash_nas_hardware import imc
@@ -266,7 +267,7 @@ def test_bad_structure_is_rejected(options, message):
 
 def test_unknown_options_and_bad_costs_are_rejected():
     with pytest.raises(
-        TypeError,
+        ParameterError,
         match=r"unexpected keyword argument\(s\) xbar_size; it takes variant, structure parameters \(xbar_rows, ",
     ):
         ImcModel(xbar_size=256)

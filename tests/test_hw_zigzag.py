@@ -238,7 +238,7 @@ def test_a_users_hardware_file_is_accepted(tmp_path):
     [
         ({"lpf_limit": 0}, "'lpf_limit' parameter of ZigZagModel must be an int >= 1"),
         ({"processes": 0}, "'processes' parameter of ZigZagModel must be an int >= 1"),
-        ({"clock_ghz": -1.0}, "'clock_ghz' parameter of ZigZagModel must be a number > 0"),
+        ({"clock_ghz": -1.0}, "'clock_ghz' parameter of ZigZagModel must be a finite number > 0"),
         ({"imc_groups": "dense"}, "'imc_groups' parameter .* 'block_diagonal', 'zigzag'"),
     ],
 )

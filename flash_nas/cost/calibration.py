@@ -29,6 +29,7 @@ from flash_nas.cost.linear import LinearCostModel
 from flash_nas.cost.profile import Fit, Profile
 from flash_nas.errors import FlashNasError, TableError
 from flash_nas.graph.batch import GraphBatch
+from flash_nas.io.tables import check_rows
 
 __all__ = [
     "calibrate",
@@ -53,15 +54,13 @@ def fit_quality(predicted: np.ndarray, measured: np.ndarray) -> Fit:
 
 def check_measurements(values: np.ndarray, quantity: str, archs: Sequence[str]) -> np.ndarray:
     """``values`` as floats, every one finite and > 0; otherwise an error naming the row."""
-    array = np.asarray(values, dtype=float)
-    bad = np.flatnonzero(~np.isfinite(array) | (array <= 0))
-    if len(bad):
-        first = int(bad[0])
-        raise TableError(
-            f"Measured {quantity} must be finite and > 0; {len(bad)} row(s) are not, e.g. "
-            f"{archs[first]!r} = {array[first]!r}. Remove or re-measure them."
-        )
-    return array
+    return check_rows(
+        values,
+        archs,
+        lambda array: array <= 0,
+        f"Measured {quantity} must be finite and > 0",
+        advice="Remove or re-measure them.",
+    )
 
 
 def _fit_costs(events: np.ndarray, measured: np.ndarray) -> np.ndarray:

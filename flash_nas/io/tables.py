@@ -14,7 +14,7 @@ import gzip
 import io
 import math
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -23,7 +23,7 @@ import numpy as np
 
 from flash_nas.errors import TableError, quote
 
-__all__ = ["PERCENT", "LabelScale", "Table", "read_table", "write_table"]
+__all__ = ["PERCENT", "LabelScale", "Table", "check_rows", "read_table", "write_table"]
 
 
 @dataclass(frozen=True)
@@ -317,3 +317,23 @@ def _cell_texts(values: np.ndarray, precision: int | None) -> list[str]:
     for position in np.flatnonzero(whole).tolist():
         cells[position] = str(int(numbers[position]))
     return cells
+
+
+def check_rows(
+    values: Sequence[float] | np.ndarray,
+    archs: Sequence[str],
+    breaks: Callable[[np.ndarray], np.ndarray],
+    rule: str,
+    advice: str = "",
+) -> np.ndarray:
+    """``values`` as floats when every one is finite and none ``breaks`` the rule; otherwise a
+    TableError stating ``rule``, how many rows break it, and the first of them by name."""
+    array = np.asarray(values, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(array) | breaks(array))
+    if len(bad):
+        first = int(bad[0])
+        raise TableError(
+            f"{rule}; {len(bad)} row(s) are not, e.g. {archs[first]!r} = {array[first]!r}."
+            + (f" {advice}" if advice else "")
+        )
+    return array

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flash_nas.errors import NoFeasibleArchitectureError, NotSupportedError, TableError
+from flash_nas.errors import NoFeasibleArchitectureError, NotSupportedError
 from flash_nas.graph.metrics import score_batch
+from flash_nas.io.tables import check_rows
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
 from flash_nas.search.engine.domain import LISTABLE
@@ -46,15 +47,12 @@ class Labels:
 
 def check_accuracies(values: np.ndarray, archs: Sequence[str], source: str) -> np.ndarray:
     """Accuracies in %, each finite and in [0, 100]; otherwise an error naming the row."""
-    array = np.asarray(values, dtype=float)
-    bad = np.flatnonzero(~np.isfinite(array) | (array < 0) | (array > 100))
-    if len(bad):
-        row = int(bad[0])
-        raise TableError(
-            f"{source}: accuracies must be percentages in [0, 100]; {len(bad)} are not, e.g. "
-            f"{archs[row]!r} = {array[row]!r}."
-        )
-    return array
+    return check_rows(
+        values,
+        archs,
+        lambda array: (array < 0) | (array > 100),
+        f"{source}: accuracies must be percentages in [0, 100]",
+    )
 
 
 def fit_predictor(adapter: Adapter, labels: Labels, features: Sequence[str]) -> AccuracyPredictor:
