@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from flash_nas.errors import ParameterError, quote
+from flash_nas.validation import check_int as declared_int
 
 __all__ = [
     "DEFAULT_DEPTHS",
@@ -55,12 +56,7 @@ def check_int(
 ) -> int:
     """``value`` as an int in ``minimum..maximum`` (default: the stated limit of ``name``)."""
     maximum = LIMITS.get(name) if maximum is None else maximum
-    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
-        expected = f"an int >= {minimum}" if maximum is None else f"an int in {minimum}..{maximum}"
-        raise ParameterError(
-            f"The {name!r} parameter of {owner} must be {expected}. Got {quote(value)} instead."
-        )
-    return int(value)
+    return declared_int(value, name, owner=owner, low=minimum, high=maximum)
 
 
 def per_cell(name: str, values: Iterable[Any], n_cells: int) -> tuple[tuple[int, ...], ...]:

@@ -13,24 +13,11 @@ ZigZag's own files (KU Leuven, MIT licence), not ours; ``hardware_yaml=`` / ``ma
 a user's own. IMC hardware reports latency, energy and area (ZigZag models the macro's clock
 period and area); the other targets report latency and energy only.
 
-What is simulated. Every executed conv and linear layer of the ArchGraph becomes one ZigZag layer
-at batch size 1: a ``Conv`` (loops B, K, G, OX, OY, C, FX, FY, with the graph's stride and padding)
-or a ``Gemm`` (D, K, C), with ``precision``-bit weights and activations and partial sums of twice
-that. A network costs the sum of its layers. **Not costed**: pooling (average, max, global), the
-element-wise adds of sum nodes, concatenation, batch norm, activations and biases. That is what
-ZigZag itself does with an ONNX model (it costs Conv/Gemm/MatMul only); on IMC hardware it skips
-Add and Pooling layers even when they are given to it, and it has no Concat. So two cells that
-differ only by an avg-pool against a skip edge cost the same here.
-
-Grouped and depthwise convs use ZigZag's G loop. On arrays a mapping entry derived from the
-hardware's default one (K replaced by G, C dropped) lets G unroll spatially; without it a
-depthwise conv lands on one PE. ZigZag's IMC model cannot unroll G at all (inputs broadcast
-along the wordlines and outputs summed along the bitlines), so by default (``imc_groups=
-"block_diagonal"``, our choice) a grouped conv on IMC hardware is simulated as the crossbar would
-store it: the ``b`` groups that fit one array (by its columns and by its rows for their
-``C x kernel**2`` inputs) side by side, their weights block-diagonal, i.e. a conv of
-``ceil(G / b)`` groups of ``b`` times the channels. ``imc_groups="zigzag"`` keeps
-ZigZag's own (far slower) answer.
+What is simulated: every executed conv and linear layer at batch size 1 (pooling, the adds of
+sum nodes, concatenation, batch norm and activations are not costed, as in ZigZag itself); a
+grouped conv on IMC hardware is simulated as the crossbar stores it, block-diagonal
+(``imc_groups="block_diagonal"``, the default; ``"zigzag"`` keeps ZigZag's own far slower
+answer). The details are in :mod:`flash_nas_hardware.zigzag_workload`.
 
 Speed and its price. Layers are simulated one at a time and cached by their shape (in memory
 always; on disk in ``cache_dir`` when given, keyed by the zigzag version, the hashes of the

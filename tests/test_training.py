@@ -131,10 +131,10 @@ def test_the_network_must_fit_the_data(data):
             "The 'epochs' parameter of train_and_evaluate must be an int >= 1. Got 0 instead.",
         ),
         ({"batch_size": 2.5}, "'batch_size' parameter .* must be an int >= 1. Got 2.5"),
-        ({"lr": 0}, "'lr' parameter .* must be a number > 0"),
+        ({"lr": 0}, "'lr' parameter .* must be a finite number > 0"),
         ({"momentum": 1.0}, "'momentum' parameter .* must be in \\[0, 1\\)"),
         ({"momentum": 0}, "'nesterov' parameter .* must be False when momentum is 0"),
-        ({"weight_decay": -1e-4}, "'weight_decay' parameter .* must be a number >= 0"),
+        ({"weight_decay": -1e-4}, "'weight_decay' parameter .* must be a finite number >= 0"),
         ({"seed": -1}, "'seed' parameter .* must be an int >= 0"),
         (
             {"valid_size": 200},

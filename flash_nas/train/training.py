@@ -24,6 +24,7 @@ from flash_nas._imports import require
 from flash_nas.errors import TrainingError
 from flash_nas.train.cifar import CifarData
 from flash_nas.train.torch_builder import build_module
+from flash_nas.validation import check_int, check_number
 
 if TYPE_CHECKING:
     import torch
@@ -122,9 +123,10 @@ def train_and_evaluate(
     (see :func:`check_fits`), MissingDependencyError without torch.
     """
     torch = require("torch", "Training an architecture")
-    _check("epochs", epochs, _is_int(epochs) and epochs >= 1, "an int >= 1")
-    _check("batch_size", batch_size, _is_int(batch_size) and batch_size >= 1, "an int >= 1")
-    _check("lr", lr, isinstance(lr, (int, float)) and lr > 0, "a number > 0")
+    owner = "train_and_evaluate"
+    check_int(epochs, "epochs", owner=owner, low=1, error=TrainingError)
+    check_int(batch_size, "batch_size", owner=owner, low=1, error=TrainingError)
+    check_number(lr, "lr", owner=owner, positive=True, error=TrainingError)
     _check(
         "momentum", momentum, isinstance(momentum, (int, float)) and 0 <= momentum < 1, "in [0, 1)"
     )
@@ -134,13 +136,8 @@ def train_and_evaluate(
         not nesterov or momentum > 0,
         "False when momentum is 0 (--no-nesterov on the command line)",
     )
-    _check(
-        "weight_decay",
-        weight_decay,
-        isinstance(weight_decay, (int, float)) and weight_decay >= 0,
-        "a number >= 0",
-    )
-    _check("seed", seed, _is_int(seed) and seed >= 0, "an int >= 0")
+    check_number(weight_decay, "weight_decay", owner=owner, low=0, error=TrainingError)
+    check_int(seed, "seed", owner=owner, low=0, error=TrainingError)
     n_images = len(data.train_labels)
     _check(
         "valid_size",
@@ -148,9 +145,7 @@ def train_and_evaluate(
         _is_int(valid_size) and 0 <= valid_size < n_images,
         f"an int in 0..{n_images - 1} (it is taken from the {n_images} training images)",
     )
-    _check(
-        "threads", threads, threads is None or (_is_int(threads) and threads >= 1), "an int >= 1"
-    )
+    check_int(threads, "threads", owner=owner, low=1, optional=True, error=TrainingError)
     check_fits(graph, data)
     previous_threads = torch.get_num_threads()
     if threads is not None:
