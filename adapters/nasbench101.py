@@ -126,8 +126,13 @@ def check_arch(arch: object) -> Arch:
         if isinstance(arch, (str, bytes)) or not isinstance(arch, Iterable):
             raise TypeError("not a pair")
         raw_matrix, raw_ops = arch
+        # 0/1 or True/False (numpy's too); a 0.5 or a "1" is refused, never rounded
+        if not all(isinstance(v, (int, np.integer, np.bool_)) for row in raw_matrix for v in row):
+            raise TypeError("entries that are not integers")
         matrix = tuple(tuple(int(v) for v in row) for row in raw_matrix)
-        ops = tuple(str(op) for op in raw_ops)
+        if not all(isinstance(op, str) for op in raw_ops):
+            raise TypeError("op names that are not text")
+        ops = tuple(raw_ops)
     except (TypeError, ValueError):
         raise ArchFormatError(
             f"A NAS-Bench-101 arch is (matrix rows, op names); got {arch!r}."

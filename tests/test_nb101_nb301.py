@@ -287,3 +287,14 @@ def test_nb301_encoding_and_tables() -> None:
     assert 90 < table.lookup([GENOTYPE], "val_accuracy")[0] < 95
     assert not adapter.cut_off([adapter.parse(GENOTYPE)]).any()
     assert nasbench301_table() is table
+
+
+@pytest.mark.parametrize(
+    "entry, op", [(0.5, "conv3x3-bn-relu"), ("1", "conv3x3-bn-relu"), (1, 3)], ids=repr
+)
+def test_nb101_refuses_entries_and_ops_it_would_have_to_guess(entry, op):
+    adapter = NasBench101Adapter()
+    matrix = [[0, 1, 1], [0, 0, entry], [0, 0, 0]]
+    with pytest.raises(ArchFormatError, match="A NAS-Bench-101 arch is"):
+        adapter.to_graph((matrix, ["input", op, "output"]))
+    assert adapter.format(([[0, 1, 1], [0, 0, True], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"]))
