@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--first-seed",
         type=int,
         default=0,
-        help="the first seed (default 0; the engine's settings were chosen on seeds from 100)",
+        help="the first seed (default 0; the engine's settings were chosen on seeds from 100); "
+        "taken by the predictor, search, search_spaces and integrations parts, refused for the "
+        "others",
     )
     parser.add_argument(
         "--seeds",

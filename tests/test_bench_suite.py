@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import inspect
 import io
 import itertools
 import math
@@ -384,3 +385,15 @@ def test_flash_nas_bench_names_the_runner_and_imports_no_benchmarks(tmp_path):
     assert done.stdout.split("\n")[:3] == ["status 2", "imported False", "path changed False"]
     assert "python -m benchmarks --suite PART" in done.stderr
     assert "run it from a clone of the repository" in done.stderr
+
+
+def test_first_seed_is_refused_for_a_part_that_would_ignore_it(tmp_path):
+    with pytest.raises(FlashNasError, match="--first-seed 5 would be ignored by hardware"):
+        run_suite(["search", "hardware"], output=tmp_path, first_seed=5)
+    assert not any(tmp_path.iterdir())  # refused before anything ran or was written
+
+
+def test_a_part_says_it_takes_first_seed_exactly_when_its_run_does():
+    for name, part in PARTS.items():
+        takes = "first_seed" in inspect.signature(part.run).parameters
+        assert takes == part.first_seed, name

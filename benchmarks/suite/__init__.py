@@ -67,12 +67,14 @@ __all__ = ["PARTS", "Part", "SuiteResult", "check_options", "parse_parts", "run_
 @dataclass(frozen=True)
 class Part:
     """One benchmark: its ``run``, its own options, its seeds (quick, full) unless ``--seeds``
-    says otherwise, and whether ``--suite all`` runs it."""
+    says otherwise, whether ``--suite all`` runs it, and whether it starts its seeds at
+    ``--first-seed`` (the others draw seeds 0..N-1, or none)."""
 
     run: Callable[..., Section]
     options: tuple[Option, ...] = ()
     seeds: tuple[int, int] = (3, 10)
     in_all: bool = True
+    first_seed: bool = False
 
     def default_seeds(self, quick: bool) -> int:
         return self.seeds[0] if quick else self.seeds[1]
@@ -81,9 +83,9 @@ class Part:
 PARTS: dict[str, Part] = {
     "ranking": Part(ranking.run),
     "scoring": Part(scoring.run),
-    "predictor": Part(predictor.run),
-    "search": Part(search.run),
-    "search_spaces": Part(search_spaces.run),
+    "predictor": Part(predictor.run, first_seed=True),
+    "search": Part(search.run, first_seed=True),
+    "search_spaces": Part(search_spaces.run, first_seed=True),
     "search_flash": Part(search_flash.run),
     "nni_tuners": Part(nni_tuners.run, nni_tuners.OPTIONS, seeds=(2, 20)),
     "speed": Part(speed.run),
@@ -92,7 +94,7 @@ PARTS: dict[str, Part] = {
     "imc_zigzag": Part(imc_zigzag.run, imc_zigzag.OPTIONS, seeds=(2, 5), in_all=False),
     "pi3": Part(pi3.run, pi3.OPTIONS),
     "scale": Part(scale.run),
-    "integrations": Part(integrations.run),
+    "integrations": Part(integrations.run, first_seed=True),
 }
 
 
@@ -162,6 +164,13 @@ def run_suite(
         raise FlashNasError("--table adds targets to the ranking part; add ranking to --suite.")
     options = dict(options or {})
     check_options(parts, options)
+    ignoring = [name for name in parts if not PARTS[name].first_seed]
+    if first_seed and ignoring:
+        taking = ", ".join(name for name, part in PARTS.items() if part.first_seed)
+        raise FlashNasError(
+            f"--first-seed {first_seed} would be ignored by {', '.join(ignoring)} (seeds from 0, "
+            f"or none); it is taken by {taking}: run those parts alone with it."
+        )
     require("matplotlib", "The benchmark suite's plots")
     if "speed" in parts:
         require("torch", "The speed part's NASWOT baseline")

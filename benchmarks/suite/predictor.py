@@ -61,7 +61,9 @@ class RidgeOnOps:
         return (np.asarray(X, dtype=float) - self.x_mean_) @ self.coef_ + self.y_mean_
 
 
-def run(*, output: Path, seeds: int, quick: bool = False, **_: object) -> Section:
+def run(
+    *, output: Path, seeds: int, quick: bool = False, first_seed: int = 0, **_: object
+) -> Section:
     whole = flash_nas.get_adapter("nasbench201").enumerate()  # official index order
     shipped = load_shipped_table()
     order = np.argsort(shipped.indices)
@@ -79,7 +81,7 @@ def run(*, output: Path, seeds: int, quick: bool = False, **_: object) -> Sectio
     features = {"FLASH predictor (NN-Degree)": degree[:, None], "ridge on one-hot ops": encoded}
     for strategy in STRATEGIES:
         for count in SAMPLE_COUNTS:
-            for seed in range(seeds):
+            for seed in range(first_seed, first_seed + seeds):
                 chosen = select_samples(degree, count, strategy=strategy, seed=seed)
                 held = np.ones(len(truth), dtype=bool)
                 held[chosen] = False
