@@ -247,3 +247,17 @@ def test_a_command_declared_lazily_has_the_same_line_as_in_full():
     light_lines = {a.dest: a.help for a in light_choices[0]._choices_actions}
     assert lines == light_lines == {name: line for name, (_, line) in COMMANDS.items()}
     assert list(full._subparsers._group_actions[0].choices) == list(COMMANDS)
+
+
+def test_nothing_in_the_repository_imports_an_old_path():
+    offenders = [
+        (str(path.relative_to(ROOT)), module)
+        for folder in ("flash_nas", "adapters", "hardware", "benchmarks", "tests", "examples", "docs")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.name != "test_layout.py" and "build" not in path.parts
+        for module in imported_modules(path) | runtime_imports(path)
+        if new_name(module) is not None
+    ]
+    assert offenders == []
+    sample = ROOT / "tests" / "test_layout.py"  # this file names old paths on purpose
+    assert any(new_name(module) for module in imported_modules(sample) | runtime_imports(sample))
