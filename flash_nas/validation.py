@@ -3,6 +3,7 @@
 
     check_int(5, "budget", owner="SearchEngine.ask", low=1)
     check_choice("bo", "method", ("bo", "flash"), owner="SearchEngine")
+    check_optional(check_int, None, "lpf_limit", owner="ZigZagModel", low=1)
 
 Every check raises :class:`ParameterError` (a ``ValueError``), never ``assert``; a front end
 whose errors have a class of their own passes it as ``error`` (the NNI tuner's arguments raise
@@ -12,48 +13,27 @@ whose errors have a class of their own passes it as ``error`` (the NNI tuner's a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any, Literal, overload
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from flash_nas.errors import FlashNasError, ParameterError, quote
 
-__all__ = ["ParameterError", "check_choice", "check_int", "check_number"]
+__all__ = ["ParameterError", "check_choice", "check_int", "check_number", "check_optional"]
+
+Checked = TypeVar("Checked")
 
 
 def _fail(
-    owner: str, name: str, expected: str, value: Any, error: type[FlashNasError], noun: str
+    owner: str,
+    name: str,
+    expected: str,
+    value: Any,
+    error: type[FlashNasError],
+    noun: str,
+    or_none: bool,
 ) -> FlashNasError:
-    return error(
-        f"The {name!r} {noun} of {owner} must be {expected}. Got {quote(value)} instead."
-    )
-
-
-@overload
-def check_int(
-    value: Any,
-    name: str,
-    *,
-    owner: str,
-    low: int | None = ...,
-    high: int | None = ...,
-    error: type[FlashNasError] = ...,
-    noun: str = ...,
-    optional: Literal[False] = ...,
-) -> int: ...
-
-
-@overload
-def check_int(
-    value: Any,
-    name: str,
-    *,
-    owner: str,
-    low: int | None = ...,
-    high: int | None = ...,
-    error: type[FlashNasError] = ...,
-    noun: str = ...,
-    optional: bool,
-) -> int | None: ...
+    expected += " or None" if or_none else ""
+    return error(f"The {name!r} {noun} of {owner} must be {expected}. Got {quote(value)} instead.")
 
 
 def check_int(
@@ -65,53 +45,21 @@ def check_int(
     high: int | None = None,
     error: type[FlashNasError] = ParameterError,
     noun: str = "parameter",
-    optional: bool = False,
-) -> int | None:
-    """An ``int`` (not a bool; numpy integers count) within ``[low, high]``; with ``optional``,
-    None passes too."""
+    or_none: bool = False,
+) -> int:
+    """An ``int`` (not a bool; numpy integers count) within ``[low, high]``. ``or_none`` only
+    says in the message that None is accepted too (:func:`check_optional` passes it)."""
     if low is not None and high is not None:
         expected = f"an int in {low}..{high}"
     else:
         expected = "an int" + (f" >= {low}" if low is not None else "")
         expected += f" <= {high}" if high is not None else ""
-    if optional:
-        if value is None:
-            return None
-        expected += " or None"
     if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise _fail(owner, name, expected, value, error, noun)
+        raise _fail(owner, name, expected, value, error, noun, or_none)
     number = int(value.__index__())
     if (low is not None and number < low) or (high is not None and number > high):
-        raise _fail(owner, name, expected, value, error, noun)
+        raise _fail(owner, name, expected, value, error, noun, or_none)
     return number
-
-
-@overload
-def check_number(
-    value: Any,
-    name: str,
-    *,
-    owner: str,
-    low: float | None = ...,
-    positive: bool = ...,
-    error: type[FlashNasError] = ...,
-    noun: str = ...,
-    optional: Literal[False] = ...,
-) -> float: ...
-
-
-@overload
-def check_number(
-    value: Any,
-    name: str,
-    *,
-    owner: str,
-    low: float | None = ...,
-    positive: bool = ...,
-    error: type[FlashNasError] = ...,
-    noun: str = ...,
-    optional: bool,
-) -> float | None: ...
 
 
 def check_number(
@@ -123,28 +71,23 @@ def check_number(
     positive: bool = False,
     error: type[FlashNasError] = ParameterError,
     noun: str = "parameter",
-    optional: bool = False,
-) -> float | None:
-    """A finite real number (not a bool), ``> 0`` when ``positive``, ``>= low`` when given;
-    with ``optional``, None passes too."""
+    or_none: bool = False,
+) -> float:
+    """A finite real number (not a bool), ``> 0`` when ``positive``, ``>= low`` when given."""
     expected = "a finite number" + (" > 0" if positive else "")
     expected += f" >= {low:g}" if low is not None else ""
-    if optional:
-        if value is None:
-            return None
-        expected += " or None"
     if isinstance(value, bool):
-        raise _fail(owner, name, expected, value, error, noun)
+        raise _fail(owner, name, expected, value, error, noun, or_none)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise _fail(owner, name, expected, value, error, noun) from None
+        raise _fail(owner, name, expected, value, error, noun, or_none) from None
     if (
         not math.isfinite(number)
         or (positive and number <= 0)
         or (low is not None and number < low)
     ):
-        raise _fail(owner, name, expected, value, error, noun)
+        raise _fail(owner, name, expected, value, error, noun, or_none)
     return number
 
 
@@ -156,8 +99,20 @@ def check_choice(
     owner: str,
     error: type[FlashNasError] = ParameterError,
     noun: str = "parameter",
+    or_none: bool = False,
 ) -> str:
     """One of ``options``."""
     if not isinstance(value, str) or value not in options:
-        raise _fail(owner, name, f"one of {', '.join(map(repr, options))}", value, error, noun)
+        expected = f"one of {', '.join(map(repr, options))}"
+        raise _fail(owner, name, expected, value, error, noun, or_none)
     return value
+
+
+def check_optional(
+    check: Callable[..., Checked], value: Any, *args: Any, **kwargs: Any
+) -> Checked | None:
+    """None, or what ``check(value, *args, **kwargs)`` returns (its message then says that
+    None is accepted too)."""
+    if value is None:
+        return None
+    return check(value, *args, or_none=True, **kwargs)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flash_nas.validation import ParameterError, check_int
+from flash_nas.validation import ParameterError, check_int, check_optional
 
 __all__ = ["FINITE_ONLY", "PRESETS", "ImcStructure"]
 
@@ -61,7 +61,10 @@ class ImcStructure:
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
             low = 0 if name == "adc_bits" else 1
-            check_int(value, name, owner="ImcModel", low=low, optional=name == "arrays")
+            if name == "arrays":  # None: as many arrays as the network needs
+                check_optional(check_int, value, name, owner="ImcModel", low=low)
+            else:
+                check_int(value, name, owner="ImcModel", low=low)
         for name, most, limit in (
             ("bits_per_cell", self.weight_bits, "weight_bits"),
             ("input_bits_per_cycle", self.activation_bits, "activation_bits"),

@@ -17,7 +17,7 @@ import numpy as np
 
 from flash_nas import ArchGraph, GraphBatch, UnknownNameError
 from flash_nas.plugins.hardware import HardwareModel
-from flash_nas.validation import check_choice, check_int, check_number
+from flash_nas.validation import check_choice, check_int, check_number, check_optional
 from flash_nas_hardware.zigzag_cache import LayerCache, cache_path, write_cache_file
 from flash_nas_hardware.zigzag_driver import (
     SPATIAL_MAPPINGS,
@@ -104,8 +104,8 @@ class ZigZagModel(HardwareModel):
 
         for name, value in (("precision", precision), ("processes", processes)):
             check_int(value, name, owner="ZigZagModel", low=1)
-        check_int(lpf_limit, "lpf_limit", owner="ZigZagModel", low=1, optional=True)
-        check_number(clock_ghz, "clock_ghz", owner="ZigZagModel", positive=True, optional=True)
+        check_optional(check_int, lpf_limit, "lpf_limit", owner="ZigZagModel", low=1)
+        check_optional(check_number, clock_ghz, "clock_ghz", owner="ZigZagModel", positive=True)
         check_choice(imc_groups, "imc_groups", _IMC_GROUPS, owner="ZigZagModel")
 
         if hardware_yaml is None:

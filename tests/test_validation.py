@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from flash_nas.errors import ParameterError, TunerConfigError
-from flash_nas.validation import check_choice, check_int, check_number
+from flash_nas.validation import check_choice, check_int, check_number, check_optional
 
 
 def test_an_int_in_a_range_and_what_is_refused():
@@ -20,12 +20,13 @@ def test_an_int_in_a_range_and_what_is_refused():
 
 
 def test_optional_lets_none_through_and_says_so():
-    assert check_int(None, "limit", owner="M", low=1, optional=True) is None
-    assert check_number(None, "clock", owner="M", positive=True, optional=True) is None
+    assert check_optional(check_int, None, "limit", owner="M", low=1) is None
+    assert check_optional(check_number, None, "clock", owner="M", positive=True) is None
+    assert check_optional(check_int, 4, "limit", owner="M", low=1) == 4
     with pytest.raises(ParameterError, match="must be an int >= 1 or None. Got 0 instead"):
-        check_int(0, "limit", owner="M", low=1, optional=True)
+        check_optional(check_int, 0, "limit", owner="M", low=1)
     with pytest.raises(ParameterError, match="must be a finite number > 0 or None"):
-        check_number(-1.0, "clock", owner="M", positive=True, optional=True)
+        check_optional(check_number, -1.0, "clock", owner="M", positive=True)
     with pytest.raises(ParameterError, match="must be an int >= 1. Got None"):
         check_int(None, "limit", owner="M", low=1)
 

@@ -24,7 +24,7 @@ from flash_nas._imports import require
 from flash_nas.errors import TrainingError
 from flash_nas.train.cifar import CifarData
 from flash_nas.train.torch_builder import build_module
-from flash_nas.validation import check_int, check_number
+from flash_nas.validation import check_int, check_number, check_optional
 
 if TYPE_CHECKING:
     import torch
@@ -145,7 +145,7 @@ def train_and_evaluate(
         _is_int(valid_size) and 0 <= valid_size < n_images,
         f"an int in 0..{n_images - 1} (it is taken from the {n_images} training images)",
     )
-    check_int(threads, "threads", owner=owner, low=1, optional=True, error=TrainingError)
+    check_optional(check_int, threads, "threads", owner=owner, low=1, error=TrainingError)
     check_fits(graph, data)
     previous_threads = torch.get_num_threads()
     if threads is not None:
