@@ -33,6 +33,7 @@ declared in its :class:`Part` and reach only that part.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -74,7 +75,11 @@ class Part:
     options: tuple[Option, ...] = ()
     seeds: tuple[int, int] = (3, 10)
     in_all: bool = True
-    first_seed: bool = False
+
+    @property
+    def first_seed(self) -> bool:
+        """Whether the part starts its seeds at ``--first-seed``: its ``run`` takes it."""
+        return "first_seed" in inspect.signature(self.run).parameters
 
     def default_seeds(self, quick: bool) -> int:
         return self.seeds[0] if quick else self.seeds[1]
@@ -83,9 +88,9 @@ class Part:
 PARTS: dict[str, Part] = {
     "ranking": Part(ranking.run),
     "scoring": Part(scoring.run),
-    "predictor": Part(predictor.run, first_seed=True),
-    "search": Part(search.run, first_seed=True),
-    "search_spaces": Part(search_spaces.run, first_seed=True),
+    "predictor": Part(predictor.run),
+    "search": Part(search.run),
+    "search_spaces": Part(search_spaces.run),
     "search_flash": Part(search_flash.run),
     "nni_tuners": Part(nni_tuners.run, nni_tuners.OPTIONS, seeds=(2, 20)),
     "speed": Part(speed.run),
@@ -94,7 +99,7 @@ PARTS: dict[str, Part] = {
     "imc_zigzag": Part(imc_zigzag.run, imc_zigzag.OPTIONS, seeds=(2, 5), in_all=False),
     "pi3": Part(pi3.run, pi3.OPTIONS),
     "scale": Part(scale.run),
-    "integrations": Part(integrations.run, first_seed=True),
+    "integrations": Part(integrations.run),
 }
 
 
