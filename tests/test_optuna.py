@@ -192,3 +192,52 @@ def test_an_enqueued_architecture_is_told_as_itself(table):
     text = ops_to_string(ops_from_nni(chosen))
     assert told[text].status == "succeeded" and told[text].value == lookup(table, chosen)
     assert sum(t.status == "succeeded" for t in told.values()) == 3
+
+
+def test_a_sampler_joining_an_existing_study_learns_its_trials_and_repeats_none(table):
+    storage = optuna.storages.InMemoryStorage()
+    first = FlashSampler(space="nasbench201", search_space=SPACE, seed=0)
+    study = optuna.create_study(
+        study_name="nb201", storage=storage, direction="maximize", sampler=first
+    )
+    study.optimize(lambda trial: lookup(table, ask_arch(trial)), n_trials=12)
+    joined = FlashSampler(space="nasbench201", search_space=SPACE, seed=0)
+    resumed = optuna.load_study(study_name="nb201", storage=storage, sampler=joined)
+    resumed.optimize(lambda trial: lookup(table, ask_arch(trial)), n_trials=6)
+    ran = [ops_to_string(ops_from_nni(t.params)) for t in resumed.trials]
+    assert len(ran) == 18 and len(set(ran)) == 18  # none of the 6 repeats an earlier one
+    told = {t.text: t for t in joined.engine.trials.values()}
+    assert len(told) == 18 and all(t.status == "succeeded" for t in told.values())
+    for trial in resumed.trials[:12]:  # the earlier results, each told once, as they were
+        assert told[ops_to_string(ops_from_nni(trial.params))].value == trial.value
+    assert [t.source for t in told.values()][:12] == ["told"] * 12
+
+
+def test_joined_trials_that_name_no_architecture_are_skipped_with_a_warning(table):
+    study = optuna.create_study(direction="maximize")
+    float_x = optuna.distributions.FloatDistribution(0.0, 1.0)
+    study.add_trial(
+        optuna.trial.create_trial(params={"x": 0.5}, distributions={"x": float_x}, value=50.0)
+    )
+    study.add_trial(  # a trial that failed before it asked for every parameter
+        optuna.trial.create_trial(
+            params={"cell/0_1": "none"},
+            distributions={"cell/0_1": optuna.distributions.CategoricalDistribution(NNI_OPS)},
+            state=optuna.trial.TrialState.FAIL,
+        )
+    )
+    chosen = {name: "conv_3x3" for name in SPACE}
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=chosen,
+            distributions={n: optuna.distributions.CategoricalDistribution(NNI_OPS) for n in SPACE},
+            state=optuna.trial.TrialState.PRUNED,
+        )
+    )
+    sampler = FlashSampler(space="nasbench201", search_space=SPACE, seed=0)
+    study.sampler = sampler
+    with pytest.warns(Warning, match=r"skips trial\(s\) 0, 1 of study .*cell/0_1"):
+        study.optimize(lambda trial: lookup(table, ask_arch(trial)), n_trials=2)
+    told = list(sampler.engine.trials.values())
+    assert len(told) == 3 and told[0].text == ops_to_string(ops_from_nni(chosen))
+    assert told[0].status == "failed" and "pruned" in told[0].reason

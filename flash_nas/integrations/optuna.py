@@ -68,6 +68,18 @@ LABELS = {"accuracy": StudyDirection.MAXIMIZE, "error": StudyDirection.MINIMIZE}
 _HARDWARE_COLUMNS = ("latency_ms", "energy_mj", "area_mm2", "params")
 
 
+_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
+def _outcome(state: TrialState, values: Sequence[float] | None) -> tuple[float | None, str]:
+    """A finished trial's label (its first value), or None and why there is none."""
+    if state == TrialState.COMPLETE and values:
+        return float(values[0]), ""
+    if state == TrialState.PRUNED:
+        return None, "the trial was pruned"
+    return None, f"the trial ended {state.name.lower()} without a value"
+
+
 def distributions(translator: SpaceTranslator) -> dict[str, BaseDistribution]:
     """Optuna's distribution for each parameter of a translated NNI search space."""
     return {name: _distribution(p) for name, p in translator.parameters.items()}
@@ -135,6 +147,9 @@ class FlashSampler(BaseSampler):
         self.proposals: dict[int, Proposal] = {}
         self._lock = threading.RLock()
         self._checked: tuple[StudyDirection, ...] | None = None
+        #: Numbers of the study's trials the engine has heard of (told, or skipped with a
+        #: warning), so that each finished trial reaches it once.
+        self._known: set[int] = set()
 
     # ------------------------------------------------------------------ directions
     def _check_directions(self, study: Study) -> None:
@@ -173,7 +188,38 @@ class FlashSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         self._check_directions(study)
+        with self._lock:
+            self._join(study)
         return dict(self.search_space)
+
+    def _join(self, study: Study) -> None:
+        """Tell the engine every finished trial of the study it has not heard of: those of an
+        existing study the sampler joined (``optuna.load_study(..., sampler=...)``), and those
+        other workers sharing the study's storage finished. Without them, the engine would
+        propose again what the study already ran, and learn from a part of its results."""
+        skipped = []
+        for trial in study.get_trials(deepcopy=False, states=_FINISHED):
+            if trial.number in self._known or trial.number in self.proposals:
+                continue
+            self._known.add(trial.number)
+            arch = self._params_arch(trial, quiet=True)
+            if arch is None:
+                skipped.append(trial.number)
+                continue
+            value, reason = _outcome(trial.state, trial.values)
+            self._tell(arch, value, reason, trial.number)
+        if skipped:
+            # Skipped, not refused: a study may also hold trials of other experiments, and a
+            # trial that failed before asking for every parameter; neither is a result the
+            # engine could learn from, and stopping the study would help nobody.
+            warnings.warn(
+                f"FlashSampler skips trial(s) {', '.join(map(str, skipped))} of study "
+                f"{study.study_name!r}: their parameters are not an architecture of its "
+                f"{self.settings.space} search space ({', '.join(self.search_space)}), so the "
+                f"engine does not learn from them.",
+                FlashNasWarning,
+                stacklevel=4,
+            )
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -229,35 +275,18 @@ class FlashSampler(BaseSampler):
         if self.independent_sampler is not None:
             self.independent_sampler.after_trial(study, trial, state, values)
         with self._lock:
+            self._known.add(trial.number)
             arch = self._arch(trial)
             if arch is None:
                 return
-            if state == TrialState.COMPLETE and values:
-                value, reason = float(values[0]), ""
-            elif state == TrialState.PRUNED:
-                value, reason = None, "the trial was pruned"
-            else:
-                value, reason = None, f"the trial ended {state.name.lower()} without a value"
+            value, reason = _outcome(state, values)
             self._tell(arch, value, reason, trial.number)
 
     def _arch(self, trial: FrozenTrial) -> Hashable | None:
         """The architecture the trial ran: the proposal, or what its parameters (enqueued by
         hand) say where they name the whole architecture."""
         proposal = self.proposals.get(trial.number)
-        params = {name: trial.params[name] for name in self.search_space if name in trial.params}
-        ran = None
-        if len(params) == len(self.search_space):
-            try:
-                ran = self.translator.from_nni(
-                    {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-                )
-            except (ArchFormatError, TypeError, ValueError) as exc:
-                warnings.warn(
-                    f"Trial {trial.number}: its parameters are not an architecture of the "
-                    f"search space ({exc}).",
-                    FlashNasWarning,
-                    stacklevel=3,
-                )
+        ran = self._params_arch(trial)
         if proposal is not None and ran is not None and ran != proposal.arch:
             # Fixed (enqueued) parameters overrode the proposal: it was never trained.
             self.engine.fail([proposal.arch], f"trial {trial.number} ran other parameters")
@@ -265,6 +294,25 @@ class FlashSampler(BaseSampler):
             pending = self.engine.trials.get(proposal.arch)
             return proposal.arch if pending is not None and pending.status == "pending" else None
         return ran
+
+    def _params_arch(self, trial: FrozenTrial, quiet: bool = False) -> Hashable | None:
+        """The architecture the trial's parameters name, or None where they name none."""
+        params = {name: trial.params[name] for name in self.search_space if name in trial.params}
+        if len(params) < len(self.search_space):
+            return None
+        try:
+            return self.translator.from_nni(
+                {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+            )
+        except (ArchFormatError, TypeError, ValueError) as exc:
+            if not quiet:
+                warnings.warn(
+                    f"Trial {trial.number}: its parameters are not an architecture of the "
+                    f"search space ({exc}).",
+                    FlashNasWarning,
+                    stacklevel=4,
+                )
+            return None
 
     def _tell(self, arch: Hashable, value: float | None, reason: str, number: int) -> None:
         try:
