@@ -40,6 +40,7 @@ from flash_nas.plugins.relaxation import Relaxation, Variable
 from flash_nas.validation import check_int
 from flash_nas_adapters.nb201_encoding import (
     EDGES,
+    NNI_OPS,
     OPS,
     Ops,
     check_ops,
@@ -217,6 +218,12 @@ class NasBench201Adapter(Adapter):
 
     def chance_accuracy(self) -> float:
         return 100.0 / self.num_classes
+
+    def search_space(self) -> dict[str, Any]:
+        """The space as NNI-style parameters: six ``choice`` parameters ``cell/{j}_{i}`` over
+        NNI's op names (what the Optuna sampler and the Ray searcher use when given none)."""
+        ops = [NNI_OPS[op] for op in OPS]
+        return {f"cell/{j}_{i}": {"_type": "choice", "_value": list(ops)} for j, i in EDGES}
 
     # ----------------------------------------------------------------- graphs
     @cached_property

@@ -18,16 +18,17 @@ from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string
 
 NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
 SPACE = {f"cell/{j}_{i}": {"_type": "choice", "_value": NNI_OPS} for j, i in EDGES}
-TOP_1_PERCENT = 93.77  # NB201's 157th best c10_test of 15,625 is 93.775
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 @pytest.fixture(scope="module")
 def table():
+    """Rows by architecture, the validation accuracy trials learn from, the test accuracy
+    the best one is judged by (NAS-Bench-201's protocol: never search on test accuracy)."""
     t = load_shipped_table()
     rows = {arch: row for row, arch in enumerate(t.archs)}
-    return rows, t.column("c10_test")
+    return rows, t.column("c10_valid"), t.column("c10_test")
 
 
 def ask_arch(trial):
@@ -35,14 +36,24 @@ def ask_arch(trial):
 
 
 def lookup(table, params):
-    rows, test = table
-    return float(test[rows[ops_to_string(ops_from_nni(params))]])
+    rows, valid, _ = table
+    return float(valid[rows[ops_to_string(ops_from_nni(params))]])
 
 
+@pytest.mark.slow
 def test_a_30_trial_study_finds_a_top_1_percent_cell_and_tells_every_result(table):
-    sampler = FlashSampler(space="nasbench201", search_space=SPACE, seed=0)
+    rows, valid, test = table
+    top_1_percent = sorted(test, reverse=True)[len(test) // 100 - 1]  # the 156th best of 15,625
+
+    # As Optuna's docs write a study; the sampler knows NAS-Bench-201's parameters itself.
+    sampler = FlashSampler(space="nasbench201", seed=0)
+
+    def objective(trial):
+        params = sampler.suggest_architecture(trial)
+        return float(valid[rows[ops_to_string(ops_from_nni(params))]])
+
     study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.optimize(lambda trial: lookup(table, ask_arch(trial)), n_trials=30)
+    study.optimize(objective, n_trials=30)
     engine = sampler.engine
     assert len(engine.trials) == 30
     assert all(t.status == "succeeded" for t in engine.trials.values())
@@ -51,7 +62,8 @@ def test_a_30_trial_study_finds_a_top_1_percent_cell_and_tells_every_result(tabl
         assert told.value == trial.value
         assert told.text == ops_to_string(ops_from_nni(trial.params))
     assert len({t.text for t in engine.trials.values()}) == 30  # no architecture twice
-    assert study.best_value >= TOP_1_PERCENT
+    best = rows[ops_to_string(ops_from_nni(study.best_params))]
+    assert test[best] >= top_1_percent
 
 
 def test_the_same_seed_proposes_the_same_architectures(table):
@@ -241,3 +253,16 @@ def test_joined_trials_that_name_no_architecture_are_skipped_with_a_warning(tabl
     told = list(sampler.engine.trials.values())
     assert len(told) == 3 and told[0].text == ops_to_string(ops_from_nni(chosen))
     assert told[0].status == "failed" and "pruned" in told[0].reason
+
+
+def test_without_a_search_space_the_sampler_asks_for_the_adapters_own_parameters(table):
+    sampler = FlashSampler(space="nasbench201", seed=0)
+    choices = optuna.distributions.CategoricalDistribution(NNI_OPS)
+    assert sampler.search_space == {name: choices for name in SPACE}  # NNI's labels and ops
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(lambda trial: lookup(table, sampler.suggest_architecture(trial)), n_trials=3)
+    proposed = [sampler.translator.to_nni(sampler.proposals[k].arch) for k in range(3)]
+    assert [t.params for t in study.trials] == proposed
+    assert len(sampler.engine.trials) == 3
+    with pytest.raises(SearchSpaceError, match=r"'nasbench101' space declares no param.*search_"):
+        FlashSampler(space="nasbench101")

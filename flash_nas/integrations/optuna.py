@@ -42,6 +42,7 @@ from flash_nas.integrations.params import (
     SearchSpaceError,
     SpaceTranslator,
     TunerConfigError,
+    adapter_search_space,
     translate_space,
 )
 from flash_nas.integrations.settings import EngineSettings
@@ -103,6 +104,23 @@ def _distribution(parameter: Parameter) -> BaseDistribution:
     return FloatDistribution(parameter.low, parameter.high, log=parameter.kind == "loguniform")
 
 
+def _suggest(trial: Any, name: str, distribution: BaseDistribution) -> Any:
+    """``trial.suggest_*`` for one declared distribution."""
+    if isinstance(distribution, CategoricalDistribution):
+        return trial.suggest_categorical(name, distribution.choices)
+    if isinstance(distribution, IntDistribution):
+        low, high, step, log = (
+            distribution.low,
+            distribution.high,
+            distribution.step,
+            distribution.log,
+        )
+        return trial.suggest_int(name, low, high, step=step, log=log)
+    assert isinstance(distribution, FloatDistribution)  # the only kinds distributions() makes
+    low_, high_ = distribution.low, distribution.high
+    return trial.suggest_float(name, low_, high_, step=distribution.step, log=distribution.log)
+
+
 class FlashSampler(BaseSampler):
     """The search engine behind Optuna's sampler protocol.
 
@@ -118,7 +136,7 @@ class FlashSampler(BaseSampler):
     def __init__(
         self,
         *,
-        search_space: Mapping[str, Any],
+        search_space: Mapping[str, Any] | None = None,
         label: str = "accuracy",
         independent_sampler: BaseSampler | None = None,
         seed: int = 0,
@@ -137,6 +155,8 @@ class FlashSampler(BaseSampler):
         self.settings = EngineSettings.check("FlashSampler", seed=seed, **arguments)
         self.label = label
         self.scale = LabelScale(0.0, 100.0, label == "accuracy", "%")
+        if search_space is None:  # the adapter's own parameters
+            search_space = adapter_search_space(self.settings.space, self.settings.space_options)
         self.translator = translate_space(
             self.settings.space, self.settings.space_options, search_space
         )
@@ -327,6 +347,12 @@ class FlashSampler(BaseSampler):
             self.engine.fail([arch], str(exc))
 
     # ------------------------------------------------------------------ helpers
+    def suggest_architecture(self, trial: Any) -> dict[str, Any]:
+        """Ask ``trial`` for every parameter of the search space, as declared (the
+        distributions of :attr:`search_space`), and return them: the architecture this sampler
+        proposed for the trial (or the parameters an enqueued trial fixed)."""
+        return {name: _suggest(trial, name, d) for name, d in self.search_space.items()}
+
     def proposal(self, trial: Any) -> Proposal:
         """The engine's proposal for a running trial (its ``text`` and ``values``: hardware
         quantities and metrics, e.g. ``values["latency_ms"]`` for a multi-objective study)."""

@@ -33,6 +33,7 @@ __all__ = [
     "SearchSpaceError",
     "SpaceTranslator",
     "TunerConfigError",
+    "adapter_search_space",
     "is_number",
     "json_key",
     "name_error",
@@ -302,6 +303,33 @@ class SampleTranslator(SpaceTranslator):
 
     def to_nni(self, arch: Hashable) -> dict[str, Any]:
         return dict(self._write(arch))
+
+
+#: Spaces without parameters of their own are searched through one ``arch`` choice over
+#: their architectures' texts up to this many (a larger choice bloats every stored trial).
+ARCH_CHOICE_LIMIT = 1_000
+
+
+def adapter_search_space(space_name: str, space_options: Mapping[str, Any]) -> dict[str, Any]:
+    """The NNI-style search space the adapter declares for itself (its ``search_space()``
+    method: NAS-Bench-201's six ``cell/{j}_{i}`` choices), or, for a small space without one,
+    one ``arch`` choice over every architecture's text. What the Optuna sampler and the Ray
+    searcher use when given no search space."""
+    adapter = plugins.get_adapter(space_name, **space_options)
+    declared = getattr(adapter, "search_space", None)
+    if callable(declared):
+        return dict(check_space_shape(declared()))
+    size = adapter.size()
+    if size is not None and size <= ARCH_CHOICE_LIMIT:
+        texts = adapter.enumerate().texts()
+        return {"arch": {"_type": "choice", "_value": list(texts)}}
+    count = "an uncounted number of" if size is None else f"{size:,}"
+    raise SearchSpaceError(
+        f"The {space_name!r} space declares no parameters of its own (no search_space() "
+        f"method) and has {count} architectures, too many for one 'arch' choice (at most "
+        f"{ARCH_CHOICE_LIMIT:,}); pass search_space= (an NNI-style search space, "
+        f"docs/optuna_ray.md)."
+    )
 
 
 def translate_space(
