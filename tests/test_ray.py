@@ -24,19 +24,25 @@ from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string
 
 NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
 SPACE = {f"cell/{j}_{i}": {"_type": "choice", "_value": NNI_OPS} for j, i in EDGES}
-TOP_1_PERCENT = 93.77  # NB201's 157th best c10_test of 15,625 is 93.775
+NB201_OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 
 
-def _table():
+def _table(column):
     t = load_shipped_table()
-    return dict(zip(t.archs, t.column("c10_test").tolist()))
+    return dict(zip(t.archs, t.column(column).tolist()))
 
 
-TABLE = _table()
+# Trials learn from validation accuracy; the best one is judged by its test accuracy.
+TABLE, TEST = _table("c10_valid"), _table("c10_test")
+TOP_1_PERCENT = sorted(TEST.values(), reverse=True)[len(TEST) // 100 - 1]  # 156th of 15,625
+
+
+def arch_text(config):
+    return ops_to_string(ops_from_nni({name: config[name] for name in SPACE}))
 
 
 def accuracy(config):
-    return TABLE[ops_to_string(ops_from_nni({name: config[name] for name in SPACE}))]
+    return TABLE[arch_text(config)]
 
 
 def trainable(config):
@@ -70,11 +76,21 @@ def local_ray():
         ray.shutdown()
 
 
+def nb201_trainable(config):
+    """A trial as Ray's docs write one: its config holds the searched and the constant
+    entries of the param_space; it reports a dict of metrics."""
+    assert config["epochs"] == 200  # a constant of the param_space, passed through
+    return {"acc": accuracy(config)}
+
+
 @pytest.mark.slow
-def test_a_30_trial_tune_run_finds_a_top_1_percent_cell(local_ray, tmp_path):
-    flash = searcher()
+def test_a_30_trial_tune_run_written_as_rays_docs_write_it_finds_a_top_1_percent_cell(
+    local_ray, tmp_path
+):
+    flash = FlashSearcher(space="nasbench201", metric="acc", mode="max")
     tuner = tune.Tuner(
-        trainable,
+        nb201_trainable,
+        param_space={**{f"cell/{j}_{i}": tune.choice(NNI_OPS) for j, i in EDGES}, "epochs": 200},
         tune_config=tune.TuneConfig(
             search_alg=flash, num_samples=30, max_concurrent_trials=1, reuse_actors=True
         ),
@@ -85,14 +101,14 @@ def test_a_30_trial_tune_run_finds_a_top_1_percent_cell(local_ray, tmp_path):
     told = {t.text: t.value for t in flash.engine.trials.values()}
     assert len(results) == len(told) == 30
     for result in results:
-        assert told[ops_to_string(ops_from_nni(result.config))] == result.metrics["accuracy"]
+        assert told[arch_text(result.config)] == result.metrics["acc"]
     assert all(t.status == "succeeded" for t in flash.engine.trials.values())
-    best = results.get_best_result(metric="accuracy", mode="max")
-    assert best.metrics["accuracy"] >= TOP_1_PERCENT
+    best = results.get_best_result(metric="acc", mode="max")
+    assert TEST[arch_text(best.config)] >= TOP_1_PERCENT
 
 
 def logged(config):
-    arch = ops_to_string(ops_from_nni({name: config[name] for name in SPACE}))
+    arch = arch_text(config)
     with open(config["log"], "a") as trained:
         trained.write(arch + "\n")
     return {"accuracy": TABLE[arch]}
@@ -117,9 +133,12 @@ def test_an_interrupted_tune_run_resumes_from_its_checkpoint_without_repeats(loc
     log = tmp_path / "trained.log"
     tuner = tune.Tuner(
         logged,
-        param_space={"log": str(log)},
+        param_space={**{name: tune.choice(NNI_OPS) for name in SPACE}, "log": str(log)},
         tune_config=tune.TuneConfig(
-            search_alg=searcher(), num_samples=16, max_concurrent_trials=1, reuse_actors=True
+            search_alg=FlashSearcher(space="nasbench201", metric="accuracy", mode="max"),
+            num_samples=16,
+            max_concurrent_trials=1,
+            reuse_actors=True,
         ),
         run_config=tune.RunConfig(
             storage_path=str(tmp_path),
@@ -202,6 +221,79 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     flash.save(str(tmp_path / "ckpt.json"))
     with pytest.raises(StateError, match="another search space"):
         other.restore(str(tmp_path / "ckpt.json"))
+
+
+def test_without_a_search_space_the_searcher_searches_the_adapters_own_parameters():
+    flash = FlashSearcher(space="nasbench201", metric="acc", mode="max", seed=0)
+    configs = drive(flash, 0, 3)
+    assert all(set(config) == set(SPACE) for config in configs)
+    assert flash.search_space == SPACE  # NNI's labels and ops
+    same = searcher(seed=0)  # given as search_space=: the same proposals
+    assert drive(same, 0, 3) == configs
+
+
+def tuned(param_space, **built):
+    """A searcher as Tune sets it up from a Tuner's param_space."""
+    flash = FlashSearcher(space="nasbench201", metric="acc", mode="max", seed=0, **built)
+    assert flash.set_search_properties(None, None, param_space) is True
+    return flash
+
+
+def test_the_tuners_param_space_is_the_searched_space():
+    flash = tuned({f"cell/{j}_{i}": tune.choice(NB201_OPS) for j, i in EDGES})
+    configs = [flash.suggest(f"t{k}") for k in range(3)]
+    assert all(set(c) == set(SPACE) and set(c.values()) <= set(NB201_OPS) for c in configs)
+    # Nested, as Tune users often write it: the config comes back in the same shape.
+    nested = tuned({"cell": {f"{j}_{i}": tune.choice(NNI_OPS) for j, i in EDGES}, "lr": 0.1})
+    config = nested.suggest("t0")
+    assert set(config) == {"cell"} and len(config["cell"]) == 6
+    assert nested.search_space == SPACE
+    # A subset of the ops restricts the search to it, as in search_space=.
+    only = tuned({f"cell/{j}_{i}": tune.choice(["none", "conv_3x3"]) for j, i in EDGES})
+    assert {v for k in range(4) for v in only.suggest(f"t{k}").values()} <= {"none", "conv_3x3"}
+
+
+def test_a_param_space_that_is_not_the_architectures_is_a_clear_error():
+    cells = {f"cell/{j}_{i}": tune.choice(NNI_OPS) for j, i in EDGES}
+    with pytest.raises(SearchSpaceError, match=r"param_space.*unknown lr.*as a constant"):
+        tuned({**cells, "lr": tune.loguniform(1e-3, 1e-1)})
+    with pytest.raises(SearchSpaceError, match=r"param_space.*missing cell/2_3"):
+        tuned({k: v for k, v in cells.items() if k != "cell/2_3"})
+    with pytest.raises(SearchSpaceError, match=r"'cell/0_1' lists 'conv_9x9'"):
+        tuned({**cells, "cell/0_1": tune.choice(["conv_9x9", "none"])})
+    with pytest.raises(TunerConfigError, match=r"'cell/0_1' as Float with a Normal sampler"):
+        tuned({**cells, "cell/0_1": tune.randn()})
+    with pytest.raises(TunerConfigError, match="declare the space in one place"):
+        tuned({**cells, "cell/0_1": tune.choice(["none"])}, search_space=SPACE)
+    assert tuned(cells, search_space=SPACE).search_space == SPACE  # the same space twice
+
+
+def test_tune_domains_become_nni_parameters():
+    flash = FlashSearcher(space="flash", metric="acc", mode="max", seed=0)
+    flash.set_search_properties(
+        None,
+        None,
+        {"width_1": tune.qrandint(16, 32, 8), "depth_1": tune.randint(1, 4),
+         "skips_1": tune.uniform(0, 1)},
+    )  # fmt: skip
+    assert flash.search_space == {
+        "width_1": {"_type": "quniform", "_value": [16, 32, 8]},
+        "depth_1": {"_type": "randint", "_value": [1, 4]},
+        "skips_1": {"_type": "uniform", "_value": [0, 1]},
+    }
+    config = flash.suggest("t0")
+    assert config["width_1"] in (16, 24, 32) and config["depth_1"] in (1, 2, 3)
+
+
+def test_a_param_space_search_restores_from_its_checkpoint(tmp_path):
+    space = {"cell": {f"{j}_{i}": tune.choice(NNI_OPS) for j, i in EDGES}}
+    flash = tuned(space)
+    flash.suggest("t0")
+    flash.save(str(tmp_path / "ckpt.json"))
+    fresh = FlashSearcher(space="nasbench201", metric="acc", mode="max", seed=0)
+    fresh.restore(str(tmp_path / "ckpt.json"))
+    assert fresh.set_search_properties(None, None, space)  # Tune sets it up again on resume
+    assert fresh.suggest("t1") == flash.suggest("t1")
 
 
 def test_without_ray_the_module_names_the_extra(monkeypatch):

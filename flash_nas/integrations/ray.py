@@ -378,11 +378,11 @@ def _nni_parameter(name: str, domain: Domain) -> dict[str, Any]:
         if quantum is None:
             kind = "loguniform" if isinstance(base, LogUniform) else "uniform"
             return {"_type": kind, "_value": [domain.lower, domain.upper]}
+    how = type(base).__name__.lstrip("_") + ("" if quantum is None else ", quantized")
     raise TunerConfigError(
-        f"The Tuner's param_space samples {name!r} as {type(domain).__name__} with a "
-        f"{type(base).__name__} sampler{'' if quantum is None else ' (quantized)'}, which "
-        f"FlashSearcher cannot search; use tune.choice, tune.randint, tune.qrandint, "
-        f"tune.uniform, tune.quniform or tune.loguniform."
+        f"The Tuner's param_space samples {name!r} as {type(domain).__name__} with a {how} "
+        f"sampler, which FlashSearcher cannot search; use tune.choice, tune.randint, "
+        f"tune.qrandint, tune.uniform, tune.quniform or tune.loguniform."
     )
 
 
