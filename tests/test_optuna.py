@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,30 +41,31 @@ def lookup(table, params):
     return float(valid[rows[ops_to_string(ops_from_nni(params))]])
 
 
+def doc_example(name):
+    """The Python block marked ``<!-- example: name -->`` in docs/optuna_ray.md."""
+    text = (Path(__file__).parent.parent / "docs" / "optuna_ray.md").read_text(encoding="utf-8")
+    return text.split(f"<!-- example: {name} -->\n```python\n", 1)[1].split("```", 1)[0]
+
+
 @pytest.mark.slow
-def test_a_30_trial_study_finds_a_top_1_percent_cell_and_tells_every_result(table):
-    rows, valid, test = table
-    top_1_percent = sorted(test, reverse=True)[len(test) // 100 - 1]  # the 156th best of 15,625
-
-    # As Optuna's docs write a study; the sampler knows NAS-Bench-201's parameters itself.
-    sampler = FlashSampler(space="nasbench201", seed=0)
-
-    def objective(trial):
-        params = sampler.suggest_architecture(trial)
-        return float(valid[rows[ops_to_string(ops_from_nni(params))]])
-
-    study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.optimize(objective, n_trials=30)
+def test_the_documented_30_trial_study_finds_a_top_1_percent_cell_and_tells_every_result(
+    capsys,
+):
+    example = {"__name__": "docs_optuna_example"}
+    exec(compile(doc_example("optuna"), "docs/optuna_ray.md", "exec"), example)
+    study, sampler, row, test = (example[k] for k in ("study", "sampler", "row", "test"))
     engine = sampler.engine
-    assert len(engine.trials) == 30
+    assert len(study.trials) == len(engine.trials) == 30
     assert all(t.status == "succeeded" for t in engine.trials.values())
     for trial in study.trials:
         told = engine.trials[sampler.proposals[trial.number].arch]
         assert told.value == trial.value
         assert told.text == ops_to_string(ops_from_nni(trial.params))
     assert len({t.text for t in engine.trials.values()}) == 30  # no architecture twice
-    best = rows[ops_to_string(ops_from_nni(study.best_params))]
-    assert test[best] >= top_1_percent
+    top_1_percent = sorted(test, reverse=True)[len(test) // 100 - 1]  # the 156th of 15,625
+    best = ops_to_string(ops_from_nni(study.best_params))
+    assert test[row[best]] >= top_1_percent
+    assert f"Best: {best} valid {study.best_value:.2f} %" in capsys.readouterr().out
 
 
 def test_the_same_seed_proposes_the_same_architectures(table):

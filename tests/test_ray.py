@@ -7,6 +7,7 @@ import math
 import os
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -76,35 +77,28 @@ def local_ray():
         ray.shutdown()
 
 
-def nb201_trainable(config):
-    """A trial as Ray's docs write one: its config holds the searched and the constant
-    entries of the param_space; it reports a dict of metrics."""
-    assert config["epochs"] == 200  # a constant of the param_space, passed through
-    return {"acc": accuracy(config)}
+def doc_example(name):
+    """The Python block marked ``<!-- example: name -->`` in docs/optuna_ray.md."""
+    text = (Path(__file__).parent.parent / "docs" / "optuna_ray.md").read_text(encoding="utf-8")
+    return text.split(f"<!-- example: {name} -->\n```python\n", 1)[1].split("```", 1)[0]
 
 
 @pytest.mark.slow
-def test_a_30_trial_tune_run_written_as_rays_docs_write_it_finds_a_top_1_percent_cell(
-    local_ray, tmp_path
-):
-    flash = FlashSearcher(space="nasbench201", metric="acc", mode="max")
-    tuner = tune.Tuner(
-        nb201_trainable,
-        param_space={**{f"cell/{j}_{i}": tune.choice(NNI_OPS) for j, i in EDGES}, "epochs": 200},
-        tune_config=tune.TuneConfig(
-            search_alg=flash, num_samples=30, max_concurrent_trials=1, reuse_actors=True
-        ),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
-    )
-    results = tuner.fit()
-    assert not results.errors
-    told = {t.text: t.value for t in flash.engine.trials.values()}
-    assert len(results) == len(told) == 30
-    for result in results:
-        assert told[arch_text(result.config)] == result.metrics["acc"]
-    assert all(t.status == "succeeded" for t in flash.engine.trials.values())
+def test_the_documented_30_trial_tune_run_finds_a_top_1_percent_cell(local_ray, tmp_path, capsys):
+    # Written as Ray's docs write a run: param_space of tune.choice, the searcher built from
+    # the space's name, metric and mode alone.
+    code = doc_example("ray").replace('"/tmp/flash-tune"', repr(str(tmp_path)))
+    example = {"__name__": "docs_ray_example"}
+    exec(compile(code, "docs/optuna_ray.md", "exec"), example)
+    results = example["results"]
+    assert not results.errors and len(results) == 30
+    archs = [arch_text(result.config) for result in results]
+    assert len(set(archs)) == 30  # no architecture twice
+    for arch, result in zip(archs, results):  # each trial learnt c10_valid of its cell
+        assert result.metrics["acc"] == TABLE[arch]
     best = results.get_best_result(metric="acc", mode="max")
     assert TEST[arch_text(best.config)] >= TOP_1_PERCENT
+    assert f"test {TEST[arch_text(best.config)]:.2f} %" in capsys.readouterr().out
 
 
 def logged(config):
