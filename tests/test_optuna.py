@@ -268,3 +268,29 @@ def test_without_a_search_space_the_sampler_asks_for_the_adapters_own_parameters
     assert len(sampler.engine.trials) == 3
     with pytest.raises(SearchSpaceError, match=r"'nasbench101' space declares no param.*search_"):
         FlashSampler(space="nasbench101")
+
+
+def test_an_architecture_another_worker_is_training_is_not_proposed_again(table):
+    first = FlashSampler(space="nasbench201", seed=0)
+    study = optuna.create_study(direction="maximize", sampler=first)
+    study.optimize(lambda trial: lookup(table, first.suggest_architecture(trial)), n_trials=1)
+    running = study.trials[0].params  # what a sampler with seed 0 proposes first
+    storage = optuna.storages.InMemoryStorage()
+    shared = optuna.create_study(storage=storage, study_name="shared", direction="maximize")
+    other_worker = shared.ask({n: optuna.distributions.CategoricalDistribution(NNI_OPS)
+                               for n in SPACE})  # fmt: skip
+    for name, value in running.items():  # another worker's trial, still running
+        storage.set_trial_param(
+            other_worker._trial_id, name, NNI_OPS.index(value),
+            optuna.distributions.CategoricalDistribution(NNI_OPS),
+        )  # fmt: skip
+    sampler = FlashSampler(space="nasbench201", seed=0)
+    joined = optuna.load_study(study_name="shared", storage=storage, sampler=sampler)
+    joined.optimize(lambda trial: lookup(table, sampler.suggest_architecture(trial)), n_trials=2)
+    assert all(t.params != running for t in joined.trials[1:])
+    text = ops_to_string(ops_from_nni(running))
+    assert {t.text: t.status for t in sampler.engine.trials.values()}[text] == "pending"
+    joined.tell(other_worker, lookup(table, running))  # the other worker finishes
+    joined.optimize(lambda trial: lookup(table, sampler.suggest_architecture(trial)), n_trials=1)
+    told = {t.text: t for t in sampler.engine.trials.values()}[text]
+    assert (told.status, told.value) == ("succeeded", lookup(table, running))

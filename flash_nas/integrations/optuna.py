@@ -248,7 +248,12 @@ class FlashSampler(BaseSampler):
         if not search_space:
             return {}
         with self._lock:
+            elsewhere = self._running_elsewhere(study, trial.number)
             (proposal,) = self.engine.ask(1)  # SearchExhaustedError once none is left
+            while proposal.arch in elsewhere:
+                # Another worker is training it: it stays pending here, and is told when that
+                # trial finishes (_join). Ends: the engine never proposes a pending one twice.
+                (proposal,) = self.engine.ask(1)
             self.proposals[trial.number] = proposal
             params = self.translator.to_nni(proposal.arch)
         return {
@@ -256,6 +261,16 @@ class FlashSampler(BaseSampler):
             for name, value in params.items()
             if name in search_space
         }
+
+    def _running_elsewhere(self, study: Study, current: int) -> set[Hashable]:
+        """The architectures other workers sharing the study's storage are training."""
+        found = set()
+        for other in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if other.number != current and other.number not in self.proposals:
+                arch = self._params_arch(other, quiet=True)
+                if arch is not None:
+                    found.add(arch)
+        return found
 
     def sample_independent(
         self,
