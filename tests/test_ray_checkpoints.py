@@ -162,6 +162,7 @@ def places(value, path=()):
     return found
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_any_json_value_in_any_field_of_a_checkpoint_is_restored_or_a_flash_nas_error(
