@@ -2,18 +2,21 @@
 
 A trial's architecture comes whole from :meth:`SearchEngine.ask` (Optuna's *relative*
 sampling); its result goes back through :meth:`SearchEngine.tell` when the trial ends. The
-objective function declares the architecture's parameters with the names and values of the NNI
-tuner's search space, so one objective works with both (see ``docs/optuna_ray.md``)::
+parameters are the adapter's own (NAS-Bench-201: six ``cell/{j}_{i}`` choices over NNI's op
+names), or those of an NNI-style ``search_space`` that restricts them, with the names and values
+of the NNI tuner's, so one objective works with both (see ``docs/optuna_ray.md``)::
 
-    SPACE = {f"cell/{j}_{i}": {"_type": "choice", "_value": OPS} for j, i in EDGES}
+    sampler = FlashSampler(space="nasbench201", seed=0)
 
     def objective(trial):
-        ops = {name: trial.suggest_categorical(name, spec["_value"])
-               for name, spec in SPACE.items()}
-        return train(ops)                      # accuracy in %
+        ops = sampler.suggest_architecture(trial)   # {"cell/0_1": "conv_3x3", ...}
+        return train(ops)                           # accuracy in %
 
-    sampler = FlashSampler(space="nasbench201", search_space=SPACE, seed=0)
     optuna.create_study(direction="maximize", sampler=sampler).optimize(objective, 30)
+
+A sampler joining a study that has trials (``optuna.load_study``, or workers sharing its
+storage) tells the engine the finished ones first, and does not propose what another worker
+is training.
 
 ``choice`` parameters are asked with ``suggest_categorical(name, choices)`` (the choices in the
 search space's order), ``randint [low, high)`` with ``suggest_int(name, low, high - 1)``,
@@ -124,7 +127,9 @@ def _suggest(trial: Any, name: str, distribution: BaseDistribution) -> Any:
 class FlashSampler(BaseSampler):
     """The search engine behind Optuna's sampler protocol.
 
-    Arguments: ``search_space`` (the NNI-style search space whose parameters trials ask for),
+    Arguments: ``search_space`` (optional: the NNI-style search space whose parameters trials
+    ask for; by default the adapter's own, see :attr:`search_space` and
+    :meth:`suggest_architecture`),
     those of :mod:`flash_nas.integrations.settings` (space, hardware, objective, limits,
     method, seed...), ``label`` (``accuracy``: the study's first value is an accuracy in %,
     maximised; ``error``: an error rate in %, minimised) and ``independent_sampler`` (for
