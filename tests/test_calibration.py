@@ -11,7 +11,7 @@ import flash_nas
 from flash_nas import FlashNasError, TableError
 from flash_nas.cost.calibration import calibrate
 from flash_nas.cost.profile import Profile, load_profile
-from flash_nas_hardware.imc import ImcModel
+from flash_nas_hardware.imc.model import ImcModel
 from flash_nas_hardware.pi3b import Pi3BModel
 
 

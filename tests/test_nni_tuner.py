@@ -29,8 +29,8 @@ from flash_nas.integrations.params import (  # noqa: E402
 )
 from flash_nas.search.objective import ObjectiveError  # noqa: E402
 from flash_nas.search.pipeline import fit_predictor, run_search  # noqa: E402
-from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table  # noqa: E402
-from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+from flash_nas_adapters.nasbench201.encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter, load_shipped_table  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nni" / "nasbench201"
 NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]

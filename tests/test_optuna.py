@@ -13,8 +13,8 @@ optuna = pytest.importorskip("optuna", reason="the [optuna] extra is not install
 from flash_nas import MissingDependencyError  # noqa: E402
 from flash_nas.integrations.optuna import FlashSampler, distributions  # noqa: E402
 from flash_nas.integrations.params import SearchSpaceError, TunerConfigError  # noqa: E402
-from flash_nas_adapters.nasbench201 import load_shipped_table  # noqa: E402
-from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+from flash_nas_adapters.nasbench201.encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+from flash_nas_adapters.nasbench201.space import load_shipped_table  # noqa: E402
 
 NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
 SPACE = {f"cell/{j}_{i}": {"_type": "choice", "_value": NNI_OPS} for j, i in EDGES}

@@ -15,7 +15,7 @@ import flash_nas
 from flash_nas import HardwareModel, PluginError, UnknownNameError, hookimpl
 from flash_nas.errors import ParameterError
 from flash_nas.plugins.hookspecs import register_adapters, register_hardware
-from flash_nas_adapters.nasbench201 import NasBench201Adapter
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter
 
 TOY_PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin"
 
