@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import flash_nas
-from flash_nas._moved import MOVED, new_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +56,6 @@ ALLOWED = {
     "validation": {"errors"},
     # require() imports torchvision through its compatibility module before NNI and friends.
     "_imports": {"errors", "train"},
-    "_moved": set(),
     "_lazy": set(),
     "io": {"errors"},
     "graph": {"errors"},
@@ -153,53 +151,7 @@ def test_every_type_ignore_names_its_error_and_gives_a_reason():
     assert bare == []
 
 
-# --- the old flat layout still imports ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("old", sorted(MOVED))
-def test_an_old_module_path_is_the_new_module_with_a_warning(old):
-    new = new_name(old)
-    if old in ("flash_nas.nni_tuner",):
-        pytest.importorskip("nni", reason="the NNI tuner needs the nni extra")
-    code = (
-        "import importlib, warnings, sys\n"
-        "warnings.simplefilter('error')\n"
-        f"new = importlib.import_module({new!r})\n"
-        "try:\n"
-        f"    importlib.import_module({old!r})\n"
-        "except DeprecationWarning as warning:\n"
-        f"    assert {new!r} in str(warning), warning\n"
-        "else:\n"
-        "    raise SystemExit('no DeprecationWarning')\n"
-        "warnings.simplefilter('ignore')\n"
-        f"assert importlib.import_module({old!r}) is new\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-
-
-def test_old_submodule_paths_resolve_to_the_same_objects():
-    with pytest.warns(DeprecationWarning, match="flash_nas.graph.structure"):
-        from flash_nas.metrics._structure import live_edges as old_live_edges
-    with pytest.warns(DeprecationWarning, match="flash_nas.search.engine.engine"):
-        from flash_nas.engine.engine import SearchEngine as OldEngine
-    from flash_nas.graph.structure import live_edges
-    from flash_nas.search.engine import SearchEngine
-
-    assert old_live_edges is live_edges and OldEngine is SearchEngine
-    assert new_name("flash_nas.metricsx") is None and new_name("flash_nas.cli.search") is None
-
-
-def test_the_split_modules_keep_every_name_they_had():
-    import flash_nas.cost as cost
-
-    old_hardware = {"QUANTITIES", "Coefficient", "HardwareModel", "LinearCostModel", "EdgeShape",
-                    "edge_sums", "executed_edges", "live_edges", "op_flops", "op_macs"}
-    old_calibration = {"Fit", "Profile", "calibrate", "check_measurements", "fit_quality",
-                       "load_profile", "profile_status", "profile_summary"}
-    for name in old_hardware | old_calibration:
-        assert getattr(cost, name) is getattr(flash_nas, name, getattr(cost, name))
-    assert set(cost.__all__) >= old_hardware | old_calibration
+# --- the package surface ---------------------------------------------------------------------
 
 
 def test_import_flash_nas_loads_neither_numpy_nor_scipy():
@@ -247,17 +199,3 @@ def test_a_command_declared_lazily_has_the_same_line_as_in_full():
     light_lines = {a.dest: a.help for a in light_choices[0]._choices_actions}
     assert lines == light_lines == {name: line for name, (_, line) in COMMANDS.items()}
     assert list(full._subparsers._group_actions[0].choices) == list(COMMANDS)
-
-
-def test_nothing_in_the_repository_imports_an_old_path():
-    offenders = [
-        (str(path.relative_to(ROOT)), module)
-        for folder in ("flash_nas", "adapters", "hardware", "benchmarks", "tests", "examples", "docs")
-        for path in (ROOT / folder).rglob("*.py")
-        if path.name != "test_layout.py" and "build" not in path.parts
-        for module in imported_modules(path) | runtime_imports(path)
-        if new_name(module) is not None
-    ]
-    assert offenders == []
-    sample = ROOT / "tests" / "test_layout.py"  # this file names old paths on purpose
-    assert any(new_name(module) for module in imported_modules(sample) | runtime_imports(sample))

@@ -24,16 +24,10 @@ from flash_nas.search.shgo import SearchResult, hierarchical_shgo
 
 __all__ = [
     "Labels",
-    "NoFeasibleArchitecture",
     "check_accuracies",
     "fit_predictor",
     "run_search",
 ]
-
-
-
-#: The old name, kept for code written against 0.1.
-NoFeasibleArchitecture = NoFeasibleArchitectureError
 
 
 @dataclass(frozen=True)
