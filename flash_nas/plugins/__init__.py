@@ -7,6 +7,8 @@ found, and the contract tests it runs.
 * :mod:`.hookspecs` -- the pluggy hooks a plugin implements (``register_adapters``,
   ``register_hardware``, ``translate_search_space``);
 * :mod:`.registry` -- loading plugins from the ``flash_nas`` entry points, lookup by name;
+  hooks are called through pluggy's plugin manager, :mod:`.calls` naming the plugin behind
+  each registration and error;
 * :mod:`.testing` -- :class:`AdapterContract` and :class:`HardwareModelContract` (pytest).
 
 Room rule: imports the graph layer, :mod:`flash_nas.io` and :mod:`flash_nas.errors`; the one
