@@ -16,15 +16,15 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from flash_nas import Adapter, ArchFormatError
-from flash_nas.integrations.params import (
+from flash_nas.errors import SearchSpaceError
+from flash_nas.plugins.domain import LISTABLE
+from flash_nas.plugins.translator import (
     Parameter,
-    SearchSpaceError,
     SpaceTranslator,
     is_number,
     name_error,
     parse_parameter,
 )
-from flash_nas.search.engine.domain import LISTABLE
 
 __all__ = ["FlashTranslator"]
 
@@ -113,7 +113,7 @@ class FlashTranslator(SpaceTranslator):
             return _round(p.low * capacity), _round(p.high * capacity)
         return min(int(p.low), capacity), min(int(p.high) - 1, capacity)
 
-    def from_nni(self, params: Mapping[str, Any]) -> Hashable:
+    def to_arch(self, params: Mapping[str, Any]) -> Hashable:
         self.check_names(params)
         cells = []
         for c in range(1, self.n_cells + 1):
@@ -132,7 +132,7 @@ class FlashTranslator(SpaceTranslator):
             cells.append((width, depth, skips))
         return self.flash.check(cells)
 
-    def to_nni(self, arch: Hashable) -> dict[str, Any]:
+    def to_params(self, arch: Hashable) -> dict[str, Any]:
         params: dict[str, Any] = {}
         for c, (width, depth, skips) in enumerate(self.flash.check(arch), start=1):
             params[f"width_{c}"], params[f"depth_{c}"] = width, depth

@@ -66,7 +66,7 @@ from flash_nas_adapters.flash.relaxation import FlashRelaxation
 from flash_nas_adapters.flash.sampling import all_configs, draw_configs
 
 if TYPE_CHECKING:  # the NNI translation loads only when a search space comes
-    from flash_nas.integrations.params import SpaceTranslator
+    from flash_nas.plugins.translator import SpaceTranslator
 
 __all__ = [
     "BLOCKS",

@@ -12,12 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flash_nas import Adapter, ArchFormatError
-from flash_nas.integrations.params import (
-    SearchSpaceError,
-    SpaceTranslator,
-    name_error,
-    parse_parameter,
-)
+from flash_nas.errors import SearchSpaceError
+from flash_nas.plugins.translator import SpaceTranslator, name_error, parse_parameter
 from flash_nas_adapters.nasbench201.encoding import EDGES, NNI_OPS, OPS, check_ops
 
 __all__ = ["NasBench201Translator"]
@@ -62,7 +58,7 @@ class NasBench201Translator(SpaceTranslator):
             self.declared[label] = ops
         super().__init__(adapter, parameters)
 
-    def from_nni(self, params: Mapping[str, Any]) -> Any:
+    def to_arch(self, params: Mapping[str, Any]) -> Any:
         self.check_names(params)
         ops = []
         for label in self.labels:
@@ -75,7 +71,7 @@ class NasBench201Translator(SpaceTranslator):
             ops.append(self.op_ids[value])
         return tuple(ops)
 
-    def to_nni(self, arch: Any) -> dict[str, Any]:
+    def to_params(self, arch: Any) -> dict[str, Any]:
         params = {}
         for label, op in zip(self.labels, check_ops(arch)):
             if op not in self.declared[label]:

@@ -48,7 +48,7 @@ from flash_nas_adapters.nasbench201.encoding import (
 )
 
 if TYPE_CHECKING:
-    from flash_nas.integrations.params import SpaceTranslator
+    from flash_nas.plugins.translator import SpaceTranslator
 
 N_ARCHS = len(OPS) ** len(EDGES)
 

@@ -29,7 +29,7 @@ from flash_nas_adapters.nni.nasbench201 import NniNasBench201Adapter
 from flash_nas_adapters.nni.proxylessnas import NniProxylessAdapter
 
 if TYPE_CHECKING:
-    from flash_nas.integrations.params import SpaceTranslator
+    from flash_nas.plugins.translator import SpaceTranslator
 
 ADAPTERS: dict[str, type[NniNasBench201Adapter | NniDartsAdapter | NniProxylessAdapter]] = {
     "nni-nasbench201": NniNasBench201Adapter,
@@ -50,7 +50,7 @@ def translate_search_space(
 ) -> SpaceTranslator | None:
     """One ``choice`` per label of the model space: NNI's samples are the parameters."""
     if isinstance(adapter, (NniNasBench201Adapter, NniDartsAdapter, NniProxylessAdapter)):
-        from flash_nas.integrations.params import SampleTranslator
+        from flash_nas.plugins.translator import SampleTranslator
 
         return SampleTranslator(adapter, search_space, adapter.from_sample, adapter.to_sample)
     return None

@@ -37,15 +37,10 @@ from flash_nas.errors import (
     FlashNasWarning,
     LabelError,
 )
-from flash_nas.integrations.params import (
-    Parameter,
-    SearchSpaceError,
-    SpaceTranslator,
-    TunerConfigError,
-    translate_space,
-)
+from flash_nas.integrations.params import SearchSpaceError, TunerConfigError, translate_space
 from flash_nas.integrations.settings import EngineSettings
 from flash_nas.io.tables import LabelScale
+from flash_nas.plugins.translator import Parameter, SpaceTranslator
 from flash_nas.search.engine import Proposal, SearchEngine
 
 optuna = require("optuna", "flash_nas.integrations.optuna (the FLASH sampler for Optuna)")
@@ -184,7 +179,7 @@ class FlashSampler(BaseSampler):
         with self._lock:
             (proposal,) = self.engine.ask(1)  # SearchExhaustedError once none is left
             self.proposals[trial.number] = proposal
-            params = self.translator.to_nni(proposal.arch)
+            params = self.translator.to_params(proposal.arch)
         return {
             name: tuple(value) if isinstance(value, list) else value
             for name, value in params.items()
@@ -248,7 +243,7 @@ class FlashSampler(BaseSampler):
         ran = None
         if len(params) == len(self.search_space):
             try:
-                ran = self.translator.from_nni(
+                ran = self.translator.to_arch(
                     {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
                 )
             except (ArchFormatError, TypeError, ValueError) as exc:

@@ -21,9 +21,10 @@ from typing import Any
 
 from flash_nas._imports import require
 from flash_nas.errors import FlashNasWarning, LabelError, SearchExhaustedError
-from flash_nas.integrations.params import SpaceTranslator, TunerConfigError, translate_space
+from flash_nas.integrations.params import TunerConfigError, translate_space
 from flash_nas.integrations.settings import EngineSettings, read_metric
 from flash_nas.io.tables import LabelScale
+from flash_nas.plugins.translator import SpaceTranslator
 from flash_nas.search.engine import SearchEngine
 from flash_nas.search.engine.state import StateError, engine_from_dict
 
@@ -117,7 +118,7 @@ class FlashSearcher(Searcher):
                 # Ray documents FINISHED (a str) as the answer but annotates Optional[Dict].
                 return Searcher.FINISHED  # type: ignore[return-value]  # Ray's own protocol
             self.trial_archs[trial_id] = proposal.arch
-            return self.translator.to_nni(proposal.arch)
+            return self.translator.to_params(proposal.arch)
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
