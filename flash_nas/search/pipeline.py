@@ -15,8 +15,8 @@ from flash_nas.errors import NoFeasibleArchitectureError, NotSupportedError
 from flash_nas.graph.metrics import score_batch
 from flash_nas.io.tables import check_rows
 from flash_nas.plugins.adapter import Adapter
+from flash_nas.plugins.domain import LISTABLE
 from flash_nas.plugins.hardware import HardwareModel
-from flash_nas.search.engine.domain import LISTABLE
 from flash_nas.search.evaluation import Evaluator, Scored
 from flash_nas.search.objective import Objective
 from flash_nas.search.predictor import AccuracyPredictor
