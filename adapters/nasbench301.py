@@ -3,7 +3,7 @@ trains it, through the ``nni-darts`` adapter, with DARTS ``Genotype`` strings as
 
 NAS-Bench-301's network is DARTS's CIFAR-10 evaluation network at **32 channels and 8 cells**
 (reductions at cells 2 and 5), which is NNI's ``DARTS(width=32, num_cells=8)``
-(:mod:`flash_nas_adapters.nni_darts`) cell for cell. One difference, found on the published
+(:mod:`flash_nas_adapters.nni.darts`) cell for cell. One difference, found on the published
 parameter counts: NAS-Lib, whose counts the shipped table holds, builds the candidate ops' batch
 norms without affine parameters (``affine=False``), while the stem and the cells'
 preprocessing keep theirs. This space does the same (:class:`flash_nas.Layer` ``affine``), so
@@ -28,7 +28,7 @@ import numpy as np
 
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, ChoiceSkeleton, Op, Table
-from flash_nas_adapters.nni_darts import CELL_TYPES, DARTS_OPS, NniDartsAdapter
+from flash_nas_adapters.nni.darts import CELL_TYPES, DARTS_OPS, NniDartsAdapter
 from flash_nas_adapters.space_tables import nasbench301_table
 
 WIDTH, CELLS = 32, 8

@@ -10,7 +10,7 @@ of yawen-d/TransNASBench), on 256x256 inputs:
   and no residual. Ops (TransNAS codes): **0 none, 1 skip_connect, 2 nor_conv_1x1 (ReLU-conv-BN),
   3 nor_conv_3x3**. The edges leaving node 0 carry the cell's stride and channel change, so there
   ``skip_connect`` is a FactorizedReduce (ReLU, two 1x1/2 convs each writing half, BN; written
-  as one 1x1/2 conv with the same weights and MACs, as :mod:`~flash_nas_adapters.nni_darts`
+  as one 1x1/2 conv with the same weights and MACs, as :mod:`~flash_nas_adapters.nni.darts`
   does).
 * **head** -- by ``task`` (the adapter parameter), after the official training configs
   (``configs/train_from_scratch/<task>/config.py``): ``class_scene`` global pooling and a linear

@@ -16,95 +16,23 @@ The package is laid out by stage, in the order one search flows through it (see
   outputs; :mod:`flash_nas.errors` and :mod:`flash_nas.validation` serve every stage.
 
 Every public name below is importable from ``flash_nas`` itself and loads on first use (PEP 562),
-so that ``import flash_nas`` (and ``flash-nas --help``) imports neither numpy nor scipy.
-Modules of the old flat layout (``flash_nas.batch``, ``flash_nas.hardware``...) still import,
-with a DeprecationWarning naming their new place (:mod:`flash_nas._moved`).
+so that ``import flash_nas`` (and ``flash-nas --help``) imports neither numpy nor scipy. The
+``TYPE_CHECKING`` block at the end is the one list of them (:mod:`flash_nas._lazy` reads it).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flash_nas import _moved
 from flash_nas._lazy import lazy_names
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
-_moved.install()
+__getattr__, __dir__, _public = lazy_names(__name__)
 
-#: Public name -> the module that defines it.
-_PUBLIC = {
-    "ArchFormatError": "flash_nas.errors",
-    "FlashNasError": "flash_nas.errors",
-    "GraphError": "flash_nas.errors",
-    "MissingDependencyError": "flash_nas.errors",
-    "NotSupportedError": "flash_nas.errors",
-    "PluginError": "flash_nas.errors",
-    "TableError": "flash_nas.errors",
-    "UnknownNameError": "flash_nas.errors",
-    "require": "flash_nas._imports",
-    "ArchGraph": "flash_nas.graph.arch",
-    "Cell": "flash_nas.graph.arch",
-    "Edge": "flash_nas.graph.arch",
-    "Layer": "flash_nas.graph.arch",
-    "Op": "flash_nas.graph.arch",
-    "Tensor": "flash_nas.graph.arch",
-    "ChoiceBatch": "flash_nas.graph.batch",
-    "ChoiceSkeleton": "flash_nas.graph.batch",
-    "GraphBatch": "flash_nas.graph.batch",
-    "ListBatch": "flash_nas.graph.batch",
-    "METRICS": "flash_nas.graph.metrics",
-    "Metric": "flash_nas.graph.metrics",
-    "get_metric": "flash_nas.graph.metrics",
-    "score": "flash_nas.graph.metrics",
-    "score_batch": "flash_nas.graph.metrics",
-    "executed_edges": "flash_nas.graph.structure",
-    "live_edges": "flash_nas.graph.structure",
-    "Adapter": "flash_nas.plugins.adapter",
-    "QUANTITIES": "flash_nas.plugins.hardware",
-    "HardwareModel": "flash_nas.plugins.hardware",
-    "ENTRY_POINT_GROUP": "flash_nas.plugins.registry",
-    "adapter_names": "flash_nas.plugins.registry",
-    "get_adapter": "flash_nas.plugins.registry",
-    "get_hardware": "flash_nas.plugins.registry",
-    "hardware_names": "flash_nas.plugins.registry",
-    "hookimpl": "flash_nas.plugins.registry",
-    "load_plugins": "flash_nas.plugins.registry",
-    "registrations": "flash_nas.plugins.registry",
-    "Coefficient": "flash_nas.cost.linear",
-    "LinearCostModel": "flash_nas.cost.linear",
-    "Profile": "flash_nas.cost.profile",
-    "load_profile": "flash_nas.cost.profile",
-    "calibrate": "flash_nas.cost.calibration",
-    "LabelScale": "flash_nas.io.tables",
-    "Table": "flash_nas.io.tables",
-    "read_table": "flash_nas.io.tables",
-    "write_table": "flash_nas.io.tables",
-    "SearchEngine": "flash_nas.search.engine",
-    "Recommendation": "flash_nas.search.engine",
-    "Proposal": "flash_nas.search.engine",
-    "GaussianProcess": "flash_nas.search.gp",
-    "AccuracyPredictor": "flash_nas.search.predictor",
-    "NotFittedError": "flash_nas.search.predictor",
-    "select_samples": "flash_nas.search.sampling",
-    "Objective": "flash_nas.search.objective",
-    "parse_objective": "flash_nas.search.objective",
-    "Evaluator": "flash_nas.search.evaluation",
-    "Relaxation": "flash_nas.plugins.relaxation",
-    "Variable": "flash_nas.plugins.relaxation",
-    "SearchResult": "flash_nas.search.shgo",
-    "exhaustive_search": "flash_nas.search.shgo",
-    "hierarchical_shgo": "flash_nas.search.shgo",
-    "build_module": "flash_nas.train.torch_builder",
-}
+__all__ = ["__version__", *_public]
 
-
-__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
-
-
-__all__ = ["__version__", *sorted(_PUBLIC)]
-
-if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ does the same
+if TYPE_CHECKING:  # the public names: type checkers read them here, __getattr__ loads them
     from flash_nas._imports import (
         require as require,
     )

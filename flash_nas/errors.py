@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "QUOTE_LIMIT",
     "ArchFormatError",
+    "CalibrationError",
     "DatasetError",
     "FlashNasError",
     "FlashNasWarning",
@@ -118,6 +119,10 @@ class ObjectiveError(FlashNasError, ValueError):
 
 class TrainingError(FlashNasError, ValueError):
     """Training parameters are out of range, or the network does not fit the data."""
+
+
+class CalibrationError(FlashNasError, ValueError):
+    """A cost fit that predicts worse than the model's own costs, or cannot be made."""
 
 
 class DatasetError(FlashNasError, ValueError):

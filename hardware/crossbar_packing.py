@@ -1,7 +1,7 @@
 """Block-diagonal packing: how the groups of a grouped conv lie on in-memory-computing arrays.
 
-One room, used by both IMC models: the analytical :mod:`flash_nas_hardware.imc` counts its
-crossbars with it, and :mod:`flash_nas_hardware.zigzag_sim` rewrites a grouped conv into the
+One room, used by both IMC models: the analytical :mod:`flash_nas_hardware.imc.model` counts its
+crossbars with it, and :mod:`flash_nas_hardware.zigzag.sim` rewrites a grouped conv into the
 layer ZigZag simulates with it.
 
 A group of a conv needs ``rows = kernel**2 x in_channels / groups`` rows of an array (its

@@ -15,9 +15,9 @@ from flash_nas.search.evaluation import Evaluator
 from flash_nas.search.objective import parse_objective
 from flash_nas.search.predictor import AccuracyPredictor
 from flash_nas.search.shgo import SearchResult
-from flash_nas_adapters.flash_space import FlashSpaceAdapter
-from flash_nas_adapters.nasbench201 import NasBench201Adapter
-from flash_nas_hardware.imc import ImcModel
+from flash_nas_adapters.flash.space import FlashSpaceAdapter
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter
+from flash_nas_hardware.imc.model import ImcModel
 
 Strategy = Callable[..., SearchResult]
 

@@ -10,7 +10,7 @@ pytest.importorskip("ray.tune", reason="the [ray] extra is not installed")
 pytest.importorskip("matplotlib", reason="the [plot] extra is not installed")
 
 from benchmarks.suite import PARTS, integrations
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from benchmarks.suite.options import Option, positive_int
 from benchmarks.suite.report import Section
 from benchmarks.suite.targets import load_targets
 from flash_nas import FlashNasError, TableError, get_adapter
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 COUNTS = {
     "seed",

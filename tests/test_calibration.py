@@ -11,7 +11,7 @@ import flash_nas
 from flash_nas import FlashNasError, TableError
 from flash_nas.cost.calibration import calibrate
 from flash_nas.cost.profile import Profile, load_profile
-from flash_nas_hardware.imc import ImcModel
+from flash_nas_hardware.imc.model import ImcModel
 from flash_nas_hardware.pi3b import Pi3BModel
 
 
@@ -66,7 +66,7 @@ def test_measurements_are_checked(batch):
             calibrate(model, batch, {"latency_ms": values}, fit_samples=25)
     with pytest.raises(TableError, match="79 measurements for 80 archs"):
         calibrate(model, batch, {"latency_ms": good[:-1]}, fit_samples=25)
-    with pytest.raises(FlashNasError, match="fit_samples must be an int in 1..79"):
+    with pytest.raises(FlashNasError, match="fit_samples must be .all. or an int in 1..79"):
         calibrate(model, batch, {"latency_ms": good}, fit_samples=80)
     with pytest.raises(FlashNasError, match="does not model 'area_mm2'"):
         calibrate(model, batch, {"area_mm2": good}, fit_samples=25)
@@ -104,11 +104,13 @@ def test_calibrate_on_chosen_rows_holds_out_exactly_the_others():
     batch = nb.sample(12, 0)
     truth = Pi3BModel(profile=None, ms_per_layer=0.2)
     measured = truth.estimate_batch(batch)["latency_ms"]
-    measured[3] *= 5  # only a fit that uses row 3 is pulled by it
+    # only a fit that uses row 3 is pulled by it (1.5x: off, but not the 2x of an outlier that
+    # calibration would set aside)
+    measured[3] *= 1.5
     rows = [i for i in range(12) if i != 3]
     profile = fit(Pi3BModel(), batch, {"latency_ms": measured}, fit_samples=11, fit_rows=rows)
     assert profile.fit["latency_ms"].rows == 1
-    assert profile.fit["latency_ms"].mape == pytest.approx(0.8, abs=0.02)  # 1/5 of the truth
+    assert profile.fit["latency_ms"].mape == pytest.approx(1 / 3, abs=0.02)  # 1/1.5 of it
     whole = fit(Pi3BModel(), batch, {"latency_ms": measured}, fit_samples=12,
                 fit_rows=list(range(12)))
     assert whole.fit == {}

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from flash_nas.cli import main
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 

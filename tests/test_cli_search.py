@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import flash_nas
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 from tests.cli_helpers import fail, rows, run
 
 

@@ -104,7 +104,7 @@ class TestTorch(BuiltInContract):
         ]
 
     # A traced module does not say where its repeated blocks are: its graph has no cells and
-    # the cell metric NN-Degree is 0 (documented in flash_nas_adapters.torch_fx).
+    # the cell metric NN-Degree is 0 (documented in flash_nas_adapters.torch.fx).
     has_cells = False
 
 

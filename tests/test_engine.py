@@ -21,7 +21,7 @@ from flash_nas.io.tables import LabelScale
 from flash_nas.search.engine import ListDomain, SearchEngine, StateError
 from flash_nas.search.objective import ObjectiveError
 from flash_nas.validation import ParameterError
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 CUT_OFF = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"
 

@@ -12,7 +12,7 @@ import pytest
 import flash_nas
 from flash_nas import ArchGraph, Cell, Edge, Layer, Op, Tensor, executed_edges, live_edges
 from flash_nas.graph.structure import edge_sums
-from flash_nas_hardware.imc import ImcModel
+from flash_nas_hardware.imc.model import ImcModel
 from flash_nas_hardware.pi3b import Pi3BModel
 
 

@@ -80,7 +80,7 @@ def _labels(path: Path, accuracies: dict[str, float]) -> Path:
 
 
 def test_a_poor_predictor_fit_is_warned_about_and_a_good_one_is_not(capsys, tmp_path):
-    from flash_nas_adapters.nasbench201 import load_shipped_table
+    from flash_nas_adapters.nasbench201.space import load_shipped_table
 
     table = load_shipped_table()
     rng = np.random.default_rng(0)

@@ -1,5 +1,5 @@
 """The FLASH space's modules: no import cycle at run time, every old name still importable from
-``flash_nas_adapters.flash_space``, and that module working as the ``flash`` entry point."""
+``flash_nas_adapters.flash.space``, and that module working as the ``flash`` entry point."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"
-FLASH_MODULES = sorted(path.stem for path in ADAPTERS.glob("flash_*.py"))
+FLASH = Path(__file__).resolve().parents[1] / "adapters" / "flash"
+FLASH_MODULES = sorted(path.stem for path in FLASH.glob("*.py") if path.stem != "__init__")
 
-#: What ``from flash_nas_adapters.flash_space import ...`` gave before the module was split
+#: What ``from flash_nas_adapters.flash.space import ...`` gave before the module was split
 #: (tests, benchmarks, the README and users import these).
 PUBLIC_NAMES = (
     "BLOCKS",
@@ -39,9 +39,9 @@ def _is_type_checking(node: ast.If) -> bool:
 
 
 def runtime_flash_imports(module: str) -> set[str]:
-    """The ``flash_*`` modules ``module`` imports when it loads: top-level imports only, not
+    """The modules of ``flash_nas_adapters.flash`` that ``module`` imports when it loads: top-level imports only, not
     those inside functions (run later) or under ``if TYPE_CHECKING`` (never run)."""
-    tree = ast.parse((ADAPTERS / f"{module}.py").read_text(encoding="utf-8"))
+    tree = ast.parse((FLASH / f"{module}.py").read_text(encoding="utf-8"))
     found = set()
     pending = list(tree.body)
     while pending:
@@ -52,7 +52,7 @@ def runtime_flash_imports(module: str) -> set[str]:
             found.add(node.module)
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-    prefix = "flash_nas_adapters."
+    prefix = "flash_nas_adapters.flash."
     return {
         name.removeprefix(prefix)
         for name in found
@@ -62,7 +62,7 @@ def runtime_flash_imports(module: str) -> set[str]:
 
 def test_the_flash_modules_import_each_other_without_a_cycle():
     graph = {module: runtime_flash_imports(module) for module in FLASH_MODULES}
-    assert graph["flash_space"] >= {"flash_batch", "flash_relaxation"}  # plain imports now
+    assert graph["space"] >= {"batch", "relaxation"}  # plain imports now
     loaded: list[str] = []
     while len(loaded) < len(graph):
         ready = [m for m in graph if m not in loaded and graph[m] <= set(loaded)]
@@ -72,13 +72,13 @@ def test_the_flash_modules_import_each_other_without_a_cycle():
 
 @pytest.mark.parametrize("name", PUBLIC_NAMES)
 def test_old_names_still_import_from_flash_space(name):
-    module = importlib.import_module("flash_nas_adapters.flash_space")
+    module = importlib.import_module("flash_nas_adapters.flash.space")
     assert name in module.__all__
     assert getattr(module, name) is not None
 
 
 def test_flash_space_has_no_module_getattr_left():
-    module = importlib.import_module("flash_nas_adapters.flash_space")
+    module = importlib.import_module("flash_nas_adapters.flash.space")
     assert not hasattr(module, "__getattr__")
     with pytest.raises(AttributeError):
         module.NoSuchName  # noqa: B018
@@ -86,13 +86,13 @@ def test_flash_space_has_no_module_getattr_left():
 
 def test_the_flash_entry_point_still_names_flash_space():
     (found,) = [ep for ep in entry_points(group="flash_nas") if ep.name == "flash"]
-    assert found.value == "flash_nas_adapters.flash_space"
+    assert found.value == "flash_nas_adapters.flash.space"
     plugin = found.load()
     assert hasattr(plugin, "register_adapters") and hasattr(plugin, "translate_search_space")
 
 
 @pytest.mark.parametrize("module", FLASH_MODULES)
 def test_every_flash_module_says_its_room_and_stays_small(module):
-    text = (ADAPTERS / f"{module}.py").read_text(encoding="utf-8")
+    text = (FLASH / f"{module}.py").read_text(encoding="utf-8")
     assert ast.get_docstring(ast.parse(text)), f"{module} has no module docstring"
     assert len(text.splitlines()) <= 400, f"{module} has {len(text.splitlines())} lines"

@@ -13,7 +13,7 @@ import pytest
 import flash_nas
 from flash_nas import ArchFormatError, NotSupportedError, UnknownNameError, score, score_batch
 from flash_nas.plugins.testing import AdapterContract
-from flash_nas_adapters.flash_space import (
+from flash_nas_adapters.flash.space import (
     BLOCKS,
     CellConfig,
     FlashBatch,

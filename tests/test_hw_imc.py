@@ -16,8 +16,8 @@ from flash_nas.cost.calibration import calibrate
 from flash_nas.errors import ParameterError
 from flash_nas.graph.structure import EdgeShape
 from flash_nas.plugins.testing import HardwareModelContract
-from flash_nas_hardware import imc
-from flash_nas_hardware.imc import PRESETS, ImcModel, mesh_hops
+from flash_nas_hardware.imc import model as imc
+from flash_nas_hardware.imc.model import PRESETS, ImcModel, mesh_hops
 
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"

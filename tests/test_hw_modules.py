@@ -12,10 +12,10 @@ import flash_nas
 
 HARDWARE = Path(__file__).resolve().parents[1] / "hardware"
 
-# What `from flash_nas_hardware.imc import ...` and `... zigzag_sim import ...` gave before the
+# What `from flash_nas_hardware.imc.model import ...` and `... zigzag_sim import ...` gave before the
 # split (their __all__ then, plus the module-level names tests and scripts used).
 OLD_NAMES = {
-    "flash_nas_hardware.imc": (
+    "flash_nas_hardware.imc.model": (
         "EVENTS",
         "PRESETS",
         "CrossbarMapping",
@@ -26,7 +26,7 @@ OLD_NAMES = {
         "Events",
         "register_hardware",
     ),
-    "flash_nas_hardware.zigzag_sim": (
+    "flash_nas_hardware.zigzag.sim": (
         "ZIGZAG_VERSION",
         "ZigZagLayer",
         "ZigZagModel",
@@ -46,21 +46,21 @@ def test_the_entry_point_modules_keep_their_names(module_name):
 
 
 def test_the_old_names_are_the_objects_of_the_new_modules():
-    from flash_nas_hardware.imc_mapping import CrossbarMapping
-    from flash_nas_hardware.zigzag_model import ZigZagModel
-    from flash_nas_hardware.zigzag_sim import ZigZagModel as Registered
-    from flash_nas_hardware.zigzag_workload import ZigZagLayer
+    from flash_nas_hardware.imc.mapping import CrossbarMapping
+    from flash_nas_hardware.zigzag.model import ZigZagModel
+    from flash_nas_hardware.zigzag.sim import ZigZagModel as Registered
+    from flash_nas_hardware.zigzag.workload import ZigZagLayer
 
     assert Registered is ZigZagModel
-    assert importlib.import_module("flash_nas_hardware.imc").CrossbarMapping is CrossbarMapping
-    assert importlib.import_module("flash_nas_hardware.zigzag_sim").ZigZagLayer is ZigZagLayer
+    assert importlib.import_module("flash_nas_hardware.imc.model").CrossbarMapping is CrossbarMapping
+    assert importlib.import_module("flash_nas_hardware.zigzag.sim").ZigZagLayer is ZigZagLayer
     if "imc" in flash_nas.hardware_names():  # the entry points are installed
         model = flash_nas.get_hardware("imc:aimc")
-        assert type(model).__module__ == "flash_nas_hardware.imc"
+        assert type(model).__module__ == "flash_nas_hardware.imc.model"
 
 
 def test_every_hardware_module_is_small_and_says_its_room():
-    for path in sorted(HARDWARE.glob("*.py")):
+    for path in sorted(HARDWARE.rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         assert len(source.splitlines()) <= 500, path.name
         assert source.startswith('"""'), f"{path.name} has no module docstring"

@@ -11,8 +11,8 @@ from hypothesis import given, strategies as st
 from flash_nas import Layer
 from flash_nas.errors import ParameterError
 from flash_nas_hardware.crossbar_packing import BlockDiagonalPacking, pack_block_diagonal
-from flash_nas_hardware.imc import ImcModel
-from flash_nas_hardware.zigzag_workload import ZigZagLayer, stored_block_diagonally
+from flash_nas_hardware.imc.model import ImcModel
+from flash_nas_hardware.zigzag.workload import ZigZagLayer, stored_block_diagonally
 
 
 @pytest.mark.parametrize(

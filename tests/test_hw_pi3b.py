@@ -13,7 +13,7 @@ import flash_nas
 from flash_nas import ArchGraph, FlashNasError, ListBatch
 from flash_nas.cost.calibration import calibrate
 from flash_nas.plugins.testing import HardwareModelContract
-from flash_nas_adapters.flash_space import (
+from flash_nas_adapters.flash.space import (
     BLOCKS,
     DEFAULT_DEPTHS,
     DEFAULT_WIDTHS,

@@ -24,8 +24,8 @@ from flash_nas import (
     UnknownNameError,
 )
 from flash_nas.plugins.testing import HardwareModelContract
-from flash_nas_hardware import zigzag_driver, zigzag_sim
-from flash_nas_hardware.zigzag_sim import ZigZagLayer, ZigZagModel, graph_layers
+from flash_nas_hardware.zigzag import driver as zigzag_driver, sim as zigzag_sim
+from flash_nas_hardware.zigzag.sim import ZigZagLayer, ZigZagModel, graph_layers
 
 
 def conv_op(name: str, c_in: int, c_out: int, kernel: int = 3, groups: int = 1) -> Op:

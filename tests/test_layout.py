@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import flash_nas
-from flash_nas._moved import MOVED, new_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +56,6 @@ ALLOWED = {
     "validation": {"errors"},
     # require() imports torchvision through its compatibility module before NNI and friends.
     "_imports": {"errors", "train"},
-    "_moved": set(),
     "_lazy": set(),
     "io": {"errors"},
     "graph": {"errors"},
@@ -153,53 +151,7 @@ def test_every_type_ignore_names_its_error_and_gives_a_reason():
     assert bare == []
 
 
-# --- the old flat layout still imports ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("old", sorted(MOVED))
-def test_an_old_module_path_is_the_new_module_with_a_warning(old):
-    new = new_name(old)
-    if old in ("flash_nas.nni_tuner",):
-        pytest.importorskip("nni", reason="the NNI tuner needs the nni extra")
-    code = (
-        "import importlib, warnings, sys\n"
-        "warnings.simplefilter('error')\n"
-        f"new = importlib.import_module({new!r})\n"
-        "try:\n"
-        f"    importlib.import_module({old!r})\n"
-        "except DeprecationWarning as warning:\n"
-        f"    assert {new!r} in str(warning), warning\n"
-        "else:\n"
-        "    raise SystemExit('no DeprecationWarning')\n"
-        "warnings.simplefilter('ignore')\n"
-        f"assert importlib.import_module({old!r}) is new\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-
-
-def test_old_submodule_paths_resolve_to_the_same_objects():
-    with pytest.warns(DeprecationWarning, match="flash_nas.graph.structure"):
-        from flash_nas.metrics._structure import live_edges as old_live_edges
-    with pytest.warns(DeprecationWarning, match="flash_nas.search.engine.engine"):
-        from flash_nas.engine.engine import SearchEngine as OldEngine
-    from flash_nas.graph.structure import live_edges
-    from flash_nas.search.engine import SearchEngine
-
-    assert old_live_edges is live_edges and OldEngine is SearchEngine
-    assert new_name("flash_nas.metricsx") is None and new_name("flash_nas.cli.search") is None
-
-
-def test_the_split_modules_keep_every_name_they_had():
-    import flash_nas.cost as cost
-
-    old_hardware = {"QUANTITIES", "Coefficient", "HardwareModel", "LinearCostModel", "EdgeShape",
-                    "edge_sums", "executed_edges", "live_edges", "op_flops", "op_macs"}
-    old_calibration = {"Fit", "Profile", "calibrate", "check_measurements", "fit_quality",
-                       "load_profile", "profile_status", "profile_summary"}
-    for name in old_hardware | old_calibration:
-        assert getattr(cost, name) is getattr(flash_nas, name, getattr(cost, name))
-    assert set(cost.__all__) >= old_hardware | old_calibration
+# --- the package surface ---------------------------------------------------------------------
 
 
 def test_import_flash_nas_loads_neither_numpy_nor_scipy():
@@ -249,15 +201,131 @@ def test_a_command_declared_lazily_has_the_same_line_as_in_full():
     assert list(full._subparsers._group_actions[0].choices) == list(COMMANDS)
 
 
-def test_nothing_in_the_repository_imports_an_old_path():
-    offenders = [
-        (str(path.relative_to(ROOT)), module)
-        for folder in ("flash_nas", "adapters", "hardware", "benchmarks", "tests", "examples", "docs")
-        for path in (ROOT / folder).rglob("*.py")
-        if path.name != "test_layout.py" and "build" not in path.parts
-        for module in imported_modules(path) | runtime_imports(path)
-        if new_name(module) is not None
+# --- the module import graph: no private name crosses a module, no circle ---------------------
+
+#: Source folder -> the package it imports as.
+PACKAGES = {"flash_nas": "flash_nas", "adapters": "flash_nas_adapters", "hardware": "flash_nas_hardware"}
+
+#: TEMPORARY, engine only: the search engine's modules import private names from each other in a
+#: circle (engine -> methods -> summary -> state), and cli/plot.py reaches in for one. The engine
+#: refactor (issue 20, item 1: methods behind one protocol) removes these; nothing else may join.
+ENGINE_PRIVATE_IMPORTS = {
+    ("flash_nas/search/engine/summary.py", "flash_nas.search.engine.methods._fitted_bo"),
+    ("flash_nas/search/engine/summary.py", "flash_nas.search.engine.methods._fitted_flash"),
+    ("flash_nas/cli/plot.py", "flash_nas.search.engine.methods._known"),
+}
+ENGINE_CIRCLES = [
+    [
+        "flash_nas.search.engine.engine",
+        "flash_nas.search.engine.methods",
+        "flash_nas.search.engine.state",
+        "flash_nas.search.engine.summary",
     ]
-    assert offenders == []
-    sample = ROOT / "tests" / "test_layout.py"  # this file names old paths on purpose
-    assert any(new_name(module) for module in imported_modules(sample) | runtime_imports(sample))
+]
+
+
+def source_modules(root: Path) -> dict[str, Path]:
+    """Dotted module name -> source file, for every module under ``root``'s source folders."""
+    found = {}
+    for folder, package in PACKAGES.items():
+        for path in (root / folder).rglob("*.py"):
+            parts = [package, *path.relative_to(root / folder).with_suffix("").parts]
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def module_imports(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, str | None]]:
+    """(module, imported name or None) for each run-time import (not under TYPE_CHECKING, those
+    inside functions included), relative imports resolved against ``name``'s package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            node.body = []
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, None) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found += [(base, alias.name) for alias in node.names]
+    return found
+
+
+def import_graph(root: Path) -> tuple[dict[str, set[str]], list[tuple[str, str]]]:
+    """The module import graph of ``root``'s sources, and every private name imported from
+    another module as (file, module.name)."""
+    modules = source_modules(root)
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    private = []
+    for name, path in modules.items():
+        for base, imported in module_imports(name, path, modules):
+            submodule = f"{base}.{imported}"
+            if imported and submodule in modules:
+                graph[name].add(submodule)
+                continue
+            if base in modules and base != name:
+                graph[name].add(base)
+            if imported and imported.startswith("_") and not imported.startswith("__"):
+                private.append((path.relative_to(root).as_posix(), submodule))
+    return graph, private
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while not group or group[-1] != module:
+                group.append(stack.pop())
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return sorted(found)
+
+
+def test_no_module_imports_a_private_name_from_another_module():
+    _, private = import_graph(ROOT)
+    assert set(private) - ENGINE_PRIVATE_IMPORTS == set()
+
+
+def test_no_modules_import_each_other_in_a_circle():
+    graph, _ = import_graph(ROOT)
+    assert [c for c in circles(graph) if c not in ENGINE_CIRCLES] == []
+
+
+def test_the_graph_checks_see_a_circle_and_a_private_import(tmp_path):
+    package = tmp_path / "flash_nas" / "room"
+    package.mkdir(parents=True)
+    (tmp_path / "flash_nas" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from flash_nas.room.b import _helper\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from flash_nas.room import c\n"
+        "def f():\n    from . import a\n"
+    )
+    (package / "c.py").write_text("from flash_nas.room import b\n")
+    for folder in ("adapters", "hardware"):
+        (tmp_path / folder).mkdir()
+    graph, private = import_graph(tmp_path)
+    assert circles(graph) == [["flash_nas.room.a", "flash_nas.room.b"]]
+    assert private == [("flash_nas/room/a.py", "flash_nas.room.b._helper")]

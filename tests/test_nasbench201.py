@@ -10,8 +10,8 @@ import pytest
 
 import flash_nas
 from flash_nas import ArchFormatError, score, score_batch
-from flash_nas_adapters import nb201_encoding as enc
-from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table
+from flash_nas_adapters.nasbench201 import encoding as enc
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter, load_shipped_table
 
 ALL_OPS = list(itertools.product(range(5), repeat=6))
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
@@ -245,7 +245,7 @@ def test_torch_models_have_the_graphs_parameters_and_output_shape(space):
 
 
 def test_accuracy_tables_from_the_package_or_a_csv(tmp_path):
-    from flash_nas_adapters.nasbench201 import load_accuracy_table
+    from flash_nas_adapters.nasbench201.space import load_accuracy_table
 
     assert len(load_accuracy_table()) == 15625
     path = tmp_path / "mine.csv"

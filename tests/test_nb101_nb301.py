@@ -26,7 +26,7 @@ from flash_nas_adapters.nasbench301 import (
     compact_to_arch,
     parse_genotype,
 )
-from flash_nas_adapters.nni_darts import NniDartsAdapter
+from flash_nas_adapters.nni.darts import NniDartsAdapter
 from flash_nas_adapters.space_tables import nasbench101_table, nasbench301_table
 
 CELL_5 = (

@@ -13,7 +13,7 @@ from flash_nas import MissingDependencyError, TableError, UnknownNameError
 api = pytest.importorskip("nas_201_api", reason="the official file reader needs the [nb201] extra")
 torch = pytest.importorskip("torch", reason="the official file reader needs the [torch] extra")
 
-from flash_nas_adapters.nb201_benchmark import (  # noqa: E402  (after the importorskips)
+from flash_nas_adapters.nasbench201.benchmark import (  # noqa: E402  (after the importorskips)
     ACCURACY_COLUMNS,
     PICKLE_WARNING,
     read_benchmark_file,

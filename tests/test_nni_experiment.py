@@ -88,7 +88,7 @@ def _run_child(
 
 
 def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_path):
-    from flash_nas_adapters.nasbench201 import load_shipped_table
+    from flash_nas_adapters.nasbench201.space import load_shipped_table
 
     env = {**os.environ, "HOME": str(tmp_path), "NNI_CONFIG_DIR": str(tmp_path / "nni-config")}
     registered = _flash_nas(env, "nni", "register")

@@ -15,11 +15,11 @@ import pytest
 
 import flash_nas
 from flash_nas import ArchFormatError, ArchGraph, score, score_batch
-from flash_nas_adapters import nni_spaces
-from flash_nas_adapters.nasbench201 import NasBench201Adapter
-from flash_nas_adapters.nni_darts import NniDartsAdapter
-from flash_nas_adapters.nni_nasbench201 import NniNasBench201Adapter
-from flash_nas_adapters.nni_proxylessnas import NniProxylessAdapter
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter
+from flash_nas_adapters.nni import spaces as nni_spaces
+from flash_nas_adapters.nni.darts import NniDartsAdapter
+from flash_nas_adapters.nni.nasbench201 import NniNasBench201Adapter
+from flash_nas_adapters.nni.proxylessnas import NniProxylessAdapter
 
 ALL_BUT_MASS = ("nn_degree", "nn_degree_neuron", "params", "macs", "flops", "activations")
 
@@ -123,7 +123,7 @@ def test_graphs_come_without_nni_or_torch():
         """
         import sys
         from flash_nas import score_batch
-        from flash_nas_adapters import nni_spaces
+        from flash_nas_adapters.nni import spaces as nni_spaces
         for factory in nni_spaces.ADAPTERS.values():
             adapter = factory()
             batch = adapter.sample(3, seed=1)

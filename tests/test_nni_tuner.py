@@ -22,15 +22,12 @@ import flash_nas  # noqa: E402
 from flash_nas import MissingDependencyError, UnknownNameError, hookimpl  # noqa: E402
 from flash_nas.cli import nni as nni_command  # noqa: E402
 from flash_nas.integrations.nni import FlashTuner  # noqa: E402
-from flash_nas.integrations.params import (  # noqa: E402
-    SampleTranslator,
-    SearchSpaceError,
-    TunerConfigError,
-)
+from flash_nas.integrations.params import SearchSpaceError, TunerConfigError  # noqa: E402
+from flash_nas.plugins.translator import SampleTranslator  # noqa: E402
 from flash_nas.search.objective import ObjectiveError  # noqa: E402
 from flash_nas.search.pipeline import fit_predictor, run_search  # noqa: E402
-from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table  # noqa: E402
-from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+from flash_nas_adapters.nasbench201.encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter, load_shipped_table  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nni" / "nasbench201"
 NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
@@ -88,8 +85,8 @@ def test_nb201_space_translates_both_namings_and_sends_the_declared_names():
         assert t.engine.listable and len(t.engine._pool_rows) == 15625
         params = t.generate_parameters(0)
         assert set(params) == set(LABELS) and set(params.values()) <= set(ops)
-        arch = t.translator.from_nni(params)
-        assert t.translator.to_nni(arch) == params
+        arch = t.translator.to_arch(params)
+        assert t.translator.to_params(arch) == params
         assert isinstance(t.translator.adapter, NasBench201Adapter)
 
 
@@ -147,7 +144,7 @@ def test_nb201_spaces_it_cannot_take_are_rejected_by_name(space, message):
 
 def test_the_first_proposals_are_the_initial_design_over_nn_degree(tuner):
     engine = tuner.engine
-    proposals = [tuner.translator.from_nni(tuner.generate_parameters(i)) for i in range(10)]
+    proposals = [tuner.translator.to_arch(tuner.generate_parameters(i)) for i in range(10)]
     assert len(set(proposals)) == 10
     assert {r.source for r in tuner.records.values()} == {"initial"}
     assert proposals == [engine.candidates.archs[row] for row in engine._design]
@@ -166,7 +163,7 @@ def test_after_the_design_proposals_come_from_the_model_and_never_repeat(tuner, 
     run_trials(tuner, table, 10)
     params = tuner.generate_parameters(10)
     assert tuner.records[10].source == "model"
-    arch = tuner.translator.from_nni(params)
+    arch = tuner.translator.to_arch(params)
     assert arch not in [r.arch for k, r in tuner.records.items() if k != 10]
     report(tuner, 10, params, table)
     run_trials(tuner, table, 14, start=11)
@@ -199,7 +196,7 @@ def test_method_flash_walks_the_hierarchical_shgo_ranking(table):
             s.arch for s, c in zip(ranked, cut) if s.arch not in set(labels.archs) and not c
         )
     )
-    proposed = [t.translator.from_nni(t.generate_parameters(25 + k)) for k in range(3)]
+    proposed = [t.translator.to_arch(t.generate_parameters(25 + k)) for k in range(3)]
     assert proposed == untried[:3]  # no new results: the same ranking, next untried each time
     assert {t.records[25 + k].source for k in range(3)} == {"model"}
 
@@ -212,7 +209,7 @@ def test_pending_results_get_more_of_the_design(table):
         report(t, i, params[i], table)
     extra = t.generate_parameters(10)
     assert t.records[10].source == "initial"
-    assert t.translator.from_nni(extra) not in {t.translator.from_nni(p) for p in params}
+    assert t.translator.to_arch(extra) not in {t.translator.to_arch(p) for p in params}
     report(t, 9, params[9], table)
     report(t, 10, extra, table)  # 11 labels now: the model proposes
     t.generate_parameters(11)
@@ -276,7 +273,7 @@ def test_a_result_is_kept_under_the_parameter_id_the_tuner_sent(tuner, table, ca
     tuner.receive_trial_result(0, second, 90.0)  # mis-paired parameters
     assert tuner.records[0].parameters == first
     assert trial(tuner, 0).value == 90.0
-    assert tuner.engine.trials[tuner.translator.from_nni(second)].status == "pending"
+    assert tuner.engine.trials[tuner.translator.to_arch(second)].status == "pending"
     assert "keeping the tuner's record" in caplog.text
 
 
@@ -286,7 +283,7 @@ def test_customized_trials_and_imported_data_become_labels(tuner, table, caplog)
     space_archs = [engine.candidates.archs[r] for r in engine._pool_rows[:40]]
     data = [
         {
-            "parameter": tuner.translator.to_nni(arch),
+            "parameter": tuner.translator.to_params(arch),
             "value": {"default": float(valid[rows[engine.adapter.format(arch)]])},
         }
         for arch in space_archs[:30]
@@ -299,12 +296,12 @@ def test_customized_trials_and_imported_data_become_labels(tuner, table, caplog)
     assert len(engine.labelled()[0]) == 30  # the repeat replaces, the foreign one fails
     assert engine.trials[space_archs[0]].value == 90.0
     assert "skipping imported entry 32" in caplog.text
-    tuner.receive_trial_result(99, tuner.translator.to_nni(space_archs[35]), 91.0, customized=True)
+    tuner.receive_trial_result(99, tuner.translator.to_params(space_archs[35]), 91.0, customized=True)
     assert tuner.records[99].source == "customized" and len(engine.labelled()[0]) == 31
     # 31 labels >= 10: the model proposes at once and never repeats an imported architecture
     params = tuner.generate_parameters(0)
     assert tuner.records[0].source == "model"
-    assert tuner.translator.from_nni(params) not in space_archs
+    assert tuner.translator.to_arch(params) not in space_archs
 
 
 def test_import_data_never_unpickles(tmp_path, tuner):
@@ -328,8 +325,8 @@ def test_a_new_search_space_keeps_the_results(tuner, table):
     params = run_trials(tuner, table, 5)
     tuner.update_search_space(nb201_space(list(reversed(NNI_OPS))))
     assert len(tuner.engine.labelled()[0]) == 5
-    fresh = {tuner.translator.from_nni(tuner.generate_parameters(10 + k)) for k in range(25)}
-    assert not fresh & {tuner.translator.from_nni(p) for p in params}
+    fresh = {tuner.translator.to_arch(tuner.generate_parameters(10 + k)) for k in range(25)}
+    assert not fresh & {tuner.translator.to_arch(p) for p in params}
 
 
 # ------------------------------------------------------------------------------ FLASH space
@@ -353,16 +350,16 @@ def test_flash_space_builds_the_adapter_from_the_search_space():
     assert adapter.depths == ((2, 3, 4),) * 3
     assert not t.engine.listable and 0 < len(t.engine._pool_rows) <= t.settings.pool_size
     params = t.generate_parameters(0)
-    arch = t.translator.from_nni(params)
-    assert t.translator.to_nni(arch) == params and t.translator.contains(arch)
+    arch = t.translator.to_arch(params)
+    assert t.translator.to_params(arch) == params and t.translator.contains(arch)
     # a density of 0.5 takes half the capacity (rounded half up), a count is capped by it
     w, d = 24, 4
     capacity = adapter.skip_capacity(w, d)
-    half = t.translator.from_nni({**params, "width_1": w, "depth_1": d, "skips_1": 0.5})
+    half = t.translator.to_arch({**params, "width_1": w, "depth_1": d, "skips_1": 0.5})
     assert half[0] == (w, d, math.floor(capacity / 2 + 0.5))
     counted = FlashTuner(space="flash", seed=0)
     counted.update_search_space(flash_space(skips={"_type": "randint", "_value": [0, 1000]}))
-    row = counted.translator.from_nni(
+    row = counted.translator.to_arch(
         {"width_1": 16, "depth_1": 3.0, "skips_1": 999, "width_2": 24, "depth_2": 2, "skips_2": 0}
     )
     assert row == ((16, 3, counted.translator.adapter.skip_capacity(16, 3)), (24, 2, 0))
@@ -379,7 +376,7 @@ def test_a_flash_space_small_enough_is_listed_and_then_exhausted():
     # depth 2 has no skip pair (skips 0 only); depth 3 has one pair of 8 channels: skips 0 or 1
     pool = [t.engine.candidates.archs[r] for r in t.engine._pool_rows]
     assert t.engine.listable and sorted(pool) == [((8, 2, 0),), ((8, 3, 0),), ((8, 3, 1),)]
-    proposed = {t.translator.from_nni(t.generate_parameters(i)) for i in range(3)}
+    proposed = {t.translator.to_arch(t.generate_parameters(i)) for i in range(3)}
     assert proposed == set(pool)
     with pytest.raises(nni.NoMoreTrialError):
         t.generate_parameters(3)
@@ -392,7 +389,7 @@ def test_flash_space_with_results_proposes_untried_architectures():
     archs = []
     adapter = t.translator.adapter
     for parameter_id in range(14):
-        arch = t.translator.from_nni(t.generate_parameters(parameter_id))
+        arch = t.translator.to_arch(t.generate_parameters(parameter_id))
         archs.append(arch)
         g = flash_nas.score_batch(adapter.batch([arch]), ["nn_degree"])["nn_degree"][0]
         t.receive_trial_result(parameter_id, None, 60 + 30 * (1 - math.exp(-g / 40)))

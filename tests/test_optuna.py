@@ -14,8 +14,8 @@ optuna = pytest.importorskip("optuna", reason="the [optuna] extra is not install
 from flash_nas import MissingDependencyError  # noqa: E402
 from flash_nas.integrations.optuna import FlashSampler, distributions  # noqa: E402
 from flash_nas.integrations.params import SearchSpaceError, TunerConfigError  # noqa: E402
-from flash_nas_adapters.nasbench201 import load_shipped_table  # noqa: E402
-from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+from flash_nas_adapters.nasbench201.encoding import EDGES, ops_from_nni, ops_to_string  # noqa: E402
+from flash_nas_adapters.nasbench201.space import load_shipped_table  # noqa: E402
 
 NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
 SPACE = {f"cell/{j}_{i}": {"_type": "choice", "_value": NNI_OPS} for j, i in EDGES}
@@ -263,7 +263,7 @@ def test_without_a_search_space_the_sampler_asks_for_the_adapters_own_parameters
     assert sampler.search_space == {name: choices for name in SPACE}  # NNI's labels and ops
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(lambda trial: lookup(table, sampler.suggest_architecture(trial)), n_trials=3)
-    proposed = [sampler.translator.to_nni(sampler.proposals[k].arch) for k in range(3)]
+    proposed = [sampler.translator.to_params(sampler.proposals[k].arch) for k in range(3)]
     assert [t.params for t in study.trials] == proposed
     assert len(sampler.engine.trials) == 3
     with pytest.raises(SearchSpaceError, match=r"'nasbench101' space declares no param.*search_"):

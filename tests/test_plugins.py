@@ -15,7 +15,7 @@ import flash_nas
 from flash_nas import HardwareModel, PluginError, UnknownNameError, hookimpl
 from flash_nas.errors import ParameterError
 from flash_nas.plugins.hookspecs import register_adapters, register_hardware
-from flash_nas_adapters.nasbench201 import NasBench201Adapter
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter
 
 TOY_PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin"
 
@@ -307,3 +307,124 @@ def test_plugin_guide_covers_what_a_plugin_author_needs():
         assert hook in vars(flash_nas.Adapter), hook  # the guide names real methods
     assert "translate_search_space(adapter, search_space" in guide
     assert "default `sample(n, seed)`" in guide
+
+
+# --- hooks are called through pluggy: wrappers and ordering apply ------------------------------
+
+
+class Inner:
+    def __init__(self, events, name):
+        self.events, self.name = events, name
+
+    @hookimpl
+    def register_adapters(self, register):
+        self.events.append(self.name)
+        register(self.name, Other)
+
+
+def test_a_wrapper_runs_around_the_other_plugins_and_registers_as_itself(add_plugin):
+    events = []
+
+    class Wrapping:
+        @hookimpl(wrapper=True)
+        def register_adapters(self, register):
+            events.append("wrapper: before")
+            register("wrapped-early", Other)
+            result = yield  # every other plugin registers here
+            events.append("wrapper: after")
+            register("wrapped-late", Other)
+            return result
+
+    add_plugin(Wrapping(), "wrapping")
+    add_plugin(Inner(events, "inner-space"), "inner")
+    entries = {r.name: r.plugin for r in flash_nas.registrations()}
+    assert events == ["wrapper: before", "inner-space", "wrapper: after"]
+    assert entries["wrapped-early"] == entries["wrapped-late"] == "wrapping"
+    assert entries["inner-space"] == "inner" and entries["nasbench201"] == "nasbench201"
+
+
+def test_an_old_style_hookwrapper_takes_effect_too(add_plugin):
+    class OldStyle:
+        @hookimpl(hookwrapper=True)
+        def register_hardware(self, register):
+            outcome = yield
+            outcome.get_result()
+            register("meter-after-all", Meter)
+
+    add_plugin(OldStyle(), "old-style")
+    entries = {(r.kind, r.name): r.plugin for r in flash_nas.registrations()}
+    assert entries["hardware", "meter-after-all"] == "old-style"
+
+
+def test_tryfirst_and_trylast_order_the_calls(add_plugin):
+    events = []
+
+    class Last(Inner):
+        @hookimpl(trylast=True)
+        def register_adapters(self, register):
+            super().register_adapters(register)
+
+    class First(Inner):
+        @hookimpl(tryfirst=True)
+        def register_adapters(self, register):
+            super().register_adapters(register)
+
+    # pluggy calls plain implementations last-registered first: the options must override that.
+    add_plugin(First(events, "first-space"), "first")
+    add_plugin(Inner(events, "middle-space"), "middle")
+    add_plugin(Last(events, "last-space"), "last")
+    flash_nas.adapter_names()
+    assert events == ["first-space", "middle-space", "last-space"]
+
+
+def test_a_wrapper_that_raises_after_the_others_is_named(add_plugin):
+    class Failing:
+        @hookimpl(wrapper=True)
+        def register_adapters(self, register):
+            yield
+            raise KeyError("lost")
+
+    add_plugin(Failing(), "failing-wrapper")
+    with pytest.raises(
+        PluginError,
+        match="Plugin 'failing-wrapper' raised while registering its adapters: KeyError: 'lost'",
+    ):
+        flash_nas.adapter_names()
+
+
+def test_an_inner_error_reaches_the_wrapper_named_after_its_plugin(add_plugin):
+    seen = []
+
+    class Watching:
+        @hookimpl(wrapper=True)
+        def register_adapters(self, register):
+            try:
+                return (yield)
+            except PluginError as error:
+                seen.append(str(error))
+                raise
+
+    class Broken:
+        @hookimpl
+        def register_adapters(self, register):
+            raise RuntimeError("disk full")
+
+    add_plugin(Watching(), "watching")
+    add_plugin(Broken(), "broken-inner")
+    with pytest.raises(PluginError, match="Plugin 'broken-inner' raised while registering"):
+        flash_nas.adapter_names()
+    assert len(seen) == 1 and "'broken-inner'" in seen[0]
+
+
+def test_register_called_after_its_hook_returned_is_refused(add_plugin):
+    kept = []
+
+    class Keeper:
+        @hookimpl
+        def register_adapters(self, register):
+            kept.append(register)
+
+    add_plugin(Keeper(), "keeper")
+    flash_nas.adapter_names()
+    with pytest.raises(PluginError, match="called after the register_adapters hook returned"):
+        kept[0]("too-late", Other)

@@ -20,8 +20,8 @@ from flash_nas import MissingDependencyError
 from flash_nas.integrations.params import SearchSpaceError, TunerConfigError
 from flash_nas.integrations.ray import FlashSearcher
 from flash_nas.search.engine import StateError
-from flash_nas_adapters.nasbench201 import load_shipped_table
-from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.encoding import EDGES, ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 NNI_OPS = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
 SPACE = {f"cell/{j}_{i}": {"_type": "choice", "_value": NNI_OPS} for j, i in EDGES}

@@ -13,8 +13,8 @@ pytest.importorskip("ray.tune", reason="the [ray] extra is not installed")
 from flash_nas.errors import FlashNasError
 from flash_nas.integrations.ray import FlashSearcher
 from flash_nas.search.engine import StateError
-from flash_nas_adapters.nasbench201 import load_shipped_table
-from flash_nas_adapters.nb201_encoding import ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.encoding import ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 TABLE = dict(zip(load_shipped_table().archs, load_shipped_table().column("c10_valid").tolist()))
 

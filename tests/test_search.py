@@ -22,15 +22,15 @@ from flash_nas.search.objective import parse_objective
 from flash_nas.search.pipeline import Labels, fit_predictor
 from flash_nas.search.predictor import AccuracyPredictor
 from flash_nas.search.shgo import SearchResult, exhaustive_search, hierarchical_shgo
-from flash_nas_adapters.flash_space import (
+from flash_nas_adapters.flash.space import (
     BLOCKS,
     CellConfig,
     FlashBatch,
     FlashRelaxation,
     FlashSpaceAdapter,
 )
-from flash_nas_adapters.nasbench201 import NasBench201Adapter, load_shipped_table
-from flash_nas_hardware.imc import ImcModel
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter, load_shipped_table
+from flash_nas_hardware.imc.model import ImcModel
 
 #: Odd corners: depth 1 and 2 (no skip capacity), odd spatial sizes, per-cell ranges, a cell with
 #: one width, another expansion and class count.

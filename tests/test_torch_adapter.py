@@ -16,8 +16,8 @@ torch = pytest.importorskip("torch", reason="the torch adapter needs the [torch]
 nn = torch.nn
 
 from flash_nas.train.torch_builder import build_module  # noqa: E402
-from flash_nas_adapters.torch_fx import graph_from_module  # noqa: E402
-from flash_nas_adapters.torch_space import TorchAdapter  # noqa: E402
+from flash_nas_adapters.torch.fx import graph_from_module  # noqa: E402
+from flash_nas_adapters.torch.space import TorchAdapter  # noqa: E402
 
 
 def torchvision_or_skip():

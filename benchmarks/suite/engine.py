@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks.suite.report import Csv, Section, caption, table
 from flash_nas.search.engine import SearchEngine
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 
 def _process_seconds(argv: list[str], repeats: int) -> list[float]:

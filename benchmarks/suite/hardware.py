@@ -36,7 +36,7 @@ from flash_nas.cost.linear import LinearCostModel
 from flash_nas.cost.profile import Fit
 from flash_nas.graph.batch import ChoiceBatch, GraphBatch
 from flash_nas.graph.metrics import score_batch
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 from flash_nas_hardware.pi3b import Pi3BModel
 
 HW_NAS_BENCH = {

@@ -7,7 +7,7 @@ a cold simulator cache costs seconds per network). ZigZag results are cached on 
 For each ZigZag in-memory-computing description (``aimc``, ``dimc``) and each space (NAS-Bench-201,
 FLASH's), simulate ``25 + N`` sampled architectures (less those that execute nothing),
 calibrate ``imc``'s matching preset (``imc:aimc`` for ``zigzag:aimc``: one 128 x 128 macro that
-every layer is time-multiplexed onto, see :mod:`flash_nas_hardware.imc`) on 25 of them and
+every layer is time-multiplexed onto, see :mod:`flash_nas_hardware.imc.model`) on 25 of them and
 predict the other N: Spearman rho, MAPE and
 the share within +-10 % for latency and energy, over seeds of the 25/N split. Also the time per
 network of the simulator (with how many layer shapes it had to simulate, the rest coming from

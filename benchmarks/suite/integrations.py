@@ -29,8 +29,8 @@ import numpy as np
 from scipy import stats
 
 from benchmarks.suite.report import Csv, Section, caption, figure, mean_std, table
-from flash_nas_adapters.nasbench201 import load_shipped_table
-from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.encoding import EDGES, ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 BUDGET = 30
 QUICK_BUDGET = 12

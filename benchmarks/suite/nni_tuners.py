@@ -38,8 +38,8 @@ import numpy as np
 
 from benchmarks.suite.options import Option, positive_int
 from benchmarks.suite.report import Csv, Section, caption, figure, table
-from flash_nas_adapters.nasbench201 import load_shipped_table
-from flash_nas_adapters.nb201_encoding import ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.encoding import ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nni" / "nasbench201"
 #: The goal: FLASH ahead of every NNI tuner at every budget from this many trials on.

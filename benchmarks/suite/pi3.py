@@ -43,7 +43,7 @@ from flash_nas.cost.calibration import calibrate, fit_quality
 from flash_nas.cost.profile import Profile
 from flash_nas.errors import MissingDependencyError
 from flash_nas.train.torchvision_compat import import_torchvision
-from flash_nas_adapters.torch_space import TorchAdapter
+from flash_nas_adapters.torch.space import TorchAdapter
 from flash_nas_hardware.pi3b import LOAD_POWER_W, Pi3BModel
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -19,7 +19,7 @@ import flash_nas
 from benchmarks.suite.report import Csv, Section, caption, figure, mean_std, table
 from flash_nas.search.predictor import AccuracyPredictor, NotFittedError, prediction_quality
 from flash_nas.search.sampling import STRATEGIES, select_samples
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 SAMPLE_COUNTS = (10, 25, 50, 100)
 FEATURE = "nn_degree"

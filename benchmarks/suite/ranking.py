@@ -30,7 +30,7 @@ from benchmarks.suite.report import Csv, Section, caption, figure, table
 from benchmarks.suite.scoring import DATA
 from benchmarks.suite.targets import TargetTable, load_targets
 from flash_nas import read_table, score_batch
-from flash_nas_adapters.nasbench201 import load_shipped_table, shipped_table_path
+from flash_nas_adapters.nasbench201.space import load_shipped_table, shipped_table_path
 
 OURS = ("nn_degree", "nn_degree_computing", "nn_degree_neuron", "nn_mass", "params", "flops")
 PUBLISHED = (

@@ -23,7 +23,7 @@ from scipy import stats
 import flash_nas
 from benchmarks.suite.report import Csv, Section, caption, table
 from flash_nas import read_table, score, score_batch
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FAST_METRICS = ("nn_degree", "params", "flops")

@@ -49,7 +49,7 @@ from flash_nas.search.engine import SearchEngine
 from flash_nas.search.evaluation import Evaluator
 from flash_nas.search.objective import parse_objective
 from flash_nas.search.shgo import SearchResult
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 LABELS, TRUTH = "c10_valid", "c10_test"
 BUDGET = 25

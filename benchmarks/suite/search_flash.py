@@ -11,7 +11,7 @@ architectures would really be.
 
 Setting: the default space (dense block, 3 cells, widths 16..64 step 8, depths 2..6, any skip
 count: 1.8e11 architectures), hardware from ``ImcModel()`` with its documented defaults (ReRAM
-crossbars, ISAAC/NeuroSim/SIAM costs; ``flash_nas_hardware.imc``), three objectives:
+crossbars, ISAAC/NeuroSim/SIAM costs; ``flash_nas_hardware.imc.model``), three objectives:
 
 1. ``acc/(latency*energy*area)``, FLASH's default. Under these models the hardware terms span
    three orders of magnitude and the predicted accuracy only 80-95 %, so its optimum is the
@@ -54,8 +54,8 @@ from flash_nas.search.objective import parse_objective
 from flash_nas.search.predictor import AccuracyPredictor
 from flash_nas.search.sampling import select_samples
 from flash_nas.search.shgo import LevelTiming, SearchResult, exhaustive_search, hierarchical_shgo
-from flash_nas_adapters.flash_space import FlashSpaceAdapter
-from flash_nas_hardware.imc import ImcModel
+from flash_nas_adapters.flash.space import FlashSpaceAdapter
+from flash_nas_hardware.imc.model import ImcModel
 
 #: The synthetic accuracy curve's constants (an assumption, see the module docs).
 CURVE = {"ceiling": 95.0, "drop": 25.0, "scale": 100.0}

@@ -36,8 +36,8 @@ from flash_nas import score_batch
 from flash_nas.search.evaluation import Evaluator
 from flash_nas.search.objective import parse_objective
 from flash_nas.search.shgo import hierarchical_shgo
-from flash_nas_adapters.flash_space import FlashBatch, FlashSpaceAdapter
-from flash_nas_hardware.imc import ImcModel
+from flash_nas_adapters.flash.space import FlashBatch, FlashSpaceAdapter
+from flash_nas_hardware.imc.model import ImcModel
 
 SIZES = (10, 100, 1_000, 10_000, 100_000, 1_000_000)
 RANDOM = 1_000_000

@@ -22,7 +22,7 @@ import numpy as np
 from flash_nas import Table, TableError, read_table
 from flash_nas.errors import ArchFormatError
 from flash_nas.search.pipeline import check_accuracies
-from flash_nas_adapters.nasbench201 import NasBench201Adapter
+from flash_nas_adapters.nasbench201.space import NasBench201Adapter
 
 #: A column is an accuracy when its lower-cased name contains one of these.
 ACCURACY_HINTS = ("acc", "test", "valid", "top1", "top5")

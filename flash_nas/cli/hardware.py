@@ -66,7 +66,9 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         description="Fit an analytical model's costs per event on --fit-samples rows of a "
         "measurements CSV (arch, then one column per measured quantity), predict every other "
         "row, print Spearman rho, Kendall tau, MAPE and the share within +-10%% on those "
-        "held-out rows, and write a profile (JSON) that `--profile` loads.",
+        "held-out rows, and write a profile (JSON) that `--profile` loads. Rows the fit finds "
+        "to be outliers (more than 2x off and far outside the others' spread) are set aside "
+        "and named; a fit that predicts worse than the model's own costs is an error.",
     )
     fit.add_argument("--hardware", required=True, help="analytical model to fit (pi3b, imc...)")
     fit.add_argument("--measurements", type=Path, required=True, metavar="CSV")
@@ -76,7 +78,20 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         help="quantities to fit, comma-separated; QUANTITY=COLUMN reads another column name "
         "(e.g. latency_ms=raspi4_latency)",
     )
-    fit.add_argument("--fit-samples", type=int, default=25, help="rows to fit on (default 25)")
+    fit.add_argument(
+        "--fit-samples",
+        type=_fit_samples,
+        default=25,
+        metavar="N|all",
+        help="rows to fit on, the rest judge the fit (default 25); 'all' fits on every row and "
+        "judges it by leave-one-out",
+    )
+    fit.add_argument(
+        "--accept-worse-fit",
+        action="store_true",
+        help="write the profile even when it predicts the judged rows worse than the model's "
+        "own costs (an error otherwise)",
+    )
     fit.add_argument("--seed", type=int, default=0, help="which rows are fitted (default 0)")
     fit.add_argument(
         "--space", help="search space of the archs (default: the one that parses them)"
@@ -203,6 +218,20 @@ def infer_adapter(texts: list[str], options: list[tuple[str, Any]]) -> tuple[str
     return accepting[0]
 
 
+def _fit_samples(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of rows or 'all', got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 row, got {value}")
+    return value
+
+
 def run_calibrate(args: argparse.Namespace) -> int:
     # scipy loads here, not when the command line starts
     from flash_nas.cost.calibration import calibrate
@@ -237,7 +266,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         check_indices(adapter, archs, table.indices, where)
     batch = adapter.batch(archs)
     measured = {quantity: table.column(column) for quantity, column in targets.items()}
-    if args.fit_samples >= len(batch):
+    if args.fit_samples != "all" and args.fit_samples >= len(batch):
         raise UsageError(
             f"--fit-samples {args.fit_samples} leaves no row to check the fit on: the file has "
             f"{len(batch)} rows. Fit on fewer, or measure more."
@@ -250,9 +279,16 @@ def run_calibrate(args: argparse.Namespace) -> int:
         fit_samples=args.fit_samples,
         seed=args.seed,
         source=str(args.measurements),
+        accept_worse=args.accept_worse_fit,
     )
     profile.save(args.output)
-    print(f"Fitted {args.hardware} on {args.fit_samples} of {len(batch)} rows (seed {args.seed}).")
+    if args.fit_samples == "all":
+        print(f"Fitted {args.hardware} on all {len(batch)} rows (quality by leave-one-out).")
+    else:
+        print(
+            f"Fitted {args.hardware} on {args.fit_samples} of {len(batch)} rows "
+            f"(seed {args.seed})."
+        )
     for line in profile_summary(profile):
         print(line)
     print(f"Wrote the profile to {args.output}; use it with --profile {args.output}.")

@@ -21,8 +21,8 @@ from flash_nas.cli._common import (
 )
 from flash_nas.cli.commands import summary
 from flash_nas.io.tables import Table
+from flash_nas.plugins.domain import LISTABLE
 from flash_nas.search.engine import METHODS
-from flash_nas.search.engine.domain import LISTABLE
 from flash_nas.search.sampling import STRATEGIES
 
 

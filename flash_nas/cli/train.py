@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -19,9 +18,10 @@ from flash_nas.cli._common import (
     read_arch_file,
     write_output,
 )
+from flash_nas.cli._training import training, training_data
 from flash_nas.cli.commands import summary
 from flash_nas.io.tables import Table, write_table
-from flash_nas.train.cifar import DATASETS, CifarData, load_cifar
+from flash_nas.train.cifar import DATASETS
 from flash_nas.train.training import TrainResult, check_fits, train_and_evaluate
 
 
@@ -194,37 +194,6 @@ def run(args: argparse.Namespace) -> int:
             write_table(_table(texts, indices, results, args.valid_size > 0), Path(args.output))
     write_output(_table(texts, indices, results, args.valid_size > 0), args.output)
     return 0
-
-
-def training_data(args: argparse.Namespace) -> CifarData:
-    """The dataset the flags name, cut to ``--limit-train``, with room for ``--valid-size``."""
-    data = load_cifar(args.data, args.dataset)
-    if args.limit_train is not None:
-        data = data.with_train_limit(args.limit_train)
-    if args.valid_size >= len(data.train_labels):
-        raise UsageError(
-            f"--valid-size {args.valid_size} leaves no training images: {data.name} has "
-            f"{len(data.train_labels):,} (after --limit-train)."
-        )
-    return data
-
-
-def training(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of :func:`~flash_nas.train.training.train_and_evaluate` the flags give
-    (shared by ``--archs``, ``--budget`` and ``--ray``)."""
-    return {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "momentum": args.momentum,
-        "weight_decay": args.weight_decay,
-        "nesterov": args.nesterov,
-        "seed": args.seed,
-        "augment": args.augment,
-        "valid_size": args.valid_size,
-        "threads": args.threads,
-        "device": args.device,
-    }
 
 
 def _summary(result: TrainResult) -> str:

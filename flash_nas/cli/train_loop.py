@@ -12,30 +12,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from flash_nas.cli._args import progress_wanted
 from flash_nas.cli._common import write_output
 from flash_nas.cli._resume import engine_from_args
-from flash_nas.cli.train import training, training_data
-from flash_nas.io.tables import Table, read_table, write_table
-from flash_nas.search.engine import SearchEngine
+from flash_nas.cli._training import earlier_rows, labels_table, training, training_data
+from flash_nas.io.tables import write_table
 from flash_nas.train.training import check_fits, train_and_evaluate
 
 __all__ = ["run_budget"]
-
-COLUMNS = ("accuracy", "valid_accuracy", "train_accuracy", "train_seconds")
-
-
-def _earlier(path: str) -> dict[str, dict[str, float]]:
-    """Rows of a labels CSV an earlier, interrupted run wrote."""
-    if path == "-" or not Path(path).is_file():
-        return {}
-    table = read_table(path, numeric=None)
-    return {
-        arch: {name: float(table.column(name)[row]) for name in table.columns}
-        for row, arch in enumerate(table.archs)
-    }
 
 
 def run_budget(args: argparse.Namespace) -> int:
@@ -47,7 +31,7 @@ def run_budget(args: argparse.Namespace) -> int:
             "images with --valid-size N to keep the test set for the final report.",
             file=sys.stderr,
         )
-    rows = _earlier(args.output)
+    rows = earlier_rows(args.output)
     done = sum(t.status != "pending" for t in engine.trials.values())
     for step in range(done, args.budget):
         (proposal,) = engine.ask(1)
@@ -72,23 +56,12 @@ def run_budget(args: argparse.Namespace) -> int:
         if args.state is not None:
             engine.save(args.state)
         if args.output != "-":
-            write_table(_table(engine, rows), Path(args.output))
+            write_table(labels_table(engine, rows), Path(args.output))
         print(
             f"[{step + 1}/{args.budget}] {proposal.text} ({proposal.source}): label {label:.2f}%",
             file=sys.stderr,
         )
     best = engine.recommend()
     print(f"Recommended: {best.text} ({best.accuracy:.2f}%, measured). {best.note}".rstrip())
-    write_output(_table(engine, rows), args.output)
+    write_output(labels_table(engine, rows), args.output)
     return 0
-
-
-def _table(engine: SearchEngine, rows: dict[str, dict[str, float]]) -> Table:
-    texts = tuple(rows)
-    names = [c for c in COLUMNS if all(c in rows[t] and np.isfinite(rows[t][c]) for t in texts)]
-    indices = [engine.adapter.index(engine.adapter.parse(t)) for t in texts]
-    return Table(
-        texts,
-        {name: np.array([rows[t][name] for t in texts]) for name in names},
-        None if any(i is None for i in indices) else np.array(indices),
-    )

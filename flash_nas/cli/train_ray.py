@@ -20,7 +20,7 @@ from flash_nas._imports import require
 from flash_nas.cli._args import UsageError
 from flash_nas.cli._common import write_output
 from flash_nas.cli._resume import engine_from_args
-from flash_nas.cli.train_loop import _earlier, _table
+from flash_nas.cli._training import earlier_rows, labels_table, training
 from flash_nas.errors import SearchExhaustedError
 from flash_nas.io.tables import write_table
 from flash_nas.search.engine import SearchEngine
@@ -78,15 +78,13 @@ def _loop(ray: Any, engine: SearchEngine, args: argparse.Namespace) -> int:
     cpus = args.threads or 1
     task = ray.remote(num_cpus=cpus, num_gpus=args.ray_gpus)(train_task)
     concurrency = args.ray_concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus)
-    rows = _earlier(args.output)
+    rows = earlier_rows(args.output)
     # Architectures in flight when an earlier run stopped are trained again first.
     retrain = [t.arch for t in engine.trials.values() if t.status == "pending"]
     done = sum(t.status != "pending" for t in engine.trials.values())
     in_flight: dict[Any, Hashable] = {}
     exhausted = False
-    from flash_nas.cli.train import training as training_arguments
-
-    training = training_arguments(args)
+    options = training(args)
     while True:
         while (
             not exhausted and len(in_flight) < concurrency and done + len(in_flight) < args.budget
@@ -109,7 +107,7 @@ def _loop(ray: Any, engine: SearchEngine, args: argparse.Namespace) -> int:
                 str(args.data),
                 args.dataset,
                 args.limit_train,
-                training,
+                options,
             )
             in_flight[reference] = arch
         if not in_flight:
@@ -142,7 +140,7 @@ def _loop(ray: Any, engine: SearchEngine, args: argparse.Namespace) -> int:
         print(f"[{done}/{args.budget}] {text}: label {label:.2f}%", file=sys.stderr)
     best = engine.recommend()
     print(f"Recommended: {best.text} ({best.accuracy:.2f}%, measured). {best.note}".rstrip())
-    write_output(_table(engine, rows), args.output)
+    write_output(labels_table(engine, rows), args.output)
     return 0
 
 
@@ -152,4 +150,4 @@ def _save(
     if args.state is not None:
         engine.save(args.state)
     if args.output != "-" and rows:
-        write_table(_table(engine, rows), Path(args.output))
+        write_table(labels_table(engine, rows), Path(args.output))

@@ -46,11 +46,13 @@ class Fit:
     kendall: float
     mape: float
     within_10pct: float
+    #: How the judged rows were kept out of the fit: ``held-out`` or ``leave-one-out``.
+    how: str = "held-out"
 
     def line(self) -> str:
         return (
             f"rho {self.spearman:.3f}, tau {self.kendall:.3f}, MAPE {self.mape:.1%}, "
-            f"within +-10%: {self.within_10pct:.1%} ({self.rows} held-out rows)"
+            f"within +-10%: {self.within_10pct:.1%} ({self.rows} {self.how} rows)"
         )
 
 

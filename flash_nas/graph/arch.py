@@ -55,7 +55,6 @@ LAYER_KINDS = (
     "flatten",
     "linear",
 )
-_SHAPE_PRESERVING = ("bn", "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "silu")
 _COMPUTING = ("conv", "avg_pool", "max_pool", "global_avg_pool", "linear")
 
 

@@ -22,13 +22,10 @@ import nni
 from nni.tuner import Tuner
 
 from flash_nas.errors import ArchFormatError, LabelError, SearchExhaustedError
-from flash_nas.integrations.params import (
-    SpaceTranslator,
-    TunerConfigError,
-    translate_space,
-)
+from flash_nas.integrations.params import TunerConfigError, translate_space
 from flash_nas.integrations.settings import EngineSettings, read_metric
 from flash_nas.io.tables import LabelScale
+from flash_nas.plugins.translator import SpaceTranslator
 from flash_nas.search.engine import SearchEngine
 
 __all__ = ["OPTIMIZE_MODES", "FlashTuner", "TrialRecord"]
@@ -128,7 +125,7 @@ class FlashTuner(Tuner):
 
     def _translate(self, parameters: Any) -> Hashable | None:
         try:
-            return self._require()[1].from_nni(parameters)
+            return self._require()[1].to_arch(parameters)
         except (ArchFormatError, TypeError, ValueError) as exc:
             _logger.warning("FlashTuner: cannot read parameters %r: %s", parameters, exc)
             return None
@@ -142,7 +139,7 @@ class FlashTuner(Tuner):
                 (proposal,) = engine.ask(1)
             except SearchExhaustedError as exc:
                 raise nni.NoMoreTrialError(str(exc)) from None
-            params = translator.to_nni(proposal.arch)
+            params = translator.to_params(proposal.arch)
             self.records[parameter_id] = TrialRecord(params, proposal.arch, proposal.source)
             _logger.info(
                 "FlashTuner: parameter %s (%s): %s", parameter_id, proposal.source, proposal.text

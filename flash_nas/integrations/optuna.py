@@ -41,15 +41,14 @@ from flash_nas.errors import (
     LabelError,
 )
 from flash_nas.integrations.params import (
-    Parameter,
     SearchSpaceError,
-    SpaceTranslator,
     TunerConfigError,
     adapter_search_space,
     translate_space,
 )
 from flash_nas.integrations.settings import EngineSettings
 from flash_nas.io.tables import LabelScale
+from flash_nas.plugins.translator import Parameter, SpaceTranslator
 from flash_nas.search.engine import Proposal, SearchEngine
 
 optuna = require("optuna", "flash_nas.integrations.optuna (the FLASH sampler for Optuna)")
@@ -260,7 +259,7 @@ class FlashSampler(BaseSampler):
                 # trial finishes (_join). Ends: the engine never proposes a pending one twice.
                 (proposal,) = self.engine.ask(1)
             self.proposals[trial.number] = proposal
-            params = self.translator.to_nni(proposal.arch)
+            params = self.translator.to_params(proposal.arch)
         return {
             name: tuple(value) if isinstance(value, list) else value
             for name, value in params.items()
@@ -341,7 +340,7 @@ class FlashSampler(BaseSampler):
         if len(params) < len(self.search_space):
             return None
         try:
-            return self.translator.from_nni(
+            return self.translator.to_arch(
                 {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
             )
         except (ArchFormatError, TypeError, ValueError) as exc:

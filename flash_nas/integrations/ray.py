@@ -27,13 +27,13 @@ from flash_nas._imports import require
 from flash_nas.errors import FlashNasError, FlashNasWarning, LabelError, SearchExhaustedError
 from flash_nas.integrations.params import (
     SearchSpaceError,
-    SpaceTranslator,
     TunerConfigError,
     adapter_search_space,
     translate_space,
 )
 from flash_nas.integrations.settings import EngineSettings, read_metric
 from flash_nas.io.tables import LabelScale
+from flash_nas.plugins.translator import SpaceTranslator
 from flash_nas.search.engine import SearchEngine
 from flash_nas.search.engine.state import StateError, engine_from_dict
 
@@ -163,7 +163,7 @@ class FlashSearcher(Searcher):
                 # Ray documents FINISHED (a str) as the answer but annotates Optional[Dict].
                 return Searcher.FINISHED  # type: ignore[return-value]  # Ray's own protocol
             self.trial_archs[trial_id] = proposal.arch
-            return _nest(translator.to_nni(proposal.arch), self.paths)
+            return _nest(translator.to_params(proposal.arch), self.paths)
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False

@@ -24,8 +24,9 @@ from typing import Any, cast
 from flash_nas import plugins
 from flash_nas.errors import quote
 from flash_nas.graph.metrics import parse_metric_names
-from flash_nas.integrations.params import SpaceTranslator, TunerConfigError, is_number
+from flash_nas.integrations.params import TunerConfigError
 from flash_nas.io.tables import PERCENT, LabelScale
+from flash_nas.plugins.translator import SpaceTranslator, is_number
 from flash_nas.search.engine import SearchEngine
 from flash_nas.search.engine.engine import METHODS
 from flash_nas.search.objective import LIMITS, default_objective, parse_objective

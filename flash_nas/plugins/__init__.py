@@ -6,18 +6,23 @@ found, and the contract tests it runs.
 * :mod:`.hardware` -- :class:`HardwareModel`, the base of every hardware model;
 * :mod:`.hookspecs` -- the pluggy hooks a plugin implements (``register_adapters``,
   ``register_hardware``, ``translate_search_space``);
+* :mod:`.domain` -- :class:`Domain`, the architectures a search may propose;
+* :mod:`.translator` -- :class:`SpaceTranslator`, what ``translate_search_space`` returns: a
+  tool's search-space parameters to architectures and back (NNI, Optuna and Ray Tune use it);
 * :mod:`.registry` -- loading plugins from the ``flash_nas`` entry points, lookup by name;
+  hooks are called through pluggy's plugin manager, :mod:`.calls` naming the plugin behind
+  each registration and error;
 * :mod:`.testing` -- :class:`AdapterContract` and :class:`HardwareModelContract` (pytest).
 
-Room rule: imports the graph layer, :mod:`flash_nas.io` and :mod:`flash_nas.errors`; the one
-upward reference is a type annotation (the translation hook returns a
-:class:`flash_nas.integrations.params.SpaceTranslator`). Built-in plugins (``adapters/``,
-``hardware/``) use only public names from here and the layers below.
+Room rule: imports the graph layer, :mod:`flash_nas.io` and :mod:`flash_nas.errors`, nothing
+above (the search engine and the integrations use this API, never the reverse). Built-in plugins
+(``adapters/``, ``hardware/``) use only public names from here and the layers below.
 """
 
 from __future__ import annotations
 
 from flash_nas.plugins.adapter import Adapter
+from flash_nas.plugins.domain import Domain
 from flash_nas.plugins.hardware import QUANTITIES, HardwareModel
 from flash_nas.plugins.registry import (
     ENTRY_POINT_GROUP,
@@ -34,14 +39,19 @@ from flash_nas.plugins.registry import (
     translate_search_space,
 )
 from flash_nas.plugins.relaxation import Relaxation, Variable
+from flash_nas.plugins.translator import Parameter, SampleTranslator, SpaceTranslator
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "QUANTITIES",
     "Adapter",
+    "Domain",
     "HardwareModel",
+    "Parameter",
     "Registration",
     "Relaxation",
+    "SampleTranslator",
+    "SpaceTranslator",
     "Variable",
     "adapter_names",
     "add_plugin",

@@ -13,15 +13,13 @@ a ``register`` callable and return nothing; :func:`translate_search_space` is a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
 
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
-
-if TYPE_CHECKING:
-    from flash_nas.integrations.params import SpaceTranslator
+from flash_nas.plugins.translator import SpaceTranslator
 
 hookspec = pluggy.HookspecMarker("flash_nas")
 
@@ -55,9 +53,9 @@ def translate_search_space(
 
     Called by the NNI tuner, the Optuna sampler and the Ray Tune searcher when they receive a
     search space (``{"name": {"_type": ..., "_value": [...]}}``) for a space given by name.
-    Return a :class:`flash_nas.integrations.params.SpaceTranslator` when ``adapter`` is one of
+    Return a :class:`flash_nas.plugins.translator.SpaceTranslator` when ``adapter`` is one of
     yours (check with ``isinstance``), else None so that other plugins are asked. Raise
-    :class:`~flash_nas.integrations.params.SearchSpaceError` naming any parameter or ``_type``
+    :class:`~flash_nas.errors.SearchSpaceError` naming any parameter or ``_type``
     you cannot take. ``build(**options)`` makes a new adapter of the same registered name with
     the user's options plus yours, for spaces whose shape the search space decides (FLASH's
     widths and depths). Stops at the first non-None result.

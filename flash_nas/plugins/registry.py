@@ -18,6 +18,7 @@ import pluggy
 from flash_nas.errors import FlashNasError, ParameterError, PluginError, UnknownNameError
 from flash_nas.plugins import hookspecs
 from flash_nas.plugins.adapter import Adapter
+from flash_nas.plugins.calls import PluginView, current_plugin
 from flash_nas.plugins.hardware import HardwareModel
 
 __all__ = [
@@ -88,7 +89,7 @@ def _load_entry_points() -> None:
 
 def _register_with_manager(plugin: object, name: str, distribution: str | None) -> None:
     try:
-        _state.manager.register(plugin, name=name)
+        _state.manager.register(PluginView(plugin, name, _state.manager, _hook_error), name=name)
         _state.manager.check_pending()
     except pluggy.PluginValidationError as exc:
         _state.manager.unregister(name=name)
@@ -123,30 +124,41 @@ def remove_plugin(name: str) -> None:
     _state.table = None
 
 
+def _hook_error(hook: str, plugin: str, exc: Exception) -> Exception | None:
+    """What replaces an exception a plugin's hook implementation raised (None: it goes through)."""
+    detail = f"{type(exc).__name__}: {exc}"
+    for kind, registration_hook in _HOOKS.items():
+        if hook == registration_hook:
+            return PluginError(f"Plugin {plugin!r} raised while registering its {kind}s: {detail}")
+    if isinstance(exc, FlashNasError):  # a translator refusing a search space, worded for users
+        return None
+    return PluginError(f"Plugin {plugin!r}'s {hook} hook failed: {detail}")
+
+
 def _collect(kind: Kind) -> dict[str, Registration]:
+    """Everything the plugins register, called through pluggy as any hook is (so hook wrappers
+    and tryfirst/trylast apply); each name is attributed to the plugin running when it came."""
     found: dict[str, Registration] = {}
-    base = _BASES[kind]
-    caller = getattr(_state.manager.hook, _HOOKS[kind])
-    # Call each implementation on its own, so that an error can name the plugin at fault.
-    for implementation in reversed(caller.get_hookimpls()):
-        plugin_name = implementation.plugin_name
-        register = _registrar(kind, base, plugin_name, found)
-        try:
-            implementation.function(register=register)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise PluginError(
-                f"Plugin {plugin_name!r} raised while registering its {kind}s: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+    hook = getattr(_state.manager.hook, _HOOKS[kind])
+    try:
+        hook(register=_registrar(kind, _BASES[kind], found))
+    except PluginError:
+        raise
+    except Exception as exc:  # pluggy's own (a hook wrapper that yields twice...): no plugin known
+        raise PluginError(f"The {_HOOKS[kind]} hook failed: {type(exc).__name__}: {exc}") from exc
     return found
 
 
 def _registrar(
-    kind: Kind, base: type, plugin_name: str, found: dict[str, Registration]
+    kind: Kind, base: type, found: dict[str, Registration]
 ) -> Callable[[str, Any], None]:
     def register(name: str, factory: Any) -> None:
+        plugin_name = current_plugin()
+        if plugin_name is None:
+            raise PluginError(
+                f"register({name!r}, ...) was called after the {_HOOKS[kind]} hook returned; "
+                "a plugin registers its names while the hook runs."
+            )
         if not isinstance(name, str) or not name or ":" in name or name != name.strip():
             raise PluginError(
                 f"Plugin {plugin_name!r} registered the {kind} name {name!r}; a name must be a "

@@ -11,7 +11,7 @@
 Room rule: imports the graph layer, the plugin API, :mod:`flash_nas.cost`, :mod:`flash_nas.io`,
 :mod:`flash_nas.validation` and :mod:`flash_nas.errors`; never a front end or training.
 
-The names of the old ``flash_nas.search`` module (the SHGO search) load from here on first use.
+Its public names load on first use.
 """
 
 from __future__ import annotations
@@ -20,21 +20,9 @@ from typing import TYPE_CHECKING
 
 from flash_nas._lazy import lazy_names
 
-_PUBLIC = {
-    "LevelTiming": "flash_nas.search.shgo",
-    "SearchResult": "flash_nas.search.shgo",
-    "exhaustive_search": "flash_nas.search.shgo",
-    "hierarchical_shgo": "flash_nas.search.shgo",
-    "SearchEngine": "flash_nas.search.engine",
-}
+__getattr__, __dir__, __all__ = lazy_names(__name__)
 
-
-__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
-
-
-__all__ = sorted(_PUBLIC)
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the public names: type checkers read them here, __getattr__ loads them
     from flash_nas.search.engine import (
         SearchEngine as SearchEngine,
     )

@@ -15,8 +15,8 @@ from flash_nas.errors import NoFeasibleArchitectureError, NotSupportedError
 from flash_nas.graph.metrics import score_batch
 from flash_nas.io.tables import check_rows
 from flash_nas.plugins.adapter import Adapter
+from flash_nas.plugins.domain import LISTABLE
 from flash_nas.plugins.hardware import HardwareModel
-from flash_nas.search.engine.domain import LISTABLE
 from flash_nas.search.evaluation import Evaluator, Scored
 from flash_nas.search.objective import Objective
 from flash_nas.search.predictor import AccuracyPredictor
@@ -24,16 +24,10 @@ from flash_nas.search.shgo import SearchResult, hierarchical_shgo
 
 __all__ = [
     "Labels",
-    "NoFeasibleArchitecture",
     "check_accuracies",
     "fit_predictor",
     "run_search",
 ]
-
-
-
-#: The old name, kept for code written against 0.1.
-NoFeasibleArchitecture = NoFeasibleArchitectureError
 
 
 @dataclass(frozen=True)

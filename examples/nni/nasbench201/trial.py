@@ -24,8 +24,8 @@ from typing import Any
 import nni
 
 import flash_nas
-from flash_nas_adapters.nasbench201 import load_shipped_table
-from flash_nas_adapters.nb201_encoding import ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.encoding import ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 EXAMPLE = {
     "cell/0_1": "conv_3x3",

@@ -29,7 +29,7 @@ import nni
 import flash_nas
 from flash_nas.train.cifar import load_cifar
 from flash_nas.train.training import train_and_evaluate
-from flash_nas_adapters.nb201_encoding import ops_from_nni
+from flash_nas_adapters.nasbench201.encoding import ops_from_nni
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,44 +1,23 @@
 """Which architectures a search may propose: a whole space, or the part an NNI space declares.
 
-A :class:`Domain` lists its architectures where that is cheap (up to :data:`LISTABLE`), draws
-them at random otherwise, and says whether one belongs. :class:`AdapterDomain` is a whole
-adapter's space; the NNI, Optuna and Ray front ends pass a domain restricted to the parameters
-their search space declares (``flash_nas.integrations.params``).
+A :class:`Domain` (the plugin API's, :mod:`flash_nas.plugins.domain`) lists its architectures
+where that is cheap (up to :data:`LISTABLE`), draws them at random otherwise, and says whether one
+belongs. :class:`AdapterDomain` is a whole adapter's space; the NNI, Optuna and Ray front ends
+pass a plugin's translator, restricted to the parameters their search space declares
+(:mod:`flash_nas.plugins.translator`).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 
 import numpy as np
 
 from flash_nas.errors import NotSupportedError
 from flash_nas.plugins.adapter import Adapter
+from flash_nas.plugins.domain import LISTABLE, Domain
 
 __all__ = ["LISTABLE", "AdapterDomain", "Domain", "ListDomain"]
-
-#: Spaces up to this size are listed whole: every search sees every architecture.
-LISTABLE = 200_000
-
-
-class Domain(ABC):
-    """The architectures one search may propose, all of one adapter's space."""
-
-    adapter: Adapter
-
-    @abstractmethod
-    def enumerate(self) -> list[Hashable] | None:
-        """Every architecture, or None when there are more than :data:`LISTABLE`."""
-
-    @abstractmethod
-    def sample(self, n: int, rng: np.random.Generator) -> list[Hashable]:
-        """Up to ``n`` distinct architectures drawn at random (fewer where the draws repeat)."""
-
-    def contains(self, arch: Hashable) -> bool:
-        """Whether ``arch`` may be proposed (every architecture of the adapter, by default)."""
-        return True
-
 
 class AdapterDomain(Domain):
     """Every architecture of ``adapter``'s space."""

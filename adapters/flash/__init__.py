@@ -1,0 +1,1 @@
+"""The FLASH space (registered by .space): its blocks, encoding and scoring formulas."""

@@ -1,0 +1,1 @@
+"""NAS-Bench-201: the space (registered by .space), its encoding, benchmark and translator."""

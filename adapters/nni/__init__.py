@@ -1,0 +1,1 @@
+"""NNI's spaces (nasbench201, darts, proxylessnas), registered together by .spaces."""

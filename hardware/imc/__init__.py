@@ -1,0 +1,1 @@
+"""The analytical in-memory-computing model (registered by .model): structure, mapping, costs."""

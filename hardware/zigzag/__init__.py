@@ -1,0 +1,1 @@
+"""The ZigZag simulator as a hardware model (registered by .sim): workload, driver, cache, model."""
