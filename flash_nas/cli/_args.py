@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from flash_nas.errors import UsageError
 
@@ -15,6 +16,7 @@ __all__ = [
     "PROGRESS_ENV",
     "UsageError",
     "add_progress_arguments",
+    "input_file",
     "progress_wanted",
     "set_progress",
 ]
@@ -60,3 +62,17 @@ def progress_wanted() -> bool:
     if forced in ("0", "false", "no", "off", "never"):
         return False
     return sys.stderr.isatty()
+
+
+def input_file(text: str) -> Path:
+    """An argparse ``type`` for an option that names a file to read: one that does not exist,
+    is a folder or cannot be read is a command-line error (exit status 2), found before any work
+    (instead of an error of whichever library opens it, with its own status)."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no file {text!r}; expected an existing file to read")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; expected a file to read")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be read (permission denied)")
+    return path

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from flash_nas import plugins
-from flash_nas.cli._args import UsageError, progress_wanted
+from flash_nas.cli._args import UsageError, input_file, progress_wanted
 from flash_nas.cli._common import (
     PROGRESS_ROWS,
     add_options_argument,
@@ -71,7 +71,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "and named; a fit that predicts worse than the model's own costs is an error.",
     )
     fit.add_argument("--hardware", required=True, help="analytical model to fit (pi3b, imc...)")
-    fit.add_argument("--measurements", type=Path, required=True, metavar="CSV")
+    fit.add_argument("--measurements", type=input_file, required=True, metavar="CSV")
     fit.add_argument(
         "--target",
         required=True,
@@ -109,7 +109,7 @@ def _add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
         help="hardware model, e.g. pi3b, imc, zigzag:aimc, hwnasbench:raspi4",
     )
     add_options_argument(parser, "hardware", "hardware model parameter (repeatable)")
-    parser.add_argument("--profile", type=Path, help="calibrated profile (JSON) to load")
+    parser.add_argument("--profile", type=input_file, help="calibrated profile (JSON) to load")
 
 
 def make_hardware(name: str, options: list[tuple[str, Any]], profile: Path | None) -> HardwareModel:

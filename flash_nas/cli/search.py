@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flash_nas.cli._args import UsageError
+from flash_nas.cli._args import UsageError, input_file
 from flash_nas.cli._common import (
     add_objective_arguments,
     add_options_argument,
@@ -103,7 +103,9 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     )
     search.add_argument("--hardware", help="hardware model (needed by latency/energy/area)")
     add_options_argument(search, "hardware")
-    search.add_argument("--profile", type=Path, help="calibrated profile for the hardware model")
+    search.add_argument(
+        "--profile", type=input_file, help="calibrated profile for the hardware model"
+    )
     add_objective_arguments(
         search,
         "what to maximise, e.g. 'acc' or 'acc/(latency*energy)' (default: follows --hardware, "

@@ -41,7 +41,11 @@ def load_label_table(adapter: Adapter, spec: str) -> tuple[Table, str]:
             f"--labels-from: {name!r} is neither a file nor a table this space ships "
             f"(shipped: {known})."
         )
-    table.column(column)  # unknown column: error listing the columns there are
+    if column not in table.columns:  # a name typed on the command line: a usage error
+        raise UsageError(
+            f"--labels-from {spec}: the table has no column {column!r}; its columns: "
+            f"{', '.join(table.columns) or 'none'}."
+        )
     return table, column
 
 
@@ -95,6 +99,7 @@ def run_search_command(args: argparse.Namespace) -> int:
     inputs = [("--labels-from", _label_path(args.labels_from))]
     if args.state is not None:
         inputs.append(("--state", args.state))
+        check_output(args.state, option="--state")  # written after every label: check it now
     check_output(args.output, inputs=inputs)
     if args.plot is not None:
         check_output(args.plot, option="--plot", inputs=inputs)
