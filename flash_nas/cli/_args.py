@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from flash_nas.errors import UsageError
@@ -21,11 +20,10 @@ __all__ = [
     "set_progress",
 ]
 
-#: Environment variable that forces progress bars on (1) or off (0), as --progress / --quiet do.
+#: Environment variable that forces progress bars on (1) or off (0), as --progress / --quiet do
+#: (the same name as :data:`flash_nas.plugins.progress.PROGRESS_ENV`, kept here so that
+#: ``flash-nas --help`` imports no stage).
 PROGRESS_ENV = "FLASH_NAS_PROGRESS"
-
-
-_progress_setting: bool | None = None
 
 
 def add_progress_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,27 +39,24 @@ def add_progress_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def set_progress(args: argparse.Namespace) -> None:
-    """Remember what ``--quiet`` / ``--progress`` asked for (None: decide by the terminal)."""
-    global _progress_setting
+    """Set the one progress switch flash-nas and its plugins read (:mod:`flash_nas.plugins.
+    progress`) from ``--quiet`` / ``--progress`` (neither: decided by the environment)."""
+    from flash_nas.plugins import progress
+
     if getattr(args, "quiet", False):
-        _progress_setting = False
+        progress.set_progress(False)
     elif getattr(args, "progress", False):
-        _progress_setting = True
+        progress.set_progress(True)
     else:
-        _progress_setting = None
+        progress.set_progress(None)
 
 
 def progress_wanted() -> bool:
     """Progress bars go to standard error: as --quiet / --progress say, else as
     ``FLASH_NAS_PROGRESS`` says, else only when a person is watching (a terminal)."""
-    if _progress_setting is not None:
-        return _progress_setting
-    forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
-    if forced in ("1", "true", "yes", "on", "always"):
-        return True
-    if forced in ("0", "false", "no", "off", "never"):
-        return False
-    return sys.stderr.isatty()
+    from flash_nas.plugins.progress import progress_wanted as wanted
+
+    return wanted()
 
 
 def input_file(text: str) -> Path:
