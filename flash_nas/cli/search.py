@@ -119,6 +119,21 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     )
     search.add_argument("--top", type=int, default=1, help="also list the N best and the front")
     search.add_argument("--plot", type=Path, help="write the accuracy-cost front as a PNG")
+    search.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE.csv",
+        help="write every trial in order: arch, how it was chosen, label or failure, the "
+        "hardware's costs, the model's prediction (and sd) when it was proposed, objective, "
+        "best so far",
+    )
+    search.add_argument(
+        "--history-plot",
+        type=Path,
+        metavar="FILE.png",
+        help="plot each trial's objective and the best so far against the trials (as Optuna's "
+        "plot_optimization_history)",
+    )
     add_output_argument(search, default=None)
     search.set_defaults(run=run_search_command)
 

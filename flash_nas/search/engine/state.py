@@ -118,6 +118,11 @@ def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
         except (KeyError, ValueError) as exc:
             raise StateError(f"{path}: trial {position}: {exc}") from None
         trial = Trial(arch, engine.adapter.format(arch), item["status"], source=item["source"])
+        # The prediction at ask() time; states saved before it was recorded have none.
+        trial.predicted = _optional_number(item.get("predicted"), "predicted", position, path)
+        trial.predicted_std = _optional_number(
+            item.get("predicted_std"), "predicted_std", position, path
+        )
         if item["status"] == SUCCEEDED:
             value, reason = engine._check_value(item.get("value"), item["arch"])
             trial.value, trial.reason = value, reason
@@ -126,3 +131,11 @@ def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
         engine.trials[arch] = trial
         engine.candidates.add([arch])
     engine._version += 1
+
+
+def _optional_number(value: Any, name: str, position: int, path: str | Path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StateError(f"{path}: trial {position}: {name!r} is {value!r}; expected a number.")
+    return float(value)
