@@ -74,8 +74,9 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         type=_positive_int,
         metavar="N",
         help="let the search engine choose: train N architectures, each proposed after the "
-        "previous results (the label it learns is valid_accuracy with --valid-size, else the "
-        "test accuracy); resumable with --state",
+        "previous results; the label it learns is the validation accuracy on images held out "
+        "of the training set (--valid-size), never the test accuracy unless --valid-size 0; "
+        "resumable with --state",
     )
     train.add_argument(
         "--state",
@@ -145,9 +146,12 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--valid-size",
         type=_count,
-        default=0,
+        default=None,
         metavar="N",
-        help="hold out N training images and report valid_accuracy on them (default 0)",
+        help="hold out N training images and report valid_accuracy on them (default: with "
+        "--budget, a tenth of the training images, 5,000 of CIFAR's 50,000, which the search "
+        "learns from; with --archs, 0). --budget with --valid-size 0 learns from the test "
+        "accuracy, with a warning",
     )
     train.add_argument(
         "--limit-train",
@@ -163,6 +167,8 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.output, inputs=[("--archs", args.archs)])
+    if args.state is not None:
+        check_output(args.state, option="--state")  # written after every architecture
     if args.ray and args.budget is None:
         raise UsageError("--ray trains what the search engine asks for: add --budget N.")
     if args.ray_gpus < 0:
