@@ -359,7 +359,13 @@ def _budget(tmp_path, folder, *extra):
 
 
 def test_by_default_the_search_learns_validation_accuracy(tmp_path, cifar_folder, capsys):
-    rows, told = _budget(tmp_path, cifar_folder)
+    history = tmp_path / "history.csv"
+    rows, told = _budget(tmp_path, cifar_folder, "--history", str(history))
+    trials = list(csv.DictReader(history.open(newline="")))
+    assert [t["arch"] for t in trials] == [r["arch"] for r in rows]
+    assert [float(t["label"]) for t in trials] == pytest.approx(
+        [float(r["valid_accuracy"]) for r in rows]
+    )
     err = capsys.readouterr().err
     assert (
         "Labels: validation accuracy on 12 images held out of the 120 training images of "

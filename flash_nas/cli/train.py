@@ -86,6 +86,13 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "resumed from if it exists",
     )
     train.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE.csv",
+        help="with --budget: every trial in order, as `flash-nas search --history` writes it "
+        "(rewritten after every architecture)",
+    )
+    train.add_argument(
         "--ray",
         action="store_true",
         help="with --budget: train the architectures as Ray tasks on a Ray cluster (or a local "
@@ -167,8 +174,11 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.output, inputs=[("--archs", args.archs)])
-    if args.state is not None:
-        check_output(args.state, option="--state")  # written after every architecture
+    for option, path in (("--state", args.state), ("--history", args.history)):
+        if path is not None:  # written after every architecture: refuse a bad place now
+            if args.budget is None and option == "--history":
+                raise UsageError("--history goes with --budget (the search's trials).")
+            check_output(path, option=option, inputs=[("--archs", args.archs)])
     if args.ray and args.budget is None:
         raise UsageError("--ray trains what the search engine asks for: add --budget N.")
     if args.ray_gpus < 0:

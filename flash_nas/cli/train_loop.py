@@ -56,6 +56,10 @@ def run_budget(args: argparse.Namespace) -> int:
         }
         if args.state is not None:
             engine.save(args.state)
+        if args.history is not None:  # rewritten after every architecture, as the labels are
+            from flash_nas.cli.history import write_history
+
+            write_history(engine, args.history)
         if args.output != "-":
             write_table(labels_table(engine, rows), Path(args.output))
         print(

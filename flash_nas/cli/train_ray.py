@@ -157,3 +157,7 @@ def _save(
         engine.save(args.state)
     if args.output != "-" and rows:
         write_table(labels_table(engine, rows), Path(args.output))
+    if args.history is not None:
+        from flash_nas.cli.history import write_history
+
+        write_history(engine, args.history)
