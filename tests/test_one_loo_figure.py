@@ -11,7 +11,7 @@ import pytest
 from flash_nas.io.tables import LabelScale
 from flash_nas.search.engine import SearchEngine
 from flash_nas.search.predictor import AccuracyPredictor
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 from tests.cli_helpers import run
 
 
@@ -67,7 +67,7 @@ def test_predictions_stay_within_the_labelled_range():
 
 def test_the_gp_summary_names_what_the_model_read():
     from flash_nas.errors import NotSupportedError
-    from flash_nas_adapters.nasbench201 import NasBench201Adapter
+    from flash_nas_adapters.nasbench201.space import NasBench201Adapter
 
     class NoEncoding(NasBench201Adapter):
         def encode(self, archs):

@@ -13,7 +13,7 @@ pytest.importorskip("zigzag")
 @pytest.fixture
 def fast_zigzag(monkeypatch):
     """ZigZag's simulation replaced by a constant cost: what is tested is the bar around it."""
-    from flash_nas_hardware import zigzag_model
+    from flash_nas_hardware.zigzag import model as zigzag_model
 
     def run_layers(setup, layers, processes=1):
         for layer in layers:
@@ -33,7 +33,7 @@ def test_the_zigzag_bar_follows_quiet_and_progress(capsys, tmp_path, fast_zigzag
 
 def test_a_library_user_follows_the_environment(monkeypatch):
     from flash_nas.plugins.progress import set_progress
-    from flash_nas_hardware.zigzag_model import ZigZagModel
+    from flash_nas_hardware.zigzag.model import ZigZagModel
 
     set_progress(None)
     monkeypatch.setenv("FLASH_NAS_PROGRESS", "0")

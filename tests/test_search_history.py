@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from flash_nas.search.engine import SearchEngine
-from flash_nas_adapters.nasbench201 import load_shipped_table
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 from tests.cli_helpers import run
 
 NB201 = ["--space", "nasbench201", "--labels-from", "cifar10:c10_valid", "--seed", "2"]

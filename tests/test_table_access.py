@@ -31,7 +31,7 @@ def test_an_unknown_column_is_a_key_error_listing_the_columns():
 
 
 def test_the_repr_names_the_table_without_listing_its_rows():
-    from flash_nas_adapters.nasbench201 import load_accuracy_table
+    from flash_nas_adapters.nasbench201.space import load_accuracy_table
 
     table = load_accuracy_table()
     text = repr(table)
