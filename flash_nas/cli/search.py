@@ -14,7 +14,6 @@ from flash_nas.cli._common import (
     add_objective_arguments,
     add_options_argument,
     add_output_argument,
-    check_output,
     check_sample_size,
     make_adapter,
     write_output,
@@ -128,7 +127,6 @@ def _space(parser: argparse.ArgumentParser) -> None:
 
 # ------------------------------------------------------------------------------------- sample
 def run_sample(args: argparse.Namespace) -> int:
-    check_output(args.output)
     from flash_nas.graph.metrics import parse_metric_names, score_batch
     from flash_nas.search.sampling import select_samples
 

@@ -13,7 +13,6 @@ from flash_nas.cli._common import (
     add_objective_arguments,
     add_options_argument,
     add_output_argument,
-    check_output,
     make_adapter,
     read_arch_file,
     write_output,
@@ -162,7 +161,6 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output, inputs=[("--archs", args.archs)])
     if args.ray and args.budget is None:
         raise UsageError("--ray trains what the search engine asks for: add --budget N.")
     if args.ray_gpus < 0:

@@ -80,6 +80,7 @@ class ZigZagModel(HardwareModel):
     ``progress``: show a progress bar when more than a few layers are simulated.
     """
 
+    file_options = ("hardware_yaml", "mapping_yaml")
     description = (
         "ZigZag accelerator simulator (KU Leuven; zigzag:aimc, :dimc, :tpu_like...): slow, "
         "cached per layer"
