@@ -73,9 +73,7 @@ def resumed(state: Path | None) -> SearchEngine | None:
     """The engine saved at ``state`` when that file exists, else None."""
     if state is None or not state.is_file():
         return None
-    engine = SearchEngine.load(state)
-    print(f"Resuming from {state}: {len(engine.trials)} trial(s) recorded.", file=sys.stderr)
-    return engine
+    return SearchEngine.load(state)
 
 
 def check_resume(engine: SearchEngine, args: argparse.Namespace, state: Path) -> None:
@@ -95,7 +93,7 @@ def check_resume(engine: SearchEngine, args: argparse.Namespace, state: Path) ->
         if not hasattr(args, dest):
             continue
         saved = _saved(engine, dest)
-        if not typed(dest):
+        if not typed(dest) or getattr(args, dest) is None:  # None: a flag left out
             if dest in _TAKEN_BACK:
                 setattr(args, dest, saved)
             continue
@@ -144,6 +142,9 @@ def engine_from_args(args: argparse.Namespace, **settings: Any) -> SearchEngine:
     engine = resumed(args.state)
     if engine is not None:
         check_resume(engine, args, args.state)
+        print(
+            f"Resuming from {args.state}: {len(engine.trials)} trial(s) recorded.", file=sys.stderr
+        )
         return engine
     hardware_options = dict(args.hardware_option)
     takes_profile = hasattr(args, "profile")

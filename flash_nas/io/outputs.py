@@ -86,7 +86,7 @@ def check_output_path(
             f"{option}: the folder {str(target.parent)!r} does not exist; create it first or "
             f"choose another path."
         )
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not os.access(folder, os.W_OK | os.X_OK) or not stat.S_IMODE(folder.stat().st_mode) & 0o222:
         raise OutputError(
             f"{option}: the folder {str(target.parent)!r} is not writable; expected a folder "
             f"where a new file can be created."
