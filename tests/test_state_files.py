@@ -284,8 +284,10 @@ def test_a_resume_with_another_setting_is_refused_naming_both_values(
 def test_a_resume_that_only_extends_the_run_goes_on_with_the_saved_settings(resumable, capsys):
     _folder, state = resumable
     output = state.parent / "more.csv"
-    code, _, err = run(capsys, *SEARCH, "--budget", "6", "--output", str(output), "--state",
-                       str(state), "--seed", "1", "--hardware", "pi3b")  # equal: accepted
+    # --space, --objective, --profile, --max-latency-ms left out: the saved ones
+    code, _, err = run(capsys, "search", "--labels-from", "cifar10:c10_valid", "--budget", "6",
+                       "--output", str(output), "--state", str(state),
+                       "--seed", "1", "--hardware", "pi3b")  # typed, equal: accepted
     assert code == 0 and "5 trial(s) recorded" in err
     engine = SearchEngine.load(state)
     assert len(engine.trials) == 6
@@ -300,3 +302,9 @@ def test_train_resume_with_another_seed_is_refused(tmp_path, capsys):
     code, err = fail(capsys, *_train("--data", str(tmp_path / "cif"), "--state", str(state),
                                      "--seed", "4", "--output", str(tmp_path / "t.csv")))
     assert code == 2 and "--seed differs" in err and "saved 3, given 4" in err
+
+
+def test_search_without_space_needs_a_state_to_resume(tmp_path, capsys):
+    code, err = fail(capsys, "search", "--labels-from", "cifar10:c10_valid", "--budget", "3",
+                     "--output", str(tmp_path / "o.csv"), "--state", str(tmp_path / "none.json"))
+    assert code == 2 and "required: --space (or --state FILE of a run to resume)" in err

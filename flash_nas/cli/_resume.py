@@ -12,17 +12,18 @@ change freely.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from flash_nas.cli._args import UsageError
-from flash_nas.errors import quote
+from flash_nas.errors import StateError, quote
 from flash_nas.io.files import same_file
 from flash_nas.search.engine import SearchEngine
 from flash_nas.search.objective import LIMITS
 
-__all__ = ["check_resume", "engine_from_args", "resumed"]
+__all__ = ["check_resume", "engine_from_args", "resumed", "space_from_state"]
 
 
 #: Argument destination -> (option, the engine's attribute holding the saved value): every
@@ -74,6 +75,34 @@ def resumed(state: Path | None) -> SearchEngine | None:
     if state is None or not state.is_file():
         return None
     return SearchEngine.load(state)
+
+
+def space_from_state(args: argparse.Namespace) -> None:
+    """``--space`` left out: the space the ``--state`` being resumed saved (the one setting a
+    command needs before it loads the state), else a usage error saying what is missing."""
+    if args.space is not None:
+        return
+    state = getattr(args, "state", None)
+    if state is not None and Path(state).is_file():
+        args.space = _saved_space(Path(state))
+        return
+    raise UsageError(
+        "the following arguments are required: --space (or --state FILE of a run to resume)"
+    )
+
+
+def _saved_space(state: Path) -> str:
+    """The registered space a state names, read without rebuilding its engine."""
+    try:
+        space = json.loads(state.read_text(encoding="utf-8"))["settings"]["space"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        space = None
+    if not isinstance(space, str):
+        raise StateError(
+            f"--state {state} names no registered space (not a flash-nas engine state, or one "
+            f"made with a space object); give --space."
+        )
+    return space
 
 
 def check_resume(engine: SearchEngine, args: argparse.Namespace, state: Path) -> None:

@@ -61,7 +61,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "--hardware, else accuracy over the product of every cost the model reports (pi3b: "
         "acc/(latency*energy); imc: acc/(latency*energy*area)).",
     )
-    _space(search)
+    _space(search, resumable=True)
     search.add_argument(
         "--labels-from",
         required=True,
@@ -120,8 +120,13 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     search.set_defaults(run=run_search_command)
 
 
-def _space(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
+def _space(parser: argparse.ArgumentParser, *, resumable: bool = False) -> None:
+    parser.add_argument(
+        "--space",
+        required=not resumable,
+        help="search space (see `flash-nas plugins`)"
+        + ("; resuming, default the one --state saved" if resumable else ""),
+    )
     add_options_argument(parser, "space")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from flash_nas.cli._args import UsageError
 from flash_nas.cli._common import make_adapter, write_output
-from flash_nas.cli._resume import engine_from_args
+from flash_nas.cli._resume import engine_from_args, space_from_state
 from flash_nas.errors import ArchFormatError
 from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.io.tables import Table, read_table
@@ -86,6 +86,7 @@ def _save(engine: SearchEngine, args: argparse.Namespace) -> None:
 
 
 def run_search_command(args: argparse.Namespace) -> int:
+    space_from_state(args)
     # --output, --plot and --state were checked against every input before the command ran
     # (flash_nas.cli._files)
     for flag, value in (("--n-labels", args.n_labels), ("--budget", args.budget)):

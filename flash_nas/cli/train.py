@@ -56,7 +56,10 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "rewritten after every architecture, so an interrupted run keeps the finished ones. "
         "The data is the python version of CIFAR already on disk; nothing is downloaded.",
     )
-    train.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
+    train.add_argument(
+        "--space",
+        help="search space (see `flash-nas plugins`); resuming --state, default the saved one",
+    )
     add_options_argument(
         train, "space", "adapter parameter, e.g. -O num_classes=100 for CIFAR-100 (repeatable)"
     )
@@ -161,6 +164,9 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from flash_nas.cli._resume import space_from_state
+
+    space_from_state(args)
     if args.ray and args.budget is None:
         raise UsageError("--ray trains what the search engine asks for: add --budget N.")
     if args.ray_gpus < 0:
