@@ -17,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from flash_nas.cli._args import UsageError, add_progress_arguments, set_progress
+from flash_nas.cli._args import UsageError, add_progress_arguments, given_options, set_progress
+from flash_nas.cli._files import check_command_files, state_in_use
 from flash_nas.cli.commands import COMMANDS
 from flash_nas.errors import (
     FlashNasError,
@@ -122,8 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     set_progress(args)
+    # which options were typed: a resumed run compares them with its saved settings
+    args.given = given_options(parser, argv)
     try:
-        return int(args.run(args))
+        check_command_files(args)  # every file read or written, before any work
+        with state_in_use(args):  # one run at a time per --state
+            return int(args.run(args))
     except FlashNasError as exc:
         parser.exit(exit_status(exc), f"flash-nas: error: {_one_line(exc)}\n")
     except KeyboardInterrupt as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from flash_nas.errors import UsageError
@@ -15,6 +16,7 @@ __all__ = [
     "PROGRESS_ENV",
     "UsageError",
     "add_progress_arguments",
+    "given_options",
     "input_file",
     "progress_wanted",
     "set_progress",
@@ -71,3 +73,28 @@ def input_file(text: str) -> Path:
     if not os.access(path, os.R_OK):
         raise argparse.ArgumentTypeError(f"{text!r} cannot be read (permission denied)")
     return path
+
+
+def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> frozenset[str]:
+    """The destinations of the options ``argv`` gives explicitly (not left at their default):
+    ``argv`` parsed once more with every default suppressed, so that only what was typed is
+    set. A resumed search compares those with its saved settings and takes the rest from them."""
+    actions = list(_actions(parser))
+    saved = [action.default for action in actions]
+    try:
+        for action in actions:
+            action.default = argparse.SUPPRESS
+        parsed = parser.parse_args(list(argv))
+    finally:
+        for action, default in zip(actions, saved):
+            action.default = default
+    return frozenset(name for name, value in vars(parsed).items() if value is not argparse.SUPPRESS)
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _actions(sub)
+        elif action.dest != argparse.SUPPRESS:
+            yield action

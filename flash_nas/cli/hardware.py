@@ -17,7 +17,6 @@ from flash_nas.cli._common import (
     add_output_argument,
     add_space_arguments,
     check_indices,
-    check_output,
     check_unique,
     make_adapter,
     parse_all,
@@ -157,7 +156,6 @@ def estimate_all(
 
 
 def run_hw(args: argparse.Namespace) -> int:
-    check_output(args.output, inputs=[("--archs", args.archs), ("--profile", args.profile)])
     model = make_hardware(args.hardware, args.hardware_option, args.profile)
     profile = getattr(model, "profile", None)
     if profile is not None and args.profile is not None:
@@ -175,7 +173,6 @@ def run_hw(args: argparse.Namespace) -> int:
 
 
 def run_measure(args: argparse.Namespace) -> int:
-    check_output(args.output, inputs=[("--archs", args.archs)])
     name = "host" if args.device == "cpu" else "cuda"
     model = make_hardware(name, args.hardware_option, None)
     adapter = make_adapter(args.space, args.space_option)
@@ -237,7 +234,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from flash_nas.cost.calibration import calibrate
     from flash_nas.cost.profile import profile_summary
 
-    check_output(args.output, inputs=[("--measurements", args.measurements)])
     targets = _targets(args.target)
     model = make_hardware(args.hardware, args.hardware_option, None)
     if not isinstance(model, LinearCostModel):

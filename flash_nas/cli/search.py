@@ -14,7 +14,6 @@ from flash_nas.cli._common import (
     add_objective_arguments,
     add_options_argument,
     add_output_argument,
-    check_output,
     check_sample_size,
     make_adapter,
     write_output,
@@ -62,7 +61,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "--hardware, else accuracy over the product of every cost the model reports (pi3b: "
         "acc/(latency*energy); imc: acc/(latency*energy*area)).",
     )
-    _space(search)
+    _space(search, resumable=True)
     search.add_argument(
         "--labels-from",
         required=True,
@@ -138,14 +137,18 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     search.set_defaults(run=run_search_command)
 
 
-def _space(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
+def _space(parser: argparse.ArgumentParser, *, resumable: bool = False) -> None:
+    parser.add_argument(
+        "--space",
+        required=not resumable,
+        help="search space (see `flash-nas plugins`)"
+        + ("; resuming, default the one --state saved" if resumable else ""),
+    )
     add_options_argument(parser, "space")
 
 
 # ------------------------------------------------------------------------------------- sample
 def run_sample(args: argparse.Namespace) -> int:
-    check_output(args.output)
     from flash_nas.graph.metrics import parse_metric_names, score_batch
     from flash_nas.search.sampling import select_samples
 

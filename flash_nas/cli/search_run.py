@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from flash_nas.cli._args import UsageError
-from flash_nas.cli._common import check_output, make_adapter, write_output
-from flash_nas.cli._resume import engine_from_args
+from flash_nas.cli._common import make_adapter, write_output
+from flash_nas.cli._resume import engine_from_args, space_from_state
 from flash_nas.errors import ArchFormatError, LabelError
 from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.io.tables import Table, read_table
@@ -93,24 +93,10 @@ def _save(engine: SearchEngine, args: argparse.Namespace) -> None:
         engine.save(args.state)
 
 
-def _label_path(spec: str) -> str | None:
-    """The file behind ``--labels-from FILE:COLUMN`` (None for a shipped table's name)."""
-    name = spec.rpartition(":")[0]
-    return name if name and Path(name).is_file() else None
-
-
 def run_search_command(args: argparse.Namespace) -> int:
-    inputs = [("--labels-from", _label_path(args.labels_from))]
-    if args.state is not None:
-        inputs.append(("--state", args.state))
-        check_output(args.state, option="--state")  # written after every label: check it now
-    check_output(args.output, inputs=inputs)
-    for option, path in (
-        ("--plot", args.plot),
-        ("--history", args.history),
-        ("--history-plot", args.history_plot),
-    ):
-        check_output(path, option=option, inputs=inputs)
+    space_from_state(args)
+    # --output, --plot and --state were checked against every input before the command ran
+    # (flash_nas.cli._files)
     for flag, value in (("--n-labels", args.n_labels), ("--budget", args.budget)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1; got {value}.")

@@ -13,7 +13,6 @@ from flash_nas.cli._common import (
     add_objective_arguments,
     add_options_argument,
     add_output_argument,
-    check_output,
     make_adapter,
     read_arch_file,
     write_output,
@@ -57,7 +56,10 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "rewritten after every architecture, so an interrupted run keeps the finished ones. "
         "The data is the python version of CIFAR already on disk; nothing is downloaded.",
     )
-    train.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
+    train.add_argument(
+        "--space",
+        help="search space (see `flash-nas plugins`); resuming --state, default the saved one",
+    )
     add_options_argument(
         train, "space", "adapter parameter, e.g. -O num_classes=100 for CIFAR-100 (repeatable)"
     )
@@ -173,12 +175,11 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output, inputs=[("--archs", args.archs)])
-    for option, path in (("--state", args.state), ("--history", args.history)):
-        if path is not None:  # written after every architecture: refuse a bad place now
-            if args.budget is None and option == "--history":
-                raise UsageError("--history goes with --budget (the search's trials).")
-            check_output(path, option=option, inputs=[("--archs", args.archs)])
+    from flash_nas.cli._resume import space_from_state
+
+    space_from_state(args)
+    if args.history is not None and args.budget is None:
+        raise UsageError("--history goes with --budget (the search's trials).")
     if args.ray and args.budget is None:
         raise UsageError("--ray trains what the search engine asks for: add --budget N.")
     if args.ray_gpus < 0:

@@ -83,6 +83,7 @@ class ZigZagModel(HardwareModel):
     :func:`flash_nas.plugins.progress.progress_wanted`).
     """
 
+    file_options = ("hardware_yaml", "mapping_yaml")
     description = (
         "ZigZag accelerator simulator (KU Leuven; zigzag:aimc, :dimc, :tpu_like...): slow, "
         "cached per layer"
