@@ -67,6 +67,7 @@ class TableHardwareModel(HardwareModel):
     """Latency and energy looked up per architecture (by its canonical text)."""
 
     description = "published measurements per architecture (HW-NAS-Bench devices, or table=PATH)"
+    file_options = ("table",)
 
     def __init__(self, variant: str | None = None, *, table: str | Path | None = None) -> None:
         if (variant is None) == (table is None):

@@ -54,7 +54,9 @@ def flash_evaluator() -> tuple[FlashSpaceAdapter, Evaluator]:
 def nb201_evaluator() -> tuple[NasBench201Adapter, Evaluator]:
     space = NasBench201Adapter()
     objective = parse_objective("acc", {"max_params": 6e5})
-    return space, Evaluator(space, objective, predictor_on_nn_degree(0, 400), ["nn_degree"])
+    # Labelled over the space's whole NN-Degree range (0..1120): beyond its labels a predictor
+    # predicts flat, and a plateau would let differential evolution converge before its budget.
+    return space, Evaluator(space, objective, predictor_on_nn_degree(0, 1120), ["nn_degree"])
 
 
 SPACES = {"flash": flash_evaluator, "nb201": nb201_evaluator}

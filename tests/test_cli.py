@@ -121,10 +121,10 @@ def test_plugins_and_metrics_are_listed(capsys):
 @pytest.mark.parametrize(
     ("argv", "status", "message"),
     [
-        (["score", "--space", "nb201"], 1, "Unknown adapter 'nb201' (--space); expected one of:"),
+        (["score", "--space", "nb201"], 2, "Unknown adapter 'nb201' (--space); expected one of:"),
         (
             ["score", "--space", "nasbench201", "--metrics", "nn_dgree"],
-            1,
+            2,
             "Unknown metric 'nn_dgree'",
         ),
         (
@@ -161,7 +161,7 @@ def test_an_empty_arch_file_is_refused(capsys, tmp_path):
     empty.write_text("# nothing here\n")
     with pytest.raises(SystemExit) as exit_info:
         main(["score", "--space", "nasbench201", "--archs", str(empty)])
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 1  # the file's data, not the command line
     assert "lists no architecture" in capsys.readouterr().err
 
 
@@ -171,6 +171,6 @@ def test_the_console_script_exits_without_a_traceback():
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2  # an unknown space: the command line is wrong
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("flash-nas: error: Unknown adapter 'nope'")

@@ -115,3 +115,39 @@ def test_only_whole_file_modes(tmp_path):
     with pytest.raises(ValueError, match="mode 'w' or 'wb'"), atomic_output(tmp_path / "x", "a"):
         pass
     assert not Path(tmp_path / "x").exists()
+
+
+def test_a_link_keeps_pointing_at_the_file_it_replaces(tmp_path):
+    (tmp_path / "real.csv").write_text(OLD)
+    link = tmp_path / "link.csv"
+    link.symlink_to("real.csv")
+    with atomic_output(link) as handle:
+        handle.write("new\n")
+    assert link.is_symlink() and (tmp_path / "real.csv").read_text() == "new\n"
+
+
+def test_the_writer_itself_refuses_a_read_only_file(tmp_path):
+    target = tmp_path / "kept.csv"
+    target.write_text(OLD)
+    target.chmod(0o444)
+    with pytest.raises(OutputError, match="kept.csv is read-only"), atomic_output(target) as out:
+        out.write("new\n")
+    assert target.read_text() == OLD
+
+
+def test_one_lock_per_file_and_none_left_behind(tmp_path):
+    from flash_nas.io.locks import exclusive_use, lock_path
+
+    state = tmp_path / "c.json"
+    with exclusive_use(state):
+        assert lock_path(state).read_text().strip() == str(os.getpid())
+        busy = rf"another flash-nas run is using {state} \(pid {os.getpid()}\)"
+        with pytest.raises(OutputError, match=busy), exclusive_use(state):
+            pass
+        link = tmp_path / "link.json"
+        link.symlink_to("c.json")  # another spelling of the same state shares its lock
+        with pytest.raises(OutputError, match="another flash-nas run is using"), exclusive_use(link):
+            pass
+    assert not lock_path(state).exists()
+    with exclusive_use(state):  # free again
+        pass

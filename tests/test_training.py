@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flash_nas import get_adapter
+from flash_nas import ArchFormatError, get_adapter
 from flash_nas.cli import train
 from flash_nas.cli._args import UsageError
 from flash_nas.train.cifar import CifarData
@@ -260,7 +260,7 @@ def test_cli_labels_carry_the_space_index(tmp_path, cifar_folder):
 @pytest.mark.parametrize(
     ("archs", "options", "error", "message"),
     [
-        (f"{ARCH}\n{ARCH}\n", (), UsageError, r"line 2: the architecture of .*line 1 again"),
+        (f"{ARCH}\n{ARCH}\n", (), ArchFormatError, r"line 2: the architecture of .*line 1 again"),
         (
             ARCH,
             ("--valid-size", "200"),
@@ -340,3 +340,47 @@ def test_train_needs_archs_or_budget(capsys):
     with pytest.raises(SystemExit):
         parse("--space", "flash", "--data", "x", "--epochs", "1", "--output", "o.csv")
     assert "one of the arguments --archs --budget is required" in capsys.readouterr().err
+
+
+# ------------------------------------------------ train --budget: which split labels come from
+def _budget(tmp_path, folder, *extra):
+    state, labels = tmp_path / "state.json", tmp_path / "labels.csv"
+    args = parse(
+        "--data", str(folder), "--output", str(labels), "--epochs", "1", "--batch-size", "32",
+        "--threads", "1", "--space", "flash", "-O", "widths=[8, 16]", "-O", "depths=[2, 3]",
+        "-O", "n_cells=1", "--limit-train", "120", "--state", str(state), "--budget", "2", *extra,
+    )
+    assert args.run(args) == 0
+    rows = list(csv.DictReader(labels.open(newline="")))
+    from flash_nas import SearchEngine
+
+    told = {t.text: t.value for t in SearchEngine.load(state).history}
+    return rows, told
+
+
+def test_by_default_the_search_learns_validation_accuracy(tmp_path, cifar_folder, capsys):
+    history = tmp_path / "history.csv"
+    rows, told = _budget(tmp_path, cifar_folder, "--history", str(history))
+    trials = list(csv.DictReader(history.open(newline="")))
+    assert [t["arch"] for t in trials] == [r["arch"] for r in rows]
+    assert [float(t["label"]) for t in trials] == pytest.approx(
+        [float(r["valid_accuracy"]) for r in rows]
+    )
+    err = capsys.readouterr().err
+    assert (
+        "Labels: validation accuracy on 12 images held out of the 120 training images of "
+        "cifar10 (the test images are only reported, never learnt from)." in err
+    )
+    assert "(validation)" in err and "Warning" not in err
+    assert len(rows) == 2 and all(row["valid_accuracy"] != "" for row in rows)
+    for row in rows:
+        assert told[row["arch"]] == pytest.approx(float(row["valid_accuracy"]))
+
+
+def test_valid_size_0_learns_test_accuracy_with_a_warning(tmp_path, cifar_folder, capsys):
+    rows, told = _budget(tmp_path, cifar_folder, "--valid-size", "0")
+    err = capsys.readouterr().err
+    assert "Warning: --valid-size 0: the search learns from the test accuracy of cifar10" in err
+    assert "valid_accuracy" not in rows[0]
+    for row in rows:
+        assert told[row["arch"]] == pytest.approx(float(row["accuracy"]))

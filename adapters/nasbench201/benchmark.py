@@ -30,6 +30,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from flash_nas import ArchFormatError, Table, TableError, UnknownNameError, require
+from flash_nas.plugins.progress import progress_wanted
 from flash_nas.validation import ParameterError
 from flash_nas_adapters.nasbench201.encoding import ops_from_string, ops_to_string
 
@@ -114,7 +115,7 @@ def read_benchmark_file(
         indexes,
         desc="NAS-Bench-201 architectures",
         unit="arch",
-        disable=len(indexes) < _PROGRESS_FROM,
+        disable=len(indexes) < _PROGRESS_FROM or not progress_wanted(),
         leave=False,
     )
     for index in rows:

@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module with an ``add_to(commands)`` that declares its arguments
 and a ``run(args)``. Errors that flash-nas raises on purpose end the program with one readable
-line on standard error and exit status 1 (2 for a usage error), never a traceback.
+line on standard error, never a traceback, and the exit status of :data:`EXIT_RULE`, decided
+for every command in one place (:func:`exit_status`).
 
 Room rule: a front end; may import every stage. Its modules import numpy, scipy and the stages
 inside ``run`` only, so that ``flash-nas --help`` parses its arguments first.
@@ -16,11 +17,50 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from flash_nas.cli._args import UsageError, add_progress_arguments, set_progress
+from flash_nas.cli._args import UsageError, add_progress_arguments, given_options, set_progress
+from flash_nas.cli._files import check_command_files, state_in_use
 from flash_nas.cli.commands import COMMANDS
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import (
+    FlashNasError,
+    ObjectiveError,
+    ParameterError,
+    UnknownNameError,
+)
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_RULE", "build_parser", "exit_status", "main"]
+
+#: The exit statuses, as ``flash-nas --help`` and the README state them.
+EXIT_RULE = (
+    "Exit status: 0 done; 2 the command line is wrong (an unknown option, space, hardware "
+    "model, metric or method, a malformed or out-of-range option value, a named input file "
+    "that does not exist or cannot be read, an output that cannot be written); 1 the data "
+    "inside a file is wrong or the work failed; 130 interrupted."
+)
+
+#: Errors about what was typed: names, option values, formulas (status 2).
+_COMMAND_LINE_ERRORS: tuple[type[BaseException], ...] = (
+    UsageError,
+    UnknownNameError,
+    ParameterError,
+    ObjectiveError,
+)
+#: A named file or folder that is not there, or not ours to read or write (status 2); any
+#: other system error (a full disk, an I/O error) is the work failing (status 1).
+_ACCESS_ERRORS: tuple[type[BaseException], ...] = (
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status for an error that ends a command (see :data:`EXIT_RULE`)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, _COMMAND_LINE_ERRORS + _ACCESS_ERRORS):
+        return 2
+    return 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +85,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="flash-nas",
         description="FLASH: training-free, hardware-aware neural architecture search.",
+        epilog=EXIT_RULE,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -82,26 +123,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     set_progress(args)
+    # which options were typed: a resumed run compares them with its saved settings
+    args.given = given_options(parser, argv)
     try:
-        return int(args.run(args))
-    except UsageError as exc:
-        parser.exit(2, f"flash-nas: error: {_one_line(exc)}\n")
+        check_command_files(args)  # every file read or written, before any work
+        with state_in_use(args):  # one run at a time per --state
+            return int(args.run(args))
     except FlashNasError as exc:
-        parser.exit(1, f"flash-nas: error: {_one_line(exc)}\n")
-    except KeyboardInterrupt:
-        parser.exit(130, "flash-nas: interrupted; output files are unchanged\n")
+        parser.exit(exit_status(exc), f"flash-nas: error: {_one_line(exc)}\n")
+    except KeyboardInterrupt as exc:
+        parser.exit(exit_status(exc), "flash-nas: interrupted; output files are unchanged\n")
     except BrokenPipeError:
         return 0
-    except MemoryError:
+    except MemoryError as exc:
         parser.exit(
-            1,
+            exit_status(exc),
             "flash-nas: error: out of memory; expected a job that fits this machine: ask for "
             "fewer architectures (--sample, --archs) at once\n",
         )
     except OSError as exc:  # a file the command reads or writes, refused by the system
         where = f" {exc.filename}" if exc.filename else ""
         parser.exit(
-            1,
+            exit_status(exc),
             f"flash-nas: error: cannot access{where} ({exc.strerror or exc}); expected a file or "
             "folder this command can read or write there\n",
         )

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from flash_nas.errors import UsageError
 
@@ -15,15 +16,16 @@ __all__ = [
     "PROGRESS_ENV",
     "UsageError",
     "add_progress_arguments",
+    "given_options",
+    "input_file",
     "progress_wanted",
     "set_progress",
 ]
 
-#: Environment variable that forces progress bars on (1) or off (0), as --progress / --quiet do.
+#: Environment variable that forces progress bars on (1) or off (0), as --progress / --quiet do
+#: (the same name as :data:`flash_nas.plugins.progress.PROGRESS_ENV`, kept here so that
+#: ``flash-nas --help`` imports no stage).
 PROGRESS_ENV = "FLASH_NAS_PROGRESS"
-
-
-_progress_setting: bool | None = None
 
 
 def add_progress_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,24 +41,60 @@ def add_progress_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def set_progress(args: argparse.Namespace) -> None:
-    """Remember what ``--quiet`` / ``--progress`` asked for (None: decide by the terminal)."""
-    global _progress_setting
+    """Set the one progress switch flash-nas and its plugins read (:mod:`flash_nas.plugins.
+    progress`) from ``--quiet`` / ``--progress`` (neither: decided by the environment)."""
+    from flash_nas.plugins import progress
+
     if getattr(args, "quiet", False):
-        _progress_setting = False
+        progress.set_progress(False)
     elif getattr(args, "progress", False):
-        _progress_setting = True
+        progress.set_progress(True)
     else:
-        _progress_setting = None
+        progress.set_progress(None)
 
 
 def progress_wanted() -> bool:
     """Progress bars go to standard error: as --quiet / --progress say, else as
     ``FLASH_NAS_PROGRESS`` says, else only when a person is watching (a terminal)."""
-    if _progress_setting is not None:
-        return _progress_setting
-    forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
-    if forced in ("1", "true", "yes", "on", "always"):
-        return True
-    if forced in ("0", "false", "no", "off", "never"):
-        return False
-    return sys.stderr.isatty()
+    from flash_nas.plugins.progress import progress_wanted as wanted
+
+    return wanted()
+
+
+def input_file(text: str) -> Path:
+    """An argparse ``type`` for an option that names a file to read: one that does not exist,
+    is a folder or cannot be read is a command-line error (exit status 2), found before any work
+    (instead of an error of whichever library opens it, with its own status)."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no file {text!r}; expected an existing file to read")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; expected a file to read")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be read (permission denied)")
+    return path
+
+
+def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> frozenset[str]:
+    """The destinations of the options ``argv`` gives explicitly (not left at their default):
+    ``argv`` parsed once more with every default suppressed, so that only what was typed is
+    set. A resumed search compares those with its saved settings and takes the rest from them."""
+    actions = list(_actions(parser))
+    saved = [action.default for action in actions]
+    try:
+        for action in actions:
+            action.default = argparse.SUPPRESS
+        parsed = parser.parse_args(list(argv))
+    finally:
+        for action, default in zip(actions, saved):
+            action.default = default
+    return frozenset(name for name, value in vars(parsed).items() if value is not argparse.SUPPRESS)
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _actions(sub)
+        elif action.dest != argparse.SUPPRESS:
+            yield action

@@ -167,7 +167,7 @@ def read_arch_file(adapter: Adapter, path: Path) -> list[Any]:
         for number, line in enumerate(_text_lines(path), start=1):
             text = line.split("#", 1)[0].strip()
             if len(text) > MAX_ARCH_CHARS:
-                raise UsageError(
+                raise ArchFormatError(
                     f"{path}, line {number}: {len(text):,} characters; expected one architecture "
                     f"per line, at most {MAX_ARCH_CHARS:,} characters."
                 )
@@ -175,9 +175,9 @@ def read_arch_file(adapter: Adapter, path: Path) -> list[Any]:
                 texts.append(text)
                 where.append(f"{path}, line {number}")
     if not texts:
-        raise UsageError(f"--archs: {path} lists no architecture.")
+        raise ArchFormatError(f"--archs: {path} lists no architecture.")
     if len(texts) > MAX_ARCHS:
-        raise UsageError(
+        raise ArchFormatError(
             f"--archs: {path} lists {len(texts):,} architectures; expected at most {MAX_ARCHS:,} "
             f"at once (split the file)."
         )
@@ -192,7 +192,7 @@ def _text_lines(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:
-        raise UsageError(
+        raise ArchFormatError(
             f"--archs: {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
             f"{exc.start:,}); expected one architecture per line, or a CSV with an 'arch' column."
         ) from None
@@ -217,7 +217,7 @@ def check_unique(archs: Sequence[Hashable], where: Sequence[str]) -> None:
     for position, arch in enumerate(archs):
         seen = first.setdefault(arch, position)
         if seen != position:
-            raise UsageError(
+            raise ArchFormatError(
                 f"{where[position]}: the architecture of {where[seen]} again; expected each "
                 f"architecture once (remove one of the two)."
             )
@@ -235,7 +235,7 @@ def check_indices(
     for arch, index, place in zip(archs, indices, where):
         expected = adapter.index(arch)
         if expected is not None and int(index) != expected:
-            raise UsageError(
+            raise ArchFormatError(
                 f"{place}: index {int(index)} does not match the architecture, whose index in "
                 f"this space is {expected}; fix or drop the 'index' column."
             )

@@ -18,7 +18,16 @@ from flash_nas.train.cifar import CifarData, load_cifar
 if TYPE_CHECKING:
     from flash_nas.search.engine import SearchEngine
 
-__all__ = ["COLUMNS", "earlier_rows", "labels_table", "training", "training_data"]
+__all__ = [
+    "CIFAR_TRAIN_IMAGES",
+    "COLUMNS",
+    "default_valid_size",
+    "earlier_rows",
+    "label_source",
+    "labels_table",
+    "training",
+    "training_data",
+]
 
 COLUMNS = ("accuracy", "valid_accuracy", "train_accuracy", "train_seconds")
 
@@ -51,12 +60,45 @@ def training_data(args: argparse.Namespace) -> CifarData:
     data = load_cifar(args.data, args.dataset)
     if args.limit_train is not None:
         data = data.with_train_limit(args.limit_train)
+    if args.valid_size is None:
+        args.valid_size = (
+            default_valid_size(len(data.train_labels)) if args.budget is not None else 0
+        )
     if args.valid_size >= len(data.train_labels):
         raise UsageError(
             f"--valid-size {args.valid_size} leaves no training images: {data.name} has "
             f"{len(data.train_labels):,} (after --limit-train)."
         )
     return data
+
+
+#: The share of the training images a search holds out by default to learn from: search on
+#: validation accuracy, report test accuracy (NAS-Bench-201's protocol, and the benchmarks').
+VALID_SHARE = 10
+
+#: Training images of CIFAR-10 and CIFAR-100 (what ``--ray`` assumes without --limit-train:
+#: its driver need not see the data the workers read).
+CIFAR_TRAIN_IMAGES = 50_000
+
+
+def default_valid_size(n_images: int) -> int:
+    """A tenth of the training images (5,000 of CIFAR's 50,000), at least one."""
+    return max(1, n_images // VALID_SHARE) if n_images > 1 else 0
+
+
+def label_source(args: argparse.Namespace, n_train: int, dataset: str) -> str:
+    """Which split a search's labels come from, as the line ``train --budget`` prints."""
+    if args.valid_size:
+        return (
+            f"Labels: validation accuracy on {args.valid_size:,} images held out of the "
+            f"{n_train:,} training images of {dataset} (the test images are only reported, "
+            f"never learnt from)."
+        )
+    return (
+        f"Warning: --valid-size 0: the search learns from the test accuracy of {dataset}, so "
+        f"the test accuracy it reports is no longer an unbiased estimate; leave --valid-size "
+        f"out to learn from images held out of the training set."
+    )
 
 
 def training(args: argparse.Namespace) -> dict[str, Any]:

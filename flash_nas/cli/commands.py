@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("hardware", "refit an analytical hardware model to measurements"),
     "sample": ("search", "choose architectures to label (train), spanning NN-Degree"),
     "search": ("search", "search: ask/tell with labels from a table, recommend an architecture"),
+    "show": ("show", "print a search's summary from its --state file (also mid-run)"),
     "train": ("train", "train architectures on CIFAR-10/100 to get their accuracies"),
     "nni": ("nni", "register the FLASH tuner with NNI (nnictl algo register)"),
     "bench": ("bench", "where the benchmark suite runs (python -m benchmarks, from a clone)"),

@@ -10,14 +10,13 @@ from typing import Any
 import numpy as np
 
 from flash_nas import plugins
-from flash_nas.cli._args import UsageError, progress_wanted
+from flash_nas.cli._args import UsageError, input_file, progress_wanted
 from flash_nas.cli._common import (
     PROGRESS_ROWS,
     add_options_argument,
     add_output_argument,
     add_space_arguments,
     check_indices,
-    check_output,
     check_unique,
     make_adapter,
     parse_all,
@@ -71,7 +70,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "and named; a fit that predicts worse than the model's own costs is an error.",
     )
     fit.add_argument("--hardware", required=True, help="analytical model to fit (pi3b, imc...)")
-    fit.add_argument("--measurements", type=Path, required=True, metavar="CSV")
+    fit.add_argument("--measurements", type=input_file, required=True, metavar="CSV")
     fit.add_argument(
         "--target",
         required=True,
@@ -109,7 +108,7 @@ def _add_hardware_arguments(parser: argparse.ArgumentParser) -> None:
         help="hardware model, e.g. pi3b, imc, zigzag:aimc, hwnasbench:raspi4",
     )
     add_options_argument(parser, "hardware", "hardware model parameter (repeatable)")
-    parser.add_argument("--profile", type=Path, help="calibrated profile (JSON) to load")
+    parser.add_argument("--profile", type=input_file, help="calibrated profile (JSON) to load")
 
 
 def make_hardware(name: str, options: list[tuple[str, Any]], profile: Path | None) -> HardwareModel:
@@ -157,7 +156,6 @@ def estimate_all(
 
 
 def run_hw(args: argparse.Namespace) -> int:
-    check_output(args.output, inputs=[("--archs", args.archs), ("--profile", args.profile)])
     model = make_hardware(args.hardware, args.hardware_option, args.profile)
     profile = getattr(model, "profile", None)
     if profile is not None and args.profile is not None:
@@ -175,7 +173,6 @@ def run_hw(args: argparse.Namespace) -> int:
 
 
 def run_measure(args: argparse.Namespace) -> int:
-    check_output(args.output, inputs=[("--archs", args.archs)])
     name = "host" if args.device == "cpu" else "cuda"
     model = make_hardware(name, args.hardware_option, None)
     adapter = make_adapter(args.space, args.space_option)
@@ -237,7 +234,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from flash_nas.cost.calibration import calibrate
     from flash_nas.cost.profile import profile_summary
 
-    check_output(args.output, inputs=[("--measurements", args.measurements)])
     targets = _targets(args.target)
     model = make_hardware(args.hardware, args.hardware_option, None)
     if not isinstance(model, LinearCostModel):

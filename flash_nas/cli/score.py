@@ -8,7 +8,6 @@ from flash_nas.cli._args import progress_wanted
 from flash_nas.cli._common import (
     add_output_argument,
     add_space_arguments,
-    check_output,
     make_adapter,
     select_archs,
     write_output,
@@ -37,7 +36,6 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output, inputs=[("--archs", args.archs)])
     names = parse_metric_names(args.metrics)
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flash_nas.cli._args import UsageError
+from flash_nas.cli._args import UsageError, input_file
 from flash_nas.cli._common import (
     add_objective_arguments,
     add_options_argument,
     add_output_argument,
-    check_output,
     check_sample_size,
     make_adapter,
     write_output,
@@ -62,7 +61,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "--hardware, else accuracy over the product of every cost the model reports (pi3b: "
         "acc/(latency*energy); imc: acc/(latency*energy*area)).",
     )
-    _space(search)
+    _space(search, resumable=True)
     search.add_argument(
         "--labels-from",
         required=True,
@@ -103,7 +102,9 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     )
     search.add_argument("--hardware", help="hardware model (needed by latency/energy/area)")
     add_options_argument(search, "hardware")
-    search.add_argument("--profile", type=Path, help="calibrated profile for the hardware model")
+    search.add_argument(
+        "--profile", type=input_file, help="calibrated profile for the hardware model"
+    )
     add_objective_arguments(
         search,
         "what to maximise, e.g. 'acc' or 'acc/(latency*energy)' (default: follows --hardware, "
@@ -117,18 +118,37 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     )
     search.add_argument("--top", type=int, default=1, help="also list the N best and the front")
     search.add_argument("--plot", type=Path, help="write the accuracy-cost front as a PNG")
+    search.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE.csv",
+        help="write every trial in order: arch, how it was chosen, label or failure, the "
+        "hardware's costs, the model's prediction (and sd) when it was proposed, objective, "
+        "best so far",
+    )
+    search.add_argument(
+        "--history-plot",
+        type=Path,
+        metavar="FILE.png",
+        help="plot each trial's objective and the best so far against the trials (as Optuna's "
+        "plot_optimization_history)",
+    )
     add_output_argument(search, default=None)
     search.set_defaults(run=run_search_command)
 
 
-def _space(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
+def _space(parser: argparse.ArgumentParser, *, resumable: bool = False) -> None:
+    parser.add_argument(
+        "--space",
+        required=not resumable,
+        help="search space (see `flash-nas plugins`)"
+        + ("; resuming, default the one --state saved" if resumable else ""),
+    )
     add_options_argument(parser, "space")
 
 
 # ------------------------------------------------------------------------------------- sample
 def run_sample(args: argparse.Namespace) -> int:
-    check_output(args.output)
     from flash_nas.graph.metrics import parse_metric_names, score_batch
     from flash_nas.search.sampling import select_samples
 

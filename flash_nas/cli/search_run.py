@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from flash_nas.cli._args import UsageError
-from flash_nas.cli._common import check_output, make_adapter, write_output
-from flash_nas.cli._resume import engine_from_args
-from flash_nas.errors import ArchFormatError
+from flash_nas.cli._common import make_adapter, write_output
+from flash_nas.cli._resume import engine_from_args, space_from_state
+from flash_nas.errors import ArchFormatError, LabelError
 from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
@@ -41,7 +41,11 @@ def load_label_table(adapter: Adapter, spec: str) -> tuple[Table, str]:
             f"--labels-from: {name!r} is neither a file nor a table this space ships "
             f"(shipped: {known})."
         )
-    table.column(column)  # unknown column: error listing the columns there are
+    if column not in table.columns:  # a name typed on the command line: a usage error
+        raise UsageError(
+            f"--labels-from {spec}: the table has no column {column!r}; its columns: "
+            f"{', '.join(table.columns) or 'none'}."
+        )
     return table, column
 
 
@@ -59,9 +63,13 @@ def _engine(args: argparse.Namespace, table: Table, column: str) -> SearchEngine
 
 def _label(engine: SearchEngine, table: Table, column: str, text: str) -> float:
     if text not in table:
-        raise UsageError(
-            f"--labels-from {table.source or 'table'} has no row for {text}, which the search "
-            f"proposed; the table must label every architecture the search may propose."
+        told = sum(t.status != "pending" for t in engine.trials.values())
+        raise LabelError(
+            f"search stopped after {told} label(s): it proposed {text}, which --labels-from "
+            f"{table.source or 'the table'} has no row for (a table stands in for training only "
+            f"where it labels every architecture the search may propose); label that "
+            f"architecture in the table and rerun (with --state, the run resumes), or leave out "
+            f"--budget and --n-labels to learn from the table's own rows."
         )
     return float(table.column(column)[table.row_of(text)])
 
@@ -85,19 +93,10 @@ def _save(engine: SearchEngine, args: argparse.Namespace) -> None:
         engine.save(args.state)
 
 
-def _label_path(spec: str) -> str | None:
-    """The file behind ``--labels-from FILE:COLUMN`` (None for a shipped table's name)."""
-    name = spec.rpartition(":")[0]
-    return name if name and Path(name).is_file() else None
-
-
 def run_search_command(args: argparse.Namespace) -> int:
-    inputs = [("--labels-from", _label_path(args.labels_from))]
-    if args.state is not None:
-        inputs.append(("--state", args.state))
-    check_output(args.output, inputs=inputs)
-    if args.plot is not None:
-        check_output(args.plot, option="--plot", inputs=inputs)
+    space_from_state(args)
+    # --output, --plot and --state were checked against every input before the command ran
+    # (flash_nas.cli._files)
     for flag, value in (("--n-labels", args.n_labels), ("--budget", args.budget)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1; got {value}.")
@@ -125,19 +124,35 @@ def run_search_command(args: argparse.Namespace) -> int:
     best = engine.top(args.top)
     recommendation = engine.recommend()
     for rank, point in enumerate(best, start=1):
-        print(f"#{rank} {point.text}: {_describe(point)}")
+        print(f"#{rank} {point.text}: {describe_point(point)}")
     if recommendation.note:
         print(recommendation.note)
-    if args.top > 1:
+    if args.top > 1 and cost_text(engine) != "1":  # accuracy alone has no front to speak of
         front = engine.front()
-        print(f"Accuracy-cost front: {len(front)} architectures (cost = {_cost_text(engine)}).")
+        print(f"Accuracy-cost front: {len(front)} architectures (cost = {cost_text(engine)}).")
     write_output(_result_table(engine, best), args.output)
+    write_pictures(engine, args)
+    return 0
+
+
+def write_pictures(engine: SearchEngine, args: argparse.Namespace) -> None:
+    """``--plot``, ``--history`` and ``--history-plot``, where asked for."""
     if args.plot:
         from flash_nas.cli.plot import plot_front
 
         plot_front(engine, args.plot)
         print(f"Wrote the plot to {args.plot}.", file=sys.stderr)
-    return 0
+    if args.history:
+        from flash_nas.cli.history import write_history
+
+        write_history(engine, args.history)
+        trials = len(engine.trials)
+        print(f"Wrote the history of {trials} trials to {args.history}.", file=sys.stderr)
+    if args.history_plot:
+        from flash_nas.cli.plot import plot_history
+
+        plot_history(engine, args.history_plot)
+        print(f"Wrote the history plot to {args.history_plot}.", file=sys.stderr)
 
 
 def _budget_loop(engine: SearchEngine, table: Table, column: str, args: argparse.Namespace) -> None:
@@ -162,7 +177,8 @@ def _budget_loop(engine: SearchEngine, table: Table, column: str, args: argparse
             bar.close()
 
 
-def _describe(point: FrontPoint) -> str:
+def describe_point(point: FrontPoint) -> str:
+    """An architecture's accuracy (measured, or predicted with its sd), costs and objective."""
     accuracy = f"{point.accuracy:.4g}"
     if point.measured:
         parts = [f"measured {accuracy}"]
@@ -176,7 +192,8 @@ def _describe(point: FrontPoint) -> str:
     return ", ".join(parts)
 
 
-def _cost_text(engine: SearchEngine) -> str:
+def cost_text(engine: SearchEngine) -> str:
+    """The objective's cost side as a formula (``1`` when the objective is accuracy alone)."""
     exponents = engine.objective.exponents
     terms = [f"{name}^{-power:g}" for name, power in exponents.items() if name != "acc"]
     return "*".join(terms) or "1"

@@ -13,7 +13,6 @@ from flash_nas.cli._common import (
     add_objective_arguments,
     add_options_argument,
     add_output_argument,
-    check_output,
     make_adapter,
     read_arch_file,
     write_output,
@@ -57,7 +56,10 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "rewritten after every architecture, so an interrupted run keeps the finished ones. "
         "The data is the python version of CIFAR already on disk; nothing is downloaded.",
     )
-    train.add_argument("--space", required=True, help="search space (see `flash-nas plugins`)")
+    train.add_argument(
+        "--space",
+        help="search space (see `flash-nas plugins`); resuming --state, default the saved one",
+    )
     add_options_argument(
         train, "space", "adapter parameter, e.g. -O num_classes=100 for CIFAR-100 (repeatable)"
     )
@@ -74,8 +76,9 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         type=_positive_int,
         metavar="N",
         help="let the search engine choose: train N architectures, each proposed after the "
-        "previous results (the label it learns is valid_accuracy with --valid-size, else the "
-        "test accuracy); resumable with --state",
+        "previous results; the label it learns is the validation accuracy on images held out "
+        "of the training set (--valid-size), never the test accuracy unless --valid-size 0; "
+        "resumable with --state",
     )
     train.add_argument(
         "--state",
@@ -83,6 +86,13 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="with --budget: the engine's state (JSON), saved after every architecture and "
         "resumed from if it exists",
+    )
+    train.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE.csv",
+        help="with --budget: every trial in order, as `flash-nas search --history` writes it "
+        "(rewritten after every architecture)",
     )
     train.add_argument(
         "--ray",
@@ -145,9 +155,12 @@ def add_to(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--valid-size",
         type=_count,
-        default=0,
+        default=None,
         metavar="N",
-        help="hold out N training images and report valid_accuracy on them (default 0)",
+        help="hold out N training images and report valid_accuracy on them (default: with "
+        "--budget, a tenth of the training images, 5,000 of CIFAR's 50,000, which the search "
+        "learns from; with --archs, 0). --budget with --valid-size 0 learns from the test "
+        "accuracy, with a warning",
     )
     train.add_argument(
         "--limit-train",
@@ -162,7 +175,11 @@ def add_to(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output, inputs=[("--archs", args.archs)])
+    from flash_nas.cli._resume import space_from_state
+
+    space_from_state(args)
+    if args.history is not None and args.budget is None:
+        raise UsageError("--history goes with --budget (the search's trials).")
     if args.ray and args.budget is None:
         raise UsageError("--ray trains what the search engine asks for: add --budget N.")
     if args.ray_gpus < 0:

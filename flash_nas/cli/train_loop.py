@@ -15,7 +15,13 @@ from pathlib import Path
 from flash_nas.cli._args import progress_wanted
 from flash_nas.cli._common import write_output
 from flash_nas.cli._resume import engine_from_args
-from flash_nas.cli._training import earlier_rows, labels_table, training, training_data
+from flash_nas.cli._training import (
+    earlier_rows,
+    label_source,
+    labels_table,
+    training,
+    training_data,
+)
 from flash_nas.io.tables import write_table
 from flash_nas.train.training import check_fits, train_and_evaluate
 
@@ -24,13 +30,8 @@ __all__ = ["run_budget"]
 
 def run_budget(args: argparse.Namespace) -> int:
     engine = engine_from_args(args)
-    data = training_data(args)
-    if args.valid_size == 0:
-        print(
-            "Note: without --valid-size the engine learns from test accuracy; hold out "
-            "images with --valid-size N to keep the test set for the final report.",
-            file=sys.stderr,
-        )
+    data = training_data(args)  # resolves --valid-size (default: a tenth held out)
+    print(label_source(args, len(data.train_labels), data.name), file=sys.stderr)
     rows = earlier_rows(args.output)
     done = sum(t.status != "pending" for t in engine.trials.values())
     for step in range(done, args.budget):
@@ -55,10 +56,15 @@ def run_budget(args: argparse.Namespace) -> int:
         }
         if args.state is not None:
             engine.save(args.state)
+        if args.history is not None:  # rewritten after every architecture, as the labels are
+            from flash_nas.cli.history import write_history
+
+            write_history(engine, args.history)
         if args.output != "-":
             write_table(labels_table(engine, rows), Path(args.output))
         print(
-            f"[{step + 1}/{args.budget}] {proposal.text} ({proposal.source}): label {label:.2f}%",
+            f"[{step + 1}/{args.budget}] {proposal.text} ({proposal.source}): label {label:.2f}% "
+            f"({'validation' if args.valid_size else 'test'})",
             file=sys.stderr,
         )
     best = engine.recommend()

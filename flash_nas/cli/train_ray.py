@@ -64,6 +64,12 @@ def run_ray(args: argparse.Namespace) -> int:
     engine = engine_from_args(args)
     if engine.space_name is None:
         raise UsageError("train --ray needs a registered space (--space NAME).")
+    from flash_nas.cli._training import CIFAR_TRAIN_IMAGES, default_valid_size, label_source
+
+    n_train = args.limit_train or CIFAR_TRAIN_IMAGES
+    if args.valid_size is None:
+        args.valid_size = default_valid_size(n_train)
+    print(label_source(args, n_train, args.dataset or "CIFAR"), file=sys.stderr)
     started = not ray.is_initialized()
     if started:
         ray.init(address=args.ray_address, include_dashboard=False, log_to_driver=False)
@@ -151,3 +157,7 @@ def _save(
         engine.save(args.state)
     if args.output != "-" and rows:
         write_table(labels_table(engine, rows), Path(args.output))
+    if args.history is not None:
+        from flash_nas.cli.history import write_history
+
+        write_history(engine, args.history)

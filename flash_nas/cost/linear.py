@@ -73,6 +73,7 @@ class LinearCostModel(HardwareModel):
     #: Pi-3B's energy = board power x latency. Calibrating ``source`` alone carries into
     #: ``derived`` (:meth:`derive_costs`), so a profile never mixes fitted and default halves.
     derived_quantities: ClassVar[dict[str, tuple[str, str]]] = {}
+    file_options: ClassVar[tuple[str, ...]] = ("profile",)
 
     def __init__(self, profile: str | Path | Profile | None = None, **costs: float) -> None:
         self.costs = np.array([coefficient.default for coefficient in self.coefficients])

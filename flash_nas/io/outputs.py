@@ -4,7 +4,9 @@ A regular file is written to a temporary file beside it (same folder, so the sam
 and renamed over the target only once it is complete and flushed to disk. An interruption
 (Ctrl-C, a crash, a full disk) therefore leaves the old file as it was; at worst a hidden
 ``.NAME.*.tmp`` file stays behind after a ``kill -9``. ``-`` (standard output), devices and FIFOs
-cannot be renamed onto and are written directly.
+cannot be renamed onto and are written directly. A symbolic link stays a link: the file it
+points to is the one replaced. A replaced file keeps its permissions; a new one gets those the
+umask gives any new file. Engine states (``--state``) are written by the same rules.
 
 :func:`check_output_path` runs before any work: it refuses an output that is a folder, sits in a
 folder that does not exist or cannot be written, is read-only, is empty, or is one of the
@@ -24,7 +26,13 @@ from typing import IO, Any
 
 from flash_nas.errors import OutputError
 
-__all__ = ["atomic_output", "atomic_path", "check_output_path", "is_stream_target"]
+__all__ = [
+    "atomic_output",
+    "atomic_path",
+    "check_output_path",
+    "is_stream_target",
+    "written_path",
+]
 
 PathLike = str | os.PathLike
 
@@ -78,7 +86,7 @@ def check_output_path(
             f"{option}: the folder {str(target.parent)!r} does not exist; create it first or "
             f"choose another path."
         )
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not os.access(folder, os.W_OK | os.X_OK) or not stat.S_IMODE(folder.stat().st_mode) & 0o222:
         raise OutputError(
             f"{option}: the folder {str(target.parent)!r} is not writable; expected a folder "
             f"where a new file can be created."
@@ -105,14 +113,29 @@ def _same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
+def written_path(path: PathLike) -> Path:
+    """The file a write to ``path`` replaces: ``path`` itself, or the file a symbolic link
+    points to (renaming onto the link would replace the link by a regular file)."""
+    target = Path(path)
+    if target.is_symlink():
+        return Path(os.path.realpath(target))
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """A temporary path beside ``path`` (same suffix, for writers that infer the format from
-    it); renamed onto ``path`` when the block ends without an exception, removed otherwise."""
-    target = Path(path)
+    it); renamed onto ``path`` (the file it links to, if it is a link) when the block ends
+    without an exception, removed otherwise."""
+    target = written_path(path)
     if is_stream_target(target):
         yield target
         return
+    if target.exists() and not _writable(target):
+        raise OutputError(
+            f"{os.fspath(path)} is read-only; make it writable or choose another path (flash-nas "
+            f"does not replace read-only files)."
+        )
     descriptor, name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent or "."
     )
@@ -142,7 +165,7 @@ def atomic_output(path: PathLike, mode: str = "w", **open_args: Any) -> Iterator
         yield stream
         stream.flush()
         return
-    target = Path(path)
+    target = written_path(path)
     if is_stream_target(target):
         try:
             with target.open(mode, **open_args) as handle:

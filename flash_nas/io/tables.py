@@ -14,14 +14,14 @@ import gzip
 import io
 import math
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from flash_nas.errors import TableError, quote
+from flash_nas.errors import TableError, UnknownNameError, quote
 
 __all__ = ["PERCENT", "LabelScale", "Table", "check_rows", "read_table", "write_table"]
 
@@ -95,10 +95,32 @@ class Table:
         return f"{self.source}: " if self.source else ""
 
     def __len__(self) -> int:
+        """The number of rows (architectures), as ``len`` of a data frame."""
         return len(self.archs)
 
-    def __contains__(self, arch: object) -> bool:
-        return arch in self._rows
+    def __contains__(self, key: object) -> bool:
+        """``name in table``: a column of that name, or a row of that architecture's text
+        (column names are plain words, architecture texts never are)."""
+        return key in self.columns or key in self._rows
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """``table["c10_valid"]``: the column, as :meth:`column`; an unknown name raises a
+        ``KeyError`` (:class:`~flash_nas.errors.UnknownNameError`) listing the columns."""
+        if name in self.columns:
+            return self.columns[name]
+        raise UnknownNameError(
+            f"{self._where()}no column {name!r}; the table has: "
+            f"{', '.join(self.columns) or 'no numeric columns'}."
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        """The column names, as iterating a data frame gives its columns."""
+        return iter(self.columns)
+
+    def __repr__(self) -> str:
+        # The rows are often a whole benchmark (NAS-Bench-201: 15,625): name, never list them.
+        where = f", source={self.source!r}" if self.source else ""
+        return f"<Table: {len(self):,} rows, columns {list(self.columns)}{where}>"
 
     def column(self, name: str) -> np.ndarray:
         """The column called ``name``; an unknown name lists the columns there are."""

@@ -33,6 +33,9 @@ class Adapter(ABC):
 
     #: One line that ``flash-nas plugins`` shows.
     description: ClassVar[str] = ""
+    #: The keyword options whose values are files the adapter reads: the command line refuses
+    #: an output that would overwrite one of them (``-O KEY=PATH``).
+    file_options: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def parse(self, text: str) -> Hashable:

@@ -29,6 +29,9 @@ class HardwareModel(ABC):
 
     #: One line that ``flash-nas plugins`` shows.
     description: ClassVar[str] = ""
+    #: The keyword options whose values are files the model reads (a profile, a table): the
+    #: command line refuses an output that would overwrite one of them (``-H KEY=PATH``).
+    file_options: ClassVar[tuple[str, ...]] = ()
     #: Which of :data:`QUANTITIES` this model reports (a model whose quantities depend on its
     #: target, such as a table of one device's measurements, sets them per instance).
     quantities: tuple[str, ...] = ("latency_ms", "energy_mj")

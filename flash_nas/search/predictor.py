@@ -8,6 +8,10 @@ feature ``g`` and keeps the one with the lowest leave-one-out error:
 * ``quadratic``  -- ``a + b * g + c * g**2``
 * ``saturating`` -- ``a - b * exp(-g / s)``, ``b, s > 0``: rises and levels off at ``a``
 
+Predictions stay within the labelled range: a feature value beyond the labelled ones is read as
+the nearest labelled extreme (no extrapolation of a fitted curve), so a search cannot be drawn
+to an architecture by a curve's behaviour where no label is.
+
 Further features (``params``, ``flops``...) may join as extra linear terms in ``log(1 + x)``;
 each is kept only if it lowers the leave-one-out error by at least 5 % (greedy forward
 selection), so a feature earns its place on data the fit did not see. The predictor is
@@ -117,13 +121,23 @@ def _fit_one(form: str, g: np.ndarray, extra: np.ndarray, y: np.ndarray) -> _Mod
     return _Model(form, coefficients, 1.0, rate)
 
 
-def _loo_rmse(form: str, g: np.ndarray, extra: np.ndarray, y: np.ndarray) -> float:
-    errors = []
+def _loo_predictions(form: str, g: np.ndarray, extra: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each label predicted by the form fitted on the others, within their feature range (as
+    :meth:`AccuracyPredictor.predict` does: a held-out extreme is not extrapolated)."""
+    held_out = np.empty(len(y))
     for held in range(len(y)):
         keep = np.arange(len(y)) != held
         model = _fit_one(form, g[keep], extra[keep], y[keep])
-        errors.append(float(model.predict(g[held : held + 1], extra[held : held + 1])[0] - y[held]))
-    return float(np.sqrt(np.mean(np.square(errors))))
+        g_in = np.clip(g[held : held + 1], g[keep].min(), g[keep].max())
+        extra_in = np.clip(
+            extra[held : held + 1], extra[keep].min(axis=0), extra[keep].max(axis=0)
+        )
+        held_out[held] = model.predict(g_in, extra_in)[0]
+    return held_out
+
+
+def _loo_rmse(form: str, g: np.ndarray, extra: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(_loo_predictions(form, g, extra, y) - y))))
 
 
 class AccuracyPredictor:
@@ -182,7 +196,14 @@ class AccuracyPredictor:
             error = trial_error
         self.form_ = form
         self.extra_columns_ = [column + 1 for column in chosen]
+        #: Each label predicted by the chosen form fitted on the others, and their RMSE: the
+        #: one leave-one-out figure of this predictor (what the engine reports and uses as the
+        #: spread of a prediction).
+        self.loo_predictions_ = _loo_predictions(form, g, candidates[:, chosen], y)
         self.loo_rmse_ = error
+        # The range of the labelled features: predictions stay inside it (see predict()).
+        self.feature_low_ = X.min(axis=0)
+        self.feature_high_ = X.max(axis=0)
         self.model_ = _fit_one(form, g, candidates[:, chosen], y)
         self.n_features_in_ = X.shape[1]
         self.fit_quality_ = prediction_quality(self.predict(X), y)
@@ -222,6 +243,11 @@ class AccuracyPredictor:
             raise FlashNasError(
                 f"X has {X.shape[1]} columns; the predictor was fitted on {self.n_features_in_}."
             )
+        # No extrapolation: a feature beyond the labelled range is read as the range's edge, so
+        # the prediction stays what the labels support (a quadratic or saturating curve fitted
+        # on NN-Degree 200..1100 can fall or rise without bound outside it; a search would pick
+        # exactly that artefact).
+        X = np.clip(X, self.feature_low_, self.feature_high_)
         g = X[:, 0]
         extra = np.log1p(np.clip(X[:, self.extra_columns_], 0, None))
         return self.model_.predict(g, extra)

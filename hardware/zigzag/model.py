@@ -17,6 +17,7 @@ import numpy as np
 
 from flash_nas import ArchGraph, GraphBatch, UnknownNameError
 from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.plugins.progress import progress_wanted
 from flash_nas.validation import check_choice, check_int, check_number, check_optional
 from flash_nas_hardware.zigzag.cache import LayerCache, cache_path, write_cache_file
 from flash_nas_hardware.zigzag.driver import (
@@ -77,9 +78,12 @@ class ZigZagModel(HardwareModel):
     ``cache_dir``: also keep simulated layers on disk (one JSON file per hardware, mapping,
     ``lpf_limit`` and zigzag version). ``processes``: simulate unique layers in this many
     processes (spawned: a script using it needs the ``if __name__ == "__main__"`` guard).
-    ``progress``: show a progress bar when more than a few layers are simulated.
+    ``progress``: show a progress bar when more than a few layers are simulated (default:
+    as flash-nas's progress switch says, so that ``--quiet`` silences it:
+    :func:`flash_nas.plugins.progress.progress_wanted`).
     """
 
+    file_options = ("hardware_yaml", "mapping_yaml")
     description = (
         "ZigZag accelerator simulator (KU Leuven; zigzag:aimc, :dimc, :tpu_like...): slow, "
         "cached per layer"
@@ -97,7 +101,7 @@ class ZigZagModel(HardwareModel):
         imc_groups: str = "block_diagonal",
         cache_dir: str | os.PathLike[str] | None = None,
         processes: int = 1,
-        progress: bool = True,
+        progress: bool | None = None,
     ) -> None:
         import_zigzag()
         from zigzag.hardware.architecture.imc_array import ImcArray
@@ -219,7 +223,7 @@ class ZigZagModel(HardwareModel):
             total=len(todo),
             desc=f"ZigZag {self.variant}",
             unit="layer",
-            disable=not self.progress or len(todo) < _FEW_LAYERS,
+            disable=not self._show_progress() or len(todo) < _FEW_LAYERS,
         )
         try:
             for layer, cost in run_layers(self._setup, todo, self.processes):
@@ -231,6 +235,11 @@ class ZigZagModel(HardwareModel):
             if done and path is not None:
                 settings = {**self.cache_settings(), "hardware": self._setup.hardware}
                 write_cache_file(path, done, settings)
+
+    def _show_progress(self) -> bool:
+        if self.progress is not None:
+            return bool(self.progress)
+        return progress_wanted()
 
     # -------------------------------------------------------------------------- disk cache
     def cache_settings(self) -> dict[str, Any]:

@@ -328,17 +328,24 @@ class SearchEngine:
         proposals = []
         for row, source, predicted, std in chosen:
             arch = self.candidates.archs[row]
-            self.trials[arch] = Trial(arch, self.adapter.format(arch), PENDING, source=source)
-            proposals.append(
-                Proposal(
-                    arch,
-                    self.trials[arch].text,
-                    source,
-                    None if predicted is None else float(self._from_utility(predicted)),
-                    None if std is None else float(std * self._scale_width()),
-                    self.candidates.values(row),
-                )
+            proposal = Proposal(
+                arch,
+                self.adapter.format(arch),
+                source,
+                None if predicted is None else float(self._from_utility(predicted)),
+                None if std is None else float(std * self._scale_width()),
+                self.candidates.values(row),
             )
+            # The trial keeps what the model expected of it then (the search's history).
+            self.trials[arch] = Trial(
+                arch,
+                proposal.text,
+                PENDING,
+                source=source,
+                predicted=proposal.predicted,
+                predicted_std=proposal.std,
+            )
+            proposals.append(proposal)
         self._version += 1
         return proposals
 

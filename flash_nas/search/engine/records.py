@@ -25,6 +25,11 @@ class Trial:
     #: ``initial`` (the design spread over NN-Degree), ``model`` (chosen by the accuracy
     #: model), or ``told`` (a result for an architecture the engine did not propose).
     source: str = "told"
+    #: What the model predicted for it when :meth:`SearchEngine.ask` proposed it, and that
+    #: prediction's standard deviation, in the label's scale (None: proposed before any model,
+    #: told without being proposed, or a method without a spread).
+    predicted: float | None = None
+    predicted_std: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +38,8 @@ class Trial:
             "value": self.value,
             "reason": self.reason,
             "source": self.source,
+            "predicted": self.predicted,
+            "predicted_std": self.predicted_std,
         }
 
 

@@ -10,8 +10,6 @@ proposes what the uninterrupted one would have. The file is plain data: loading 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,17 +51,14 @@ def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
 
 
 def save_engine(engine: SearchEngine, path: Path) -> None:
-    """Write the state to ``path`` through a temporary file renamed into place."""
+    """Write the state to ``path`` as every output is written
+    (:func:`flash_nas.io.outputs.atomic_output`: replaced whole, links and permissions kept,
+    devices and FIFOs written directly)."""
+    from flash_nas.io.outputs import atomic_output
+
     text = json.dumps(engine_to_dict(engine), indent=1)
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def load_engine(path: Path, overrides: dict[str, Any]) -> SearchEngine:
@@ -118,6 +113,11 @@ def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
         except (KeyError, ValueError) as exc:
             raise StateError(f"{path}: trial {position}: {exc}") from None
         trial = Trial(arch, engine.adapter.format(arch), item["status"], source=item["source"])
+        # The prediction at ask() time; states saved before it was recorded have none.
+        trial.predicted = _optional_number(item.get("predicted"), "predicted", position, path)
+        trial.predicted_std = _optional_number(
+            item.get("predicted_std"), "predicted_std", position, path
+        )
         if item["status"] == SUCCEEDED:
             value, reason = engine._check_value(item.get("value"), item["arch"])
             trial.value, trial.reason = value, reason
@@ -126,3 +126,11 @@ def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
         engine.trials[arch] = trial
         engine.candidates.add([arch])
     engine._version += 1
+
+
+def _optional_number(value: Any, name: str, position: int, path: str | Path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StateError(f"{path}: trial {position}: {name!r} is {value!r}; expected a number.")
+    return float(value)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from flash_nas.search.engine.methods import _fitted_bo, _fitted_flash
 
 if TYPE_CHECKING:
@@ -28,19 +26,23 @@ def summary(engine: SearchEngine) -> list[str]:
         model = _fitted_bo(engine)
         encoding = engine.inputs(rows[:1]).shape[1] - len(engine.features)
         held_out = model.gp.loo_predictions()
+        used = (
+            f"the metrics {features} and the space's encoding ({encoding} columns)"
+            if encoding
+            else f"the metrics {features} (the space has no encoding)"
+        )
         lines.append(
-            f"Model: Gaussian process (Matern 5/2, metrics + encoding) on {features}"
-            + (f" and the space's encoding ({encoding} columns)" if encoding else "")
-            + f", fitted on {len(rows)} labels; noise sd {model.gp.noise_std_:.3g}."
+            f"Model: Gaussian process (Matern 5/2) on {used}, fitted on {len(rows)} labels; "
+            f"noise sd {model.gp.noise_std_ * engine._scale_width():.3g}."
         )
     else:
         predictor, _, _ = _fitted_flash(engine)
-        held_out = _flash_loo(engine, rows, utility)
+        held_out = predictor.loo_predictions_  # computed once, by the fit that chose the form
         extra = [engine.features[k] for k in predictor.extra_columns_]
         lines.append(
             f"Predictor: {predictor.form_} form on {engine.features[0]}"
             + (f" + log({', '.join(extra)})" if extra else "")
-            + f", fitted on {len(rows)} labels; leave-one-out RMSE {predictor.loo_rmse_:.3f}."
+            + f", fitted on {len(rows)} labels (predictions kept within their range)."
         )
         result = engine._flash_result
         if result is not None:
@@ -48,8 +50,11 @@ def summary(engine: SearchEngine) -> list[str]:
                 lines.append(
                     f"  {stage.name}: {stage.seconds * 1e3:.1f} ms, {stage.evaluations} evaluations"
                 )
-    quality = prediction_quality(held_out, utility)
-    lines.append(f"Leave-one-out on the labels: {quality.line()}.")
+    # On the labels' own scale (the models learn a 0-100 utility): the RMSE reads in the unit
+    # of the labels, as the ± of a prediction does.
+    quality = prediction_quality(engine._from_utility(held_out), engine._from_utility(utility))
+    unit = engine.label_scale.unit
+    lines.append(f"Leave-one-out on the labels ({unit}): {quality.line()}.")
     if quality.r2 < 0.1:
         lines.append(
             f"Warning: the model explains little of the labels (leave-one-out R2 "
@@ -57,17 +62,3 @@ def summary(engine: SearchEngine) -> list[str]:
             f"that the labels belong to these architectures."
         )
     return lines
-
-
-def _flash_loo(engine: SearchEngine, rows: np.ndarray, utility: np.ndarray) -> np.ndarray:
-    from flash_nas.graph.metrics import score_batch
-    from flash_nas.search.predictor import AccuracyPredictor
-
-    archs = [engine.candidates.archs[r] for r in rows]
-    scores = score_batch(engine.adapter.batch(archs), engine.features)
-    X = np.column_stack([scores[name] for name in engine.features])
-    held_out = np.empty(len(rows))
-    for k in range(len(rows)):
-        keep = np.arange(len(rows)) != k
-        held_out[k] = AccuracyPredictor().fit(X[keep], utility[keep]).predict(X[k : k + 1])[0]
-    return held_out
