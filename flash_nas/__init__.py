@@ -61,6 +61,7 @@ _PUBLIC = {
     "executed_edges": "flash_nas.graph.structure",
     "live_edges": "flash_nas.graph.structure",
     "Adapter": "flash_nas.plugins.adapter",
+    "allow_code_imports": "flash_nas.plugins.code_imports",
     "QUANTITIES": "flash_nas.plugins.hardware",
     "HardwareModel": "flash_nas.plugins.hardware",
     "ENTRY_POINT_GROUP": "flash_nas.plugins.registry",
@@ -162,6 +163,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ do
     )
     from flash_nas.plugins.adapter import (
         Adapter as Adapter,
+    )
+    from flash_nas.plugins.code_imports import (
+        allow_code_imports as allow_code_imports,
     )
     from flash_nas.plugins.hardware import (
         QUANTITIES as QUANTITIES,

@@ -14,6 +14,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, NoReturn
 
 from flash_nas.cli._args import UsageError, add_progress_arguments, set_progress
@@ -83,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     set_progress(args)
     try:
-        return int(args.run(args))
+        with _typed_space(args):
+            return int(args.run(args))
     except UsageError as exc:
         parser.exit(2, f"flash-nas: error: {_one_line(exc)}\n")
     except FlashNasError as exc:
@@ -106,6 +108,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "folder this command can read or write there\n",
         )
     return 0
+
+
+def _typed_space(args: argparse.Namespace) -> AbstractContextManager[None]:
+    """Consent to the imports of the space the person typed (``--space torch``), and of no
+    other: a space read from a state file or guessed from a CSV gets none (see
+    :mod:`flash_nas.plugins.code_imports`)."""
+    space = getattr(args, "space", None)
+    if not isinstance(space, str):
+        return nullcontext()
+    from flash_nas.plugins.code_imports import allow_code_imports
+
+    return allow_code_imports(space)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -200,9 +200,13 @@ def _targets(text: str) -> dict[str, str]:
 
 
 def infer_adapter(texts: list[str], options: list[tuple[str, Any]]) -> tuple[str, Adapter]:
-    """The one registered space whose parser accepts the first architecture."""
+    """The one registered space whose parser accepts the first architecture. A space whose
+    texts name code to import (``torch``) is never guessed: a CSV must not choose code to run."""
     accepting = []
-    for name in plugins.adapter_names():
+    for registration in plugins.registrations():
+        name = registration.name
+        if registration.kind != "adapter" or getattr(registration.factory, "names_code", False):
+            continue
         try:
             adapter = plugins.get_adapter(name, **dict(options))
             adapter.parse(texts[0])

@@ -33,6 +33,10 @@ class Adapter(ABC):
 
     #: One line that ``flash-nas plugins`` shows.
     description: ClassVar[str] = ""
+    #: True where an architecture's text names code that building it imports (``torch``'s
+    #: ``module:callable``): such a space is never guessed from data, and imports only with
+    #: :func:`~flash_nas.plugins.code_imports.allow_code_imports` (see that module).
+    names_code: ClassVar[bool] = False
 
     @abstractmethod
     def parse(self, text: str) -> Hashable:
