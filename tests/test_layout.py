@@ -62,7 +62,7 @@ ALLOWED = {
     "io": {"errors"},
     "graph": {"errors"},
     "plugins": {"errors", "graph", "io", "_imports"},
-    "cost": {"errors", "graph", "io", "plugins", "_imports", "_lazy"},
+    "cost": {"errors", "validation", "graph", "io", "plugins", "_imports", "_lazy"},
     "search": {"errors", "validation", "graph", "io", "plugins", "cost", "_imports", "_lazy"},
     "train": {"errors", "validation", "graph", "io", "_imports"},
     "integrations": {"errors", "validation", "graph", "io", "plugins", "search", "_imports"},

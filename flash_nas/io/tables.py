@@ -186,9 +186,7 @@ def read_table(
     wanted = [name for name in header if name not in skip] if numeric is None else list(numeric)
     for name in wanted:
         if name not in header:
-            raise TableError(
-                f"{source}: missing column {name!r}; the header has {_names(header)}."
-            )
+            raise TableError(f"{source}: missing column {name!r}; the header has {_names(header)}.")
     position = {name: header.index(name) for name in header}
     archs: list[str] = []
     indices: list[int] = []
