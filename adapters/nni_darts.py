@@ -70,6 +70,7 @@ from flash_nas import (
     Tensor,
     require,
 )
+from flash_nas.errors import quote
 from flash_nas.graph.structure import EdgeCounter
 from flash_nas.validation import ParameterError, check_choice
 from flash_nas_adapters.nni_sample import Label, SampleCodec, check_sample_size
@@ -303,11 +304,14 @@ def _choice_values(name: str, value: Any, low: int) -> int | tuple[int, ...]:
     if (
         not items
         or len(set(items)) != len(items)
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= low for v in items)
+        or len(items) > 64
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and low <= v <= 8192 for v in items
+        )
     ):
         raise ParameterError(
-            f"The {name!r} parameter of NniDartsAdapter must be an int >= {low} or a tuple of "
-            f"distinct such ints (NNI's choice). Got {value!r} instead."
+            f"The {name!r} parameter of NniDartsAdapter must be an int in {low}..8192 or a tuple "
+            f"of at most 64 distinct such ints (NNI's choice). Got {quote(value)} instead."
         )
     return values
 

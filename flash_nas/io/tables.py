@@ -13,7 +13,6 @@ import csv
 import gzip
 import io
 import math
-import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import IO
 import numpy as np
 
 from flash_nas.errors import TableError, quote
+from flash_nas.io.numbers import parse_integer, parse_number
 
 __all__ = ["PERCENT", "LabelScale", "Table", "check_rows", "read_table", "write_table"]
 
@@ -216,29 +216,6 @@ def read_table(
         indices=np.asarray(indices, dtype=np.int64) if has_index else None,
         source=source,
     )
-
-
-#: A number as a table writes it: plain ASCII decimal, optional sign, fraction and exponent.
-#: Python's float() takes more ("5_0", Arabic-Indic digits, "infinity"), which no table
-#: means; every number read from a file goes through :func:`parse_number`.
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_INTEGER = re.compile(r"[+-]?\d{1,18}", re.ASCII)
-
-
-def parse_number(text: str) -> float | None:
-    """The finite number ``text`` writes in plain ASCII decimal (surrounding blanks allowed),
-    or None when it writes none (``5_0``, ``٥٠``, ``nan``, ``1e999``, ``0x10``...)."""
-    cell = text.strip()
-    if not _DECIMAL.fullmatch(cell):
-        return None
-    value = float(cell)
-    return value if math.isfinite(value) else None
-
-
-def parse_integer(text: str) -> int | None:
-    """The integer ``text`` writes in plain ASCII digits (at most 18), or None."""
-    cell = text.strip()
-    return int(cell) if _INTEGER.fullmatch(cell) else None
 
 
 def _parse_number(cell: str, source: str, line: int, column: str) -> float:
