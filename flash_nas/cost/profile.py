@@ -210,7 +210,11 @@ def _costs(values: Any, where: str) -> dict[str, float]:
             f"{where} is damaged: it lists no costs; expected the fitted cost of every event "
             f"of its model under 'costs'. Write one with `flash-nas calibrate`."
         )
-    return {str(name): check_cost(value, name, owner=where) for name, value in values.items()}
+    # a profile writes its costs as JSON numbers: text ("1.0") is no cost there
+    return {
+        str(name): check_cost(None if isinstance(value, str) else value, name, owner=where)
+        for name, value in values.items()
+    }
 
 
 def _fits(values: Any, where: str) -> dict[str, Fit]:
