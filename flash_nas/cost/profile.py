@@ -222,7 +222,7 @@ def _fits(values: Any, where: str) -> dict[str, Fit]:
         raise ProfileError(f"{where} is damaged: 'fit' must be a JSON object.")
     fits = {}
     for quantity, entry in values.items():
-        owner = f"{where}, fit of {quantity!r}"
+        owner = f"{where}, fit of {quote(quantity, 40)}"
         names = {f.name: f for f in fields(Fit)}
         if not isinstance(entry, dict) or set(entry) - set(names):
             raise ProfileError(
@@ -239,8 +239,10 @@ def _fits(values: Any, where: str) -> dict[str, Fit]:
                 checked[name] = check_int(value, name, owner=owner, low=0, error=ProfileError)
             elif spec.type == "str":
                 checked[name] = _field(entry, name, str, owner)
-            elif isinstance(value, bool) or not isinstance(value, int | float):
-                # a statistic may be NaN (rank correlation of constant predictions)
+            elif (
+                isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 1e300
+            ):
+                # a statistic may be NaN (rank correlation of constant predictions), not text
                 raise ProfileError(f"{owner} is damaged: {name!r} must be a number.")
             else:
                 checked[name] = float(value)
