@@ -39,9 +39,9 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """``repr(value)``, cut short in the middle (with the full length said) when it is long."""
     try:
         text = repr(value)
-    except ValueError:  # an int past sys.get_int_max_str_digits has no repr
+    except (ValueError, RecursionError):  # an int past 4,300 digits, lists nested deeply
         digits = int(abs(value).bit_length() * 0.30103) + 1 if isinstance(value, int) else 0
-        return f"<an integer of about {digits:,} digits>" if digits else "<a value with no repr>"
+        return f"<an integer of about {digits:,} digits>" if digits else "<a value nested deeply>"
     if len(text) <= limit:
         return text
     keep = max(limit - 40, 20)
