@@ -311,7 +311,7 @@ def test_the_json_reader_names_the_callers_error(tmp_path):
     path.write_text("[" * 50_000)
     with pytest.raises(ProfileError, match="x.json: JSON nested too deeply.*the thing"):
         read_json(path, error=ProfileError, what="the thing")
-    with pytest.raises(StateError, match="is a folder"):
+    with pytest.raises(StateError, match=r"cannot be read \(Is a directory\); expected a state"):
         read_json(tmp_path, error=StateError, what="a state")
 
 

@@ -144,7 +144,7 @@ def load_profile(path: str | Path) -> Profile:
     """Read a profile written by :meth:`Profile.save`; a corrupt or tampered file is a
     :class:`ProfileError` naming the file and the field, never a traceback."""
     where = f"Profile {str(path)!r}"
-    data = read_json(path, error=ProfileError, what="a flash-nas profile")
+    data = read_json(path, error=ProfileError, what="a JSON file written by `flash-nas calibrate`")
     if data.get("format") != PROFILE_FORMAT:
         raise ProfileError(
             f"{where} is not a flash-nas profile (expected format {PROFILE_FORMAT!r}); write "

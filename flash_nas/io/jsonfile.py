@@ -37,10 +37,10 @@ def read_json(path: str | Path, *, error: type[FlashNasError], what: str) -> dic
         raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise error(f"{where} does not exist; expected {what} (JSON).") from None
-    except IsADirectoryError:
-        raise error(f"{where} is a folder; expected {what} (a JSON file).") from None
-    except OSError as exc:
-        raise error(f"{where} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    except OSError as exc:  # a folder, no permission...
+        raise error(
+            f"{where} cannot be read ({exc.strerror or type(exc).__name__}); expected {what}."
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
