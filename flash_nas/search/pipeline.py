@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 
+
 #: The old name, kept for code written against 0.1.
 NoFeasibleArchitecture = NoFeasibleArchitectureError
 

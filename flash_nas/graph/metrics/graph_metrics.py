@@ -97,8 +97,8 @@ def _cell_node_degrees(
                 if node.combine == "concat":
                     contribution *= op_output_channels(edge.op, read) / node.channels
                 degree += contribution
-                computing = (
-                    computing or edge.op.is_computing or (sums_count and node.combine == "sum")
+                computing = computing or edge.op.is_computing or (
+                    sums_count and node.combine == "sum"
                 )
             if computing:
                 found.append((degree, node.channels))

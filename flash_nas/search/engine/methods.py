@@ -440,5 +440,7 @@ def top(engine: SearchEngine, count: int) -> list[FrontPoint]:
     known.pop(row, None)
     exponent = engine.objective.exponents["acc"]
     log_cost = engine.candidates.column("log_cost")
-    ranked = sorted(known, key=lambda r: -float(log_value(known[r][0], exponent, log_cost[r])))
+    ranked = sorted(
+        known, key=lambda r: -float(log_value(known[r][0], exponent, log_cost[r]))
+    )
     return [first] + [_point(engine, r, *known[r]) for r in ranked[: count - 1]]
