@@ -301,14 +301,8 @@ def _cell(
 def _choice_values(name: str, value: Any, low: int) -> int | tuple[int, ...]:
     values = tuple(value) if isinstance(value, (list, tuple)) else value
     items = values if isinstance(values, tuple) else (values,)
-    if (
-        not items
-        or len(set(items)) != len(items)
-        or len(items) > 64
-        or not all(
-            isinstance(v, int) and not isinstance(v, bool) and low <= v <= 8192 for v in items
-        )
-    ):
+    valid = all(type(v) is int and low <= v <= 8192 for v in items)  # a bool is no width
+    if not items or not valid or len(set(items)) != len(items) or len(items) > 64:
         raise ParameterError(
             f"The {name!r} parameter of NniDartsAdapter must be an int in {low}..8192 or a tuple "
             f"of at most 64 distinct such ints (NNI's choice). Got {quote(value)} instead."
