@@ -145,8 +145,13 @@ class FBNetAdapter(Adapter):
     )
 
     def __init__(self, *, input_size: int = 32, num_classes: int = 100) -> None:
-        for name, value, low in (("input_size", input_size, 8), ("num_classes", num_classes, 1)):
-            check_int(value, name, owner="FBNetAdapter", low=low)
+        # upper limits as NAS-Bench-201 states them: beyond them the numbers mean nothing (a
+        # 10^12-pixel input is a typo) and the counts would overflow
+        for name, value, low, high in (
+            ("input_size", input_size, 8, 4096),
+            ("num_classes", num_classes, 1, 1_000_000),
+        ):
+            check_int(value, name, owner="FBNetAdapter", low=low, high=high)
         if input_size % 8:
             raise ParameterError(
                 f"The 'input_size' parameter of FBNetAdapter must be divisible by 8 (three "

@@ -275,12 +275,14 @@ class NasBench101Adapter(Adapter):
     def __init__(
         self, *, input_size: int = 32, num_classes: int = 10, stem_channels: int = 128
     ) -> None:
-        for name, value, low in (
-            ("input_size", input_size, 4),
-            ("num_classes", num_classes, 1),
-            ("stem_channels", stem_channels, 1),
+        # upper limits as NAS-Bench-201 states them: beyond them the numbers mean nothing (a
+        # 10^12-pixel input is a typo) and the counts would overflow
+        for name, value, low, high in (
+            ("input_size", input_size, 4, 4096),
+            ("num_classes", num_classes, 1, 1_000_000),
+            ("stem_channels", stem_channels, 1, 8192),
         ):
-            check_int(value, name, owner="NasBench101Adapter", low=low)
+            check_int(value, name, owner="NasBench101Adapter", low=low, high=high)
         self.input_size = input_size
         self.num_classes = num_classes
         self.stem_channels = stem_channels

@@ -28,6 +28,7 @@ import numpy as np
 
 import flash_nas
 from flash_nas import Adapter, ArchFormatError, ChoiceSkeleton, Op, Table
+from flash_nas.errors import quote
 from flash_nas_adapters.nni.darts import CELL_TYPES, DARTS_OPS, NniDartsAdapter
 from flash_nas_adapters.space_tables import nasbench301_table
 
@@ -39,13 +40,24 @@ _FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
 Pairs = list[tuple[str, int]]
 
 
+#: Longest genotype text read (the canonical one is about 400 characters): Python's parser,
+#: which reads it, exhausts its stack on operators nested thousands deep.
+MAX_GENOTYPE_CHARS = 10_000
+
+
 def parse_genotype(text: str) -> dict[str, Pairs]:
     """``{'normal': [(op, node)] * 8, 'reduce': ...}`` of a ``Genotype(...)`` string."""
     form = "Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3, 4, 5], reduce=[...], "
     form += "reduce_concat=[2, 3, 4, 5])"
+    if len(text) > MAX_GENOTYPE_CHARS:
+        raise ArchFormatError(
+            f"NAS-Bench-301 genotype of {len(text):,} characters; expected {form}, at most "
+            f"{MAX_GENOTYPE_CHARS:,} characters."
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, AttributeError, ValueError):
+    except (SyntaxError, AttributeError, ValueError, RecursionError, MemoryError):
+        # RecursionError, MemoryError: Python's parser on operators nested thousands deep
         tree = None
     if (
         not isinstance(tree, ast.Call)
@@ -54,12 +66,13 @@ def parse_genotype(text: str) -> dict[str, Pairs]:
         or tree.args
         or sorted(k.arg or "" for k in tree.keywords) != sorted(_FIELDS)
     ):
-        raise ArchFormatError(f"Malformed NAS-Bench-301 genotype {text!r}; expected {form}.")
+        raise ArchFormatError(f"Malformed NAS-Bench-301 genotype {quote(text)}; expected {form}.")
     try:
         fields = {k.arg: ast.literal_eval(k.value) for k in tree.keywords}
-    except ValueError:
+    except (ValueError, RecursionError, MemoryError):
         raise ArchFormatError(
-            f"NAS-Bench-301 genotype {text!r} holds something other than literals; expected {form}."
+            f"NAS-Bench-301 genotype {quote(text)} holds something other than literals; "
+            f"expected {form}."
         ) from None
     cells = {}
     for kind in CELL_TYPES:

@@ -91,6 +91,9 @@ if TYPE_CHECKING:  # the public names: type checkers read them here, __getattr__
     from flash_nas.plugins.adapter import (
         Adapter as Adapter,
     )
+    from flash_nas.plugins.code_imports import (
+        allow_code_imports as allow_code_imports,
+    )
     from flash_nas.plugins.hardware import (
         QUANTITIES as QUANTITIES,
         HardwareModel as HardwareModel,

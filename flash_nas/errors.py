@@ -19,6 +19,7 @@ __all__ = [
     "OutputError",
     "ParameterError",
     "PluginError",
+    "ProfileError",
     "SearchExhaustedError",
     "SearchSpaceError",
     "StateError",
@@ -36,7 +37,11 @@ QUOTE_LIMIT = 120
 
 def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """``repr(value)``, cut short in the middle (with the full length said) when it is long."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int past 4,300 digits, lists nested deeply
+        digits = int(abs(value).bit_length() * 0.30103) + 1 if isinstance(value, int) else 0
+        return f"<an integer of about {digits:,} digits>" if digits else "<a value nested deeply>"
     if len(text) <= limit:
         return text
     keep = max(limit - 40, 20)
@@ -115,6 +120,10 @@ class StateError(FlashNasError, ValueError):
 
 class ObjectiveError(FlashNasError, ValueError):
     """An objective formula that does not parse or names an unknown quantity."""
+
+
+class ProfileError(FlashNasError, ValueError):
+    """A calibrated profile that cannot be read, is damaged, or does not fit the model."""
 
 
 class TrainingError(FlashNasError, ValueError):

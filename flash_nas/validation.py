@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flash_nas.errors import FlashNasError, ParameterError, quote
+from flash_nas.io.numbers import parse_number
 
 __all__ = ["ParameterError", "check_choice", "check_int", "check_number", "check_optional"]
 
@@ -68,24 +69,33 @@ def check_number(
     *,
     owner: str,
     low: float | None = None,
+    high: float | None = None,
     positive: bool = False,
     error: type[FlashNasError] = ParameterError,
     noun: str = "parameter",
     or_none: bool = False,
 ) -> float:
-    """A finite real number (not a bool), ``> 0`` when ``positive``, ``>= low`` when given."""
+    """A finite real number (not a bool), ``> 0`` when ``positive``, ``>= low`` and ``<= high``
+    when given."""
     expected = "a finite number" + (" > 0" if positive else "")
     expected += f" >= {low:g}" if low is not None else ""
+    expected += f" <= {high:g}" if high is not None else ""
     if isinstance(value, bool):
         raise _fail(owner, name, expected, value, error, noun, or_none)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _fail(owner, name, expected, value, error, noun, or_none) from None
+    if isinstance(value, str):
+        # text (an option saved in a state file) is read as a table's cells are: plain decimal
+        parsed = parse_number(value)
+        number = math.nan if parsed is None else parsed
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int past any float
+            raise _fail(owner, name, expected, value, error, noun, or_none) from None
     if (
         not math.isfinite(number)
         or (positive and number <= 0)
         or (low is not None and number < low)
+        or (high is not None and number > high)
     ):
         raise _fail(owner, name, expected, value, error, noun, or_none)
     return number

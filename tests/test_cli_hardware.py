@@ -67,7 +67,7 @@ def test_calibrate_reads_another_column_and_infers_the_space(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("arch,latency_ms\n{a},nan\n{b},2\n", "holds 'nan'; expected a finite number"),
+        ("arch,latency_ms\n{a},nan\n{b},2\n", "is not a number; expected a finite number"),
         ("arch,latency_ms\n{a},-1\n{b},2\n", "must be finite and > 0"),
         ("arch,latency_ms\n{a},0\n{b},2\n", "must be finite and > 0"),
         ("arch,latency_ms\n{a},1\n{a},2\n", "listed twice"),

@@ -94,7 +94,8 @@ class TestTorch(BuiltInContract):
     @pytest.fixture
     def adapter(self) -> Adapter:
         pytest.importorskip("torch", reason="the torch adapter needs the [torch] extra")
-        return flash_nas.get_adapter(self.space, **self.options)
+        with flash_nas.allow_code_imports(self.space):  # the models are this repository's
+            return flash_nas.get_adapter(self.space, **self.options)
 
     @pytest.fixture
     def example_archs(self, adapter: Adapter) -> list[Hashable]:

@@ -239,7 +239,7 @@ def test_bad_state_files_are_named(tmp_path):
     with pytest.raises(StateError, match=r"No engine state"):
         SearchEngine.load(path)
     path.write_text("{not json")
-    with pytest.raises(StateError, match=r"not a readable JSON engine state"):
+    with pytest.raises(StateError, match=r"is not valid JSON .*expected a flash-nas engine state"):
         SearchEngine.load(path)
     path.write_text(json.dumps({"format": "something else"}))
     with pytest.raises(StateError, match=r"not a flash-nas engine state"):

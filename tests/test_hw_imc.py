@@ -272,7 +272,7 @@ def test_unknown_options_and_bad_costs_are_rejected():
     ):
         ImcModel(xbar_size=256)
     with pytest.raises(
-        FlashNasError, match="Cost 'mj_per_adc_bit' of ImcModel must be a finite number >= 0"
+        FlashNasError, match="'mj_per_adc_bit' cost of ImcModel must be a finite number >= 0"
     ):
         ImcModel(mj_per_adc_bit=-1.0)
     assert ImcModel(mj_per_adc_bit=0.5).cost("mj_per_adc_bit") == 0.5

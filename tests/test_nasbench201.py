@@ -251,6 +251,6 @@ def test_accuracy_tables_from_the_package_or_a_csv(tmp_path):
     path = tmp_path / "mine.csv"
     path.write_text(f"arch,top1\n{INDEX0},71.5\n")
     assert load_accuracy_table(path).lookup([INDEX0], "top1")[0] == 71.5
-    with pytest.raises(flash_nas.TableError, match="holds 'n/a', not a number"):
+    with pytest.raises(flash_nas.TableError, match="column 'top1' is not a number"):
         path.write_text(f"arch,top1\n{INDEX0},n/a\n")
         load_accuracy_table(path)

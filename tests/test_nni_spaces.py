@@ -446,7 +446,7 @@ def test_bad_proxylessnas_samples_name_the_label():
     ("factory", "options", "message"),
     [
         (NniDartsAdapter, {"dataset": "coco"}, "'dataset' parameter .* 'cifar', 'imagenet'"),
-        (NniDartsAdapter, {"num_cells": (2, 4)}, "'num_cells' parameter .* int >= 3"),
+        (NniDartsAdapter, {"num_cells": (2, 4)}, "'num_cells' parameter .* int in 3..8192"),
         (NniDartsAdapter, {"width": (16, 16)}, "'width' parameter .* distinct"),
         (NniDartsAdapter, {"dataset": "imagenet", "width": 15}, "must be even for 'imagenet'"),
         (
@@ -456,7 +456,11 @@ def test_bad_proxylessnas_samples_name_the_label():
         ),
         (NniProxylessAdapter, {"base_widths": (32, 16)}, "'base_widths' parameter .* 9 ints"),
         (NniProxylessAdapter, {"width_mult": 0}, "'width_mult' parameter .* > 0"),
-        (NniProxylessAdapter, {"input_size": 16}, "'input_size' parameter .* >= 32"),
+        (NniProxylessAdapter, {"input_size": 16}, "'input_size' parameter .* in 32..4096"),
+        (NniProxylessAdapter, {"input_size": 10**12}, "'input_size' parameter .* in 32..4096"),
+        (NniProxylessAdapter, {"width_mult": 1e308}, "'width_mult' parameter .* <= 64"),
+        (NniProxylessAdapter, {"num_labels": 10**180}, "'num_labels' parameter .* 1..1000000"),
+        (NniDartsAdapter, {"width": 10**180}, "'width' parameter .* in 1..8192"),
     ],
 )
 def test_bad_parameters_are_rejected(factory, options, message):

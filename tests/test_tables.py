@@ -35,15 +35,15 @@ def test_reads_gzip(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("arch,acc\na,\n", "line 2: column 'acc' holds '', not a number"),
-        ("arch,acc\na,high\n", "line 2: column 'acc' holds 'high', not a number"),
-        ("arch,acc\na,nan\n", "line 2: column 'acc' holds 'nan'; expected a finite number"),
+        ("arch,acc\na,\n", "line 2: column 'acc' is not a number"),
+        ("arch,acc\na,high\n", "line 2: column 'acc' is not a number"),
+        ("arch,acc\na,nan\n", "line 2: column 'acc' is not a number; expected a finite"),
         ("arch,acc\na,1\na,2\n", "'a' is listed twice \\(rows 1 and 2\\)"),
         ("name,acc\na,1\n", "missing column\\(s\\) 'arch'"),
         ("arch,acc\na,1,2\n", "line 2: 3 cells for 2 columns"),
         ("arch,acc\n", "has a header but no rows"),
         ("", "the file is empty"),
-        ("arch,index,acc\na,x,1\n", "column 'index' holds 'x', not an integer"),
+        ("arch,index,acc\na,x,1\n", "column 'index' is not an integer"),
     ],
 )
 def test_bad_tables_are_rejected_with_the_row(tmp_path, text, message):

@@ -17,7 +17,13 @@ nn = torch.nn
 
 from flash_nas.train.torch_builder import build_module  # noqa: E402
 from flash_nas_adapters.torch.fx import graph_from_module  # noqa: E402
-from flash_nas_adapters.torch.space import TorchAdapter  # noqa: E402
+from flash_nas_adapters.torch.space import TorchAdapter as _TorchAdapter  # noqa: E402
+
+
+def TorchAdapter(**options):
+    """The adapter built with consent to import (as ``--space torch`` gives it)."""
+    with flash_nas.allow_code_imports("torch"):
+        return _TorchAdapter(**options)
 
 
 def torchvision_or_skip():

@@ -70,6 +70,7 @@ from flash_nas import (
     Tensor,
     require,
 )
+from flash_nas.errors import quote
 from flash_nas.graph.structure import EdgeCounter
 from flash_nas.validation import ParameterError, check_choice
 from flash_nas_adapters.nni.sample import Label, SampleCodec, check_sample_size
@@ -300,14 +301,11 @@ def _cell(
 def _choice_values(name: str, value: Any, low: int) -> int | tuple[int, ...]:
     values = tuple(value) if isinstance(value, (list, tuple)) else value
     items = values if isinstance(values, tuple) else (values,)
-    if (
-        not items
-        or len(set(items)) != len(items)
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= low for v in items)
-    ):
+    valid = all(type(v) is int and low <= v <= 8192 for v in items)  # a bool is no width
+    if not items or not valid or len(set(items)) != len(items) or len(items) > 64:
         raise ParameterError(
-            f"The {name!r} parameter of NniDartsAdapter must be an int >= {low} or a tuple of "
-            f"distinct such ints (NNI's choice). Got {value!r} instead."
+            f"The {name!r} parameter of NniDartsAdapter must be an int in {low}..8192 or a tuple "
+            f"of at most 64 distinct such ints (NNI's choice). Got {quote(value)} instead."
         )
     return values
 

@@ -54,6 +54,7 @@ from flash_nas import (
     Tensor,
     require,
 )
+from flash_nas.errors import quote
 from flash_nas.validation import ParameterError, check_int, check_number
 from flash_nas_adapters.nni.sample import UNUSED, Label, SampleCodec, check_sample_size
 
@@ -138,15 +139,24 @@ class NniProxylessAdapter(Adapter):
         width_mult: float = 1.0,
         input_size: int = 224,
     ) -> None:
-        for name, value, low in (("num_labels", num_labels, 1), ("input_size", input_size, 32)):
-            check_int(value, name, owner="NniProxylessAdapter", low=low)
+        # upper limits as NAS-Bench-201 states them: beyond them the numbers mean nothing (a
+        # 10^12-pixel input is a typo) and the counts would overflow
+        for name, value, low, high in (
+            ("num_labels", num_labels, 1, 1_000_000),
+            ("input_size", input_size, 32, 4096),
+        ):
+            check_int(value, name, owner="NniProxylessAdapter", low=low, high=high)
         widths = tuple(base_widths) if isinstance(base_widths, (list, tuple)) else ()
-        if len(widths) != 9 or not all(isinstance(w, int) and w >= 1 for w in widths):
+        if len(widths) != 9 or not all(
+            isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 8192 for w in widths
+        ):
             raise ParameterError(
-                f"The 'base_widths' parameter of NniProxylessAdapter must be 9 ints >= 1 (stem, "
-                f"stages 1-7, feature mix), as NNI's. Got {base_widths!r} instead."
+                f"The 'base_widths' parameter of NniProxylessAdapter must be 9 ints in 1..8192 "
+                f"(stem, stages 1-7, feature mix), as NNI's. Got {quote(base_widths)} instead."
             )
-        check_number(width_mult, "width_mult", owner="NniProxylessAdapter", positive=True)
+        check_number(
+            width_mult, "width_mult", owner="NniProxylessAdapter", positive=True, high=64.0
+        )
         self.num_labels = num_labels
         self.input_size = input_size
         self.base_widths = widths

@@ -100,7 +100,12 @@ class SampleCodec:
         """The sample a text holds: a JSON object, else ArchFormatError."""
         try:
             sample = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
+        except RecursionError:
+            raise ArchFormatError(
+                f"Malformed {self.space} sample ({len(text):,} characters): nested too deeply to "
+                f"read; expected a JSON object of NNI labels and values, nested two levels."
+            ) from None
+        except (ValueError, TypeError) as exc:  # ValueError: JSON errors, ints of 4,300+ digits
             raise ArchFormatError(
                 f"Malformed {self.space} sample {quote(text)}: expected a JSON object of NNI "
                 f'labels and values such as {{"{self.names[0]}": '

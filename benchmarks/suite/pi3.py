@@ -122,7 +122,8 @@ def build_networks(names: list[str]) -> list[ArchGraph]:
     measured = read_ncnn()
     graphs = []
     for name in names:
-        adapter = TorchAdapter(input_size=measured[(name, 4)][1])
+        with flash_nas.allow_code_imports("torch"):  # torchvision's builders, named here
+            adapter = TorchAdapter(input_size=measured[(name, 4)][1])
         graphs.append(adapter.to_graph(f"torchvision.models:{NETWORKS[name]}"))
     return graphs
 

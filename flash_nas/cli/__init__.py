@@ -15,6 +15,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, NoReturn
 
 from flash_nas.cli._args import UsageError, add_progress_arguments, given_options, set_progress
@@ -127,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.given = given_options(parser, argv)
     try:
         check_command_files(args)  # every file read or written, before any work
-        with state_in_use(args):  # one run at a time per --state
+        # one run at a time per --state; code imports only for a --space typed here
+        with state_in_use(args), _typed_space(args):
             return int(args.run(args))
     except FlashNasError as exc:
         parser.exit(exit_status(exc), f"flash-nas: error: {_one_line(exc)}\n")
@@ -149,6 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "folder this command can read or write there\n",
         )
     return 0
+
+
+def _typed_space(args: argparse.Namespace) -> AbstractContextManager[None]:
+    """Consent to the imports of the space the person typed (``--space torch``), and of no
+    other: a space read from a state file or guessed from a CSV gets none (see
+    :mod:`flash_nas.plugins.code_imports`)."""
+    space = getattr(args, "space", None)
+    if not isinstance(space, str):
+        return nullcontext()
+    from flash_nas.plugins.code_imports import allow_code_imports
+
+    return allow_code_imports(space)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -133,7 +133,7 @@ def estimate_all(
     show = progress_wanted() if progress is None else progress
     if type(model).estimate_batch is not HardwareModel.estimate_batch:
         if not show or len(batch) < PROGRESS_ROWS or batch.slice(0, 1) is None:
-            return model.estimate_batch(batch)
+            return _finite(model, batch, model.estimate_batch(batch))
         # a batched model on a large batch: in chunks (every model's costs are per row, so the
         # numbers are the same), for a progress bar
         from tqdm.auto import tqdm
@@ -147,11 +147,29 @@ def estimate_all(
                 for name, values in model.estimate_batch(part).items():
                     columns[name][start:stop] = values
                 bar.update(stop - start)
-        return columns
+        return _finite(model, batch, columns)
     columns = {name: np.empty(len(batch)) for name in model.quantities}
     for position, graph in enumerate(batch.iter_graphs(progress=show)):
         for name, value in model.estimate(graph).items():
             columns[name][position] = value
+    return _finite(model, batch, columns)
+
+
+def _finite(
+    model: HardwareModel, batch: GraphBatch, columns: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """``columns`` when every value is a finite number: an inf or a NaN is no cost (a cost or
+    an option so large that the sum overflows), and is never written as one."""
+    for name, values in columns.items():
+        bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float)))
+        if len(bad):
+            text = batch.slice(int(bad[0]), int(bad[0]) + 1)
+            arch = f" for {next(iter(text.texts()))}" if text is not None else ""
+            raise FlashNasError(
+                f"{model!r} gave {name} = {values[bad[0]]}{arch} ({len(bad):,} architecture(s) "
+                f"in all); expected finite numbers: check the costs (-H, --profile) and the "
+                f"space's options for values too large."
+            )
     return columns
 
 
@@ -178,9 +196,24 @@ def run_measure(args: argparse.Namespace) -> int:
     adapter = make_adapter(args.space, args.space_option)
     batch = select_archs(adapter, args)
     print(f"Timing {len(batch):,} architectures with {model!r}.", file=sys.stderr)
-    columns = estimate_all(model, batch)
+    try:
+        columns = estimate_all(model, batch)
+    except MemoryError:
+        raise FlashNasError(_OUT_OF_MEMORY) from None
+    except RuntimeError as exc:
+        # torch reports a failed allocation (CPU or CUDA) as a RuntimeError
+        text = str(exc).lower()
+        if "out of memory" in text or "allocate" in text:
+            raise FlashNasError(_OUT_OF_MEMORY) from None
+        raise
     write_output(Table(tuple(batch.texts()), columns, batch.indices()), args.output)
     return 0
+
+
+_OUT_OF_MEMORY = (
+    "measure: the network did not fit in memory while timing it; expected a model that fits "
+    "this machine: use a smaller input (-O input_size=...) or batch (-H batch_size=...)."
+)
 
 
 def _targets(text: str) -> dict[str, str]:
@@ -197,9 +230,13 @@ def _targets(text: str) -> dict[str, str]:
 
 
 def infer_adapter(texts: list[str], options: list[tuple[str, Any]]) -> tuple[str, Adapter]:
-    """The one registered space whose parser accepts the first architecture."""
+    """The one registered space whose parser accepts the first architecture. A space whose
+    texts name code to import (``torch``) is never guessed: a CSV must not choose code to run."""
     accepting = []
-    for name in plugins.adapter_names():
+    for registration in plugins.registrations():
+        name = registration.name
+        if registration.kind != "adapter" or getattr(registration.factory, "names_code", False):
+            continue
         try:
             adapter = plugins.get_adapter(name, **dict(options))
             adapter.parse(texts[0])

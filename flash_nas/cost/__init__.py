@@ -6,7 +6,8 @@ measurements.
 * :mod:`.calibration` -- :func:`calibrate`: non-negative least squares on measurements (scipy).
 
 Room rule: imports the graph layer, the plugin API (:class:`HardwareModel`), :mod:`flash_nas.io`
-and :mod:`flash_nas.errors`. The hardware plugins themselves live in ``hardware/``.
+:mod:`flash_nas.errors` and :mod:`flash_nas.validation` (the checks of costs read from a
+profile or an option). The hardware plugins themselves live in ``hardware/``.
 
 Names load on first use, so that reading a profile does not import scipy. Graph and hardware
 names live in their own layers (:mod:`flash_nas.graph`, :mod:`flash_nas.plugins`), not here.

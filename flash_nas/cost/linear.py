@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from flash_nas.cost.profile import Profile, load_profile
-from flash_nas.errors import FlashNasError
+from flash_nas.cost.profile import Profile, check_cost, load_profile
+from flash_nas.errors import FlashNasError, ParameterError
 from flash_nas.graph import ArchGraph
 from flash_nas.graph.batch import GraphBatch
 from flash_nas.graph.structure import (
@@ -42,6 +42,7 @@ __all__ = [
     "op_flops",
     "op_macs",
 ]
+
 
 @dataclass(frozen=True)
 class Coefficient:
@@ -94,7 +95,9 @@ class LinearCostModel(HardwareModel):
         return [coefficient.name for coefficient in cls.coefficients]
 
     def set_costs(self, costs: Mapping[str, Any]) -> None:
-        """Replace named costs; unknown names and negative or non-finite values are errors."""
+        """Replace named costs; unknown names, and values that are no number (a bool), negative,
+        non-finite or so large they overflow (:func:`~flash_nas.cost.profile.check_cost`), are
+        errors."""
         names = self.coefficient_names()
         for name, value in costs.items():
             if name not in names:
@@ -102,13 +105,9 @@ class LinearCostModel(HardwareModel):
                     f"{type(self).__name__} has no cost coefficient {name!r}; expected one of "
                     f"{', '.join(names)}."
                 )
-            number = float(value)
-            if not np.isfinite(number) or number < 0:
-                raise FlashNasError(
-                    f"Cost {name!r} of {type(self).__name__} must be a finite number >= 0; got "
-                    f"{value!r}."
-                )
-            self.costs[names.index(name)] = number
+            self.costs[names.index(name)] = check_cost(
+                value, name, owner=type(self).__name__, error=ParameterError
+            )
 
     def cost(self, name: str) -> float:
         return float(self.costs[self.coefficient_names().index(name)])

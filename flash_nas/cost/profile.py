@@ -2,31 +2,41 @@
 how well the fit predicts held-out rows (:class:`Fit`). Fitting itself is
 :mod:`flash_nas.cost.calibration`; a profile loads without scipy.
 
-Room: cost models. Imports errors and the IO layer only (the model is duck-typed here, so the
-cost model can import this module without a circle).
+Room: cost models. Imports errors, validation and the IO layer only (the model is duck-typed
+here, so the cost model can import this module without a circle).
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from flash_nas.errors import FlashNasError
+from flash_nas.errors import FlashNasError, ProfileError, quote
+from flash_nas.io.jsonfile import read_json
+from flash_nas.validation import check_int, check_number, check_optional
 
 __all__ = [
+    "DEFAULTED",
+    "MAX_COST",
     "PROFILE_FORMAT",
     "Fit",
     "Profile",
+    "check_cost",
     "load_profile",
     "profile_status",
     "profile_summary",
 ]
 
 PROFILE_FORMAT = "flash-nas-profile/1"
-
+#: Largest cost per event a profile or an option may set: no event costs 1e100 of any unit,
+#: and below it a network's costs (event counts well under 1e100) cannot overflow to inf.
+MAX_COST = 1e100
+#: How :func:`~flash_nas.cost.calibration.calibrate` records a quantity it left at the model's
+#: defaults: the only case where a profile may leave that quantity's costs out.
+DEFAULTED = "NOT calibrated: the model's default costs"
 
 
 class CalibratedModel(Protocol):
@@ -35,6 +45,9 @@ class CalibratedModel(Protocol):
     def structure_parameters(self) -> dict[str, Any]: ...
 
     def coefficient_names(self) -> list[str]: ...
+
+    @property
+    def coefficients(self) -> Sequence[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -73,28 +86,45 @@ class Profile:
     calibrated: dict[str, str] = field(default_factory=dict)
 
     def check_model(self, model: CalibratedModel) -> None:
-        """Raise unless this profile was fitted for ``model``'s class and coefficients."""
+        """Raise unless this profile was fitted for ``model``'s class and coefficients, and
+        sets every cost but those of quantities it records as left at the defaults."""
         if self.model != type(model).__name__:
-            raise FlashNasError(
-                f"This profile was fitted for the {self.model} model, not {type(model).__name__}; "
-                f"use it with --hardware for that model, or calibrate a new one."
+            named = self.model if self.model.isidentifier() else quote(self.model)
+            raise ProfileError(
+                f"This profile was fitted for the {named} model, not "
+                f"{type(model).__name__}; use it with --hardware for that model, or calibrate "
+                f"a new one."
             )
         if self.structure != model.structure_parameters():
             differ = sorted(
-                name
+                str(name)
                 for name in set(self.structure) | set(model.structure_parameters())
                 if self.structure.get(name) != model.structure_parameters().get(name)
             )
-            raise FlashNasError(
-                f"This profile was fitted with other structure parameters ({', '.join(differ)}: "
-                f"{ {n: self.structure.get(n) for n in differ} } in the profile); build the model "
-                f"with the same ones, or calibrate it again."
+            names = ", ".join(differ)
+            names = names if len(names) <= 120 else f"{names[:100]}..."
+            raise ProfileError(
+                f"This profile was fitted with other structure parameters "
+                f"({names}); build the model with the same ones as the "
+                f"profile, or calibrate it again."
             )
         unknown = set(self.costs) - set(model.coefficient_names())
         if unknown:
-            raise FlashNasError(
-                f"The profile names costs {sorted(unknown)} that {type(model).__name__} does not "
-                f"have; it was written by another version. Calibrate again."
+            raise ProfileError(
+                f"The profile names costs {quote(sorted(unknown))} that {type(model).__name__} "
+                f"does not have; it was written by another version. Calibrate again."
+            )
+        missing = [
+            coefficient.name
+            for coefficient in model.coefficients
+            if coefficient.name not in self.costs
+            and self.calibrated.get(coefficient.quantity) != DEFAULTED
+        ]
+        if missing:
+            raise ProfileError(
+                f"The profile has no cost {', '.join(map(repr, missing))} of "
+                f"{type(model).__name__}, and does not record its quantity as left at the "
+                f"model's defaults; a profile sets every cost it calibrated. Calibrate again."
             )
 
     def to_json(self) -> str:
@@ -111,49 +141,113 @@ class Profile:
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Read a profile written by :meth:`Profile.save`; corrupt files say what is wrong."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FlashNasError(f"Profile {str(path)!r} does not exist.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FlashNasError(f"Profile {str(path)!r} is not valid JSON ({exc}).") from exc
-    except OSError as exc:  # a folder, no permission...
-        raise FlashNasError(
-            f"Profile {str(path)!r} cannot be read ({exc.strerror or exc}); expected a JSON file "
-            f"written by `flash-nas calibrate`."
-        ) from exc
-    if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
-        raise FlashNasError(
-            f"Profile {str(path)!r} is not a flash-nas profile (expected format "
-            f"{PROFILE_FORMAT!r}); write one with `flash-nas calibrate`."
+    """Read a profile written by :meth:`Profile.save`; a corrupt or tampered file is a
+    :class:`ProfileError` naming the file and the field, never a traceback."""
+    where = f"Profile {str(path)!r}"
+    data = read_json(path, error=ProfileError, what="a JSON file written by `flash-nas calibrate`")
+    if data.get("format") != PROFILE_FORMAT:
+        raise ProfileError(
+            f"{where} is not a flash-nas profile (expected format {PROFILE_FORMAT!r}); write "
+            f"one with `flash-nas calibrate`."
         )
-    try:
-        costs = {str(k): float(v) for k, v in data["costs"].items()}
-        fits = {q: Fit(**values) for q, values in data.get("fit", {}).items()}
-        profile = Profile(
-            model=str(data["model"]),
-            costs=costs,
-            fit=fits,
-            fit_rows=int(data.get("fit_rows", 0)),
-            seed=data.get("seed"),
-            source=str(data.get("source", "")),
-            structure=dict(data.get("structure", {})),
-            notes=[str(note) for note in data.get("notes", [])],
-            calibrated={str(k): str(v) for k, v in data.get("calibrated", {}).items()},
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise FlashNasError(f"Profile {str(path)!r} is damaged: {exc!r}.") from exc
-    if not costs:
-        raise FlashNasError(
-            f"Profile {str(path)!r} lists no costs; expected the fitted cost of every event of "
-            f"its model under 'costs'. Write one with `flash-nas calibrate`."
-        )
-    bad = [name for name, value in costs.items() if not math.isfinite(value) or value < 0]
-    if bad:
-        raise FlashNasError(f"Profile {str(path)!r} has negative or non-finite costs: {bad}.")
+    profile = Profile(
+        model=_field(data, "model", str, where),
+        costs=_costs(data.get("costs"), where),
+        fit=_fits(data.get("fit", {}), where),
+        fit_rows=check_int(data.get("fit_rows", 0), "fit_rows", **_owner(where), low=0),
+        seed=check_optional(check_int, data.get("seed"), "seed", **_owner(where), low=0),
+        source=_field(data, "source", str, where, ""),
+        structure=_field(data, "structure", dict, where, {}),
+        notes=_strings(_field(data, "notes", list, where, []), "notes", where),
+        calibrated=_strings(_field(data, "calibrated", dict, where, {}), "calibrated", where),
+    )
     return profile
+
+
+def check_cost(
+    value: Any, name: str, *, owner: str, error: type[FlashNasError] = ProfileError
+) -> float:
+    """A cost per event: a number (not a bool) in ``0..MAX_COST``; the message names the cost."""
+    number = check_number(value, name, owner=owner, low=0.0, error=error, noun="cost")
+    if number > MAX_COST:
+        raise error(
+            f"The {name!r} cost of {owner} is {number:g}, more than any event costs "
+            f"({MAX_COST:g}): times a network's event counts it overflows to inf. Calibrate "
+            f"again, or give the cost in the model's unit."
+        )
+    return number
+
+
+def _owner(where: str) -> dict[str, Any]:
+    return {"owner": where, "error": ProfileError, "noun": "field"}
+
+
+def _field(data: dict[str, Any], name: str, kind: type, where: str, *default: Any) -> Any:
+    if name not in data and default:
+        return default[0]
+    value = data.get(name)
+    if not isinstance(value, kind):
+        raise ProfileError(
+            f"{where} is damaged: {name!r} must be a JSON {_JSON_NAMES[kind]}, got "
+            f"{'nothing' if name not in data else type(value).__name__}. Calibrate again."
+        )
+    return value
+
+
+_JSON_NAMES: dict[type, str] = {str: "string", dict: "object", list: "array"}
+
+
+def _strings(values: Any, name: str, where: str) -> Any:
+    items = values.values() if isinstance(values, dict) else values
+    if not all(isinstance(item, str) for item in items):
+        raise ProfileError(f"{where} is damaged: every entry of {name!r} must be a string.")
+    return list(values) if isinstance(values, list) else dict(values)
+
+
+def _costs(values: Any, where: str) -> dict[str, float]:
+    if not isinstance(values, dict) or not values:
+        raise ProfileError(
+            f"{where} is damaged: it lists no costs; expected the fitted cost of every event "
+            f"of its model under 'costs'. Write one with `flash-nas calibrate`."
+        )
+    # a profile writes its costs as JSON numbers: text ("1.0") is no cost there
+    return {
+        str(name): check_cost(None if isinstance(value, str) else value, name, owner=where)
+        for name, value in values.items()
+    }
+
+
+def _fits(values: Any, where: str) -> dict[str, Fit]:
+    if not isinstance(values, dict):
+        raise ProfileError(f"{where} is damaged: 'fit' must be a JSON object.")
+    fits = {}
+    for quantity, entry in values.items():
+        owner = f"{where}, fit of {quote(quantity, 40)}"
+        names = {f.name: f for f in fields(Fit)}
+        if not isinstance(entry, dict) or set(entry) - set(names):
+            raise ProfileError(
+                f"{owner} is damaged: expected an object with {', '.join(names)}. Calibrate again."
+            )
+        checked: dict[str, Any] = {}
+        for name, spec in names.items():
+            if name not in entry:
+                if spec.default is MISSING:
+                    raise ProfileError(f"{owner} is damaged: it has no {name!r}.")
+                continue
+            value = entry[name]
+            if spec.type == "int":
+                checked[name] = check_int(value, name, owner=owner, low=0, error=ProfileError)
+            elif spec.type == "str":
+                checked[name] = _field(entry, name, str, owner)
+            elif (
+                isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 1e300
+            ):
+                # a statistic may be NaN (rank correlation of constant predictions), not text
+                raise ProfileError(f"{owner} is damaged: {name!r} must be a number.")
+            else:
+                checked[name] = float(value)
+        fits[str(quantity)] = Fit(**checked)
+    return fits
 
 
 def profile_summary(profile: Profile) -> list[str]:

@@ -22,6 +22,7 @@ from typing import IO
 import numpy as np
 
 from flash_nas.errors import TableError, UnknownNameError, quote
+from flash_nas.io.numbers import parse_integer, parse_number
 
 __all__ = ["PERCENT", "LabelScale", "Table", "check_rows", "read_table", "write_table"]
 
@@ -128,8 +129,9 @@ class Table:
             return self.columns[name]
         except KeyError:
             raise TableError(
-                f"{self._where()}no column {name!r}; the table has: "
-                f"{', '.join(self.columns) or 'no numeric columns'}."
+                f"{self._where()}no column {quote(name, 60)}; the table has: "
+                f"{', '.join(list(self.columns)[:20]) or 'no numeric columns'}"
+                f"{' ...' if len(self.columns) > 20 else ''}."
             ) from None
 
     def scale(self, name: str) -> LabelScale:
@@ -199,9 +201,11 @@ def read_table(
     needed = [arch_column, *required]
     absent = [name for name in needed if name not in header]
     if absent:
+        # the header is not quoted: a file that is no table (a table= naming /etc/passwd)
+        # would show its first line
         raise TableError(
-            f"{source}: missing column(s) {', '.join(map(repr, absent))}; the header has "
-            f"{_names(header)}."
+            f"{source}: missing column(s) {', '.join(map(repr, absent))}; expected a CSV header "
+            f"(line 1) naming {', '.join(map(repr, needed))} (it has {len(header)} column(s))."
         )
     has_index = index_column is not None and index_column in header
     skip = {arch_column, index_column if has_index else None}
@@ -209,7 +213,8 @@ def read_table(
     for name in wanted:
         if name not in header:
             raise TableError(
-                f"{source}: missing column {name!r}; the header has {_names(header)}."
+                f"{source}: missing column {quote(name, 60)}; expected a CSV header (line 1) "
+                f"naming it."
             )
     position = {name: header.index(name) for name in header}
     archs: list[str] = []
@@ -235,35 +240,25 @@ def read_table(
     )
 
 
-def _names(header: Sequence[str]) -> str:
-    """The header's names for a message: quoted (a control character must not break the line),
-    cut short, at most 20 of them."""
-    shown = ", ".join(quote(name, 40) for name in header[:20])
-    return shown + (f", ... ({len(header)} columns)" if len(header) > 20 else "")
-
-
 def _parse_number(cell: str, source: str, line: int, column: str) -> float:
-    try:
-        value = float(cell)
-    except ValueError:
+    # the cell is not quoted: the file may be anything (a table= that names /etc/shadow)
+    value = parse_number(cell)
+    if value is None:
         raise TableError(
-            f"{source}, line {line}: column {column!r} holds {quote(cell)}, not a number."
-        ) from None
-    if not math.isfinite(value):
-        raise TableError(
-            f"{source}, line {line}: column {column!r} holds {quote(cell)}; "
-            "expected a finite number."
+            f"{source}, line {line}: column {quote(column, 60)} is not a number; expected a "
+            f"finite number in plain decimal, such as 93.5 or 1.2e-3."
         )
     return value
 
 
 def _parse_int(cell: str, source: str, line: int, column: str) -> int:
-    try:
-        return int(cell)
-    except ValueError:
+    value = parse_integer(cell)
+    if value is None:
         raise TableError(
-            f"{source}, line {line}: column {column!r} holds {quote(cell)}, not an integer."
-        ) from None
+            f"{source}, line {line}: column {quote(column, 60)} is not an integer; expected "
+            f"plain digits, such as 42."
+        )
+    return value
 
 
 def write_table(

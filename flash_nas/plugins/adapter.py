@@ -36,6 +36,10 @@ class Adapter(ABC):
     #: The keyword options whose values are files the adapter reads: the command line refuses
     #: an output that would overwrite one of them (``-O KEY=PATH``).
     file_options: ClassVar[tuple[str, ...]] = ()
+    #: True where an architecture's text names code that building it imports (``torch``'s
+    #: ``module:callable``): such a space is never guessed from data, and imports only with
+    #: :func:`~flash_nas.plugins.code_imports.allow_code_imports` (see that module).
+    names_code: ClassVar[bool] = False
 
     @abstractmethod
     def parse(self, text: str) -> Hashable:

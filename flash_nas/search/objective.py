@@ -24,12 +24,13 @@ an infeasible one as a result.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from flash_nas.errors import ObjectiveError
+from flash_nas.errors import ObjectiveError, quote
 
 __all__ = ["LIMITS", "QUANTITY_SOURCES", "Objective", "default_objective", "parse_objective"]
 
@@ -42,6 +43,11 @@ QUANTITY_SOURCES = {
     "params": "params",
     "flops": "flops",
 }
+#: Largest power of one quantity: acc**100 is about 1e200 already, a float holds up to 1e308.
+MAX_EXPONENT = 100.0
+#: Largest |log| of an objective's value (1e100): past it, the value and the ratios the search
+#: takes of it overflow a float, and an infinite objective ranks nothing.
+MAX_LOG_VALUE = math.log(1e100)
 #: limit name -> column it bounds
 LIMITS = {
     "max_latency_ms": "latency_ms",
@@ -73,9 +79,20 @@ class Objective:
         total: float | np.ndarray = 0.0
         for name, exponent in self.exponents.items():
             column = np.asarray(values[QUANTITY_SOURCES[name]], dtype=float)
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 total = total + exponent * np.where(column > 0, np.log(column), -np.inf)
-        return np.asarray(total, dtype=float)
+        total = np.asarray(total, dtype=float)
+        # A row whose quantities are all positive numbers must have a value; one that is not
+        # (-inf, NaN) stays out of the search as before.
+        huge = np.isfinite(total) & (np.abs(total) > MAX_LOG_VALUE)
+        if np.any(huge):
+            row = int(np.flatnonzero(huge)[0])
+            raise ObjectiveError(
+                f"The objective {quote(self.text)} is about 1e{total[row] / math.log(10):+.0f} "
+                f"for an architecture ({int(huge.sum()):,} in all); expected values within "
+                f"1e-100..1e100: use smaller powers, or quantities in other units."
+            )
+        return total
 
     def feasible(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         rows = len(next(iter(values.values())))
@@ -120,6 +137,14 @@ def parse_objective(text: str, limits: Mapping[str, float | None] | None = None)
             f"factors, e.g. 'acc/(latency*energy*area)'."
         ) from None
     exponents = {name: power for name, power in exponents.items() if power != 0}
+    wild = {name: power for name, power in exponents.items() if abs(power) > MAX_EXPONENT}
+    if wild:
+        name, power = next(iter(wild.items()))
+        raise ObjectiveError(
+            f"The objective {quote(text)} raises {name} to the power {power:g}; expected powers "
+            f"between -{MAX_EXPONENT:g} and {MAX_EXPONENT:g}, so that its value is a number "
+            f"(e.g. 'acc / latency**0.5')."
+        )
     if "acc" not in exponents or exponents["acc"] <= 0:
         raise ObjectiveError(
             f"The objective {text!r} must reward accuracy: 'acc' needs a positive power."
@@ -154,6 +179,7 @@ def _collect(node: ast.AST, power: float, into: dict[str, float], text: str) -> 
         exponent = _constant(node.right, text)
         _collect(node.left, power * exponent, into, text)
     elif isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        _check_finite(node.value, text)
         if node.value <= 0:
             raise ObjectiveError(f"The objective {text!r} has a non-positive constant factor.")
         # A positive constant factor does not change which architecture is best.
@@ -168,5 +194,18 @@ def _constant(node: ast.AST, text: str) -> float:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_constant(node.operand, text)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return float(node.value)
+        return _check_finite(node.value, text)
     raise ObjectiveError(f"In the objective {text!r}, exponents must be numbers.")
+
+
+def _check_finite(value: float, text: str) -> float:
+    try:
+        number = float(value)
+    except OverflowError:  # an integer literal beyond any float
+        number = math.inf
+    if not math.isfinite(number):
+        raise ObjectiveError(
+            f"The objective {quote(text)} holds a number too large for a float; expected "
+            f"ordinary constants and powers between -{MAX_EXPONENT:g} and {MAX_EXPONENT:g}."
+        )
+    return number

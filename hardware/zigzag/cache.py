@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flash_nas import FlashNasError
+from flash_nas.io.jsonfile import read_json
 from flash_nas_hardware.zigzag.driver import Cost
 from flash_nas_hardware.zigzag.workload import ZigZagLayer
 
@@ -36,16 +37,17 @@ def read_cache_file(path: Path) -> dict[ZigZagLayer, Cost]:
     """The layers cached in ``path`` (none when it does not exist)."""
     if not path.is_file():
         return {}
+    content = read_json(path, error=FlashNasError, what="a ZigZag cache file (delete it)")
     try:
-        content = json.loads(path.read_text())
         return {
             ZigZagLayer(*json.loads(key)): (float(value[0]), float(value[1]))
             for key, value in content["layers"].items()
         }
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError, OverflowError) as exc:
+        # the error's kind only: its text would quote the file
         raise FlashNasError(
-            f"The ZigZag cache file {path} is damaged ({type(exc).__name__}: {exc}); "
-            f"delete it and the layers will be simulated again."
+            f"The ZigZag cache file {path} is damaged ({type(exc).__name__}); delete it and "
+            f"the layers will be simulated again."
         ) from exc
 
 

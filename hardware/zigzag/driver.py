@@ -140,6 +140,14 @@ def depthwise_entry(mapping: list[dict[str, Any]]) -> dict[str, Any]:
     return entry
 
 
+def _problem(exc: Exception) -> str:
+    """What went wrong reading a YAML file, without its text: the file may be anything (a
+    hardware_yaml= naming /etc/passwd), and YAML's and ZigZag's messages quote what they read."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{type(exc).__name__}{where}"
+
+
 @functools.lru_cache(maxsize=8)
 def parse_accelerator(hardware: str) -> Any:
     """ZigZag's accelerator object for a hardware description, once per process."""
@@ -151,8 +159,9 @@ def parse_accelerator(hardware: str) -> Any:
             return AcceleratorParserStage.parse_accelerator(hardware)
         except Exception as exc:
             raise FlashNasError(
-                f"ZigZag could not read the hardware description {hardware}: "
-                f"{type(exc).__name__}: {exc}"
+                f"ZigZag could not read the hardware description {hardware} "
+                f"({_problem(exc)}); expected a ZigZag hardware YAML (see the ones ZigZag ships "
+                f"in zigzag/inputs/hardware)."
             ) from exc
 
 
@@ -167,7 +176,8 @@ def parse_mapping(mapping: str) -> list[dict[str, Any]]:
             entries = WorkloadParserStage.parse_mapping_data(mapping)
         except Exception as exc:
             raise FlashNasError(
-                f"ZigZag could not read the mapping {mapping}: {type(exc).__name__}: {exc}"
+                f"ZigZag could not read the mapping {mapping} ({_problem(exc)}); expected a "
+                f"ZigZag mapping YAML (see zigzag/inputs/mapping)."
             ) from exc
     entries = [entry for entry in entries if entry["name"] != DEPTHWISE_NAME]
     return [*entries, depthwise_entry(entries)]

@@ -13,9 +13,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flash_nas.errors import StateError
+from flash_nas.errors import FlashNasError, StateError, quote
+from flash_nas.io.jsonfile import read_json
 from flash_nas.io.tables import LabelScale
 from flash_nas.search.engine.records import FAILED, PENDING, SUCCEEDED, Trial
+from flash_nas.search.engine.state_check import check_state
 
 if TYPE_CHECKING:
     from flash_nas.search.engine.engine import SearchEngine
@@ -63,12 +65,9 @@ def save_engine(engine: SearchEngine, path: Path) -> None:
 
 def load_engine(path: Path, overrides: dict[str, Any]) -> SearchEngine:
     """Rebuild the engine saved at ``path`` and replay its trials."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StateError(f"No engine state at {str(path)!r}.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StateError(f"{path}: not a readable JSON engine state ({exc}).") from None
+    if not path.exists():
+        raise StateError(f"No engine state at {str(path)!r}.")
+    data = read_json(path, error=StateError, what="a flash-nas engine state")
     return engine_from_dict(data, overrides, where=path)
 
 
@@ -84,8 +83,10 @@ def engine_from_dict(
         raise StateError(f"{path}: not a flash-nas engine state (no 'format': {FORMAT!r}).")
     if data.get("version") != VERSION:
         raise StateError(
-            f"{path}: state version {data.get('version')!r}; this flash-nas reads {VERSION}."
+            f"{path}: state version {quote(data.get('version'), 40)}; this flash-nas reads "
+            f"{VERSION}."
         )
+    check_state(data, path)
     settings = dict(data.get("settings") or {})
     low, high, higher, unit = settings.pop("label_scale", [0.0, 100.0, True, "%"])
     settings["label_scale"] = LabelScale(float(low), float(high), bool(higher), str(unit))
@@ -98,16 +99,20 @@ def engine_from_dict(
     settings.update(overrides)
     try:
         engine = SearchEngine(settings.pop("space"), **settings, **limits)
+        _replay(engine, data.get("trials") or [], path)
     except TypeError as exc:
         raise StateError(f"{path}: settings the engine does not take ({exc}).") from None
-    _replay(engine, data.get("trials") or [], path)
+    except StateError:
+        raise
+    except FlashNasError as exc:  # a saved setting or trial the engine or a plugin refuses
+        raise StateError(f"{path}: {exc}") from exc
     return engine
 
 
 def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
     for position, item in enumerate(trials, start=1):
         if not isinstance(item, dict) or item.get("status") not in (PENDING, SUCCEEDED, FAILED):
-            raise StateError(f"{path}: trial {position} is malformed: {str(item)[:200]}.")
+            raise StateError(f"{path}: trial {position} is malformed.")
         try:
             arch = engine.adapter.parse(str(item["arch"]))
         except (KeyError, ValueError) as exc:
