@@ -170,7 +170,8 @@ def test_an_objective_that_overflows_on_an_architecture_names_the_objective(caps
         capsys, "search", "--space", "nasbench201", "--labels-from", "cifar10:c10_test",
         "--n-labels", "5", "--objective", "acc/params**20", "--output", str(out),
     )  # fmt: skip
-    assert code == 1 and "The objective 'acc/params**20' is about 1e-" in err
+    # the objective is what was typed: a command-line error (the README's exit rule)
+    assert code == 2 and "The objective 'acc/params**20' is about 1e-" in err
     assert not out.exists()
 
 
@@ -180,7 +181,7 @@ def test_the_search_refuses_acc_to_a_huge_power_before_any_work(capsys, tmp_path
         capsys, "search", "--space", "nasbench201", "--labels-from", "cifar10:c10_test",
         "--n-labels", "5", "--objective", "acc**1e308", "--output", str(out),
     )  # fmt: skip
-    assert code == 1 and "'acc**1e308'" in err and "inf" not in err
+    assert code == 2 and "'acc**1e308'" in err and "inf" not in err
     assert not out.exists()
 
 
