@@ -1,5 +1,6 @@
-"""Benchmark parts whose quick modes run here (structure and ranges, not values); the suite's
-quick run in tests/test_bench_suite.py checks every part's report and CSVs."""
+"""Benchmark parts in their quick modes (structure and ranges, not values). The scoring part is
+the suite's own quick run (tests/bench_runs.py, run once for every test that reads it);
+tests/test_bench_suite.py checks every part's report and CSVs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import math
 import pytest
 
 import flash_nas
-from benchmarks.suite import scoring
+from benchmarks.suite import PARTS, scoring
 
 
-def test_the_scoring_part_times_both_paths_and_ranks_every_metric():
-    section = scoring.run(quick=True, seeds=1)
+@pytest.mark.xdist_group("quick-rest")
+def test_the_scoring_part_times_both_paths_and_ranks_every_metric(quick_rest):
+    section = quick_rest.sections["scoring"]
+    assert PARTS["scoring"].run is scoring.run
     speed, memory, ranking = section.csvs
     batched = speed.records(path="batched", metrics="nn_degree,params,flops")
     assert [row["repeat"] for row in batched] == [0, 1, 2]
