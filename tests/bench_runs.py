@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.util
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,13 @@ def _run(name: str, folder: Path) -> tuple[str, dict[str, Section]]:
         status = bench_main.main(_arguments(name, folder))
     assert status == 0
     return stdout.getvalue(), {section.part: section for section in results[0].sections}
+
+
+def with_plots() -> bool:
+    """Whether the suite can run here (it draws plots: the [plot] extra). Tests that read a part
+    of the shared run measure that part themselves without it, as the core-only pass of CI
+    runs them."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def quick_run(once: Callable[..., Any], name: str) -> QuickRun:
