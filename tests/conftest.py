@@ -7,6 +7,7 @@ import fcntl
 import os
 import pickle
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,14 +64,22 @@ def run_once(
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # shared by every worker of this run, and only by them
     folder, done = base / f"once-{name}", base / f"once-{name}.pickle"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    asked = time.perf_counter()
     with open(base / f"once-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait here until the first is done
         try:
+            waited = time.perf_counter() - asked
             if not done.is_file():
                 shutil.rmtree(folder, ignore_errors=True)  # what a failed first try left
                 folder.mkdir()
                 value = make(folder)
                 done.write_bytes(pickle.dumps(value))
+                what = f"computed in {time.perf_counter() - asked - waited:.0f} s"
+            else:
+                what = f"reused after waiting {waited:.0f} s"
+            with open(base / f"once-{name}.log", "a") as log:  # where CI's time goes
+                log.write(f"{worker}: {what}\n")
             return pickle.loads(done.read_bytes()), folder
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
