@@ -5,8 +5,8 @@ test_bench_spaces.py).
 Two runs of ``python -m benchmarks --quick --seeds 2`` cover every part of ``--suite all`` once:
 the parts that take ``--first-seed`` run with ``--first-seed 3`` (so each is seen to honour it),
 the others with a user accuracy table (``--table``, for the ranking part). Each run is computed
-by the first pytest-xdist worker that needs it (:func:`conftest.run_once`); the tests of each run
-form one xdist group (``--dist loadgroup``), so the two runs go to two workers side by side.
+by the first pytest-xdist worker that needs it (:func:`conftest.run_once`); a second worker that
+needs it meanwhile computes the other run instead of waiting, so the two run side by side.
 """
 
 from __future__ import annotations
@@ -100,6 +100,11 @@ def with_plots() -> bool:
 def quick_run(once: Callable[..., Any], name: str) -> QuickRun:
     """The quick run ``seeded`` or ``rest``, computed once per test run."""
     pytest.importorskip("matplotlib", reason="the suite draws plots: the [plot] extra")
-    (stdout, sections), folder = once(f"quick-{name}", lambda folder: _run(name, folder))
+    other = "rest" if name == "seeded" else "seeded"
+    (stdout, sections), folder = once(
+        f"quick-{name}",
+        lambda folder: _run(name, folder),
+        [(f"quick-{other}", lambda folder: _run(other, folder))],  # both side by side
+    )
     parts = SEEDED if name == "seeded" else REST
     return QuickRun(name, parts, folder / "results", stdout, sections)

@@ -8,7 +8,7 @@ import os
 import pickle
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,35 +52,60 @@ def add_plugin() -> Iterator:
 T = TypeVar("T")
 
 
+def _shared_base(factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder every xdist worker of this run shares (this session's own without
+    xdist): the pattern pytest-xdist documents."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _fill(base: Path, name: str, make: Callable[[Path], Any], asked: float) -> None:
+    """Under ``name``'s lock: compute and pickle ``make``'s value unless it is there already;
+    log who computed it and who waited (where CI's time goes)."""
+    folder, done = base / f"once-{name}", base / f"once-{name}.pickle"
+    waited = time.perf_counter() - asked
+    if not done.is_file():
+        shutil.rmtree(folder, ignore_errors=True)  # what a failed first try left
+        folder.mkdir()
+        done.write_bytes(pickle.dumps(make(folder)))
+        what = f"computed in {time.perf_counter() - asked - waited:.0f} s"
+    else:
+        what = f"reused after waiting {waited:.0f} s"
+    with open(base / f"once-{name}.log", "a") as log:
+        log.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}: {what}\n")
+
+
 def run_once(
-    factory: pytest.TempPathFactory, name: str, make: Callable[[Path], T]
+    factory: pytest.TempPathFactory,
+    name: str,
+    make: Callable[[Path], T],
+    meanwhile: Sequence[tuple[str, Callable[[Path], Any]]] = (),
 ) -> tuple[T, Path]:
     """``make(folder)``'s value and its folder, computed by the first worker that asks and
     shared with the others (pytest-xdist gives each worker its own session, so a session
-    fixture alone runs once per worker). The pattern pytest-xdist documents: a file lock in the
-    temporary folder all workers of this run share; the value is pickled beside the folder the
-    set-up wrote into. Without xdist it is this session's own temporary folder."""
-    base = factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # shared by every worker of this run, and only by them
-    folder, done = base / f"once-{name}", base / f"once-{name}.pickle"
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    fixture alone runs once per worker): a file lock and a pickle in the folder all workers
+    share. A worker that finds ``name`` being computed by another first computes any set-up of
+    ``meanwhile`` that nobody has started, instead of only waiting."""
+    base = _shared_base(factory)
     asked = time.perf_counter()
     with open(base / f"once-{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait here until the first is done
         try:
-            waited = time.perf_counter() - asked
-            if not done.is_file():
-                shutil.rmtree(folder, ignore_errors=True)  # what a failed first try left
-                folder.mkdir()
-                value = make(folder)
-                done.write_bytes(pickle.dumps(value))
-                what = f"computed in {time.perf_counter() - asked - waited:.0f} s"
-            else:
-                what = f"reused after waiting {waited:.0f} s"
-            with open(base / f"once-{name}.log", "a") as log:  # where CI's time goes
-                log.write(f"{worker}: {what}\n")
-            return pickle.loads(done.read_bytes()), folder
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another worker is computing it: do something useful first
+            for other, other_make in meanwhile:
+                with open(base / f"once-{other}.lock", "w") as other_lock:
+                    try:
+                        fcntl.flock(other_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    try:
+                        _fill(base, other, other_make, time.perf_counter())
+                    finally:
+                        fcntl.flock(other_lock, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_EX)  # then wait for the first to finish
+        try:
+            _fill(base, name, make, asked)
+            return pickle.loads((base / f"once-{name}.pickle").read_bytes()), base / f"once-{name}"
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -89,8 +114,12 @@ def run_once(
 def once(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
     """:func:`run_once` bound to this run's temporary folders."""
 
-    def call(name: str, make: Callable[[Path], T]) -> tuple[T, Path]:
-        return run_once(tmp_path_factory, name, make)
+    def call(
+        name: str,
+        make: Callable[[Path], T],
+        meanwhile: Sequence[tuple[str, Callable[[Path], Any]]] = (),
+    ) -> tuple[T, Path]:
+        return run_once(tmp_path_factory, name, make, meanwhile)
 
     return call
 

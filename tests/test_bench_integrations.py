@@ -14,8 +14,6 @@ from benchmarks.suite import PARTS, integrations
 from flash_nas_adapters.nasbench201.space import load_shipped_table
 from tests.bench_runs import FIRST_SEED
 
-pytestmark = pytest.mark.xdist_group("quick-seeded")
-
 
 @pytest.fixture(scope="module")
 def section(quick_seeded):

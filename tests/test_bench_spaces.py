@@ -11,8 +11,6 @@ from benchmarks.suite import hardware, ranking_spaces
 from flash_nas_adapters.space_tables import TNB101_TASKS
 from tests.bench_runs import with_plots
 
-pytestmark = pytest.mark.xdist_group("quick-rest")
-
 
 @pytest.fixture(scope="module")
 def measured(request):

@@ -71,12 +71,7 @@ def possible_range(column: str) -> tuple[float, float, bool]:
     raise AssertionError(f"numeric column {column!r} has no known range")
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("seeded", marks=pytest.mark.xdist_group("quick-seeded")),
-        pytest.param("rest", marks=pytest.mark.xdist_group("quick-rest")),
-    ]
-)
+@pytest.fixture(params=["seeded", "rest"])
 def quick(request: pytest.FixtureRequest) -> QuickRun:
     """Each of the suite's two quick runs (tests/bench_runs.py), together every part once."""
     run: QuickRun = request.getfixturevalue(f"quick_{request.param}")
@@ -173,7 +168,6 @@ def test_every_number_in_the_csvs_is_finite_and_possible(quick):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("quick-seeded")
 def test_seeds_start_at_first_seed_where_a_part_takes_it(quick_seeded):
     tables = read_csvs(quick_seeded.output)
     seeds = {str(FIRST_SEED), str(FIRST_SEED + 1)}
@@ -192,7 +186,6 @@ def test_seeds_start_at_first_seed_where_a_part_takes_it(quick_seeded):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("quick-rest")
 def test_seeds_start_at_0_for_the_other_parts(quick_rest):
     tables = read_csvs(quick_rest.output)
     for name in ("hardware_fidelity.csv", "nni_tuners.csv"):
@@ -201,7 +194,6 @@ def test_seeds_start_at_0_for_the_other_parts(quick_rest):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("quick-rest")
 def test_the_scale_part_ran_the_command_at_each_size(quick_rest):
     rows = read_csvs(quick_rest.output)["scale_cli.csv"]
     assert sorted({int(row["n_archs"]) for row in rows}) == [1_000, 10_000]
@@ -212,7 +204,6 @@ def test_the_scale_part_ran_the_command_at_each_size(quick_rest):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("quick-rest")
 def test_a_user_table_adds_its_accuracy_columns_as_targets(quick_rest):
     ranking = read_csvs(quick_rest.output)["ranking.csv"]
     mine = [row for row in ranking if row["table"] == "user_table.csv"]

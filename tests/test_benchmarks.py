@@ -13,7 +13,6 @@ from benchmarks.suite import PARTS, scoring
 from tests.bench_runs import with_plots
 
 
-@pytest.mark.xdist_group("quick-rest")
 def test_the_scoring_part_times_both_paths_and_ranks_every_metric(request):
     if with_plots():
         section = request.getfixturevalue("quick_rest").sections["scoring"]
@@ -44,7 +43,6 @@ def test_the_scoring_part_times_both_paths_and_ranks_every_metric(request):
     assert section.summary and section.summary[0].startswith("scoring: ")
 
 
-@pytest.mark.xdist_group("quick-rest")
 def test_hw_calibration_quick_report_is_well_formed(request):
     pytest.importorskip("torch", reason="the benchmark times torch inference: the [torch] extra")
     from benchmarks.suite import hardware
