@@ -1,9 +1,16 @@
-"""Shared fixtures: the reference data beside the clone, and plugin registration helpers."""
+"""Shared fixtures: the reference data beside the clone, plugin registration helpers, and
+expensive set-ups run once per test run however many pytest-xdist workers need them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+import os
+import pickle
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -40,3 +47,94 @@ def add_plugin() -> Iterator:
     finally:
         for name in added:
             flash_nas.plugins.remove_plugin(name)
+
+
+T = TypeVar("T")
+
+
+def _shared_base(factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder every xdist worker of this run shares (this session's own without
+    xdist): the pattern pytest-xdist documents."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _fill(base: Path, name: str, make: Callable[[Path], Any], asked: float) -> None:
+    """Under ``name``'s lock: compute and pickle ``make``'s value unless it is there already;
+    log who computed it and who waited (where CI's time goes)."""
+    folder, done = base / f"once-{name}", base / f"once-{name}.pickle"
+    waited = time.perf_counter() - asked
+    if not done.is_file():
+        shutil.rmtree(folder, ignore_errors=True)  # what a failed first try left
+        folder.mkdir()
+        done.write_bytes(pickle.dumps(make(folder)))
+        what = f"computed in {time.perf_counter() - asked - waited:.0f} s"
+    else:
+        what = f"reused after waiting {waited:.0f} s"
+    with open(base / f"once-{name}.log", "a") as log:
+        log.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}: {what}\n")
+
+
+def run_once(
+    factory: pytest.TempPathFactory,
+    name: str,
+    make: Callable[[Path], T],
+    meanwhile: Sequence[tuple[str, Callable[[Path], Any]]] = (),
+) -> tuple[T, Path]:
+    """``make(folder)``'s value and its folder, computed by the first worker that asks and
+    shared with the others (pytest-xdist gives each worker its own session, so a session
+    fixture alone runs once per worker): a file lock and a pickle in the folder all workers
+    share. A worker that finds ``name`` being computed by another first computes any set-up of
+    ``meanwhile`` that nobody has started, instead of only waiting."""
+    base = _shared_base(factory)
+    asked = time.perf_counter()
+    with open(base / f"once-{name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another worker is computing it: do something useful first
+            for other, other_make in meanwhile:
+                with open(base / f"once-{other}.lock", "w") as other_lock:
+                    try:
+                        fcntl.flock(other_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    try:
+                        _fill(base, other, other_make, time.perf_counter())
+                    finally:
+                        fcntl.flock(other_lock, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_EX)  # then wait for the first to finish
+        try:
+            _fill(base, name, make, asked)
+            return pickle.loads((base / f"once-{name}.pickle").read_bytes()), base / f"once-{name}"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def once(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """:func:`run_once` bound to this run's temporary folders."""
+
+    def call(
+        name: str,
+        make: Callable[[Path], T],
+        meanwhile: Sequence[tuple[str, Callable[[Path], Any]]] = (),
+    ) -> tuple[T, Path]:
+        return run_once(tmp_path_factory, name, make, meanwhile)
+
+    return call
+
+
+@pytest.fixture(scope="session")
+def quick_seeded(once: Callable[..., Any]) -> Any:
+    """The quick suite's parts that take ``--first-seed`` (tests/bench_runs.py), run once."""
+    from tests.bench_runs import quick_run
+
+    return quick_run(once, "seeded")
+
+
+@pytest.fixture(scope="session")
+def quick_rest(once: Callable[..., Any]) -> Any:
+    """The quick suite's other parts, with a user table (tests/bench_runs.py), run once."""
+    from tests.bench_runs import quick_run
+
+    return quick_run(once, "rest")

@@ -1,5 +1,6 @@
 """The quick mode of the suite's Optuna/Ray Tune part: every method and seed, curves made of
-real NAS-Bench-201 cells, the same engine behind the sampler and the searcher."""
+real NAS-Bench-201 cells, the same engine behind the sampler and the searcher. The part runs once,
+in the suite's quick run of the parts that take ``--first-seed`` (tests/bench_runs.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ pytest.importorskip("matplotlib", reason="the [plot] extra is not installed")
 
 from benchmarks.suite import PARTS, integrations
 from flash_nas_adapters.nasbench201.space import load_shipped_table
+from tests.bench_runs import FIRST_SEED
 
 
 @pytest.fixture(scope="module")
-def section(tmp_path_factory):
-    output = tmp_path_factory.mktemp("integrations")
-    return integrations.run(output=output, seeds=2, quick=True, first_seed=3), output
+def section(quick_seeded):
+    return quick_seeded.sections["integrations"], quick_seeded.output
 
 
 def test_the_part_is_registered():
@@ -37,7 +38,7 @@ def test_every_method_and_seed_has_a_full_curve_of_real_cells(section):
         ("ray", "OptunaSearch (TPE)"),
     }
     for framework, method in methods:
-        for seed in (3, 4):
+        for seed in (FIRST_SEED, FIRST_SEED + 1):
             rows = curves.records(framework=framework, method=method, seed=seed)
             assert [r["labels"] for r in rows] == list(range(1, integrations.QUICK_BUDGET + 1))
             assert all(r["test_accuracy"] in test for r in rows)

@@ -1,5 +1,6 @@
 """The benchmark parts for the new spaces, in their quick modes: which rows they rank, that our
-parameter counts rank exactly as the published ones, and the FBNet calibration rows."""
+parameter counts rank exactly as the published ones, and the FBNet calibration rows. The ranking
+and hardware parts run once, in the suite's quick run (tests/bench_runs.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ import pytest
 
 from benchmarks.suite import hardware, ranking_spaces
 from flash_nas_adapters.space_tables import TNB101_TASKS
+from tests.bench_runs import with_plots
 
 
 @pytest.fixture(scope="module")
-def measured():
-    return ranking_spaces.measure(quick=True)
+def measured(request):
+    """The ranking part's table for the other spaces, from the suite's one quick run (measured
+    here where the suite cannot run: no plots)."""
+    if not with_plots():
+        data, rankings = ranking_spaces.measure(quick=True)
+        return data, ranking_spaces.blocks(data, rankings)
+    section = request.getfixturevalue("quick_rest").sections["ranking"]
+    (data,) = [csv for csv in section.csvs if csv.name == "ranking_spaces"]
+    return data, section.blocks
 
 
 def test_every_space_is_ranked_on_its_rows(measured) -> None:
-    data, rankings = measured
+    data, blocks = measured
     spaces = {r["space"] for r in data.records()}
     assert spaces == {"nasbench101", "nasbench301", "transnas101-micro"}
     nb101 = data.records(space="nasbench101")
@@ -27,12 +36,12 @@ def test_every_space_is_ranked_on_its_rows(measured) -> None:
     assert rows == {"all": 4096, "connected": 4096 - 169}
     for r in data.records():
         assert -1 <= r["spearman"] <= 1 and -1 <= r["kendall"] <= 1
-    assert ranking_spaces.blocks(data, rankings) and ranking_spaces.summary(data)
+    assert any(block.startswith("### nasbench101") for block in blocks)
+    assert ranking_spaces.summary(data)
 
 
-def test_nb101_representatives_are_distinct_networks(measured) -> None:
-    _, rankings = measured
-    nb101 = next(r for r in rankings if r.space == "nasbench101")
+def test_nb101_representatives_are_distinct_networks() -> None:
+    (nb101,) = ranking_spaces.nasbench101(quick=True)
     params = nb101.scores[("params", "flash-nas")]
     published = nb101.scores[("params", "NAS-Lib (published)")] * 1e6
     assert np.abs(params - published).max() < 0.5
@@ -52,16 +61,23 @@ def test_zen_failures_are_not_ranked(measured) -> None:
     assert zen and {r["row_set"] for r in zen} == {"connected"}
 
 
-def test_fbnet_calibration_rows() -> None:
-    report = hardware.Fidelity(seeds=2, fit_samples=25)
-    hardware.hw_nas_bench_fbnet(report, quick=True)
-    assert [row.target for row in report.rows] == [
+def test_fbnet_calibration_rows(request) -> None:
+    if with_plots():
+        csvs = request.getfixturevalue("quick_rest").sections["hardware"].csvs
+    else:  # the hardware part's FBNet rows, as it writes them, measured here
+        report = hardware.Fidelity(seeds=2, fit_samples=25)
+        hardware.hw_nas_bench_fbnet(report, quick=True)
+        csvs = [hardware.fidelity_csv(report)]
+    (fits,) = [c for c in csvs if c.name == "hardware_fidelity"]
+    rows = [r for r in fits.records() if r["device"].startswith("FBNet")]
+    assert list(dict.fromkeys(r["device"] for r in rows)) == [
         "FBNet raspi4_latency (1,000 archs)",
-        "FBNet raspi4_latency (1,000 archs)",
-        "FBNet pixel3_latency (1,000 archs)",
         "FBNet pixel3_latency (1,000 archs)",
     ]
-    assert {row.model for row in report.rows} == {"Pi3BModel form", "FLOPs alone"}
-    for row in report.rows:
-        assert row.rows == 975 and len(row.fits) == 2
-        assert all(-1 <= fit.spearman <= 1 and fit.mape >= 0 for fit in row.fits)
+    assert {r["model"] for r in rows} == {"Pi3BModel form", "FLOPs alone"}
+    for device in ("raspi4", "pixel3"):
+        for model in ("Pi3BModel form", "FLOPs alone"):
+            chosen = fits.records(device=f"FBNet {device}_latency (1,000 archs)", model=model)
+            assert [r["seed"] for r in chosen] == [0, 1]  # the quick run's 2 seeds
+            assert all(r["n_rows"] == 975 for r in chosen)
+            assert all(-1 <= r["spearman"] <= 1 and r["mape"] >= 0 for r in chosen)

@@ -8,6 +8,7 @@ import csv
 import inspect
 import io
 import itertools
+import json
 import math
 import os
 import re
@@ -23,7 +24,15 @@ from benchmarks.suite.options import Option, positive_int
 from benchmarks.suite.report import Section
 from benchmarks.suite.targets import load_targets
 from flash_nas import FlashNasError, TableError, get_adapter
-from flash_nas_adapters.nasbench201.space import load_shipped_table
+from tests.bench_runs import (
+    FIRST_SEED,
+    REST,
+    SEEDED,
+    USER_HEADER,
+    QuickRun,
+    shipped_rows,
+    write_rows,
+)
 
 COUNTS = {
     "seed",
@@ -62,42 +71,11 @@ def possible_range(column: str) -> tuple[float, float, bool]:
     raise AssertionError(f"numeric column {column!r} has no known range")
 
 
-def write_rows(path: Path, header: list[str], rows: list[list[object]]) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def shipped_rows() -> list[list[object]]:
-    """arch, index, an accuracy column and a latency column, for every cell."""
-    shipped = load_shipped_table()
-    accuracy = shipped.column("c10_valid_test")
-    return [
-        [arch, int(index), float(accuracy[row]), 1.0 + row % 7]
-        for row, (arch, index) in enumerate(zip(shipped.archs, shipped.indices))
-    ]
-
-
-HEADER = ["arch", "index", "mydata_acc", "mydata_latency_ms"]
-
-
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The quick suite, every part, with one user table, run as ``python -m benchmarks``."""
-    pytest.importorskip("matplotlib", reason="the suite draws plots: the [plot] extra")
-    folder = tmp_path_factory.mktemp("bench")
-    rows = shipped_rows()
-    user = write_rows(folder / "user_table.csv", HEADER, rows[::-1])  # order must not matter
-    output = folder / "results"
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
-        status = bench_main.main(
-            ["--quick", "--seeds", "2", "--output", str(output), "--table", str(user)]
-        )
-    assert status == 0
-    return output, stdout.getvalue()
+@pytest.fixture(params=["seeded", "rest"])
+def quick(request: pytest.FixtureRequest) -> QuickRun:
+    """Each of the suite's two quick runs (tests/bench_runs.py), together every part once."""
+    run: QuickRun = request.getfixturevalue(f"quick_{request.param}")
+    return run
 
 
 def read_csvs(output: Path) -> dict[str, list[dict[str, str]]]:
@@ -108,13 +86,19 @@ def read_csvs(output: Path) -> dict[str, list[dict[str, str]]]:
     return tables
 
 
+def test_the_two_quick_runs_are_every_part_of_all_once():
+    assert sorted(SEEDED + REST) == sorted(parse_parts("all"))
+    assert not set(SEEDED) & set(REST)
+    assert {"predictor", "search", "search_spaces", "integrations"} <= set(SEEDED)
+
+
 @pytest.mark.slow
 def test_quick_report_has_every_part_and_captions_every_table(quick):
-    output, _ = quick
-    text = (output / "report.md").read_text()
+    text = (quick.output / "report.md").read_text()
     assert "Machine: " in text and "No GPU" in text
+    assert list(quick.sections) == quick.parts
     headings = re.findall(r"^## (\d+)\. ", text, flags=re.MULTILINE)
-    assert headings == [str(n) for n in range(1, len(parse_parts("all")) + 1)]
+    assert headings == [str(n) for n in range(1, len(quick.parts) + 1)]
     body = text[text.index("## 1. ") :]
     blocks = body.split("\n\n")
     for previous, block in itertools.pairwise(blocks):
@@ -126,30 +110,42 @@ def test_quick_report_has_every_part_and_captions_every_table(quick):
 
 @pytest.mark.slow
 def test_quick_report_names_only_files_it_wrote(quick):
-    output, _ = quick
+    output = quick.output
     text = (output / "report.md").read_text()
     raw = " ".join(re.findall(r"^Raw data: (.*)$", text, flags=re.MULTILINE))
-    named = set(re.findall(r"`([\w.]+\.csv)`", raw))
+    named = set(re.findall(r"`([\w.]+\.(?:csv|json))`", raw))
     named |= set(re.findall(r"^!\[[^]]*\]\(([\w.]+\.png)\)", text, flags=re.MULTILINE))
-    written = {path.name for path in output.iterdir() if path.suffix in (".csv", ".png")}
+    written = {p.name for p in output.iterdir() if p.suffix in (".csv", ".png", ".json")}
     assert named == written
+    assert {f"{part}.json" for part in quick.parts} <= written
     for png in output.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow
+def test_every_part_writes_its_results_file(quick):
+    for part in quick.parts:
+        data = json.loads((quick.output / f"{part}.json").read_text())
+        assert data["part"] == part and data["mode"] == "quick" and data["seeds"] == 2
+        assert data["command"].startswith("python -m benchmarks --suite ")
+        assert data["seconds"] >= 0 and data["machine"] and data["load_average"]["end"] >= 0
+        assert data["results"] == json.loads(json.dumps(quick.sections[part].results))
+
+
+@pytest.mark.slow
 def test_every_number_in_the_csvs_is_finite_and_possible(quick):
-    output, _ = quick
-    tables = read_csvs(output)
-    assert {
-        "ranking.csv",
-        "scoring_ranking.csv",
-        "predictor.csv",
-        "search_curves.csv",
-        "search_flash_runs.csv",
-        "nni_tuners.csv",
-        "speed_ratio.csv",
-    } <= set(tables)
+    tables = read_csvs(quick.output)
+    expected = {
+        "seeded": {"predictor.csv", "search_curves.csv"},
+        "rest": {
+            "ranking.csv",
+            "scoring_ranking.csv",
+            "search_flash_runs.csv",
+            "nni_tuners.csv",
+            "speed_ratio.csv",
+        },
+    }
+    assert expected[quick.name] <= set(tables)
     checked = 0
     for name, rows in tables.items():
         assert rows, name
@@ -172,11 +168,11 @@ def test_every_number_in_the_csvs_is_finite_and_possible(quick):
 
 
 @pytest.mark.slow
-def test_seeds_and_methods_are_all_there(quick):
-    output, summary = quick
-    tables = read_csvs(output)
-    for name in ("predictor.csv", "search_curves.csv", "hardware_fidelity.csv", "nni_tuners.csv"):
-        assert {row["seed"] for row in tables[name]} == {"0", "1"}, name
+def test_seeds_start_at_first_seed_where_a_part_takes_it(quick_seeded):
+    tables = read_csvs(quick_seeded.output)
+    seeds = {str(FIRST_SEED), str(FIRST_SEED + 1)}
+    for name in ("predictor.csv", "search_curves.csv", "integrations_curves.csv"):
+        assert {row["seed"] for row in tables[name]} == seeds, name
     methods = {row["method"] for row in tables["search_curves.csv"]}
     assert {
         "FLASH-BO (bo)",
@@ -185,24 +181,31 @@ def test_seeds_and_methods_are_all_there(quick):
         "regularized evolution",
         "differential evolution",
     } <= methods
+    summary = quick_seeded.stdout
     assert "Report: " in summary and "search, 12 labels, FLASH-BO (bo)" in summary
 
 
 @pytest.mark.slow
-def test_the_scale_part_ran_the_command_at_each_size(quick):
-    output, summary = quick
-    rows = read_csvs(output)["scale_cli.csv"]
+def test_seeds_start_at_0_for_the_other_parts(quick_rest):
+    tables = read_csvs(quick_rest.output)
+    for name in ("hardware_fidelity.csv", "nni_tuners.csv"):
+        assert {row["seed"] for row in tables[name]} == {"0", "1"}, name
+    assert "Report: " in quick_rest.stdout
+
+
+@pytest.mark.slow
+def test_the_scale_part_ran_the_command_at_each_size(quick_rest):
+    rows = read_csvs(quick_rest.output)["scale_cli.csv"]
     assert sorted({int(row["n_archs"]) for row in rows}) == [1_000, 10_000]
     # a fresh process holds numpy and the package: tens of MB at least, and a bigger sample more
     peaks = {int(row["n_archs"]): float(row["peak_mb"]) for row in rows}
     assert 20 < peaks[1_000] <= peaks[10_000]
-    assert "scale: flash-nas score of 10,000 FLASH-space samples in " in summary
+    assert "scale: flash-nas score of 10,000 FLASH-space samples in " in quick_rest.stdout
 
 
 @pytest.mark.slow
-def test_a_user_table_adds_its_accuracy_columns_as_targets(quick):
-    output, _ = quick
-    ranking = read_csvs(output)["ranking.csv"]
+def test_a_user_table_adds_its_accuracy_columns_as_targets(quick_rest):
+    ranking = read_csvs(quick_rest.output)["ranking.csv"]
     mine = [row for row in ranking if row["table"] == "user_table.csv"]
     assert {row["target"] for row in mine} == {"mydata_acc"}
     assert {row["row_set"] for row in mine} == {"all", "nbsuitezero", "iso_reps"}
@@ -210,7 +213,7 @@ def test_a_user_table_adds_its_accuracy_columns_as_targets(quick):
         (r["row_set"], r["score"], r["source"]) for r in ranking if r["target"] == "c10_test"
     }
     assert {(r["row_set"], r["score"], r["source"]) for r in mine} == shipped
-    assert "mydata_latency_ms" in (output / "report.md").read_text()  # listed as ignored
+    assert "mydata_latency_ms" in (quick_rest.output / "report.md").read_text()  # ignored
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +223,7 @@ def nb201():
 
 def test_a_user_table_missing_architectures_names_them(tmp_path, nb201):
     rows = [row for row in shipped_rows() if row[1] not in (7, 42, 15624)]
-    path = write_rows(tmp_path / "short.csv", HEADER, rows)
+    path = write_rows(tmp_path / "short.csv", USER_HEADER, rows)
     with pytest.raises(
         TableError,
         match=r"short\.csv: 3 of the 15,625 architectures are missing: index 7 \(\|.*\|\); "
@@ -232,7 +235,7 @@ def test_a_user_table_missing_architectures_names_them(tmp_path, nb201):
 def test_a_user_table_whose_index_disagrees_with_its_arch_names_the_rows(tmp_path, nb201):
     rows = shipped_rows()
     rows[0][1], rows[1][1] = 1, 0
-    path = write_rows(tmp_path / "swapped.csv", HEADER, rows)
+    path = write_rows(tmp_path / "swapped.csv", USER_HEADER, rows)
     with pytest.raises(
         TableError,
         match=r"swapped\.csv: the index column disagrees with the arch column on 2 row\(s\): "

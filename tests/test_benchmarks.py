@@ -1,5 +1,6 @@
-"""Benchmark parts whose quick modes run here (structure and ranges, not values); the suite's
-quick run in tests/test_bench_suite.py checks every part's report and CSVs."""
+"""Benchmark parts in their quick modes (structure and ranges, not values). The scoring part is
+the suite's own quick run (tests/bench_runs.py, run once for every test that reads it);
+tests/test_bench_suite.py checks every part's report and CSVs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ import math
 import pytest
 
 import flash_nas
-from benchmarks.suite import scoring
+from benchmarks.suite import PARTS, scoring
+from tests.bench_runs import with_plots
 
 
-def test_the_scoring_part_times_both_paths_and_ranks_every_metric():
-    section = scoring.run(quick=True, seeds=1)
+def test_the_scoring_part_times_both_paths_and_ranks_every_metric(request):
+    if with_plots():
+        section = request.getfixturevalue("quick_rest").sections["scoring"]
+    else:  # the suite cannot run without plots: the part alone
+        section = scoring.run(quick=True, seeds=2)
+    assert PARTS["scoring"].run is scoring.run
     speed, memory, ranking = section.csvs
     batched = speed.records(path="batched", metrics="nn_degree,params,flops")
     assert [row["repeat"] for row in batched] == [0, 1, 2]
@@ -37,17 +43,21 @@ def test_the_scoring_part_times_both_paths_and_ranks_every_metric():
     assert section.summary and section.summary[0].startswith("scoring: ")
 
 
-def test_hw_calibration_quick_report_is_well_formed():
+def test_hw_calibration_quick_report_is_well_formed(request):
     pytest.importorskip("torch", reason="the benchmark times torch inference: the [torch] extra")
     from benchmarks.suite import hardware
 
-    report = hardware.measure(quick=True, seeds=3)
-    assert report.seeds == 3 and report.fit_samples == 25
-    targets = {row.target for row in report.rows}
+    if with_plots():
+        section = request.getfixturevalue("quick_rest").sections["hardware"]
+    else:  # the suite cannot run without plots: the part alone
+        section = hardware.run(quick=True, seeds=2)
+    fits, timings, none_edges = section.csvs
+    assert "Each model calibrated on 25 random architectures per seed" in section.blocks[0]
+    targets = {row["device"] for row in fits.records()}
     assert any(t.startswith("raspi4_latency (all") for t in targets)
     assert any(t.startswith("raspi4_latency (9,445") for t in targets)
     assert any(t.startswith("host latency, flash") for t in targets)
-    models = {row.model for row in report.rows if row.target.startswith("raspi4_latency (all")}
+    models = {r["model"] for r in fits.records() if r["device"].startswith("raspi4_latency (all")}
     assert models == {
         "Pi3BModel form",
         "FLOPs alone",
@@ -56,15 +66,16 @@ def test_hw_calibration_quick_report_is_well_formed():
     }
     # cells with convs behind none edges: the model says executing them costs more (the measured
     # ratio is reported, not asserted: a timing depends on the machine's load)
-    assert len(report.none_edges) == 2
-    assert all(measured > 0 and predicted > 1 for _, measured, predicted in report.none_edges)
-    for row in report.rows:
-        assert len(row.fits) == report.seeds and row.rows > 0
-        for fit in row.fits:
-            assert -1 <= fit.spearman <= 1 and -1 <= fit.kendall <= 1
-            assert math.isfinite(fit.mape) and fit.mape >= 0
-            assert 0 <= fit.within_10pct <= 1
-    assert all(value > 0 for value in report.timings.values())
+    assert len(none_edges.rows) == 2
+    assert all(measured > 0 and predicted > 1 for _, measured, predicted in none_edges.rows)
+    for device, model in {(r["device"], r["model"]) for r in fits.records()}:
+        chosen = fits.records(device=device, model=model)
+        assert [r["seed"] for r in chosen] == [0, 1] and chosen[0]["n_rows"] > 0  # 2 seeds
+        for fit in chosen:
+            assert -1 <= fit["spearman"] <= 1 and -1 <= fit["kendall"] <= 1
+            assert math.isfinite(fit["mape"]) and fit["mape"] >= 0
+            assert 0 <= fit["within_10pct"] <= 1
+    assert timings.rows and all(seconds > 0 for _, seconds in timings.rows)
 
 
 def test_executing_leaves_out_only_the_networks_that_run_nothing():

@@ -34,6 +34,7 @@ declared in its :class:`Part` and reach only that part.
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -193,7 +194,7 @@ def run_suite(
         counts[name] = part.default_seeds(quick) if seeds is None else seeds
         own = {o.dest: options[o.dest] for o in part.options if o.dest in options}
         print(f"[{number}/{len(parts)}] {name} ...", file=log, flush=True)
-        started = time.perf_counter()
+        started, load = time.perf_counter(), os.getloadavg()[0]
         section = part.run(
             output=output,
             seeds=counts[name],
@@ -203,6 +204,7 @@ def run_suite(
             **own,
         )
         section.seconds = time.perf_counter() - started
+        section.load = (load, os.getloadavg()[0])
         print(f"[{number}/{len(parts)}] {name}: {section.seconds:.1f} s", file=log, flush=True)
         sections.append(section)
         if bar is not None:

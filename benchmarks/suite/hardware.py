@@ -307,8 +307,8 @@ def measure(*, quick: bool, seeds: int) -> Fidelity:
     return report
 
 
-def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
-    report = measure(quick=quick, seeds=seeds)
+def fidelity_csv(report: Fidelity) -> Csv:
+    """Every fit of ``report``: one row per device, model and seed."""
     fits = Csv(
         "hardware_fidelity",
         ("device", "model", "n_rows", "seed", "spearman", "kendall", "mape", "within_10pct"),
@@ -325,10 +325,19 @@ def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
                 fit.mape,
                 fit.within_10pct,
             )
+    return fits
+
+
+def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
+    report = measure(quick=quick, seeds=seeds)
+    fits = fidelity_csv(report)
     timings = Csv("hardware_timing", ("what", "seconds"))
     for what, seconds in report.timings.items():
         timings.add(what, seconds)
-    section = Section("hardware", "Hardware model fidelity", csvs=[fits, timings])
+    none_edges = Csv("hardware_none_edges", ("cell", "measured_ratio", "predicted_ratio"))
+    for cell, measured, predicted in report.none_edges:
+        none_edges.add(cell, measured, predicted)
+    section = Section("hardware", "Hardware model fidelity", csvs=[fits, timings, none_edges])
     section.blocks = [
         "Each model calibrated on "
         f"{report.fit_samples} random architectures per seed (`flash_nas.cost.calibration`) and "

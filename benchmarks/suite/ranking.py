@@ -17,6 +17,7 @@ when ties are broken at random.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,4 +274,22 @@ def run(
                 + ", ".join(f"{r['score']} ({r['source']}) {r['spearman']:.3f}" for r in best)
             )
     section.summary += ranking_spaces.summary(others)
+    section.results = _results(data, target_tables[0])
+    section.results["spaces"] = ranking_spaces.results(others)
     return section
+
+
+def slug(text: str) -> str:
+    """A name as a results key: lower case, anything but letters and digits as ``_``."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _results(data: Csv, shipped: TargetTable) -> dict[str, object]:
+    """``ranking.json``: per target of the shipped table, per score (``SOURCE_SCORE``), per row
+    set, ``[spearman, kendall]``."""
+    results: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for record in data.records(table=shipped.targets[0].table):
+        scores = results.setdefault(record["target"], {})
+        key = slug(f"{record['source']}_{record['score']}")
+        scores.setdefault(key, {})[record["row_set"]] = [record["spearman"], record["kendall"]]
+    return results

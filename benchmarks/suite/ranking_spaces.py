@@ -21,6 +21,7 @@ on every row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,3 +200,20 @@ def summary(data: Csv) -> list[str]:
             f"{best['score']} ({best['source']}) {best['spearman']:.3f}"
         )
     return lines
+
+
+def results(data: Csv) -> dict[str, dict[str, float]]:
+    """For ``ranking.json``: per ``SPACE_TARGET_ROWSET``, each score's Spearman rho by
+    ``SOURCE_SCORE`` and the best published proxy's as ``best_published``."""
+    out: dict[str, dict[str, float]] = {}
+    for record in data.records():
+        key = _slug(f"{record['space']}_{record['target']}_{record['row_set']}")
+        rows = out.setdefault(key, {})
+        rows[_slug(f"{record['source']}_{record['score']}")] = record["spearman"]
+        if record["source"] != "flash-nas":
+            rows["best_published"] = max(rows.get("best_published", -1.0), record["spearman"])
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")

@@ -1,7 +1,10 @@
 """Writing the suite's report: Markdown tables with their captions, CSVs, PNG figures.
 
 Every part hands back a :class:`Section`: Markdown blocks, the raw tables behind them
-(:class:`Csv`, one row per seed or repeat where there are seeds) and the figures it drew. The
+(:class:`Csv`, one row per seed or repeat where there are seeds), the figures it drew and its
+headline numbers by name (``results``), which the writer saves as ``PART.json`` beside the
+report: the machine-readable file the README's figures are checked against
+(``tests/test_readme_figures.py``). The
 writer checks every number of every CSV against its column's possible range before writing
 (:func:`value_range`: a correlation in [-1, 1], an accuracy in [0, 100], a time > 0...), so a
 report never carries a NaN or an impossible value; a column the rules do not know is an error too.
@@ -10,7 +13,9 @@ report never carries a NaN or an impossible value; a column the rules do not kno
 from __future__ import annotations
 
 import csv
+import datetime
 import importlib.metadata
+import json
 import math
 import os
 import platform
@@ -127,6 +132,11 @@ class Section:
     figures: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: Headline numbers by name, in the units the report prints them (%, ms, rho...): a number
+    #: or a list of numbers (``[mean, std]``, ``[difference, low, high]``), nested in dicts.
+    results: dict[str, Any] = field(default_factory=dict)
+    #: The machine's 1-minute load average when the part started and when it ended.
+    load: tuple[float, float] = (0.0, 0.0)
 
 
 def machine() -> str:
@@ -226,6 +236,48 @@ def seeds_in_words(seeds: Mapping[str, int]) -> str:
     return f"{usual} seeds" + (f" ({', '.join(others)})" if others else "")
 
 
+def plain(value: Any, where: str) -> Any:
+    """``value`` as JSON: dicts of str keys, lists, finite floats and ints (numpy unwrapped),
+    strings and None; anything else, or a NaN, raises naming ``where``."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(item, f"{where}[{n}]") for n, item in enumerate(value)]
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where} holds a bool; write 0 or 1.")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} holds {value!r}; the measurement is broken.")
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{where} holds a {type(value).__name__}; expected numbers, lists or dicts.")
+
+
+def write_results(
+    output: Path, section: Section, *, command: str, seeds: int | None, quick: bool
+) -> Path:
+    """``output/PART.json``: how the part was run (command, mode, seeds, machine, load, time)
+    and its named results."""
+    data = {
+        "part": section.part,
+        "command": command,
+        "mode": "quick" if quick else "full",
+        "seeds": seeds,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "load_average": {"start": round(section.load[0], 2), "end": round(section.load[1], 2)},
+        "seconds": round(section.seconds, 1),
+        "results": plain(section.results, section.part),
+    }
+    path = output / f"{section.part}.json"
+    with atomic_output(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    return path
+
+
 def write_report(
     output: Path,
     sections: Sequence[Section],
@@ -234,8 +286,8 @@ def write_report(
     seeds: Mapping[str, int],
     quick: bool,
 ) -> Path:
-    """``report.md`` and every section's CSVs in ``output``; the figures are there already.
-    ``seeds``: each part's seed count, by part name."""
+    """``report.md``, every section's CSVs and its ``PART.json`` in ``output``; the figures are
+    there already. ``seeds``: each part's seed count, by part name."""
     lines = [
         "# flash-nas benchmark suite",
         "",
@@ -252,7 +304,7 @@ def write_report(
                 [
                     s.title,
                     f"{s.seconds:.1f}",
-                    ", ".join(f"`{c.name}.csv`" for c in s.csvs) or "-",
+                    ", ".join([f"`{s.part}.json`", *(f"`{c.name}.csv`" for c in s.csvs)]),
                     ", ".join(f"`{f}`" for f in s.figures) or "-",
                 ]
                 for s in sections
@@ -262,10 +314,13 @@ def write_report(
     for number, section in enumerate(sections, start=1):
         for data in section.csvs:
             write_csv(output, data)
+        write_results(
+            output, section, command=command, seeds=seeds.get(section.part), quick=quick
+        )
         lines += ["", f"## {number}. {section.title}", ""]
         lines += [block + "\n" for block in section.blocks]
         lines += [f"![{name}]({name})\n" for name in section.figures]
-        files = ", ".join(f"`{c.name}.csv`" for c in section.csvs)
+        files = ", ".join([*(f"`{c.name}.csv`" for c in section.csvs), f"`{section.part}.json`"])
         lines.append(f"Raw data: {files}.")
     path = output / "report.md"
     with atomic_output(path, "w", encoding="utf-8") as handle:

@@ -56,6 +56,17 @@ BUDGET = 25
 FLASH_COUNTS = (10, 15, 20, 25)
 BO = "FLASH-BO (bo)"
 PAPER = "FLASH (paper, flash)"
+#: Each method's name in the part's results file (``search.json``).
+KEYS = {
+    BO: "bo",
+    PAPER: "flash",
+    "random search": "random",
+    "regularized evolution": "regularized_evolution",
+    "differential evolution": "differential_evolution",
+    "NNI TPE": "nni_tpe",
+    "NNI Evolution": "nni_evolution",
+    "NNI Random": "nni_random",
+}
 
 
 class LabelEvaluator(Evaluator):
@@ -245,19 +256,60 @@ def run(
         )
     rho = extra.select("spearman", method=BO, labels=budget)
     section.summary.append(f"search, {BO} predictor Spearman rho {mean_std(rho, 3)}")
+    section.results = _results(curves, extra, asks, budget, truth)
     return section
 
 
-def _paired(curves: Csv, method: str, budget: int) -> str:
+def _spread(values: np.ndarray) -> list[float]:
+    """``[mean, std]`` (population std), as :func:`mean_std` prints them."""
+    return [float(values.mean()), float(values.std())]
+
+
+def _results(
+    curves: Csv, extra: Csv, asks: list[float], budget: int, truth: Truth
+) -> dict[str, object]:
+    """The part's headline numbers by name (``search.json``): per method, the recommended and
+    the best labelled test accuracy and FLASH-BO's paired lead; the models' rho."""
+    methods: dict[str, object] = {}
+    for method in dict.fromkeys(curves.column("method")):
+        methods[KEYS[method]] = {
+            "test": _spread(curves.select("test_accuracy", method=method, labels=budget)),
+            "best": _spread(curves.select("best_test_accuracy", method=method, labels=budget)),
+            "paired": None if method == BO else _interval(curves, method, budget),
+        }
+    return {
+        "labels": budget,
+        "best_cell": float(truth.test.max()),
+        "top_1pct": float(np.quantile(truth.test, 0.99)),
+        "methods": methods,
+        "spearman": {
+            KEYS[method]: _spread(extra.select("spearman", method=method, labels=budget))
+            for method in (BO, PAPER)
+        },
+        "ask_median_ms": float(np.median(asks)) * 1e3 if asks else None,  # all from the design
+    }
+
+
+def _interval(curves: Csv, method: str, budget: int) -> list[float]:
+    """FLASH-BO minus ``method``, paired by seed: ``[mean, low, high]`` of its 95 % t-interval
+    (``[mean]`` alone from one seed)."""
     ours = curves.select("test_accuracy", method=BO, labels=budget)
     theirs = curves.select("test_accuracy", method=method, labels=budget)
     difference = ours - theirs
+    mean = float(difference.mean())
     if len(difference) < 2:
-        return f"{difference.mean():+.2f}"
+        return [mean]
     half = stats.t.ppf(0.975, len(difference) - 1) * difference.std(ddof=1)
     half /= np.sqrt(len(difference))
-    mean = difference.mean()
-    return f"{mean:+.2f} [{mean - half:+.2f}, {mean + half:+.2f}]"
+    return [mean, float(mean - half), float(mean + half)]
+
+
+def _paired(curves: Csv, method: str, budget: int) -> str:
+    numbers = _interval(curves, method, budget)
+    if len(numbers) == 1:
+        return f"{numbers[0]:+.2f}"
+    mean, low, high = numbers
+    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
 
 
 def _markdown(
