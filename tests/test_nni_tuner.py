@@ -82,7 +82,7 @@ def test_nb201_space_translates_both_namings_and_sends_the_declared_names():
     for ops in (NNI_OPS, nb201_names):
         t = FlashTuner(space="nasbench201", seed=1)
         t.update_search_space(nb201_space(ops))
-        assert t.engine.listable and len(t.engine._pool_rows) == 15625
+        assert t.engine.listable and len(t.engine.pool_rows) == 15625
         params = t.generate_parameters(0)
         assert set(params) == set(LABELS) and set(params.values()) <= set(ops)
         arch = t.translator.to_arch(params)
@@ -95,7 +95,7 @@ def test_nb201_subset_of_ops_restricts_every_proposal(table):
     space = nb201_space(["skip_connect", "conv_3x3", "conv_1x1"])
     space["cell/0_3"] = {"_type": "choice", "_value": ["skip_connect"]}
     t.update_search_space(space)
-    assert len(t.engine._pool_rows) == 3**5
+    assert len(t.engine.pool_rows) == 3**5
     for params in run_trials(t, table, 12):
         assert params["cell/0_3"] == "skip_connect"
         assert set(params.values()) <= {"skip_connect", "conv_3x3", "conv_1x1"}
@@ -147,9 +147,9 @@ def test_the_first_proposals_are_the_initial_design_over_nn_degree(tuner):
     proposals = [tuner.translator.to_arch(tuner.generate_parameters(i)) for i in range(10)]
     assert len(set(proposals)) == 10
     assert {r.source for r in tuner.records.values()} == {"initial"}
-    assert proposals == [engine.candidates.archs[row] for row in engine._design]
+    assert proposals == [engine.candidates.archs[row] for row in engine.design_rows]
     # one per equal-width bin of NN-Degree (10 bins) among the cells that compute something
-    pool = engine._pool_rows[~engine.candidates.column("cut_off")[engine._pool_rows]]
+    pool = engine.pool_rows[~engine.candidates.column("cut_off")[engine.pool_rows]]
     degree = engine.candidates.column("value:nn_degree")
     low, high = degree[pool].min(), degree[pool].max()
     values = flash_nas.score_batch(engine.adapter.batch(proposals), ["nn_degree"])["nn_degree"]
@@ -280,7 +280,7 @@ def test_a_result_is_kept_under_the_parameter_id_the_tuner_sent(tuner, table, ca
 def test_customized_trials_and_imported_data_become_labels(tuner, table, caplog):
     rows, valid, _ = table
     engine = tuner.engine
-    space_archs = [engine.candidates.archs[r] for r in engine._pool_rows[:40]]
+    space_archs = [engine.candidates.archs[r] for r in engine.pool_rows[:40]]
     data = [
         {
             "parameter": tuner.translator.to_params(arch),
@@ -348,7 +348,7 @@ def test_flash_space_builds_the_adapter_from_the_search_space():
     assert adapter.n_cells == 3 and adapter.num_classes == 100
     assert adapter.widths == ((16, 24, 32), (16, 24, 32), (32, 48, 64))
     assert adapter.depths == ((2, 3, 4),) * 3
-    assert not t.engine.listable and 0 < len(t.engine._pool_rows) <= t.settings.pool_size
+    assert not t.engine.listable and 0 < len(t.engine.pool_rows) <= t.engine.pool_size
     params = t.generate_parameters(0)
     arch = t.translator.to_arch(params)
     assert t.translator.to_params(arch) == params and t.translator.contains(arch)
@@ -374,7 +374,7 @@ def test_a_flash_space_small_enough_is_listed_and_then_exhausted():
     t = FlashTuner(space="flash", seed=0, initial_samples=5)
     t.update_search_space(space)
     # depth 2 has no skip pair (skips 0 only); depth 3 has one pair of 8 channels: skips 0 or 1
-    pool = [t.engine.candidates.archs[r] for r in t.engine._pool_rows]
+    pool = [t.engine.candidates.archs[r] for r in t.engine.pool_rows]
     assert t.engine.listable and sorted(pool) == [((8, 2, 0),), ((8, 3, 0),), ((8, 3, 1),)]
     proposed = {t.translator.to_arch(t.generate_parameters(i)) for i in range(3)}
     assert proposed == set(pool)
@@ -642,7 +642,7 @@ def test_a_quantity_the_hardware_model_lacks_is_named_before_any_trial():
 
 def test_default_objective_uses_what_the_hardware_model_reports():
     t = FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", seed=0)
-    assert t.settings.objective == "acc/(latency*energy)"
+    assert t.engine.objective_text == "acc/(latency*energy)"
 
 
 def test_hardware_limits_steer_the_proposals(table):

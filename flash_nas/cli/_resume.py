@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from flash_nas.cli._args import UsageError
+from flash_nas.cli._common import limits_from_args
 from flash_nas.search.engine import SearchEngine
-from flash_nas.search.objective import LIMITS
 
 __all__ = ["engine_from_args", "resumed"]
 
@@ -46,6 +46,6 @@ def engine_from_args(args: argparse.Namespace, **settings: Any) -> SearchEngine:
         objective=args.objective,
         method=args.method,
         seed=args.seed,
+        limits=limits_from_args(args),
         **settings,
-        **{name: getattr(args, name) for name in LIMITS},
     )

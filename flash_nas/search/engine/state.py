@@ -30,6 +30,7 @@ VERSION = 1
 
 def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
     scale = engine.label_scale
+    method_state = engine.strategy.state_dict()
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -49,6 +50,8 @@ def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
             "pool_size": engine.pool_size,
         },
         "trials": [trial.to_dict() for trial in engine.trials.values()],
+        # Only a method that keeps state beyond the trials adds this (the built-in ones do not).
+        **({"method_state": dict(method_state)} if method_state else {}),
     }
 
 
@@ -102,10 +105,17 @@ def engine_from_dict(
         )
     settings.update(overrides)
     try:
-        engine = SearchEngine(settings.pop("space"), **settings, **limits)
+        engine = SearchEngine(settings.pop("space"), **settings, limits=limits)
     except TypeError as exc:
         raise StateError(f"{path}: settings the engine does not take ({exc}).") from None
     _replay(engine, data.get("trials") or [], path)
+    method_state = data.get("method_state") or {}
+    if not isinstance(method_state, dict):
+        raise StateError(f"{path}: 'method_state' must be an object.")
+    try:
+        engine.strategy.load_state_dict(method_state)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StateError(f"{path}: the method's saved state does not load ({exc}).") from None
     return engine
 
 
@@ -124,15 +134,12 @@ def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
             item.get("predicted_std"), "predicted_std", position, path
         )
         if item["status"] == SUCCEEDED:
-            value, reason = engine._check_value(item.get("value"), item["arch"])
+            value, reason = engine.check_value(item.get("value"), item["arch"])
             trial.value, trial.reason = value, reason
         elif item["status"] == FAILED:
             trial.reason = str(item.get("reason", ""))
         engine.trials[arch] = trial
         engine.candidates.add([arch])
-    engine._version += 1
-
-
 def _optional_number(value: Any, name: str, position: int, path: str | Path) -> float | None:
     if value is None:
         return None
