@@ -20,6 +20,7 @@ nni = pytest.importorskip("nni")
 
 import flash_nas  # noqa: E402
 from flash_nas import MissingDependencyError, UnknownNameError, hookimpl  # noqa: E402
+from flash_nas.errors import ParameterError  # noqa: E402
 from flash_nas.cli import nni as nni_command  # noqa: E402
 from flash_nas.integrations.nni import FlashTuner  # noqa: E402
 from flash_nas.integrations.params import SearchSpaceError, TunerConfigError  # noqa: E402
@@ -552,18 +553,18 @@ def test_an_adapter_without_a_translation_is_named():
         ({"space": "nope"}, UnknownNameError, r"Unknown adapter 'nope'"),
         (
             {"space": "nasbench201", "initial_samples": 0},
-            TunerConfigError,
-            r"'initial_samples'.*an int >= 1. Got 0 instead",
+            ParameterError,
+            r"'initial_samples' parameter of SearchEngine must be an int >= 1. Got 0 instead",
         ),
         (
             {"space": "nasbench201", "initial_samples": "25"},
-            TunerConfigError,
+            ParameterError,
             r"'initial_samples'.*Got '25'",
         ),
         (
             {"space": "nasbench201", "strategy": "best"},
-            TunerConfigError,
-            r"'strategy'.*one of stratified, quantile, random",
+            ParameterError,
+            r"'design'.*one of 'stratified', 'quantile', 'random'",
         ),
         (
             {"space": "nasbench201", "proposals": "local"},
@@ -572,8 +573,8 @@ def test_an_adapter_without_a_translation_is_named():
         ),
         (
             {"space": "nasbench201", "method": "tpe"},
-            TunerConfigError,
-            r"'method'.*one of bo, flash",
+            UnknownNameError,
+            r"Unknown method 'tpe' \(--method\); expected one of: bo, flash",
         ),
         (
             {"space": "nasbench201", "optimize_mode": "max"},
@@ -591,7 +592,7 @@ def test_an_adapter_without_a_translation_is_named():
         (
             {"space": "nasbench201", "learning_rate": 0.1},
             TunerConfigError,
-            r"unknown argument\(s\) learning_rate; it takes space, .*max_latency_ms",
+            r"unknown argument\(s\) learning_rate; it takes space, .*limits max_<quantity>",
         ),
         (
             {"space": "nasbench201", "max_latency_ms": "7"},
@@ -600,18 +601,18 @@ def test_an_adapter_without_a_translation_is_named():
         ),
         (
             {"space": "nasbench201", "max_latency_ms": 7},
-            TunerConfigError,
-            r"need hardware cost; set the 'hardware' argument",
+            ObjectiveError,
+            r"Unknown limit 'max_latency_ms'.*are max_params, max_flops; choose a hardware model",
         ),
         (
             {"space": "nasbench201", "objective": "acc/latency"},
-            TunerConfigError,
-            r"objective 'acc/latency'.*set the 'hardware'",
+            ObjectiveError,
+            r"objective 'acc/latency' names 'latency'.*choose a hardware model",
         ),
         (
             {"space": "nasbench201", "objective": "acc*speed"},
             ObjectiveError,
-            r"unknown quantity 'speed'",
+            r"names 'speed', which the search without a hardware model does not report",
         ),
         (
             {"space": "nasbench201", "profile": "x.json"},
@@ -636,12 +637,13 @@ def test_bad_class_arguments_are_named(kwargs, error, message):
 
 
 def test_a_quantity_the_hardware_model_lacks_is_named_before_any_trial():
-    with pytest.raises(TunerConfigError, match=r"needs area_mm2, which the hardware model"):
+    with pytest.raises(ObjectiveError, match=r"Unknown limit 'max_area_mm2': the hardware model"):
         FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", max_area_mm2=1.0)
 
 
 def test_default_objective_uses_what_the_hardware_model_reports():
     t = FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", seed=0)
+    t.update_search_space(nb201_space())
     assert t.engine.objective_text == "acc/(latency*energy)"
 
 
