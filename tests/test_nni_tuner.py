@@ -20,8 +20,8 @@ nni = pytest.importorskip("nni")
 
 import flash_nas  # noqa: E402
 from flash_nas import MissingDependencyError, UnknownNameError, hookimpl  # noqa: E402
-from flash_nas.errors import ParameterError  # noqa: E402
 from flash_nas.cli import nni as nni_command  # noqa: E402
+from flash_nas.errors import ParameterError  # noqa: E402
 from flash_nas.integrations.nni import FlashTuner  # noqa: E402
 from flash_nas.integrations.params import SearchSpaceError, TunerConfigError  # noqa: E402
 from flash_nas.plugins.translator import SampleTranslator  # noqa: E402
