@@ -19,7 +19,7 @@ from flash_nas.graph.batch import GraphBatch
 from flash_nas.io.outputs import check_output_path
 from flash_nas.io.tables import Table, read_table, write_table
 from flash_nas.plugins.adapter import Adapter
-from flash_nas.plugins.quantities import PARAMS, STANDARD_QUANTITIES, limit_name
+from flash_nas.plugins.quantities import LATENCY_MS, PARAMS, STANDARD_QUANTITIES, limit_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,8 +107,8 @@ def add_objective_arguments(parser: argparse.ArgumentParser, objective_help: str
         type=limit_value,
         metavar="QUANTITY=X",
         help="hard limit on a quantity: a metric (params, flops) or any the hardware model "
-        "declares (`flash-nas hardware --quantities` lists them), e.g. --max latency_ms=20 "
-        "--max memory_mb=300; repeatable",
+        f"declares, e.g. --max {LATENCY_MS}=20 or, for a model that reports memory_mb, "
+        "--max memory_mb=300 (an unknown one is an error that lists the model's); repeatable",
     )
     for quantity in LIMIT_FLAGS:
         parser.add_argument(
@@ -128,7 +128,7 @@ def limit_value(text: str) -> tuple[str, float]:
         number = None
     if not sep or not name.strip() or number is None:
         raise argparse.ArgumentTypeError(
-            f"expected QUANTITY=NUMBER, e.g. latency_ms=20; got {text[:200]!r}"
+            f"expected QUANTITY=NUMBER, e.g. {LATENCY_MS}=20; got {text[:200]!r}"
         )
     return name.strip(), number
 
