@@ -150,6 +150,11 @@ class Vocabulary:
             return ACCURACY_COLUMN
         if term in self._terms:
             return self._terms[term]
+        if self.hardware is None and self.hardware_quantities:  # the standard vocabulary
+            raise ObjectiveError(
+                f"The objective {objective!r} names an unknown quantity {term!r}; it may name "
+                f"{self._listed()}, or any quantity its hardware model declares."
+            )
         raise ObjectiveError(
             f"The objective {objective!r} names {term!r}, which {self._whose()} does not "
             f"report; it may name {self._listed()}{self._hint(term)}."
@@ -171,7 +176,7 @@ class Vocabulary:
 
     def _whose(self) -> str:
         if self.hardware is None and self.hardware_quantities:
-            return "no hardware model"
+            return "no standard quantity nor metric"
         if self.hardware is None:
             return "the search without a hardware model"
         return f"the hardware model {type(self.hardware).__name__}"
