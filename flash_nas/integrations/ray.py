@@ -26,7 +26,7 @@ from flash_nas.integrations.settings import EngineSettings, read_metric
 from flash_nas.io.tables import LabelScale
 from flash_nas.plugins.translator import SpaceTranslator
 from flash_nas.search.engine import SearchEngine
-from flash_nas.search.engine.state import StateError, engine_from_dict
+from flash_nas.search.engine.state import StateError
 
 require("ray.tune", "flash_nas.integrations.ray (the FLASH searcher for Ray Tune)")
 
@@ -170,10 +170,11 @@ class FlashSearcher(Searcher):
             self._metric, self._mode = state["metric"], state["mode"]
             self.engine = None
             if state["engine"] is not None:
-                self.engine = engine_from_dict(
+                self.engine = SearchEngine.from_dict(
                     state["engine"],
-                    {"space": self.translator.adapter, "domain": self.translator},
                     where="FlashSearcher checkpoint",
+                    space=self.translator.adapter,
+                    domain=self.translator,
                 )
             adapter = self.translator.adapter
             self.trial_archs = {key: adapter.parse(text) for key, text in state["trials"].items()}

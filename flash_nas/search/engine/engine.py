@@ -471,7 +471,17 @@ class SearchEngine:
         ``adapter`` or ``hardware`` object not saved by name) replace saved settings."""
         from flash_nas.search.engine.state import load_engine
 
-        return load_engine(Path(path), overrides)
+        return load_engine(cls, Path(path), overrides)
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, *, where: str = "state", **overrides: Any
+    ) -> SearchEngine:
+        """An engine rebuilt from :meth:`to_dict`'s data held inside another file (a Ray Tune
+        searcher's checkpoint), its trials replayed; ``where`` names that file in errors."""
+        from flash_nas.search.engine.state import engine_from_dict
+
+        return engine_from_dict(cls, data, overrides, where=where)
 
 
 def _shown(value: float | None, reason: str) -> str:

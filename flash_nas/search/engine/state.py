@@ -69,7 +69,9 @@ def save_engine(engine: SearchEngine, path: Path) -> None:
         raise
 
 
-def load_engine(path: Path, overrides: dict[str, Any]) -> SearchEngine:
+def load_engine(
+    engine_class: type[SearchEngine], path: Path, overrides: dict[str, Any]
+) -> SearchEngine:
     """Rebuild the engine saved at ``path`` and replay its trials."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -77,16 +79,18 @@ def load_engine(path: Path, overrides: dict[str, Any]) -> SearchEngine:
         raise StateError(f"No engine state at {str(path)!r}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StateError(f"{path}: not a readable JSON engine state ({exc}).") from None
-    return engine_from_dict(data, overrides, where=path)
+    return engine_from_dict(engine_class, data, overrides, where=path)
 
 
 def engine_from_dict(
-    data: Any, overrides: dict[str, Any], *, where: str | Path = "state"
+    engine_class: type[SearchEngine],
+    data: Any,
+    overrides: dict[str, Any],
+    *,
+    where: str | Path = "state",
 ) -> SearchEngine:
     """Rebuild an engine from :func:`engine_to_dict`'s data (a state held inside another
     file, e.g. a Ray Tune searcher checkpoint) and replay its trials."""
-    from flash_nas.search.engine.engine import SearchEngine
-
     path = where
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateError(f"{path}: not a flash-nas engine state (no 'format': {FORMAT!r}).")
@@ -105,7 +109,7 @@ def engine_from_dict(
         )
     settings.update(overrides)
     try:
-        engine = SearchEngine(settings.pop("space"), **settings, limits=limits)
+        engine = engine_class(settings.pop("space"), **settings, limits=limits)
     except TypeError as exc:
         raise StateError(f"{path}: settings the engine does not take ({exc}).") from None
     _replay(engine, data.get("trials") or [], path)
