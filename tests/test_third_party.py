@@ -15,8 +15,8 @@ import flash_nas
 from flash_nas import Choice, HardwareModel, Quantity, SearchEngine, SearchMethod, hookimpl
 from flash_nas.cli import main
 from flash_nas.errors import ObjectiveError
-from flash_nas_adapters.nasbench201 import load_shipped_table
-from flash_nas_adapters.nb201_encoding import EDGES, ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.encoding import EDGES, ops_from_nni, ops_to_string
+from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 LIMIT_MB = 2.0
 
