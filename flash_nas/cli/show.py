@@ -86,7 +86,8 @@ def describe(engine: SearchEngine, top: int) -> list[str]:
     except FlashNasError as exc:  # e.g. no measured architecture meets the limits yet
         lines.append(f"No recommendation yet: {exc}")
         return lines
-    lines.append(f"Recommended: {recommendation.text}: {describe_point(points[0], engine.vocabulary)}")
+    first = describe_point(points[0], engine.vocabulary)
+    lines.append(f"Recommended: {recommendation.text}: {first}")
     if recommendation.note:
         lines.append(recommendation.note)
     for rank, point in enumerate(points[1:], start=2):
