@@ -115,7 +115,7 @@ def test_the_command_line_names_the_declared_quantities_for_an_unknown_one(third
     argv += ["--output", "-"]
     with pytest.raises(SystemExit) as exited:
         main(argv)
-    assert exited.value.code == 1
+    assert exited.value.code == 2  # the command line is wrong
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1
     assert "Unknown limit 'max_speed_ms'" in error[0]
