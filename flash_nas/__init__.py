@@ -98,6 +98,14 @@ if TYPE_CHECKING:  # the public names: type checkers read them here, __getattr__
         QUANTITIES as QUANTITIES,
         HardwareModel as HardwareModel,
     )
+    from flash_nas.plugins.method import (
+        Choice as Choice,
+        Pick as Pick,
+        SearchMethod as SearchMethod,
+    )
+    from flash_nas.plugins.quantities import (
+        Quantity as Quantity,
+    )
     from flash_nas.plugins.registry import (
         ENTRY_POINT_GROUP as ENTRY_POINT_GROUP,
         adapter_names as adapter_names,
@@ -106,6 +114,7 @@ if TYPE_CHECKING:  # the public names: type checkers read them here, __getattr__
         hardware_names as hardware_names,
         hookimpl as hookimpl,
         load_plugins as load_plugins,
+        method_names as method_names,
         registrations as registrations,
     )
     from flash_nas.plugins.relaxation import (
@@ -113,6 +122,7 @@ if TYPE_CHECKING:  # the public names: type checkers read them here, __getattr__
         Variable as Variable,
     )
     from flash_nas.search.engine import (
+        ListDomain as ListDomain,
         Proposal as Proposal,
         Recommendation as Recommendation,
         SearchEngine as SearchEngine,

@@ -111,9 +111,12 @@ def test_search_flash_space_with_labels_from_a_csv(capsys, tmp_path):
         (["--labels-from", "cifar10:top1"], "no column 'top1'"),
         (["--labels-from", "cifar10"], "expects TABLE:COLUMN"),
         (["--objective", "acc+latency"], "may only multiply"),
-        (["--objective", "acc/latency"], "need latency_ms; choose a hardware model"),
+        (["--objective", "acc/latency"], "names 'latency', which the search without a hardware"),
         (["--n-labels", "0"], "--n-labels must be >= 1; got 0"),
-        (["--hardware", "pi3b", "--objective", "acc/area"], "needs area_mm2, which the hardware model"),
+        (["--hardware", "pi3b", "--objective", "acc/area"], "'area', which the hardware model Pi3B"),
+        (["--max", "speed_ms=3"], "Unknown limit 'max_speed_ms': the search without a hardware"),
+        (["--max", "params=3e5", "--max-params", "4e5"], "--max-params and --max params= set"),
+        (["--max", "params"], "expected QUANTITY=NUMBER, e.g. latency_ms=20; got 'params'"),
     ],
 )
 def test_search_bad_input(capsys, extra, message):

@@ -16,7 +16,7 @@ import pytest
 
 import flash_nas
 from flash_nas import Adapter
-from flash_nas.plugins.testing import AdapterContract
+from flash_nas.plugins.testing import AdapterContract, MethodContract
 
 TOY_PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "toy_plugin"
 
@@ -130,3 +130,29 @@ class TestToyPluginExample(AdapterContract):
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module.ToySpace()
+
+
+class BuiltInMethodContract(MethodContract):
+    """The search-method contract over a built-in method, by its registered name."""
+
+    name: ClassVar[str]
+
+    @pytest.fixture
+    def method(self) -> str:
+        return self.name
+
+
+class TestBayesianOptimisationMethod(BuiltInMethodContract):
+    name = "bo"
+
+
+class TestFlashMethod(BuiltInMethodContract):
+    name = "flash"
+
+
+def test_every_built_in_method_has_a_contract():
+    covered = {cls.name for cls in BuiltInMethodContract.__subclasses__()}
+    built_in = {
+        r.name for r in flash_nas.registrations() if r.kind == "method" and r.plugin == "methods"
+    }
+    assert built_in == covered == {"bo", "flash"}

@@ -15,11 +15,12 @@ from flash_nas.errors import (
     FlashNasWarning,
     LabelError,
     NoFeasibleArchitectureError,
+    ObjectiveError,
     SearchExhaustedError,
+    UnknownNameError,
 )
 from flash_nas.io.tables import LabelScale
 from flash_nas.search.engine import ListDomain, SearchEngine, StateError
-from flash_nas.search.objective import ObjectiveError
 from flash_nas.validation import ParameterError
 from flash_nas_adapters.nasbench201.space import load_shipped_table
 
@@ -56,7 +57,7 @@ def test_the_initial_design_spans_nn_degree_and_skips_cut_off_cells():
     assert not engine.adapter.cut_off(archs).any()
     degree = flash_nas.score_batch(engine.adapter.batch(archs), ["nn_degree"])["nn_degree"]
     computing = engine.candidates.column("value:nn_degree")[
-        engine._pool_rows[~engine.candidates.column("cut_off")[engine._pool_rows]]
+        engine.pool_rows[~engine.candidates.column("cut_off")[engine.pool_rows]]
     ]
     span = computing.max() - computing.min()
     assert degree.max() - degree.min() > 0.8 * span  # the extremes are represented
@@ -87,7 +88,7 @@ def test_an_exhausted_space_is_an_error_not_an_empty_answer():
     adapter = flash_nas.get_adapter("nasbench201")
     three = [adapter.from_index(i) for i in (0, 1, 2)]
     engine = SearchEngine(adapter, domain=ListDomain(adapter, three), seed=0)
-    assert engine.listable and len(engine._pool_rows) == 3
+    assert engine.listable and len(engine.pool_rows) == 3
     first = engine.ask(5)
     assert len(first) == 3  # fewer than asked: only three exist
     with pytest.raises(SearchExhaustedError, match=r"3 pending.*relax a limit"):
@@ -211,11 +212,17 @@ def test_impossible_limits_name_the_closest_architectures():
 def test_objective_and_hardware_mismatches_are_named():
     with pytest.raises(ObjectiveError, match=r"choose a hardware model"):
         SearchEngine("nasbench201", objective="acc/latency")
-    with pytest.raises(ObjectiveError, match=r"needs area_mm2, which the hardware model"):
+    with pytest.raises(
+        ObjectiveError,
+        match=r"names 'area', which the hardware model Pi3BModel does not report; it may name "
+        r"acc, params, flops, latency_ms \(latency\), energy_mj \(energy\); drop that term",
+    ):
         SearchEngine("nasbench201", hardware="pi3b", objective="acc/area")
-    with pytest.raises(ParameterError, match=r"unknown keyword\(s\) max_speed"):
+    with pytest.raises(ObjectiveError, match=r"Unknown limit 'max_speed'.*max_params, max_flops"):
         SearchEngine("nasbench201", max_speed=3)
-    with pytest.raises(ParameterError, match=r"'method' parameter of SearchEngine"):
+    with pytest.raises(ParameterError, match=r"unknown keyword\(s\) speed; hard limits"):
+        SearchEngine("nasbench201", speed=3)
+    with pytest.raises(UnknownNameError, match=r"Unknown method 'tpe' \(--method\).*bo, flash"):
         SearchEngine("nasbench201", method="tpe")
 
 

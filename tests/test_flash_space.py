@@ -58,8 +58,9 @@ def edge_cases(space: FlashSpaceAdapter) -> list[tuple[CellConfig, ...]]:
 def test_registered_through_the_entry_point():
     assert isinstance(flash_nas.get_adapter("flash"), FlashSpaceAdapter)
     assert isinstance(flash_nas.get_adapter("flash", block="resnet"), FlashSpaceAdapter)
-    [registration] = [r for r in flash_nas.registrations() if r.name == "flash"]
-    assert registration.kind == "adapter"
+    [registration] = [
+        r for r in flash_nas.registrations() if r.name == "flash" and r.kind == "adapter"
+    ]
     assert registration.factory is FlashSpaceAdapter
     assert registration.plugin == "flash"
 

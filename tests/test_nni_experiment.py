@@ -159,7 +159,7 @@ def test_a_bad_class_argument_ends_the_experiment_with_the_reason(tmp_path):
         _flash_nas(env, "nni", "unregister")
     assert run["status"] == "ERROR" and run["jobs"] == {}
     assert (
-        "The 'method' argument of FlashTuner must be one of bo, flash. Got 'tpe' instead."
+        "Unknown method 'tpe' (--method); expected one of: bo, flash."
         in run["dispatcher_log"]
     )
 

@@ -21,6 +21,7 @@ nni = pytest.importorskip("nni")
 import flash_nas  # noqa: E402
 from flash_nas import MissingDependencyError, UnknownNameError, hookimpl  # noqa: E402
 from flash_nas.cli import nni as nni_command  # noqa: E402
+from flash_nas.errors import ParameterError  # noqa: E402
 from flash_nas.integrations.nni import FlashTuner  # noqa: E402
 from flash_nas.integrations.params import SearchSpaceError, TunerConfigError  # noqa: E402
 from flash_nas.plugins.translator import SampleTranslator  # noqa: E402
@@ -82,7 +83,7 @@ def test_nb201_space_translates_both_namings_and_sends_the_declared_names():
     for ops in (NNI_OPS, nb201_names):
         t = FlashTuner(space="nasbench201", seed=1)
         t.update_search_space(nb201_space(ops))
-        assert t.engine.listable and len(t.engine._pool_rows) == 15625
+        assert t.engine.listable and len(t.engine.pool_rows) == 15625
         params = t.generate_parameters(0)
         assert set(params) == set(LABELS) and set(params.values()) <= set(ops)
         arch = t.translator.to_arch(params)
@@ -95,7 +96,7 @@ def test_nb201_subset_of_ops_restricts_every_proposal(table):
     space = nb201_space(["skip_connect", "conv_3x3", "conv_1x1"])
     space["cell/0_3"] = {"_type": "choice", "_value": ["skip_connect"]}
     t.update_search_space(space)
-    assert len(t.engine._pool_rows) == 3**5
+    assert len(t.engine.pool_rows) == 3**5
     for params in run_trials(t, table, 12):
         assert params["cell/0_3"] == "skip_connect"
         assert set(params.values()) <= {"skip_connect", "conv_3x3", "conv_1x1"}
@@ -147,9 +148,9 @@ def test_the_first_proposals_are_the_initial_design_over_nn_degree(tuner):
     proposals = [tuner.translator.to_arch(tuner.generate_parameters(i)) for i in range(10)]
     assert len(set(proposals)) == 10
     assert {r.source for r in tuner.records.values()} == {"initial"}
-    assert proposals == [engine.candidates.archs[row] for row in engine._design]
+    assert proposals == [engine.candidates.archs[row] for row in engine.design_rows]
     # one per equal-width bin of NN-Degree (10 bins) among the cells that compute something
-    pool = engine._pool_rows[~engine.candidates.column("cut_off")[engine._pool_rows]]
+    pool = engine.pool_rows[~engine.candidates.column("cut_off")[engine.pool_rows]]
     degree = engine.candidates.column("value:nn_degree")
     low, high = degree[pool].min(), degree[pool].max()
     values = flash_nas.score_batch(engine.adapter.batch(proposals), ["nn_degree"])["nn_degree"]
@@ -280,7 +281,7 @@ def test_a_result_is_kept_under_the_parameter_id_the_tuner_sent(tuner, table, ca
 def test_customized_trials_and_imported_data_become_labels(tuner, table, caplog):
     rows, valid, _ = table
     engine = tuner.engine
-    space_archs = [engine.candidates.archs[r] for r in engine._pool_rows[:40]]
+    space_archs = [engine.candidates.archs[r] for r in engine.pool_rows[:40]]
     data = [
         {
             "parameter": tuner.translator.to_params(arch),
@@ -348,7 +349,7 @@ def test_flash_space_builds_the_adapter_from_the_search_space():
     assert adapter.n_cells == 3 and adapter.num_classes == 100
     assert adapter.widths == ((16, 24, 32), (16, 24, 32), (32, 48, 64))
     assert adapter.depths == ((2, 3, 4),) * 3
-    assert not t.engine.listable and 0 < len(t.engine._pool_rows) <= t.settings.pool_size
+    assert not t.engine.listable and 0 < len(t.engine.pool_rows) <= t.engine.pool_size
     params = t.generate_parameters(0)
     arch = t.translator.to_arch(params)
     assert t.translator.to_params(arch) == params and t.translator.contains(arch)
@@ -374,7 +375,7 @@ def test_a_flash_space_small_enough_is_listed_and_then_exhausted():
     t = FlashTuner(space="flash", seed=0, initial_samples=5)
     t.update_search_space(space)
     # depth 2 has no skip pair (skips 0 only); depth 3 has one pair of 8 channels: skips 0 or 1
-    pool = [t.engine.candidates.archs[r] for r in t.engine._pool_rows]
+    pool = [t.engine.candidates.archs[r] for r in t.engine.pool_rows]
     assert t.engine.listable and sorted(pool) == [((8, 2, 0),), ((8, 3, 0),), ((8, 3, 1),)]
     proposed = {t.translator.to_arch(t.generate_parameters(i)) for i in range(3)}
     assert proposed == set(pool)
@@ -552,18 +553,18 @@ def test_an_adapter_without_a_translation_is_named():
         ({"space": "nope"}, UnknownNameError, r"Unknown adapter 'nope'"),
         (
             {"space": "nasbench201", "initial_samples": 0},
-            TunerConfigError,
-            r"'initial_samples'.*an int >= 1. Got 0 instead",
+            ParameterError,
+            r"'initial_samples' parameter of SearchEngine must be an int >= 1. Got 0 instead",
         ),
         (
             {"space": "nasbench201", "initial_samples": "25"},
-            TunerConfigError,
+            ParameterError,
             r"'initial_samples'.*Got '25'",
         ),
         (
             {"space": "nasbench201", "strategy": "best"},
-            TunerConfigError,
-            r"'strategy'.*one of stratified, quantile, random",
+            ParameterError,
+            r"'design'.*one of 'stratified', 'quantile', 'random'",
         ),
         (
             {"space": "nasbench201", "proposals": "local"},
@@ -572,8 +573,8 @@ def test_an_adapter_without_a_translation_is_named():
         ),
         (
             {"space": "nasbench201", "method": "tpe"},
-            TunerConfigError,
-            r"'method'.*one of bo, flash",
+            UnknownNameError,
+            r"Unknown method 'tpe' \(--method\); expected one of: bo, flash",
         ),
         (
             {"space": "nasbench201", "optimize_mode": "max"},
@@ -591,7 +592,7 @@ def test_an_adapter_without_a_translation_is_named():
         (
             {"space": "nasbench201", "learning_rate": 0.1},
             TunerConfigError,
-            r"unknown argument\(s\) learning_rate; it takes space, .*max_latency_ms",
+            r"unknown argument\(s\) learning_rate; it takes space, .*limits max_<quantity>",
         ),
         (
             {"space": "nasbench201", "max_latency_ms": "7"},
@@ -600,18 +601,18 @@ def test_an_adapter_without_a_translation_is_named():
         ),
         (
             {"space": "nasbench201", "max_latency_ms": 7},
-            TunerConfigError,
-            r"need hardware cost; set the 'hardware' argument",
+            ObjectiveError,
+            r"Unknown limit 'max_latency_ms'.*are max_params, max_flops; choose a hardware model",
         ),
         (
             {"space": "nasbench201", "objective": "acc/latency"},
-            TunerConfigError,
-            r"objective 'acc/latency'.*set the 'hardware'",
+            ObjectiveError,
+            r"objective 'acc/latency' names 'latency'.*choose a hardware model",
         ),
         (
             {"space": "nasbench201", "objective": "acc*speed"},
             ObjectiveError,
-            r"unknown quantity 'speed'",
+            r"names 'speed', which the search without a hardware model does not report",
         ),
         (
             {"space": "nasbench201", "profile": "x.json"},
@@ -636,13 +637,14 @@ def test_bad_class_arguments_are_named(kwargs, error, message):
 
 
 def test_a_quantity_the_hardware_model_lacks_is_named_before_any_trial():
-    with pytest.raises(TunerConfigError, match=r"needs area_mm2, which the hardware model"):
+    with pytest.raises(ObjectiveError, match=r"Unknown limit 'max_area_mm2': the hardware model"):
         FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", max_area_mm2=1.0)
 
 
 def test_default_objective_uses_what_the_hardware_model_reports():
     t = FlashTuner(space="nasbench201", hardware="hwnasbench:edgegpu", seed=0)
-    assert t.settings.objective == "acc/(latency*energy)"
+    t.update_search_space(nb201_space())
+    assert t.engine.objective_text == "acc/(latency*energy)"
 
 
 def test_hardware_limits_steer_the_proposals(table):

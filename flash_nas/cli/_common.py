@@ -19,7 +19,7 @@ from flash_nas.graph.batch import GraphBatch
 from flash_nas.io.outputs import check_output_path
 from flash_nas.io.tables import Table, read_table, write_table
 from flash_nas.plugins.adapter import Adapter
-from flash_nas.search.objective import LIMITS
+from flash_nas.plugins.quantities import LATENCY_MS, PARAMS, STANDARD_QUANTITIES, limit_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,11 +91,66 @@ def add_space_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     parser.add_argument("--seed", type=int, default=0, help="random seed for --sample (default 0)")
 
 
+#: The limits with a flag of their own (``--max-latency-ms X``), each the same as ``--max``'s
+#: ``QUANTITY=X`` form, which takes any quantity.
+LIMIT_FLAGS = (*STANDARD_QUANTITIES, PARAMS)
+
+
 def add_objective_arguments(parser: argparse.ArgumentParser, objective_help: str) -> None:
-    """``--objective`` and one ``--max-...`` flag per hard limit the engine knows."""
+    """``--objective``, ``--max QUANTITY=X`` (any quantity the search has, repeatable) and the
+    shorter spellings ``--max-latency-ms X``... of the standard ones."""
     parser.add_argument("--objective", help=objective_help)
-    for name in LIMITS:
-        parser.add_argument(f"--{name.replace('_', '-')}", type=float, metavar="X")
+    parser.add_argument(
+        "--max",
+        action="append",
+        default=[],
+        type=limit_value,
+        metavar="QUANTITY=X",
+        help="hard limit on a quantity: a metric (params, flops) or any the hardware model "
+        f"declares, e.g. --max {LATENCY_MS}=20 or, for a model that reports memory_mb, "
+        "--max memory_mb=300 (an unknown one is an error that lists the model's); repeatable",
+    )
+    for quantity in LIMIT_FLAGS:
+        parser.add_argument(
+            f"--{quantity.limit.replace('_', '-')}",
+            type=float,
+            metavar="X",
+            help=f"same as --max {quantity}=X",
+        )
+
+
+def limit_value(text: str) -> tuple[str, float]:
+    """``memory_mb=300`` -> ("memory_mb", 300.0): what ``--max`` takes."""
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not sep or not name.strip() or number is None:
+        raise argparse.ArgumentTypeError(
+            f"expected QUANTITY=NUMBER, e.g. {LATENCY_MS}=20; got {text[:200]!r}"
+        )
+    return name.strip(), number
+
+
+def limits_from_args(args: argparse.Namespace) -> dict[str, float]:
+    """Every limit the command line sets, by limit name (``max_memory_mb``), each once."""
+    limits: dict[str, float] = {}
+    for quantity, value in getattr(args, "max", None) or []:
+        if limit_name(quantity) in limits:
+            raise UsageError(f"--max {quantity}= is given twice; give each limit once.")
+        limits[limit_name(quantity)] = value
+    for quantity in LIMIT_FLAGS:
+        value = getattr(args, quantity.limit, None)
+        if value is None:
+            continue
+        if quantity.limit in limits:
+            flag = quantity.limit.replace("_", "-")
+            raise UsageError(
+                f"--{flag} and --max {quantity}= set the same limit; give it once."
+            )
+        limits[quantity.limit] = value
+    return limits
 
 
 def add_output_argument(parser: argparse.ArgumentParser, *, default: str | None = "-") -> None:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from flash_nas.cli._args import UsageError
+from flash_nas.cli._common import LIMIT_FLAGS, limits_from_args
 from flash_nas.errors import StateError, quote
 from flash_nas.io.files import same_file
+from flash_nas.plugins.quantities import LIMIT_PREFIX
 from flash_nas.search.engine import SearchEngine
-from flash_nas.search.objective import LIMITS
 
 __all__ = ["check_resume", "engine_from_args", "resumed", "space_from_state"]
 
@@ -42,8 +43,6 @@ SETTINGS: dict[str, tuple[str, str]] = {
 
 
 def _saved(engine: SearchEngine, dest: str) -> Any:
-    if dest in LIMITS:
-        return engine.limits.get(dest)
     return getattr(engine, SETTINGS[dest][1])
 
 
@@ -67,7 +66,7 @@ def _comparable(dest: str, value: Any) -> Any:
 
 #: Settings a command may read again after the engine is built (train's --seed seeds training
 #: too): not typed on a resume, they take the saved value.
-_TAKEN_BACK = ("space", "hardware", "method", "seed", *LIMITS)
+_TAKEN_BACK = ("space", "hardware", "method", "seed")
 
 
 def resumed(state: Path | None) -> SearchEngine | None:
@@ -118,7 +117,8 @@ def check_resume(engine: SearchEngine, args: argparse.Namespace, state: Path) ->
     def typed(dest: str) -> bool:
         return hasattr(args, dest) and (given is None or dest in given)
 
-    for dest in (*SETTINGS, *LIMITS):
+    _check_limits(engine, args, state)
+    for dest in SETTINGS:
         if not hasattr(args, dest):
             continue
         saved = _saved(engine, dest)
@@ -140,6 +140,18 @@ def check_resume(engine: SearchEngine, args: argparse.Namespace, state: Path) ->
             str(saved) == str(args.profile) or same_file(str(saved), args.profile)
         ):
             _differs("--profile", saved, str(args.profile), state)
+
+
+def _check_limits(engine: SearchEngine, args: argparse.Namespace, state: Path) -> None:
+    """Each limit typed (``--max Q=X`` or ``--max-latency-ms X``) must equal the saved one;
+    limits not typed keep their saved values."""
+    for name, value in limits_from_args(args).items():
+        saved = engine.limits.get(name)
+        if saved is None or float(saved) != float(value):
+            quantity = name.removeprefix(LIMIT_PREFIX)
+            standard = quantity in LIMIT_FLAGS
+            spelled = f"--{name.replace('_', '-')}" if standard else f"--max {quantity}"
+            _differs(spelled, saved, value, state)
 
 
 def _check_options(
@@ -190,6 +202,6 @@ def engine_from_args(args: argparse.Namespace, **settings: Any) -> SearchEngine:
         objective=args.objective,
         method=args.method,
         seed=args.seed,
+        limits=limits_from_args(args),
         **settings,
-        **{name: getattr(args, name) for name in LIMITS},
     )

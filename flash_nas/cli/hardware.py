@@ -30,14 +30,16 @@ from flash_nas.graph.batch import GraphBatch
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.plugins.quantities import LATENCY_MS
 
 
 def add_to(commands: argparse._SubParsersAction) -> None:
     hw = commands.add_parser(
         "hw",
         help=summary("hw"),
-        description="Estimate latency_ms, energy_mj (and area_mm2 where the model has one) of "
-        "a whole space, a sample or a list, with any registered hardware model.",
+        description="Estimate every quantity a hardware model reports (latency, energy, area "
+        "where the model has one, or any other it declares) for a whole space, a sample or a "
+        "list, with any registered hardware model.",
     )
     add_space_arguments(hw)
     _add_hardware_arguments(hw)
@@ -75,7 +77,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "--target",
         required=True,
         help="quantities to fit, comma-separated; QUANTITY=COLUMN reads another column name "
-        "(e.g. latency_ms=raspi4_latency)",
+        f"(e.g. {LATENCY_MS}=raspi4_latency)",
     )
     fit.add_argument(
         "--fit-samples",

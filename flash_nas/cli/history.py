@@ -44,7 +44,7 @@ def history_rows(engine: SearchEngine) -> list[dict[str, Any]]:
             if plain:
                 objective = trial.value
             else:
-                utility = float(engine._utility(trial.value))
+                utility = float(engine.utility(trial.value))
                 log_cost = float(candidates.column("log_cost")[row_of])
                 objective = math.exp(float(log_value(utility, exponent, log_cost)))
             if feasible and (

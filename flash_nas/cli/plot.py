@@ -20,9 +20,7 @@ def plot_front(engine: SearchEngine, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from flash_nas.search.engine.methods import _known
-
-    known = _known(engine)
+    known = engine.results.known()
     log_cost = engine.candidates.column("log_cost")
     cost = {row: math.exp(-float(log_cost[row])) for row in known}
     predicted = [row for row, (_, _, measured) in known.items() if not measured]
@@ -32,7 +30,7 @@ def plot_front(engine: SearchEngine, path: Path) -> None:
     figure, axes = plt.subplots(figsize=(6.4, 4.4), dpi=120)
 
     def accuracy(rows: list[int]) -> list[float]:
-        return [float(engine._from_utility(known[r][0])) for r in rows]
+        return [float(engine.label(known[r][0])) for r in rows]
 
     if predicted:
         axes.scatter(

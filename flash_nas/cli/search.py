@@ -21,7 +21,6 @@ from flash_nas.cli._common import (
 from flash_nas.cli.commands import summary
 from flash_nas.io.tables import Table
 from flash_nas.plugins.domain import LISTABLE
-from flash_nas.search.engine import METHODS
 from flash_nas.search.sampling import STRATEGIES
 
 
@@ -80,7 +79,10 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         help="label N architectures, each chosen by the engine after the previous results",
     )
     search.add_argument(
-        "--method", choices=METHODS, default="bo", help="search method (default bo)"
+        "--method",
+        default="bo",
+        help="search method: bo (default), flash, or one a plugin registers (`flash-nas "
+        "plugins` lists them)",
     )
     search.add_argument(
         "--initial-samples",

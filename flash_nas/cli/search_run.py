@@ -20,6 +20,7 @@ from flash_nas.errors import ArchFormatError, LabelError
 from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
+from flash_nas.plugins.quantities import METRIC_QUANTITIES, STANDARD_QUANTITIES, Vocabulary
 from flash_nas.search.engine import FrontPoint, SearchEngine
 
 __all__ = ["load_label_table", "run_search_command"]
@@ -124,7 +125,7 @@ def run_search_command(args: argparse.Namespace) -> int:
     best = engine.top(args.top)
     recommendation = engine.recommend()
     for rank, point in enumerate(best, start=1):
-        print(f"#{rank} {point.text}: {describe_point(point)}")
+        print(f"#{rank} {point.text}: {describe_point(point, engine.vocabulary)}")
     if recommendation.note:
         print(recommendation.note)
     if args.top > 1 and cost_text(engine) != "1":  # accuracy alone has no front to speak of
@@ -177,17 +178,22 @@ def _budget_loop(engine: SearchEngine, table: Table, column: str, args: argparse
             bar.close()
 
 
-def describe_point(point: FrontPoint) -> str:
-    """An architecture's accuracy (measured, or predicted with its sd), costs and objective."""
+def describe_point(point: FrontPoint, vocabulary: Vocabulary | None = None) -> str:
+    """An architecture's accuracy (measured, or predicted with its sd), costs (in the units the
+    search's ``vocabulary`` declares; default: the standard ones) and objective."""
+    hardware_quantities = (
+        STANDARD_QUANTITIES if vocabulary is None else vocabulary.hardware_quantities
+    )
     accuracy = f"{point.accuracy:.4g}"
     if point.measured:
         parts = [f"measured {accuracy}"]
     else:
         spread = f" ± {point.std:.2g}" if point.std is not None else ""
         parts = [f"predicted {accuracy}{spread}"]
-    for name, unit in (("latency_ms", "ms"), ("energy_mj", "mJ"), ("area_mm2", "mm2")):
-        if name in point.values:
-            parts.append(f"{name.split('_')[0]} {point.values[name]:.4g} {unit}")
+    for quantity in hardware_quantities:
+        if quantity in point.values:
+            unit = f" {quantity.unit}" if quantity.unit else ""
+            parts.append(f"{quantity.short} {point.values[quantity]:.4g}{unit}")
     parts.append(f"objective {point.objective:.4g}")
     return ", ".join(parts)
 
@@ -207,7 +213,8 @@ def _result_table(engine: SearchEngine, points: list[FrontPoint]) -> Table:
         # The spread of a predicted accuracy; a measured one has none to report.
         "accuracy_sd": np.array([0.0 if p.std is None else p.std for p in points]),
     }
-    for name in ("latency_ms", "energy_mj", "area_mm2", "params", "flops"):
+    vocabulary = engine.vocabulary
+    for name in (*vocabulary.hardware_quantities, *METRIC_QUANTITIES):
         if all(name in p.values for p in points):
             columns[name] = np.array([p.values[name] for p in points])
     columns["objective"] = np.array([p.objective for p in points])

@@ -86,15 +86,16 @@ def describe(engine: SearchEngine, top: int) -> list[str]:
     except FlashNasError as exc:  # e.g. no measured architecture meets the limits yet
         lines.append(f"No recommendation yet: {exc}")
         return lines
-    lines.append(f"Recommended: {recommendation.text}: {describe_point(points[0])}")
+    first = describe_point(points[0], engine.vocabulary)
+    lines.append(f"Recommended: {recommendation.text}: {first}")
     if recommendation.note:
         lines.append(recommendation.note)
     for rank, point in enumerate(points[1:], start=2):
-        lines.append(f"#{rank} {point.text}: {describe_point(point)}")
+        lines.append(f"#{rank} {point.text}: {describe_point(point, engine.vocabulary)}")
     if cost_text(engine) != "1":
         front = engine.front()
         lines.append(
             f"Accuracy-cost front: {len(front)} architectures (cost = {cost_text(engine)}):"
         )
-        lines += [f"  {point.text}: {describe_point(point)}" for point in front]
+        lines += [f"  {point.text}: {describe_point(point, engine.vocabulary)}" for point in front]
     return lines

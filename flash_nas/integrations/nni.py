@@ -111,8 +111,8 @@ class FlashTuner(Tuner):
                 "FlashTuner: %s space, %s, method %s, objective %s",
                 settings.space,
                 "listed whole" if self.engine.listable else "sampled",
-                settings.method,
-                settings.objective,
+                self.engine.method,
+                self.engine.objective_text,
             )
 
     def _require(self) -> tuple[SearchEngine, SpaceTranslator]:

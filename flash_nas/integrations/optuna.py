@@ -48,6 +48,7 @@ from flash_nas.integrations.params import (
 )
 from flash_nas.integrations.settings import EngineSettings
 from flash_nas.io.tables import LabelScale
+from flash_nas.plugins.quantities import ACCURACY_COLUMN
 from flash_nas.plugins.translator import Parameter, SpaceTranslator
 from flash_nas.search.engine import Proposal, SearchEngine
 
@@ -68,7 +69,6 @@ __all__ = ["LABELS", "FlashSampler", "distributions"]
 #: What the study's first objective value is: an accuracy (maximised) or an error rate
 #: (minimised), in percent.
 LABELS = {"accuracy": StudyDirection.MAXIMIZE, "error": StudyDirection.MINIMIZE}
-_HARDWARE_COLUMNS = ("latency_ms", "energy_mj", "area_mm2", "params")
 
 
 _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
@@ -190,7 +190,7 @@ class FlashSampler(BaseSampler):
                 f"{'error' if self.label == 'accuracy' else 'accuracy'!r} to FlashSampler."
             )
         if len(directions) > 1:
-            hardware = [c for c in self.engine.objective.columns if c in _HARDWARE_COLUMNS]
+            hardware = [c for c in self.engine.objective.columns if c != ACCURACY_COLUMN]
             if not hardware:
                 raise TunerConfigError(
                     f"A study with {len(directions)} objectives needs an objective with hardware "
@@ -374,7 +374,7 @@ class FlashSampler(BaseSampler):
 
     def proposal(self, trial: Any) -> Proposal:
         """The engine's proposal for a running trial (its ``text`` and ``values``: hardware
-        quantities and metrics, e.g. ``values["latency_ms"]`` for a multi-objective study)."""
+        quantities and metrics, by quantity name, for a multi-objective study)."""
         number = trial.number
         if number not in self.proposals:
             raise KeyError(f"Trial {number} has no proposal yet: ask for its parameters first.")

@@ -35,7 +35,7 @@ from flash_nas.integrations.settings import EngineSettings, read_metric
 from flash_nas.io.tables import LabelScale
 from flash_nas.plugins.translator import SpaceTranslator
 from flash_nas.search.engine import SearchEngine
-from flash_nas.search.engine.state import StateError, engine_from_dict
+from flash_nas.search.engine.state import StateError
 
 require("ray.tune", "flash_nas.integrations.ray (the FLASH searcher for Ray Tune)")
 
@@ -264,8 +264,8 @@ class FlashSearcher(Searcher):
                     f"{where}: the checkpoint's engine state names a space or domain of its "
                     f"own; a FlashSearcher's takes the searcher's ({self.settings.space})."
                 )
-            engine = engine_from_dict(
-                state["engine"], {"space": translator.adapter, "domain": translator}, where=where
+            engine = SearchEngine.from_dict(
+                state["engine"], where=where, space=translator.adapter, domain=translator
             )
         trials = state.get("trials") or {}
         if not isinstance(trials, dict) or not all(isinstance(t, str) for t in trials.values()):

@@ -7,11 +7,15 @@ All three take the same arguments, so one configuration moves between them:
 * ``space`` (a registered adapter name) and ``space_options`` (a dict);
 * ``hardware`` (a hardware model name), ``hardware_options`` (a dict) and ``profile`` (the
   path of a calibrated profile);
-* ``objective`` (default: accuracy alone without hardware, else accuracy over every cost the
-  model reports) and the hard limits ``max_latency_ms``, ``max_energy_mj``, ``max_area_mm2``,
-  ``max_params``;
-* ``method`` (``bo`` or ``flash``), ``initial_samples``, ``features``, ``strategy`` (how the
-  initial design spreads over NN-Degree), ``pool_size``, ``seed``.
+* ``objective`` and the hard limits ``max_<quantity>`` for any quantity the search has
+  (``max_params``, ``max_latency_ms``, ``max_memory_mb`` for a model that declares
+  ``memory_mb``...), as arguments of their own or as one ``limits`` dict;
+* ``method`` (a registered method's name), ``initial_samples``, ``features``, ``strategy`` (how
+  the initial design spreads over NN-Degree), ``pool_size``, ``seed``.
+
+What only a front end has is checked here (argument names, a space given by name, option
+dicts); everything the engine takes is checked by :class:`SearchEngine` itself, with its
+defaults and errors, when the front end builds it, before any trial.
 """
 
 from __future__ import annotations
@@ -19,22 +23,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from flash_nas import plugins
 from flash_nas.errors import quote
-from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.integrations.params import TunerConfigError
 from flash_nas.io.tables import PERCENT, LabelScale
+from flash_nas.plugins.quantities import LIMIT_PREFIX
 from flash_nas.plugins.translator import SpaceTranslator, is_number
 from flash_nas.search.engine import SearchEngine
-from flash_nas.search.engine.engine import METHODS
-from flash_nas.search.objective import LIMITS, default_objective, parse_objective
-from flash_nas.search.sampling import STRATEGIES
 from flash_nas.validation import check_int
 
 __all__ = ["ARGUMENTS", "EngineSettings", "read_metric"]
 
+#: The arguments every front end takes, besides the limits (``max_<quantity>``).
 ARGUMENTS = (
     "space",
     "space_options",
@@ -42,7 +44,7 @@ ARGUMENTS = (
     "hardware_options",
     "profile",
     "objective",
-    *LIMITS,
+    "limits",
     "method",
     "initial_samples",
     "features",
@@ -50,6 +52,8 @@ ARGUMENTS = (
     "pool_size",
     "seed",
 )
+#: The engine keyword each front-end argument becomes (the rest keep their names).
+_ENGINE_NAMES = {"strategy": "design"}
 
 
 def _error(owner: str, name: str, expected: str, got: Any) -> TunerConfigError:
@@ -66,100 +70,77 @@ def _dict(owner: str, name: str, value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _int(owner: str, name: str, value: Any, low: int) -> int:
-    return check_int(value, name, owner=owner, low=low, error=TunerConfigError, noun="argument")
-
-
 @dataclass
 class EngineSettings:
-    """Checked front-end arguments; :meth:`engine` builds the engine for a search space."""
+    """A front end's arguments; :meth:`engine` builds (and so checks) the engine for a space."""
 
     owner: str
     space: str
     space_options: dict[str, Any] = field(default_factory=dict)
     hardware: str | None = None
     hardware_options: dict[str, Any] = field(default_factory=dict)
-    objective: str = "acc"
+    #: Every other engine keyword given (objective, method, seed...), unchecked until then.
+    options: dict[str, Any] = field(default_factory=dict)
+    #: ``max_<quantity>`` -> bound.
     limits: dict[str, float] = field(default_factory=dict)
-    method: str = "bo"
-    initial_samples: int | None = None
-    features: list[str] | None = None
-    strategy: str = "stratified"
-    pool_size: int = 20_000
-    seed: int = 0
 
     @classmethod
     def check(cls, owner: str, **arguments: Any) -> EngineSettings:
-        """Check every argument now, so that a mistake stops the run before any trial."""
-        unknown = sorted(set(arguments) - set(ARGUMENTS))
+        """Check what only a front end has, now; the engine checks the rest when built."""
+        unknown = sorted(
+            k for k in arguments if k not in ARGUMENTS and not k.startswith(LIMIT_PREFIX)
+        )
         if unknown:
             raise TunerConfigError(
                 f"{owner} got unknown argument(s) {', '.join(unknown)}; it takes "
-                f"{', '.join(ARGUMENTS)}."
+                f"{', '.join(ARGUMENTS)} and limits {LIMIT_PREFIX}<quantity>."
             )
-        space = arguments.get("space")
+        space = arguments.pop("space", None)
         if not isinstance(space, str) or not space:
             names = ", ".join(plugins.adapter_names())
             raise _error(owner, "space", f"the name of a search space ({names})", space)
-        settings = cls(owner, space, _dict(owner, "space_options", arguments.get("space_options")))
+        space_options = _dict(owner, "space_options", arguments.pop("space_options", None))
+        settings = cls(owner, space, space_options)
         plugins.get_adapter(space, **settings.space_options)  # fails now, not at trial one
-        hardware = arguments.get("hardware")
-        options = _dict(owner, "hardware_options", arguments.get("hardware_options"))
-        if arguments.get("profile") is not None:
-            options["profile"] = str(arguments["profile"])
-        quantities = None
-        if hardware is not None:
-            if not isinstance(hardware, str) or not hardware:
-                raise _error(owner, "hardware", "a hardware model name", hardware)
-            quantities = plugins.get_hardware(hardware, **options).quantities
-        elif options:
+        hardware = arguments.pop("hardware", None)
+        options = _dict(owner, "hardware_options", arguments.pop("hardware_options", None))
+        profile = arguments.pop("profile", None)
+        if profile is not None:
+            options["profile"] = str(profile)
+        if hardware is not None and (not isinstance(hardware, str) or not hardware):
+            raise _error(owner, "hardware", "a hardware model name", hardware)
+        if hardware is None and options:
             raise TunerConfigError(
                 f"{owner} got hardware_options or a profile but no 'hardware' to apply them to."
             )
         settings.hardware, settings.hardware_options = hardware, options
-        objective = arguments.get("objective")
-        if objective is not None and not isinstance(objective, str):
-            raise _error(owner, "objective", "a formula such as 'acc/(latency*energy)'", objective)
-        settings.objective = objective or default_objective(quantities)
-        for name in LIMITS:
-            value = arguments.get(name)
+        limits = _dict(owner, "limits", arguments.pop("limits", None))
+        for name in [k for k in arguments if k.startswith(LIMIT_PREFIX)]:
+            if name in limits:
+                raise TunerConfigError(
+                    f"{owner} got {name} both as an argument and in limits; give it once."
+                )
+            limits[name] = arguments.pop(name)
+        for name, value in limits.items():
             if value is not None and (not is_number(value) or not math.isfinite(value)):
                 raise _error(owner, name, "a number (or None for no limit)", value)
-            if value is not None:
-                settings.limits[name] = float(value)
-        objective_ = parse_objective(settings.objective, settings.limits)
-        needed = [c for c in objective_.columns if c in ("latency_ms", "energy_mj", "area_mm2")]
-        if needed and hardware is None:
-            raise TunerConfigError(
-                f"The objective {settings.objective!r} and limits {sorted(settings.limits)} need "
-                f"hardware cost; set the 'hardware' argument of {owner} (e.g. "
-                f"hwnasbench:edgegpu, pi3b, imc)."
-            )
-        missing = [c for c in needed if quantities is not None and c not in quantities]
-        if missing:
-            raise TunerConfigError(
-                f"The objective {settings.objective!r} or a limit needs {', '.join(missing)}, "
-                f"which the hardware model {hardware} does not report (it reports "
-                f"{', '.join(quantities or ())})."
-            )
-        method = arguments.get("method", "bo")
-        if method not in METHODS:
-            raise _error(owner, "method", f"one of {', '.join(METHODS)}", method)
-        settings.method = method
-        if arguments.get("initial_samples") is not None:
-            initial = arguments["initial_samples"]
-            settings.initial_samples = _int(owner, "initial_samples", initial, 1)
-        features = arguments.get("features")
-        if features is not None:
-            if not isinstance(features, (str, list, tuple)):
-                raise _error(owner, "features", "metric names, e.g. 'nn_degree'", features)
-            settings.features = parse_metric_names(features)
-        strategy = arguments.get("strategy", "stratified")
-        if strategy not in STRATEGIES:
-            raise _error(owner, "strategy", f"one of {', '.join(STRATEGIES)}", strategy)
-        settings.strategy = strategy
-        settings.pool_size = _int(owner, "pool_size", arguments.get("pool_size", 20_000), 10)
-        settings.seed = _int(owner, "seed", arguments.get("seed", 0), 0)
+        settings.limits = {k: float(v) for k, v in limits.items() if v is not None}
+        seed = arguments.get("seed", 0)
+        arguments["seed"] = check_int(
+            seed, "seed", owner=owner, low=0, error=TunerConfigError, noun="argument"
+        )
+        settings.options = {
+            _ENGINE_NAMES.get(k, k): v for k, v in arguments.items() if v is not None
+        }
+        # Everything else is the engine's to check: it does so now, as when it is built.
+        SearchEngine.check(
+            space,
+            space_options=settings.space_options,
+            hardware=hardware,
+            hardware_options=options,
+            limits=settings.limits,
+            **settings.options,
+        )
         return settings
 
     def engine(self, translator: SpaceTranslator, scale: LabelScale = PERCENT) -> SearchEngine:
@@ -168,18 +149,10 @@ class EngineSettings:
             translator.adapter,
             hardware=self.hardware,
             hardware_options=self.hardware_options,
-            objective=self.objective,
-            method=self.method,
-            initial_samples=self.initial_samples,
-            design=self.strategy,
-            features=self.features,
             label_scale=scale,
-            seed=self.seed,
-            pool_size=self.pool_size,
             domain=translator,
-            # mypy matches a dict[str, float] against every keyword parameter; the keys are
-            # limit names only (checked when the settings were read).
-            **cast("dict[str, Any]", self.limits),
+            limits=self.limits,
+            **self.options,
         )
 
 

@@ -1,7 +1,8 @@
-"""The interface every hardware plugin implements: :class:`HardwareModel` and the quantities it
-may report. The analytical form most plugins build on is :class:`flash_nas.cost.LinearCostModel`.
+"""The interface every hardware plugin implements: :class:`HardwareModel`, which declares the
+quantities it reports (:mod:`.quantities`). The analytical form most plugins build on is
+:class:`flash_nas.cost.LinearCostModel`.
 
-Room: the plugin API. Imports the graph layer only.
+Room: the plugin API. Imports the graph layer and the quantities only.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import numpy as np
 
 from flash_nas.graph.arch import ArchGraph
 from flash_nas.graph.batch import GraphBatch
+from flash_nas.plugins.quantities import ENERGY_MJ, LATENCY_MS, QUANTITIES, Quantity
 
-__all__ = ["QUANTITIES", "HardwareModel"]
-
-#: The quantities a hardware model may report, with their units in the name.
-QUANTITIES = ("latency_ms", "energy_mj", "area_mm2")
+__all__ = ["QUANTITIES", "HardwareModel", "Quantity"]
 
 
 class HardwareModel(ABC):
@@ -32,9 +31,12 @@ class HardwareModel(ABC):
     #: The keyword options whose values are files the model reads (a profile, a table): the
     #: command line refuses an output that would overwrite one of them (``-H KEY=PATH``).
     file_options: ClassVar[tuple[str, ...]] = ()
-    #: Which of :data:`QUANTITIES` this model reports (a model whose quantities depend on its
-    #: target, such as a table of one device's measurements, sets them per instance).
-    quantities: tuple[str, ...] = ("latency_ms", "energy_mj")
+    #: What this model reports: standard quantities by name (:data:`QUANTITIES`: latency_ms,
+    #: energy_mj, area_mm2) or any other declared with its unit, e.g.
+    #: ``Quantity("memory_mb", "MB", "peak memory")``; objectives and limits (``max_memory_mb``)
+    #: may then name it. A model whose quantities depend on its target (a table of one device's
+    #: measurements) sets them per instance.
+    quantities: tuple[str, ...] = (LATENCY_MS, ENERGY_MJ)
 
     @abstractmethod
     def estimate(self, graph: ArchGraph) -> dict[str, float]:

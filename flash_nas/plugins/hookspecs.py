@@ -19,6 +19,7 @@ import pluggy
 
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.plugins.method import SearchMethod
 from flash_nas.plugins.translator import SpaceTranslator
 
 hookspec = pluggy.HookspecMarker("flash_nas")
@@ -42,6 +43,19 @@ def register_hardware(register: Callable[[str, type[HardwareModel]], None]) -> N
     Called once per plugin, the first time flash-nas needs the list of hardware models. Call
     ``register(name, HardwareModelSubclass)`` for each model; ``name`` is what ``--hardware``
     takes. Same rules as :func:`register_adapters`.
+    """
+
+
+@hookspec
+def register_methods(register: Callable[[str, type[SearchMethod]], None]) -> None:
+    """Register search methods.
+
+    Called once per plugin, the first time flash-nas needs the list of methods. Call
+    ``register(name, SearchMethodSubclass)`` for each method; ``name`` is what ``--method`` and
+    ``SearchEngine(method=...)`` take. The engine instantiates the class with itself
+    (:class:`flash_nas.plugins.method.SearchMethod` says when it calls each method). The
+    built-in ``bo`` and ``flash`` are registered the same way. Same rules as
+    :func:`register_adapters`.
     """
 
 

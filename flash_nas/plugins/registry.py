@@ -1,8 +1,8 @@
 """The plugin manager: finds plugins through entry points and collects what they register.
 
-Built-in adapters and hardware models are ordinary plugins, declared in flash-nas's own
-``pyproject.toml`` under the same ``flash_nas`` entry-point group a third party uses. Loading is
-lazy (the first lookup) and idempotent; every failure names the plugin at fault.
+Built-in adapters, hardware models and search methods are ordinary plugins, declared in
+flash-nas's own ``pyproject.toml`` under the same ``flash_nas`` entry-point group a third party
+uses. Loading is lazy (the first lookup) and idempotent; every failure names the plugin at fault.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from flash_nas.plugins import hookspecs
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.calls import PluginView, current_plugin
 from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.plugins.method import SearchMethod
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -28,9 +29,11 @@ __all__ = [
     "add_plugin",
     "get_adapter",
     "get_hardware",
+    "get_method",
     "hardware_names",
     "hookimpl",
     "load_plugins",
+    "method_names",
     "registrations",
     "remove_plugin",
     "translate_search_space",
@@ -39,14 +42,20 @@ __all__ = [
 ENTRY_POINT_GROUP = "flash_nas"
 hookimpl = pluggy.HookimplMarker("flash_nas")
 
-Kind = Literal["adapter", "hardware"]
-_BASES: dict[Kind, type] = {"adapter": Adapter, "hardware": HardwareModel}
-_HOOKS: dict[Kind, str] = {"adapter": "register_adapters", "hardware": "register_hardware"}
+Kind = Literal["adapter", "hardware", "method"]
+KINDS: tuple[Kind, ...] = ("adapter", "hardware", "method")
+_BASES: dict[Kind, type] = {"adapter": Adapter, "hardware": HardwareModel, "method": SearchMethod}
+_HOOKS: dict[Kind, str] = {
+    "adapter": "register_adapters",
+    "hardware": "register_hardware",
+    "method": "register_methods",
+}
+_FLAGS: dict[Kind, str] = {"adapter": "--space", "hardware": "--hardware", "method": "--method"}
 
 
 @dataclass(frozen=True)
 class Registration:
-    """One registered adapter or hardware model, and where it came from."""
+    """One registered adapter, hardware model or search method, and where it came from."""
 
     kind: Kind
     name: str
@@ -184,14 +193,14 @@ def _registrar(
 def _table() -> dict[Kind, dict[str, Registration]]:
     load_plugins()
     if _state.table is None:
-        _state.table = {"adapter": _collect("adapter"), "hardware": _collect("hardware")}
+        _state.table = {kind: _collect(kind) for kind in KINDS}
     return _state.table
 
 
 def registrations() -> list[Registration]:
-    """Everything registered, adapters first, each sorted by name."""
+    """Everything registered, adapters, then hardware models, then methods, each by name."""
     table = _table()
-    return [table[kind][name] for kind in ("adapter", "hardware") for name in sorted(table[kind])]
+    return [table[kind][name] for kind in KINDS for name in sorted(table[kind])]
 
 
 def adapter_names() -> list[str]:
@@ -202,11 +211,25 @@ def hardware_names() -> list[str]:
     return sorted(_table()["hardware"])
 
 
+def method_names() -> list[str]:
+    return sorted(_table()["method"])
+
+
+def get_method(name: str) -> type[SearchMethod]:
+    """The search method class registered as ``name`` (the engine instantiates it)."""
+    return _lookup("method", name).factory
+
+
 def _lookup(kind: Kind, name: str) -> Registration:
     table = _table()[kind]
     if name not in table:
         known = ", ".join(sorted(table)) or "none registered"
-        flag = "--space" if kind == "adapter" else "--hardware"
+        if kind == "method" and not table:
+            known += (
+                " (flash-nas's own entry points are missing: reinstall it, e.g. "
+                "`pip install -e .` in a checkout)"
+            )
+        flag = _FLAGS[kind]
         raise UnknownNameError(
             f"Unknown {kind} {name!r} ({flag}); expected one of: {known}. "
             f"`flash-nas plugins` lists them with the plugin that provides each."

@@ -10,14 +10,16 @@ Subclass a contract in your own test module and supply its fixture::
             return MySpaceAdapter()
 
 pytest then runs every ``test_*`` method below against your adapter. The built-in plugins pass
-the same contracts (see ``tests/test_contracts.py``).
+the same contracts (see ``tests/test_contracts.py``). :class:`MethodContract` takes the
+registered name of a search method (fixture ``method``) and drives it through the public
+:class:`flash_nas.SearchEngine`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -27,9 +29,12 @@ from flash_nas.graph import ArchGraph
 from flash_nas.graph.batch import GraphBatch
 from flash_nas.graph.metrics import METRICS, score, score_batch
 from flash_nas.plugins.adapter import Adapter
-from flash_nas.plugins.hardware import QUANTITIES, HardwareModel
+from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.plugins.method import SearchMethod
+from flash_nas.plugins.quantities import declared
+from flash_nas.plugins.registry import get_method, method_names
 
-__all__ = ["AdapterContract", "HardwareModelContract"]
+__all__ = ["AdapterContract", "HardwareModelContract", "MethodContract"]
 
 
 def _examples(adapter: Adapter, count: int = 6) -> list[Hashable]:
@@ -184,7 +189,8 @@ class HardwareModelContract:
         raise NotImplementedError("Supply a `graphs` fixture: a few ArchGraphs to estimate.")
 
     def test_reports_its_quantities(self, model: HardwareModel, graphs: list[ArchGraph]) -> None:
-        assert model.quantities and set(model.quantities) <= set(QUANTITIES)
+        # Every quantity has a unit: a standard name, or a Quantity the model declares.
+        assert model.quantities and all(q.unit for q in declared(model))
         for graph in graphs:
             values = model.estimate(graph)
             assert set(values) == set(model.quantities)
@@ -199,3 +205,85 @@ class HardwareModelContract:
             single = model.estimate(graph)
             for name in model.quantities:
                 assert np.isclose(batched[name][position], single[name], rtol=1e-6), name
+
+
+class MethodContract:
+    """What every search method must do. Supply the ``method`` fixture (its registered name).
+
+    The engine searches a fixed list of NAS-Bench-201 cells (``candidates`` of them) with
+    synthetic labels, under a parameter limit, so that each check takes seconds.
+    """
+
+    candidates: ClassVar[int] = 80
+
+    @pytest.fixture
+    def method(self) -> str:
+        raise NotImplementedError("Supply a `method` fixture returning your method's name.")
+
+    def engine(self, method: str, **settings: Any) -> Any:
+        import flash_nas  # the public API, as a plugin's own tests use it
+
+        adapter = flash_nas.get_adapter("nasbench201")
+        archs = [adapter.parse(t) for t in adapter.sample(self.candidates, seed=3).texts()]
+        return flash_nas.SearchEngine(
+            adapter,
+            method=method,
+            domain=flash_nas.ListDomain(adapter, archs),
+            max_params=400_000,
+            seed=0,
+            **settings,
+        )
+
+    def run(self, engine: Any, count: int) -> list[Any]:
+        proposals = []
+        for _ in range(count):
+            (proposal,) = engine.ask()
+            proposals.append(proposal)
+            engine.tell([proposal.arch], [synthetic_label(proposal.text)])
+        return proposals
+
+    def test_is_registered_with_valid_defaults(self, method: str) -> None:
+        cls = get_method(method)
+        assert method in method_names() and issubclass(cls, SearchMethod)
+        assert cls.min_labels >= 1 and cls.default_initial_samples >= 1
+        assert cls.default_features and isinstance(cls.description, str) and cls.description
+
+    def test_proposes_each_candidate_once_within_the_limits(self, method: str) -> None:
+        engine: Any = self.engine(method, initial_samples=4)
+        needed = max(engine.strategy.min_labels, 4)
+        proposals = self.run(engine, needed + 6)
+        texts = [p.text for p in proposals]
+        assert len(set(texts)) == len(texts)
+        assert all(engine.domain.contains(p.arch) for p in proposals)
+        assert all(p.values["params"] <= 400_000 for p in proposals)
+        assert {p.source for p in proposals[needed:]} == {"model"}
+
+    def test_predicts_and_recommends_a_feasible_architecture(self, method: str) -> None:
+        engine: Any = self.engine(method, initial_samples=4)
+        self.run(engine, max(engine.strategy.min_labels, 4) + 3)
+        rows = engine.candidate_rows()
+        mean, std = engine.predict([engine.candidates.archs[r] for r in rows])
+        assert mean.shape == std.shape == (len(rows),)
+        assert np.isfinite(mean).all() and (std >= 0).all()
+        chosen = engine.recommend()
+        assert chosen.values["params"] <= 400_000 and engine.domain.contains(chosen.arch)
+        assert chosen.measured or chosen.note  # a prediction is never passed off as measured
+        assert engine.summary() and all(isinstance(line, str) for line in engine.summary())
+
+    def test_a_saved_run_resumes_with_the_same_proposals(self, method: str, tmp_path: Any) -> None:
+        import flash_nas
+
+        engine: Any = self.engine(method, initial_samples=4)
+        self.run(engine, max(engine.strategy.min_labels, 4) + 1)
+        engine.save(tmp_path / "state.json")
+        resumed = flash_nas.SearchEngine.load(
+            tmp_path / "state.json", space=engine.adapter, domain=engine.domain
+        )
+        assert [p.text for p in resumed.ask(2)] == [p.text for p in engine.ask(2)]
+
+
+def synthetic_label(text: str) -> float:
+    """A label in [50, 90) that depends on the architecture's text alone (no training)."""
+    import zlib
+
+    return 50.0 + (zlib.crc32(text.encode()) % 4000) / 100.0

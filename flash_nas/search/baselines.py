@@ -29,7 +29,7 @@ from scipy import optimize
 from flash_nas.errors import ParameterError
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.relaxation import Relaxation
-from flash_nas.search.evaluation import Evaluator, Scored
+from flash_nas.search.scoring import Scored, Scorer
 from flash_nas.search.shgo import LevelTiming, SearchResult
 from flash_nas.validation import check_int
 
@@ -45,7 +45,7 @@ def _check_budget(budget: int) -> int:
 
 
 def _result(
-    name: str, asked: Sequence[Scored], evaluator: Evaluator, started: float
+    name: str, asked: Sequence[Scored], evaluator: Scorer, started: float
 ) -> SearchResult:
     best = min(asked, key=lambda scored: scored.loss)
     seconds = time.perf_counter() - started
@@ -55,7 +55,7 @@ def _result(
 class _Budget:
     """The architectures one search asked for, and how many distinct ones it may still ask."""
 
-    def __init__(self, evaluator: Evaluator, budget: int) -> None:
+    def __init__(self, evaluator: Scorer, budget: int) -> None:
         self.evaluator = evaluator
         self.left = _check_budget(budget)
         self.asked: dict[Hashable, Scored] = {}
@@ -76,7 +76,7 @@ class _Budget:
 
 
 def random_search(
-    adapter: Adapter, evaluator: Evaluator, budget: int, seed: int, *, batch_size: int = 100
+    adapter: Adapter, evaluator: Scorer, budget: int, seed: int, *, batch_size: int = 100
 ) -> SearchResult:
     """Evaluate uniformly drawn architectures (``adapter.sample``, ``batch_size`` at a time)
     until ``budget`` distinct ones are scored; return the best."""
@@ -95,7 +95,7 @@ def random_search(
 def regularized_evolution(
     adapter: Adapter,
     relaxation: Relaxation,
-    evaluator: Evaluator,
+    evaluator: Scorer,
     budget: int,
     seed: int,
     *,
@@ -137,7 +137,7 @@ def regularized_evolution(
 
 def differential_evolution_search(
     relaxation: Relaxation,
-    evaluator: Evaluator,
+    evaluator: Scorer,
     budget: int,
     seed: int,
     *,

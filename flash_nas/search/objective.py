@@ -4,21 +4,14 @@ An objective is written as a formula over named quantities, e.g. ``acc/(latency*
 (FLASH's default), ``acc`` (accuracy alone) or ``acc / latency**0.5``. Products, quotients and
 constant powers of quantities only, so that the objective is a product of powers: it is
 evaluated in logs, ``sum(exponent * log(quantity))``, which keeps latency in ms and energy in mJ
-from dominating by their units alone. Quantities:
+from dominating by their units alone. ``acc`` is the accuracy (predicted or measured); every
+other name is a quantity of the search's vocabulary
+(:class:`flash_nas.plugins.quantities.Vocabulary`): the metrics ``params`` and ``flops``, and
+whatever the hardware model declares, by its name (``latency_ms``, ``memory_mb``) or, for the
+standard ones, its short form (``latency``, ``energy``, ``area``).
 
-=============  ==============================  ===================
-name           meaning                         source
-=============  ==============================  ===================
-``acc``        predicted accuracy (%)          the accuracy predictor
-``latency``    latency (ms)                    the hardware model
-``energy``     energy (mJ)                     the hardware model
-``area``       area (mm^2)                     the hardware model
-``params``     trainable parameters            metric
-``flops``      FLOPs                           metric
-=============  ==============================  ===================
-
-Hard limits (``max_latency_ms`` ...) make an architecture infeasible; the search never returns
-an infeasible one as a result.
+Hard limits (``max_<quantity>``: ``max_latency_ms``, ``max_params``, ``max_memory_mb``...) make an
+architecture infeasible; the search never returns an infeasible one as a result.
 """
 
 from __future__ import annotations
@@ -31,54 +24,40 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from flash_nas.errors import ObjectiveError, quote
+from flash_nas.plugins.quantities import STANDARD_QUANTITIES, Vocabulary
 
-__all__ = ["LIMITS", "QUANTITY_SOURCES", "Objective", "default_objective", "parse_objective"]
+__all__ = ["Objective", "default_objective", "parse_objective"]
 
-#: objective name -> column it reads (hardware quantity or metric)
-QUANTITY_SOURCES = {
-    "acc": "accuracy",
-    "latency": "latency_ms",
-    "energy": "energy_mj",
-    "area": "area_mm2",
-    "params": "params",
-    "flops": "flops",
-}
 #: Largest power of one quantity: acc**100 is about 1e200 already, a float holds up to 1e308.
 MAX_EXPONENT = 100.0
 #: Largest |log| of an objective's value (1e100): past it, the value and the ratios the search
 #: takes of it overflow a float, and an infinite objective ranks nothing.
 MAX_LOG_VALUE = math.log(1e100)
-#: limit name -> column it bounds
-LIMITS = {
-    "max_latency_ms": "latency_ms",
-    "max_energy_mj": "energy_mj",
-    "max_area_mm2": "area_mm2",
-    "max_params": "params",
-}
 
 
 @dataclass(frozen=True)
 class Objective:
-    """``prod(quantity ** exponent)`` to maximise, subject to ``limits`` (column -> bound)."""
+    """``prod(quantity ** exponent)`` to maximise, subject to ``limits`` (column -> bound).
+
+    ``exponents`` is keyed by the names as written (``acc``, ``latency``); ``sources`` maps each
+    to the column it reads (``accuracy``, ``latency_ms``)."""
 
     exponents: Mapping[str, float]
     limits: Mapping[str, float] = field(default_factory=dict)
     text: str = ""
+    sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
         """Every column the objective and its limits read."""
-        needed = [QUANTITY_SOURCES[name] for name in self.exponents]
+        needed = [self.sources[name] for name in self.exponents]
         return list(dict.fromkeys([*needed, *self.limits]))
-
-    def needs_hardware(self) -> bool:
-        return any(c in ("latency_ms", "energy_mj", "area_mm2") for c in self.columns)
 
     def log_value(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """``log`` of the objective for every row (``-inf`` where a quantity is <= 0)."""
         total: float | np.ndarray = 0.0
         for name, exponent in self.exponents.items():
-            column = np.asarray(values[QUANTITY_SOURCES[name]], dtype=float)
+            column = np.asarray(values[self.sources[name]], dtype=float)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 total = total + exponent * np.where(column > 0, np.log(column), -np.inf)
         total = np.asarray(total, dtype=float)
@@ -104,17 +83,23 @@ class Objective:
 
 def default_objective(quantities: Sequence[str] | None) -> str:
     """The objective used when none is given: accuracy alone without a hardware model, else
-    accuracy over the product of every cost the model reports (FLASH's form,
+    accuracy over the product of every standard cost the model reports (FLASH's form,
     ``acc/(latency*energy*area)`` for a model that reports all three)."""
-    names = {"latency_ms": "latency", "energy_mj": "energy", "area_mm2": "area"}
-    costs = [names[q] for q in names if quantities and q in quantities]
+    costs = [q.short for q in STANDARD_QUANTITIES if quantities and q in quantities]
     if not costs:
         return "acc"
     return f"acc/{costs[0]}" if len(costs) == 1 else f"acc/({'*'.join(costs)})"
 
 
-def parse_objective(text: str, limits: Mapping[str, float | None] | None = None) -> Objective:
-    """Parse ``text`` (e.g. ``acc/(latency*energy*area)``) and the hard limits."""
+def parse_objective(
+    text: str,
+    limits: Mapping[str, float | None] | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> Objective:
+    """Parse ``text`` (e.g. ``acc/(latency*energy*area)``) and the hard limits (``max_<quantity>``
+    -> bound) over ``vocabulary``'s quantities (default: the metrics and the standard hardware
+    quantities, for checking a formula before a hardware model is chosen)."""
+    vocabulary = vocabulary or _STANDARD
     if len(text) > 1000:
         raise ObjectiveError(
             f"The objective is {len(text):,} characters long; an objective is a short formula "
@@ -126,11 +111,11 @@ def parse_objective(text: str, limits: Mapping[str, float | None] | None = None)
         reason = getattr(exc, "msg", type(exc).__name__)
         raise ObjectiveError(
             f"The objective {text!r} does not parse ({reason}); write products, quotients and "
-            f"powers of {', '.join(QUANTITY_SOURCES)}, e.g. 'acc/(latency*energy*area)'."
+            f"powers of {', '.join(vocabulary.terms)}, e.g. 'acc/(latency*energy*area)'."
         ) from None
     exponents: dict[str, float] = {}
     try:
-        _collect(tree.body, 1.0, exponents, text)
+        _collect(tree.body, 1.0, exponents, text, vocabulary)
     except RecursionError:
         raise ObjectiveError(
             f"The objective ({len(text):,} characters) nests too deeply; write it with fewer "
@@ -149,35 +134,35 @@ def parse_objective(text: str, limits: Mapping[str, float | None] | None = None)
         raise ObjectiveError(
             f"The objective {text!r} must reward accuracy: 'acc' needs a positive power."
         )
+    sources = {name: vocabulary.column(name, text) for name in exponents}
     bounds: dict[str, float] = {}
     for name, bound in (limits or {}).items():
         if bound is None:
             continue
-        if name not in LIMITS:
-            raise ObjectiveError(f"Unknown limit {name!r}; expected one of {', '.join(LIMITS)}.")
+        column = vocabulary.limit(name)
+        if isinstance(bound, bool) or not isinstance(bound, (int, float, np.number)):
+            raise ObjectiveError(f"The limit {name} must be a positive number; got {bound!r}.")
         if not np.isfinite(bound) or bound <= 0:
             raise ObjectiveError(f"The limit {name} must be a positive number; got {bound!r}.")
-        bounds[LIMITS[name]] = float(bound)
-    return Objective(exponents, bounds, text)
+        bounds[column] = float(bound)
+    return Objective(exponents, bounds, text, sources)
 
 
-def _collect(node: ast.AST, power: float, into: dict[str, float], text: str) -> None:
+def _collect(
+    node: ast.AST, power: float, into: dict[str, float], text: str, vocabulary: Vocabulary
+) -> None:
     if isinstance(node, ast.Name):
-        if node.id not in QUANTITY_SOURCES:
-            raise ObjectiveError(
-                f"The objective {text!r} names an unknown quantity {node.id!r}; expected "
-                f"{', '.join(QUANTITY_SOURCES)}."
-            )
+        vocabulary.column(node.id, text)  # an unknown name fails here, listing the known ones
         into[node.id] = into.get(node.id, 0.0) + power
     elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        _collect(node.left, power, into, text)
-        _collect(node.right, power, into, text)
+        _collect(node.left, power, into, text, vocabulary)
+        _collect(node.right, power, into, text, vocabulary)
     elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-        _collect(node.left, power, into, text)
-        _collect(node.right, -power, into, text)
+        _collect(node.left, power, into, text, vocabulary)
+        _collect(node.right, -power, into, text, vocabulary)
     elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         exponent = _constant(node.right, text)
-        _collect(node.left, power * exponent, into, text)
+        _collect(node.left, power * exponent, into, text, vocabulary)
     elif isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         _check_finite(node.value, text)
         if node.value <= 0:
@@ -186,8 +171,11 @@ def _collect(node: ast.AST, power: float, into: dict[str, float], text: str) -> 
     else:
         raise ObjectiveError(
             f"The objective {text!r} may only multiply, divide and raise to constant powers "
-            f"the quantities {', '.join(QUANTITY_SOURCES)}; {ast.unparse(node)!r} is not allowed."
+            f"the quantities {', '.join(vocabulary.terms)}; {ast.unparse(node)!r} is not allowed."
         )
+
+
+_STANDARD = Vocabulary(standard=True)
 
 
 def _constant(node: ast.AST, text: str) -> float:

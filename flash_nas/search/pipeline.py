@@ -17,9 +17,10 @@ from flash_nas.io.tables import check_rows
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.domain import LISTABLE
 from flash_nas.plugins.hardware import HardwareModel
-from flash_nas.search.evaluation import Evaluator, Scored
+from flash_nas.search.evaluation import Evaluator
 from flash_nas.search.objective import Objective
 from flash_nas.search.predictor import AccuracyPredictor
+from flash_nas.search.scoring import Scored
 from flash_nas.search.shgo import SearchResult, hierarchical_shgo
 
 __all__ = [

@@ -28,7 +28,7 @@ import numpy as np
 from scipy import optimize
 
 from flash_nas.plugins.relaxation import Relaxation, Variable
-from flash_nas.search.evaluation import Evaluator, Scored
+from flash_nas.search.scoring import Scored, Scorer
 
 __all__ = ["LevelTiming", "SearchResult", "exhaustive_search", "hierarchical_shgo"]
 
@@ -61,7 +61,7 @@ class _Level:
     def __init__(
         self,
         relaxation: Relaxation,
-        evaluator: Evaluator,
+        evaluator: Scorer,
         point: dict[str, float],
         variables: Sequence[Variable],
     ) -> None:
@@ -110,7 +110,7 @@ def _loss(scored: Scored) -> float:
 
 def hierarchical_shgo(
     relaxation: Relaxation,
-    evaluator: Evaluator,
+    evaluator: Scorer,
     *,
     iterations: int = 2,
     local_evaluations: int = 20,
@@ -170,7 +170,7 @@ def hierarchical_shgo(
     return SearchResult(current, timings, evaluator.evaluations)
 
 
-def _repair(relaxation: Relaxation, evaluator: Evaluator, current: Scored) -> Scored:
+def _repair(relaxation: Relaxation, evaluator: Scorer, current: Scored) -> Scored:
     """Move to the best neighbour while it improves the objective."""
     while True:
         neighbours = list(relaxation.neighbours(current.arch))
@@ -182,7 +182,7 @@ def _repair(relaxation: Relaxation, evaluator: Evaluator, current: Scored) -> Sc
         current = best
 
 
-def exhaustive_search(evaluator: Evaluator, archs: Sequence[Hashable]) -> Scored:
+def exhaustive_search(evaluator: Scorer, archs: Sequence[Hashable]) -> Scored:
     """The best feasible architecture of ``archs`` (all of a space, or a coarsened grid)."""
     scored = evaluator.evaluate(list(archs))
     return min(scored, key=_loss)

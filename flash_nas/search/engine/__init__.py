@@ -3,24 +3,26 @@ a recommendation made, for every front end (``flash-nas search`` and ``train``, 
 the Optuna sampler, the Ray Tune searcher, the benchmarks).
 
 * :mod:`.engine` -- :class:`SearchEngine`, its configuration and the ask/tell protocol;
-* :mod:`.methods` -- how the ``bo`` and ``flash`` methods propose, recommend, draw the front;
+* :mod:`.design` -- the initial design, and when the method takes over;
+* :mod:`.results` -- the recommendation, the accuracy-cost front and the top, for any method;
+* :mod:`.bo`, :mod:`.flash` -- the two built-in methods (each a
+  :class:`flash_nas.plugins.method.SearchMethod`), registered by :mod:`.methods`;
 * :mod:`.acquisition` -- the default method's Gaussian process and expected improvement;
 * :mod:`.candidates` -- precomputed metrics, encodings and costs of candidate architectures;
 * :mod:`.domain` -- which architectures a search may propose;
 * :mod:`.records` -- trials, proposals, recommendations, front points;
-* :mod:`.summary` -- the fitted model described in lines, with its leave-one-out quality;
+* :mod:`.summary` -- a fitted model's leave-one-out quality, in lines;
 * :mod:`.state` -- saving and resuming a run as JSON.
 """
 
 from __future__ import annotations
 
 from flash_nas.search.engine.domain import AdapterDomain, Domain, ListDomain
-from flash_nas.search.engine.engine import METHODS, SearchEngine
+from flash_nas.search.engine.engine import SearchEngine
 from flash_nas.search.engine.records import FrontPoint, Proposal, Recommendation, Trial
 from flash_nas.search.engine.state import StateError
 
 __all__ = [
-    "METHODS",
     "AdapterDomain",
     "Domain",
     "FrontPoint",

@@ -4,22 +4,23 @@ For each architecture it has seen (the whole space where it can be listed, else 
 plus whatever the search visits), a :class:`Candidates` table holds: the training-free metrics
 (the accuracy model's inputs), the adapter's encoding, whether the cell is cut off (its output
 does not depend on its input), the hardware model's quantities, the objective's cost term and
-whether the architecture meets the hard limits. Rows are computed in batches (the adapter's
-batched form, the hardware model's vectorised estimate) and never twice.
+whether the architecture meets the hard limits, all through the one
+:class:`~flash_nas.search.scoring.Scoring` pipeline (its rules for missing values and cut-off
+cells). Rows are computed in batches (the adapter's batched form, the hardware model's
+vectorised estimate) and never twice.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 
 import numpy as np
 
 from flash_nas.errors import NotSupportedError
-from flash_nas.graph.metrics import METRICS, score_batch
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
 from flash_nas.search.objective import Objective
+from flash_nas.search.scoring import Scoring
 
 __all__ = ["Candidates"]
 
@@ -42,6 +43,7 @@ class Candidates:
         self.objective = objective
         self.features = list(features)
         self.hardware = hardware
+        self.scoring = Scoring(adapter, objective, hardware, features)
         self.archs: list[Hashable] = []
         self.rows: dict[Hashable, int] = {}
         self._has_encoding = True
@@ -59,13 +61,7 @@ class Candidates:
         return np.array([self.rows[arch] for arch in archs], dtype=np.int64)
 
     def _compute(self, archs: list[Hashable]) -> None:
-        batch = self.adapter.batch(archs)
-        metric_names = list(
-            dict.fromkeys([*self.features, *(c for c in self.objective.columns if c in METRICS)])
-        )
-        columns = score_batch(batch, metric_names)
-        if self.hardware is not None:
-            columns.update(self.hardware.estimate_batch(batch))
+        columns = self.scoring.columns(self.adapter.batch(archs))
         features = np.column_stack(
             [
                 np.log1p(np.maximum(columns[name], 0.0)) if name in _COUNTS else columns[name]
@@ -73,18 +69,11 @@ class Candidates:
             ]
         )
         encoding = self._encode(archs)
-        cut_off = np.asarray(self.adapter.cut_off(archs), dtype=bool)
-        ones = {**columns, "accuracy": np.ones(len(archs))}
-        # The cost term: the objective with accuracy 1; -inf where a quantity is missing (NaN).
-        log_cost = np.asarray(self.objective.log_value(ones), dtype=float)
-        log_cost[~np.isfinite(log_cost)] = -math.inf
-        feasible = self.objective.feasible(ones) & np.isfinite(log_cost)
-        violation = np.zeros(len(archs))
-        for column, bound in self.objective.limits.items():
-            with np.errstate(invalid="ignore"):
-                violation += np.nan_to_num(
-                    np.maximum(np.asarray(columns[column]) / bound - 1.0, 0.0), nan=math.inf
-                )
+        cut_off = self.scoring.cut_off(archs)
+        log_cost = self.scoring.log_cost(columns, len(archs))
+        # Feasible as to costs and limits; the engine rules cut-off cells out separately (a
+        # told label of one stands, so "feasible" here leaves them in).
+        feasible, violation = self.scoring.judge(columns, log_cost, np.zeros(len(archs), bool))
         new = {
             "features": features,
             "encoding": encoding,

@@ -6,7 +6,8 @@
         engine.tell([proposal.arch], [train(proposal.text)])   # your training, in %
     best = engine.recommend()
 
-Two methods (``method=``):
+Methods (``method=``) are registered by name (:mod:`flash_nas.plugins.method` is their
+interface; :mod:`.methods` registers the two built-in ones):
 
 * ``bo`` (default): an initial design spread over NN-Degree (``initial_samples``, 10), then
   Bayesian optimisation: a Gaussian process over the training-free metrics and the adapter's
@@ -35,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from flash_nas import plugins
 from flash_nas.errors import (
     ArchFormatError,
     FlashNasWarning,
@@ -46,7 +46,11 @@ from flash_nas.errors import (
 from flash_nas.io.tables import PERCENT, LabelScale
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.plugins.method import Pick, SearchMethod
+from flash_nas.plugins.quantities import LIMIT_PREFIX, Vocabulary
 from flash_nas.search.engine.candidates import Candidates
+from flash_nas.search.engine.config import configure
+from flash_nas.search.engine.design import propose
 from flash_nas.search.engine.domain import AdapterDomain, Domain
 from flash_nas.search.engine.records import (
     FAILED,
@@ -57,26 +61,12 @@ from flash_nas.search.engine.records import (
     Recommendation,
     Trial,
 )
-from flash_nas.search.objective import (
-    LIMITS,
-    Objective,
-    ObjectiveError,
-    default_objective,
-    parse_objective,
-)
-from flash_nas.search.sampling import STRATEGIES, select_samples
-from flash_nas.validation import ParameterError, check_choice, check_int
+from flash_nas.search.engine.results import Results
+from flash_nas.search.objective import Objective
+from flash_nas.search.sampling import select_samples
+from flash_nas.validation import check_int
 
-__all__ = ["DEFAULT_FEATURES", "METHODS", "SearchEngine"]
-
-METHODS = ("bo", "flash")
-DEFAULT_FEATURES = {
-    "bo": ("nn_degree", "nn_degree_neuron", "params", "flops"),
-    "flash": ("nn_degree",),
-}
-DEFAULT_INITIAL = {"bo": 10, "flash": 25}
-#: Labels a model needs before it may choose (fewer: the initial design goes on).
-MIN_LABELS = {"bo": 3, "flash": 5}
+__all__ = ["SearchEngine"]
 
 
 class SearchEngine:
@@ -87,11 +77,31 @@ class SearchEngine:
     ``hardware`` (a registered name such as ``pi3b`` or ``hwnasbench:raspi4``, or a model) with
     ``hardware_options`` (``profile`` among them); ``objective`` (default: accuracy alone
     without hardware, else accuracy over every cost the model reports); hard limits as keywords
-    (``max_latency_ms``, ``max_energy_mj``, ``max_area_mm2``, ``max_params``); ``method``;
+    (``max_<quantity>`` for any quantity the search has: ``max_params``, ``max_flops`` and one per
+    quantity the hardware model declares, e.g. ``max_latency_ms``), as ``limits={...}`` or as
+    keywords; ``method`` (a registered name: ``bo``, ``flash`` or a plugin's);
     ``initial_samples``; ``features`` (training-free metrics the model reads); ``label_scale``;
     ``seed``; ``pool_size`` (random candidates when the space cannot be listed); ``domain``
     (the part of the space to search; default all of it).
     """
+
+    # Set by :func:`.config.configure`, the one place settings are checked.
+    method: str
+    seed: int
+    pool_size: int
+    initial_samples: int
+    design: str
+    limits: dict[str, float]
+    space_name: str | None
+    space_options: dict[str, Any]
+    adapter: Adapter
+    hardware_name: str | None
+    hardware_options: dict[str, Any]
+    hardware: HardwareModel | None
+    vocabulary: Vocabulary
+    objective_text: str
+    objective: Objective
+    features: list[str]
 
     def __init__(
         self,
@@ -109,39 +119,25 @@ class SearchEngine:
         seed: int = 0,
         pool_size: int = 20_000,
         domain: Domain | None = None,
-        **limits: float | None,
+        limits: Mapping[str, float | None] | None = None,
+        **limit_keywords: float | None,
     ) -> None:
-        owner = "SearchEngine"
-        self.method = check_choice(method, "method", METHODS, owner=owner)
-        self.seed = check_int(seed, "seed", owner=owner, low=0)
-        self.pool_size = check_int(pool_size, "pool_size", owner=owner, low=10, high=2_000_000)
-        initial = DEFAULT_INITIAL[method] if initial_samples is None else initial_samples
-        self.initial_samples = check_int(initial, "initial_samples", owner=owner, low=1)
-        self.design = check_choice(design, "design", STRATEGIES, owner=owner)
-        unknown = sorted(set(limits) - set(LIMITS))
-        if unknown:
-            raise ParameterError(
-                f"SearchEngine got unknown keyword(s) {', '.join(unknown)}; hard limits are "
-                f"{', '.join(LIMITS)}."
-            )
-        self.limits = {name: value for name, value in limits.items() if value is not None}
-        self.space_name = space if isinstance(space, str) else None
-        self.space_options = dict(space_options or {})
-        self.adapter = (
-            plugins.get_adapter(space, **self.space_options) if isinstance(space, str) else space
+        method_class = configure(
+            self,
+            space,
+            space_options=space_options,
+            hardware=hardware,
+            hardware_options=hardware_options,
+            objective=objective,
+            method=method,
+            initial_samples=initial_samples,
+            design=design,
+            features=features,
+            seed=seed,
+            pool_size=pool_size,
+            limits={**dict(limits or {}), **limit_keywords},
+            both=sorted(set(limit_keywords) & set(limits or {})),
         )
-        self.hardware_name = hardware if isinstance(hardware, str) else None
-        self.hardware_options = dict(hardware_options or {})
-        self.hardware = (
-            plugins.get_hardware(hardware, **self.hardware_options)
-            if isinstance(hardware, str)
-            else hardware
-        )
-        quantities = None if self.hardware is None else self.hardware.quantities
-        self.objective_text = objective or default_objective(quantities)
-        self.objective: Objective = parse_objective(self.objective_text, self.limits)
-        self._check_objective_inputs()
-        self.features = list(features or DEFAULT_FEATURES[method])
         self.label_scale = label_scale
         self.domain = domain or AdapterDomain(self.adapter)
         # The models learn a 0-100 utility; for a label in % (an accuracy, or an error rate
@@ -151,29 +147,27 @@ class SearchEngine:
         self._rng = np.random.default_rng(self.seed)
         self.candidates = Candidates(self.adapter, self.objective, self.features, self.hardware)
         self._build_pool()
-        self._model: Any = None
-        self._flash_result: Any = None
-        self._known: tuple[int | None, dict[int, Any]] = (None, {})
-        self._model_version = -1
-        self._version = 0
+        self.results = Results(self)
+        #: The method's instance (``method`` is its registered name).
+        self.strategy: SearchMethod = method_class(self)
 
     # ------------------------------------------------------------------ set-up
-    def _check_objective_inputs(self) -> None:
-        hardware_columns = ("latency_ms", "energy_mj", "area_mm2")
-        needed = [c for c in self.objective.columns if c in hardware_columns]
-        if needed and self.hardware is None:
-            raise ObjectiveError(
-                f"The objective {self.objective_text!r} and limits need "
-                f"{', '.join(needed)}; choose a hardware model (hardware=...)."
-            )
-        missing = [c for c in needed if self.hardware and c not in self.hardware.quantities]
-        if missing:
-            reports = ", ".join(self.hardware.quantities) if self.hardware else ""
-            raise ObjectiveError(
-                f"The objective {self.objective_text!r} or a limit needs {', '.join(missing)}, "
-                f"which the hardware model {type(self.hardware).__name__} does not report (it "
-                f"reports {reports}); drop that term or limit, or choose another model."
-            )
+    @classmethod
+    def check(cls, space: str | Adapter, **settings: Any) -> None:
+        """Check ``settings`` as the constructor does (same errors), without building the
+        engine: what a front end calls when it is created, before its search space is known,
+        so that a mistake stops a run before any trial. Takes the constructor's keywords
+        except ``label_scale`` and ``domain``."""
+        limits = dict(settings.pop("limits", None) or {})
+        keywords = {k: settings.pop(k) for k in list(settings) if k.startswith(LIMIT_PREFIX)}
+        probe = cls.__new__(cls)
+        configure(
+            probe,
+            space,
+            limits={**limits, **keywords},
+            both=sorted(set(limits) & set(keywords)),
+            **settings,
+        )
 
     def _build_pool(self) -> None:
         listed = self.domain.enumerate()
@@ -181,24 +175,24 @@ class SearchEngine:
         if listed is None:
             listed = [a for a in self.domain.sample(self.pool_size, self._rng)]
             listed = [a for a in listed if self.domain.contains(a)]
-        self._pool_rows = self.candidates.add(listed)
-        features = self.candidates.column("features")[self._pool_rows]
+        self.pool_rows = self.candidates.add(listed)
+        features = self.candidates.column("features")[self.pool_rows]
         self._low = features.min(axis=0)
         self._span = np.where(np.ptp(features, axis=0) > 0, np.ptp(features, axis=0), 1.0)
-        eligible = self._eligible(self._pool_rows)
+        eligible = self.eligible(self.pool_rows)
         if not eligible.any():
             raise NoFeasibleArchitectureError(self._nothing_feasible_message())
-        rows = self._pool_rows[eligible]
+        rows = self.pool_rows[eligible]
         degree = self.candidates.column("value:" + self.features[0])[rows]
         count = min(self.initial_samples, len(rows))
         picked = select_samples(degree, count, strategy=self.design, seed=self.seed)
         # Spread the design's order too, so that a run stopped early still spans NN-Degree.
-        self._design = [int(rows[k]) for k in self._rng.permutation(picked)]
+        self.design_rows = [int(rows[k]) for k in self._rng.permutation(picked)]
 
     def _nothing_feasible_message(self) -> str:
         bounds = ", ".join(f"{c} <= {b:g}" for c, b in self.objective.limits.items())
-        violation = self.candidates.column("violation")[self._pool_rows]
-        closest = self._pool_rows[np.argsort(violation)[:3]]
+        violation = self.candidates.column("violation")[self.pool_rows]
+        closest = self.pool_rows[np.argsort(violation)[:3]]
         described = "; ".join(
             self.adapter.format(self.candidates.archs[r])
             + " ("
@@ -208,7 +202,7 @@ class SearchEngine:
             + ")"
             for r in closest
         )
-        where = "the space" if self.listable else f"a pool of {len(self._pool_rows):,}"
+        where = "the space" if self.listable else f"a pool of {len(self.pool_rows):,}"
         return (
             f"No architecture of {where} meets the limits ({bounds or 'none set'})"
             f" and computes something (a cell cut off from its input does not). Closest: "
@@ -216,13 +210,14 @@ class SearchEngine:
         )
 
     # ------------------------------------------------------------------ labels
-    def _utility(self, value: float | np.ndarray | None) -> Any:
-        """A label in its own scale -> 0-100, higher better (what the models learn)."""
+    def utility(self, value: float | np.ndarray | None) -> Any:
+        """A label in its own scale -> 0-100, higher better (what the methods learn)."""
         scale = self.label_scale
         fraction = (np.asarray(value, dtype=float) - scale.low) / (scale.high - scale.low)
         return 100.0 * (fraction if scale.higher_is_better else 1.0 - fraction)
 
-    def _from_utility(self, utility: float | np.ndarray) -> Any:
+    def label(self, utility: float | np.ndarray) -> Any:
+        """A 0-100 utility -> the label's own scale."""
         scale = self.label_scale
         fraction = np.asarray(utility, dtype=float) / 100.0
         fraction = fraction if scale.higher_is_better else 1.0 - fraction
@@ -266,7 +261,7 @@ class SearchEngine:
                 f"{len(values)}."
             )
         found = [self._arch(a) for a in archs]
-        checked = [(a, self._check_value(v, self.adapter.format(a))) for a, v in zip(found, values)]
+        checked = [(a, self.check_value(v, self.adapter.format(a))) for a, v in zip(found, values)]
         for arch, (value, reason) in checked:
             trial = self.trials.get(arch)
             if trial is None:
@@ -281,7 +276,6 @@ class SearchEngine:
             trial.value, trial.reason = value, reason
             trial.status = FAILED if value is None else SUCCEEDED
             self.candidates.add([arch])
-        self._version += 1
 
     def fail(self, archs: Sequence[Any], reason: str) -> None:
         """Record that these architectures produced no usable result, and why; they are not
@@ -291,7 +285,7 @@ class SearchEngine:
         for item in archs:
             self.trials[self._arch(item)].reason = reason
 
-    def _check_value(self, value: Any, arch: Any) -> tuple[float | None, str]:
+    def check_value(self, value: Any, arch: Any) -> tuple[float | None, str]:
         if value is None:
             return None, "no result (None)"
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -320,54 +314,77 @@ class SearchEngine:
         proposals when only fewer are left.
         """
         n = check_int(n, "n", owner="SearchEngine.ask", low=1, high=10_000)
-        from flash_nas.search.engine import methods
-
-        chosen = methods.propose(self, n)
+        chosen = propose(self, n)
         if not chosen:
             raise SearchExhaustedError(self._exhausted_message())
         proposals = []
-        for row, source, predicted, std in chosen:
-            arch = self.candidates.archs[row]
+        for choice in chosen:
+            arch = self.candidates.archs[choice.row]
             proposal = Proposal(
                 arch,
                 self.adapter.format(arch),
-                source,
-                None if predicted is None else float(self._from_utility(predicted)),
-                None if std is None else float(std * self._scale_width()),
-                self.candidates.values(row),
+                choice.source,
+                None if choice.mean is None else float(self.label(choice.mean)),
+                None if choice.std is None else float(self.label_std(choice.std)),
+                self.candidates.values(choice.row),
             )
             # The trial keeps what the model expected of it then (the search's history).
             self.trials[arch] = Trial(
                 arch,
                 proposal.text,
                 PENDING,
-                source=source,
+                source=choice.source,
                 predicted=proposal.predicted,
                 predicted_std=proposal.std,
             )
             proposals.append(proposal)
-        self._version += 1
         return proposals
 
-    def _scale_width(self) -> float:
+    @property
+    def label_width(self) -> float:
+        """One utility point in the label's own units."""
         return (self.label_scale.high - self.label_scale.low) / 100.0
+
+    def label_std(self, std: float | np.ndarray) -> Any:
+        """A standard deviation of the utility -> in the label's own units."""
+        return std * self.label_width
 
     def _exhausted_message(self) -> str:
         tried = sum(t.status != PENDING for t in self.trials.values())
         pending = sum(t.status == PENDING for t in self.trials.values())
-        where = "of the space" if self.listable else f"of a pool of {len(self._pool_rows):,}"
+        where = "of the space" if self.listable else f"of a pool of {len(self.pool_rows):,}"
         return (
             f"No architecture {where} is left to propose: {tried} tried, {pending} pending, the "
             f"rest break a limit or are cut off. Recommend from what was tried, relax a limit, "
             f"or widen the space."
         )
 
-    def _eligible(self, rows: np.ndarray) -> np.ndarray:
+    def eligible(self, rows: np.ndarray) -> np.ndarray:
         """Which rows may be proposed: feasible, not cut off, not tried or pending."""
         c = self.candidates
         ok = c.column("feasible")[rows] & ~c.column("cut_off")[rows]
         taken = np.array([c.archs[r] in self.trials for r in rows], dtype=bool)
         return ok & ~taken
+
+    def candidate_rows(self) -> np.ndarray:
+        """Every row a method may propose: the pool (plus, when the space cannot be listed,
+        every architecture a search visited inside the domain), eligible."""
+        rows = self.pool_rows if self.listable else np.arange(len(self.candidates))
+        keep = self.eligible(rows)
+        if not self.listable:
+            archs = self.candidates.archs
+            keep &= np.array([self.domain.contains(archs[r]) for r in rows], dtype=bool)
+        return rows[keep]
+
+    def pending(self) -> list[Hashable]:
+        """Architectures proposed and not yet told."""
+        return [t.arch for t in self.trials.values() if t.status == PENDING]
+
+    @property
+    def labels_key(self) -> int:
+        """Changes whenever the set of labels changes (not when a proposal becomes pending):
+        what a method's cached fit is keyed on."""
+        return hash(tuple((t.text, t.value) for t in self.trials.values() if t.status != PENDING))
 
     def inputs(self, rows: np.ndarray) -> np.ndarray:
         """The model's input for rows: scaled metrics, then the adapter's encoding."""
@@ -378,44 +395,58 @@ class SearchEngine:
         """Rows and utilities (0-100) of every succeeded trial, in the order they were told."""
         done = [t for t in self.trials.values() if t.status == SUCCEEDED]
         rows = self.candidates.add([t.arch for t in done]) if done else np.zeros(0, np.int64)
-        return rows, np.array([self._utility(t.value) for t in done], dtype=float)
+        return rows, np.array([self.utility(t.value) for t in done], dtype=float)
 
     # ------------------------------------------------------------------ results
     def recommend(self) -> Recommendation:
-        """The architecture to deploy (see the methods in the module docstring)."""
-        from flash_nas.search.engine import methods
+        """The architecture to deploy (the method decides; see the module docstring)."""
+        if not any(t.status == SUCCEEDED for t in self.trials.values()):
+            raise LabelError(
+                "Nothing to recommend yet: no result has been told. Train what ask() proposes "
+                "and tell() the results first."
+            )
+        return self.results.recommendation(self.strategy.recommend())
 
-        return methods.recommend(self)
+    def best_measured(self) -> Pick:
+        """The told architecture with the best objective among those that meet the limits
+        (what a method recommends by default); NoFeasibleArchitectureError when none does."""
+        return self.results.best_measured()
 
     def front(self) -> list[FrontPoint]:
         """Feasible architectures that no other beats on both accuracy and cost: measured
-        accuracy where told, the model's prediction elsewhere (``measured`` says which)."""
-        from flash_nas.search.engine import methods
-
-        return methods.front(self)
+        accuracy where told, the method's prediction elsewhere (``measured`` says which)."""
+        return self.results.front()
 
     def predict(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-        """The model's predicted label and its standard deviation for each architecture (in
+        """The method's predicted label and its standard deviation for each architecture (in
         the label's scale); a cut-off cell gets the chance accuracy, with no spread."""
-        from flash_nas.search.engine import methods
-
         rows = self.candidates.add([self._arch(a) for a in archs])
-        mean, std = methods.predict(self, rows)
-        return self._from_utility(mean), std * self._scale_width()
+        labelled, _ = self.labelled()
+        needed = self.strategy.min_labels
+        if len(labelled) < needed:
+            raise LabelError(
+                f"The model needs {needed} labels before it predicts; it has {len(labelled)}."
+            )
+        mean, std = self.strategy.predict(rows)
+        if self.chance is not None:
+            cut_off = self.candidates.column("cut_off")[rows]
+            mean = np.where(cut_off, self.chance, mean)
+            std = np.where(cut_off, 0.0, std)
+        return self.label(mean), self.label_std(std)
 
     def top(self, count: int) -> list[FrontPoint]:
         """The ``count`` best architectures by the objective, the recommendation first:
-        measured accuracy where told, the model's prediction elsewhere."""
-        from flash_nas.search.engine import methods
-
+        measured accuracy where told, the method's prediction elsewhere."""
         count = check_int(count, "count", owner="SearchEngine.top", low=1)
-        return methods.top(self, count)
+        return self.results.top(count)
 
     def summary(self) -> list[str]:
-        """Lines that describe the fitted model (what the CLI prints)."""
-        from flash_nas.search.engine.summary import summary
-
-        return summary(self)
+        """Lines that describe the method's fitted model (what the CLI prints)."""
+        rows, _ = self.labelled()
+        needed = self.strategy.min_labels
+        if len(rows) < needed:
+            return [f"No model yet: {len(rows)} label(s), {needed} needed."]
+        return list(self.strategy.summary())
 
     @property
     def history(self) -> list[Trial]:
@@ -440,7 +471,17 @@ class SearchEngine:
         ``adapter`` or ``hardware`` object not saved by name) replace saved settings."""
         from flash_nas.search.engine.state import load_engine
 
-        return load_engine(Path(path), overrides)
+        return load_engine(cls, Path(path), overrides)
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, *, where: str = "state", **overrides: Any
+    ) -> SearchEngine:
+        """An engine rebuilt from :meth:`to_dict`'s data held inside another file (a Ray Tune
+        searcher's checkpoint), its trials replayed; ``where`` names that file in errors."""
+        from flash_nas.search.engine.state import engine_from_dict
+
+        return engine_from_dict(cls, data, overrides, where=where)
 
 
 def _shown(value: float | None, reason: str) -> str:

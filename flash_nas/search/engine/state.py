@@ -30,6 +30,7 @@ VERSION = 1
 
 def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
     scale = engine.label_scale
+    method_state = engine.strategy.state_dict()
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -49,6 +50,8 @@ def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
             "pool_size": engine.pool_size,
         },
         "trials": [trial.to_dict() for trial in engine.trials.values()],
+        # Only a method that keeps state beyond the trials adds this (the built-in ones do not).
+        **({"method_state": dict(method_state)} if method_state else {}),
     }
 
 
@@ -63,21 +66,25 @@ def save_engine(engine: SearchEngine, path: Path) -> None:
         out.write(text)
 
 
-def load_engine(path: Path, overrides: dict[str, Any]) -> SearchEngine:
+def load_engine(
+    engine_class: type[SearchEngine], path: Path, overrides: dict[str, Any]
+) -> SearchEngine:
     """Rebuild the engine saved at ``path`` and replay its trials."""
     if not path.exists():
         raise StateError(f"No engine state at {str(path)!r}.")
     data = read_json(path, error=StateError, what="a flash-nas engine state")
-    return engine_from_dict(data, overrides, where=path)
+    return engine_from_dict(engine_class, data, overrides, where=path)
 
 
 def engine_from_dict(
-    data: Any, overrides: dict[str, Any], *, where: str | Path = "state"
+    engine_class: type[SearchEngine],
+    data: Any,
+    overrides: dict[str, Any],
+    *,
+    where: str | Path = "state",
 ) -> SearchEngine:
     """Rebuild an engine from :func:`engine_to_dict`'s data (a state held inside another
     file, e.g. a Ray Tune searcher checkpoint) and replay its trials."""
-    from flash_nas.search.engine.engine import SearchEngine
-
     path = where
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateError(f"{path}: not a flash-nas engine state (no 'format': {FORMAT!r}).")
@@ -98,7 +105,7 @@ def engine_from_dict(
         )
     settings.update(overrides)
     try:
-        engine = SearchEngine(settings.pop("space"), **settings, **limits)
+        engine = engine_class(settings.pop("space"), **settings, limits=limits)
         _replay(engine, data.get("trials") or [], path)
     except TypeError as exc:
         raise StateError(f"{path}: settings the engine does not take ({exc}).") from None
@@ -106,6 +113,13 @@ def engine_from_dict(
         raise
     except FlashNasError as exc:  # a saved setting or trial the engine or a plugin refuses
         raise StateError(f"{path}: {exc}") from exc
+    method_state = data.get("method_state") or {}
+    if not isinstance(method_state, dict):
+        raise StateError(f"{path}: 'method_state' must be an object.")
+    try:
+        engine.strategy.load_state_dict(method_state)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StateError(f"{path}: the method's saved state does not load ({exc}).") from None
     return engine
 
 
@@ -124,15 +138,12 @@ def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
             item.get("predicted_std"), "predicted_std", position, path
         )
         if item["status"] == SUCCEEDED:
-            value, reason = engine._check_value(item.get("value"), item["arch"])
+            value, reason = engine.check_value(item.get("value"), item["arch"])
             trial.value, trial.reason = value, reason
         elif item["status"] == FAILED:
             trial.reason = str(item.get("reason", ""))
         engine.trials[arch] = trial
         engine.candidates.add([arch])
-    engine._version += 1
-
-
 def _optional_number(value: Any, name: str, position: int, path: str | Path) -> float | None:
     if value is None:
         return None

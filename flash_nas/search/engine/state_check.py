@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from flash_nas.errors import FlashNasError, StateError, quote
+from flash_nas.plugins.quantities import LIMIT_PREFIX
 from flash_nas.search.engine.records import FAILED, PENDING, SUCCEEDED
-from flash_nas.search.objective import LIMITS
 
 __all__ = ["MAX_TEXT_CHARS", "check_state"]
 
@@ -58,7 +58,11 @@ def _label_scale(value: Any) -> bool:
 
 def _limits(value: Any) -> bool:
     return isinstance(value, dict) and all(
-        name in LIMITS and (bound is None or _number(bound)) for name, bound in value.items()
+        isinstance(name, str)
+        and name.startswith(LIMIT_PREFIX)
+        and name[len(LIMIT_PREFIX) :].isidentifier()
+        and (bound is None or _number(bound))
+        for name, bound in value.items()
     )
 
 
@@ -82,7 +86,7 @@ _SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "hardware": (_text_or_none, "a hardware model's registered name, or null"),
     "hardware_options": (_options, "an object of option names and values"),
     "objective": (_text, "the objective's formula (a string)"),
-    "limits": (_limits, f"an object of limits ({', '.join(LIMITS)}) and finite numbers"),
+    "limits": (_limits, f"an object of limits ({LIMIT_PREFIX}<quantity>) and finite numbers"),
     "method": (_text, "a method's name (a string)"),
     "initial_samples": (_int, "an integer"),
     "design": (_text, "a design's name (a string)"),
