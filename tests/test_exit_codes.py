@@ -22,7 +22,7 @@ CASES = [
     (["score", *NB201, "--frobnicate"], 2, "unrecognized arguments: --frobnicate"),
     (["score", *NB201, "--sample", "abc"], 2, "invalid int value: 'abc'"),
     (["score", *NB201, "--sample", "0"], 2, "--sample must be >= 1"),
-    ([*SEARCH, "--objective", "acc*foo"], 2, "unknown quantity 'foo'"),
+    ([*SEARCH, "--objective", "acc*foo"], 2, "names 'foo', which the search"),
     (["search", *NB201, "--labels-from", "cifar10:top1", "-o", "-"], 2, "no column 'top1'"),
     (["score", *NB201, "--archs", "{tmp}/missing.txt"], 2, "no file"),
     (

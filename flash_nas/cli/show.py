@@ -29,7 +29,10 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         "label, model, recommendation and front. It reads the file only (a run still writing it "
         "is not disturbed) and proposes or trains nothing.",
     )
-    show.add_argument("state", type=input_file, metavar="STATE.json", help="the engine's state")
+    # not "state": that destination is --state, a file a run writes and locks; show only reads
+    show.add_argument(
+        "saved_state", type=input_file, metavar="STATE.json", help="the engine's state"
+    )
     show.add_argument("--top", type=int, default=5, help="the N best architectures (default 5)")
     show.set_defaults(run=run)
 
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise UsageError(f"--top must be >= 1; got {args.top}.")
-    engine = SearchEngine.load(args.state)  # rebuilt in memory; the file is not written
+    engine = SearchEngine.load(args.saved_state)  # rebuilt in memory; the file is not written
     for line in describe(engine, args.top):
         print(line)
     return 0
