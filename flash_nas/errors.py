@@ -6,6 +6,7 @@ __all__ = [
     "QUOTE_LIMIT",
     "ArchFormatError",
     "CalibrationError",
+    "CostError",
     "DatasetError",
     "FlashNasError",
     "FlashNasWarning",
@@ -90,6 +91,11 @@ class NotFittedError(FlashNasError, ValueError):
 class LabelError(FlashNasError, ValueError):
     """A result told to the search engine is outside its label's range or names an unknown
     architecture."""
+
+
+class CostError(LabelError):
+    """A measured cost told to the search engine is not a positive number, names a quantity
+    its hardware model does not report, or belongs to an unknown architecture."""
 
 
 class SearchExhaustedError(FlashNasError):

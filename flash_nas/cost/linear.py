@@ -10,6 +10,7 @@ operation per event.
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -108,6 +109,17 @@ class LinearCostModel(HardwareModel):
             self.costs[names.index(name)] = check_cost(
                 value, name, owner=type(self).__name__, error=ParameterError
             )
+
+    def prior_log_spread(self, quantity: str) -> float:
+        """The spread the profile's own fit measured (its MAPE on rows it was not fitted on,
+        as a log-space standard deviation: ``MAPE * sqrt(pi / 2)`` for normal errors), for the
+        quantity or the one it derives from; else the class's :attr:`log_spread`."""
+        source = self.derived_quantities.get(quantity, (quantity, ""))[0]
+        fits = self.profile.fit if self.profile is not None else {}
+        fit = fits.get(quantity) or fits.get(source)
+        if fit is not None and math.isfinite(fit.mape):
+            return float(fit.mape) * math.sqrt(math.pi / 2)
+        return float(self.log_spread)
 
     def cost(self, name: str) -> float:
         return float(self.costs[self.coefficient_names().index(name)])

@@ -32,7 +32,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-__all__ = ["OUTLIER_FACTOR", "OUTLIER_Z", "RobustFit", "fit_relative", "robust_fit"]
+__all__ = [
+    "OUTLIER_FACTOR",
+    "OUTLIER_Z",
+    "RobustFit",
+    "fit_relative",
+    "fit_toward",
+    "robust_fit",
+    "robust_fit_toward",
+]
 
 #: Modified z-score above which a log residual is an outlier (Iglewicz and Hoaglin, 1993).
 OUTLIER_Z = 3.5
@@ -81,6 +89,58 @@ def robust_fit(events: np.ndarray, measured: np.ndarray, prior: np.ndarray) -> R
         center, spread = _center_spread(residuals[kept])
         now_kept = ~_outliers(residuals, center, spread)
         if np.array_equal(now_kept, kept) or now_kept.sum() < events.shape[1]:
+            break
+        kept = now_kept
+    return RobustFit(costs=costs, kept=kept, center=center, spread=spread)
+
+
+def fit_toward(
+    events: np.ndarray, measured: np.ndarray, prior: np.ndarray, strength: float
+) -> np.ndarray:
+    """Costs ``c >= 0`` minimising the relative squared error plus ``strength`` times the
+    squared relative distance of each cost from the prior rescaled to the measurements.
+
+    What a search refits as measurements arrive one by one: with one row the result is the
+    prior's shape at the measured scale (one row cannot tell the costs apart); as rows
+    accumulate they outweigh the prior, whose pull stays the same. A cost the prior sets to
+    zero is pulled towards zero on the scale of the measurements.
+    """
+    events = np.asarray(events, dtype=float)
+    measured = np.asarray(measured, dtype=float)
+    if not len(measured):
+        return np.maximum(np.asarray(prior, dtype=float), 0.0)
+    target = _scaled_prior(events, measured, prior)
+    # Each cost in units of its target (or, for a zero target, of a cost that alone would
+    # explain a typical measurement), so that the pull treats every cost alike.
+    typical = np.abs(events).max(axis=0)
+    natural = np.where(typical > 0, float(np.median(measured)) / np.maximum(typical, 1e-300), 1.0)
+    unit = np.where(target > 0, target, natural)
+    design = events * unit / measured[:, None]
+    weight = np.sqrt(strength)
+    stacked = np.vstack([design, weight * np.eye(len(unit))])
+    goal = np.concatenate([np.ones(len(measured)), weight * target / unit])
+    solution, _ = optimize.nnls(stacked, goal)
+    return solution * unit
+
+
+def robust_fit_toward(
+    events: np.ndarray, measured: np.ndarray, prior: np.ndarray, strength: float
+) -> RobustFit:
+    """:func:`fit_toward`, setting aside rows that are outliers by the rule of
+    :func:`robust_fit` (judged against the fit on the other rows, until the set settles)."""
+    events = np.asarray(events, dtype=float)
+    measured = np.asarray(measured, dtype=float)
+    kept = np.ones(len(measured), dtype=bool)
+    if len(measured) >= 3:  # fewer rows cannot tell an outlier from the rest
+        start = _log_fit(events, measured, _scaled_prior(events, measured, prior))
+        residuals = _log_residuals(events @ start, measured)
+        kept = ~_outliers(residuals, *_center_spread(residuals))
+    for _ in range(_MAX_ROUNDS):
+        costs = fit_toward(events[kept], measured[kept], prior, strength)
+        residuals = _log_residuals(events @ costs, measured)
+        center, spread = _center_spread(residuals[kept])
+        now_kept = ~_outliers(residuals, center, spread)
+        if np.array_equal(now_kept, kept) or now_kept.sum() < 2:
             break
         kept = now_kept
     return RobustFit(costs=costs, kept=kept, center=center, spread=spread)

@@ -37,6 +37,16 @@ class HardwareModel(ABC):
     #: may then name it. A model whose quantities depend on its target (a table of one device's
     #: measurements) sets them per instance.
     quantities: tuple[str, ...] = (LATENCY_MS, ENERGY_MJ)
+    #: How far the model's predictions are expected to be from measurements on the device it
+    #: describes, before any measurement: the standard deviation of ``log(measured /
+    #: predicted)``. 0 (the default) takes the predictions as exact, as for a table of
+    #: measurements; the search engine widens it from the measurements a search is told
+    #: (:mod:`flash_nas.search.engine.cost_beliefs`), and judges limits with it.
+    log_spread: ClassVar[float] = 0.0
+
+    def prior_log_spread(self, quantity: str) -> float:
+        """:attr:`log_spread` for one quantity (a model that knows better overrides this)."""
+        return float(self.log_spread)
 
     @abstractmethod
     def estimate(self, graph: ArchGraph) -> dict[str, float]:

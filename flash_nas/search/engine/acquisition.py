@@ -104,9 +104,12 @@ def choose(
     exponent: float,
     incumbent: float,
     count: int,
+    p_feasible: np.ndarray | None = None,
 ) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Positions in ``X`` of ``count`` candidates, by expected improvement, one at a time, and
-    the model's mean and standard deviation at every row before any was chosen."""
+    """Positions in ``X`` of ``count`` candidates, by expected improvement times the
+    probability of meeting the limits (``p_feasible``; constrained EI, Gardner et al. 2014),
+    one at a time, and the model's mean and standard deviation at every row before any was
+    chosen."""
     gp = model.gp
     chosen: list[int] = []
     first: tuple[np.ndarray, np.ndarray] | None = None
@@ -115,6 +118,10 @@ def choose(
         first = first or (mean, std)
         value, spread = log_objective(mean, std, exponent, log_cost)
         score = expected_improvement(value, spread, incumbent)
+        if p_feasible is not None:
+            # an optimistic bound (nothing feasible measured yet) may be negative: shift it
+            # so that a likelier architecture never scores lower
+            score = (score - min(float(score.min()), 0.0)) * p_feasible
         score[chosen] = -np.inf
         best = int(np.argmax(score))
         if not np.isfinite(score[best]):

@@ -78,7 +78,11 @@ class BayesianOptimisation(SearchMethod):
             return []
         X = engine.inputs(rows)
         log_cost = engine.candidates.column("log_cost")[rows]
-        picked, mean, std = choose(model, X, log_cost, exponent, incumbent, count)
+        probability = engine.candidates.column("p_feasible")[rows]
+        uncertain = bool((probability < 1.0).any())
+        picked, mean, std = choose(
+            model, X, log_cost, exponent, incumbent, count, probability if uncertain else None
+        )
         return [Choice(int(rows[k]), "model", float(mean[k]), float(std[k])) for k in picked]
 
     def predict(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +97,7 @@ class BayesianOptimisation(SearchMethod):
         if len(rows) < self.min_labels:
             return pick
         candidates = engine.candidate_rows()
+        candidates = candidates[engine.candidates.column("feasible")[candidates]]
         if not candidates.size:
             return pick
         exponent = engine.objective.exponents["acc"]
@@ -109,7 +114,7 @@ class BayesianOptimisation(SearchMethod):
             f"{engine.label_std(std[top]):.2g}, above the best measured one; that is a "
             f"prediction: train it to confirm (ask() proposes it)."
         )
-        return Pick(pick.row, pick.utility, None, True, note)
+        return Pick(pick.row, pick.utility, None, True, " ".join(filter(None, [pick.note, note])))
 
     def summary(self) -> list[str]:
         engine = self.engine
@@ -173,6 +178,9 @@ class AcquisitionScorer(Scorer):
         log_cost = engine.candidates.column("log_cost")[rows]
         value, spread = log_objective(mean, std, self.exponent, log_cost)
         score = expected_improvement(value, spread, self.incumbent)
+        probability = engine.candidates.column("p_feasible")[rows]
+        if (probability < 1.0).any():
+            score = (score - min(float(score.min()), 0.0)) * probability
         ok = engine.eligible(rows) & np.array([engine.domain.contains(a) for a in archs])
         violation = engine.candidates.column("violation")[rows]
         for k, arch in enumerate(archs):

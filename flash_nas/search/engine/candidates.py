@@ -13,12 +13,16 @@ vectorised estimate) and never twice.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 
+from flash_nas.cost.linear import LinearCostModel
 from flash_nas.errors import NotSupportedError
+from flash_nas.graph.batch import GraphBatch
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.search.engine.cost_beliefs import CostBeliefs
 from flash_nas.search.objective import Objective
 from flash_nas.search.scoring import Scoring
 
@@ -38,16 +42,21 @@ class Candidates:
         objective: Objective,
         features: Sequence[str],
         hardware: HardwareModel | None,
+        confidence: float = 0.95,
     ) -> None:
         self.adapter = adapter
         self.objective = objective
         self.features = list(features)
         self.hardware = hardware
         self.scoring = Scoring(adapter, objective, hardware, features)
+        #: Measured costs, the refitted model and its spread (set by the engine).
+        self.beliefs = CostBeliefs(hardware, objective, confidence, describe=adapter.format)
         self.archs: list[Hashable] = []
         self.rows: dict[Hashable, int] = {}
         self._has_encoding = True
         self._parts: dict[str, list[np.ndarray]] = {}
+        self._low: np.ndarray | None = None
+        self._span: np.ndarray | None = None
         self._cache: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -61,36 +70,127 @@ class Candidates:
         return np.array([self.rows[arch] for arch in archs], dtype=np.int64)
 
     def _compute(self, archs: list[Hashable]) -> None:
-        columns = self.scoring.columns(self.adapter.batch(archs))
+        batch = self.adapter.batch(archs)
+        columns = self.scoring.columns(batch)
         features = np.column_stack(
             [
                 np.log1p(np.maximum(columns[name], 0.0)) if name in _COUNTS else columns[name]
                 for name in self.features
             ]
         )
-        encoding = self._encode(archs)
-        cut_off = self.scoring.cut_off(archs)
-        log_cost = self.scoring.log_cost(columns, len(archs))
-        # Feasible as to costs and limits; the engine rules cut-off cells out separately (a
-        # told label of one stands, so "feasible" here leaves them in).
-        feasible, violation = self.scoring.judge(columns, log_cost, np.zeros(len(archs), bool))
-        new = {
+        new: dict[str, np.ndarray] = {
             "features": features,
-            "encoding": encoding,
-            "cut_off": cut_off,
-            "log_cost": log_cost,
-            "feasible": feasible,
-            "violation": violation,
-            **{
-                f"value:{name}": np.asarray(values, dtype=float) for name, values in columns.items()
-            },
+            "encoding": self._encode(archs),
+            "cut_off": self.scoring.cut_off(archs),
         }
+        if self._low is None:  # the first batch (the pool) sets the inputs' scale
+            self._low = features.min(axis=0)
+            span = np.ptp(features, axis=0)
+            self._span = np.where(span > 0, span, 1.0)
+        beliefs = self.beliefs
+        spreads: dict[str, np.ndarray] = {}
+        if beliefs.quantities:
+            # The model's own predictions (and events) are kept: refits start from them.
+            prior = {q: np.asarray(columns[q], dtype=float) for q in beliefs.quantities}
+            events = self._events(batch)
+            new.update({f"prior:{q}": values for q, values in prior.items()})
+            if events is not None:
+                new["events"] = events
+            inputs = self._inputs(features, new["encoding"])
+            believed, spreads = self._believed(archs, prior, events, inputs)
+            columns.update(believed)
+        new.update(self._judged(archs, columns, spreads))
         for name, values in new.items():
             self._parts.setdefault(name, []).append(values)
         self._cache.clear()
         for arch in archs:
             self.rows[arch] = len(self.archs)
             self.archs.append(arch)
+
+    def _events(self, batch: GraphBatch) -> np.ndarray | None:
+        if not self.beliefs.linear:
+            return None
+        assert isinstance(self.hardware, LinearCostModel)
+        return np.asarray(self.hardware.events_batch(batch), dtype=float)
+
+    def _inputs(self, features: np.ndarray, encoding: np.ndarray) -> np.ndarray:
+        """The accuracy model's inputs (scaled metrics, then the encoding): what the cost
+        residuals are learned on too."""
+        assert self._low is not None and self._span is not None
+        return np.hstack([(features - self._low) / self._span, encoding])
+
+    def _believed(
+        self,
+        archs: list[Hashable],
+        prior: dict[str, np.ndarray],
+        events: np.ndarray | None,
+        inputs: np.ndarray,
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The refitted predictions and spreads, with measured values where there are some."""
+        values, spreads = self.beliefs.predict(prior, events, inputs)
+        if not self.beliefs.measured:
+            return values, spreads
+        where = self.rows if archs is self.archs else {a: k for k, a in enumerate(archs)}
+        for arch, measured in self.beliefs.measured.items():
+            position = where.get(arch)
+            if position is None:
+                continue
+            for quantity, value in measured.items():
+                values[quantity][position] = value
+                spreads[quantity][position] = 0.0
+        return values, spreads
+
+    def _judged(
+        self,
+        archs: list[Hashable],
+        columns: dict[str, np.ndarray],
+        spreads: dict[str, np.ndarray],
+    ) -> dict[str, Any]:
+        """The columns that follow from the values: cost term, feasibility, violation."""
+        log_cost = self.scoring.log_cost(columns, len(archs))
+        measured = {q: self.beliefs.measured_mask(archs, q) for q in self.objective.limits}
+        # Feasible as to costs and limits; the engine rules cut-off cells out separately (a
+        # told label of one stands, so "feasible" here leaves them in).
+        feasible, violation, probability = self.beliefs.judge(
+            columns, log_cost, measured, spreads
+        )
+        return {
+            **{f"spread:{q}": values for q, values in spreads.items()},
+            "log_cost": log_cost,
+            "feasible": feasible,
+            "violation": violation,
+            "p_feasible": probability,
+            **{
+                f"value:{name}": np.asarray(values, dtype=float) for name, values in columns.items()
+            },
+        }
+
+    def learn(self) -> None:
+        """Refit the cost model on every measured row and re-judge every row (after a
+        measurement): the measured rows take their measured values."""
+        beliefs = self.beliefs
+        if not beliefs.quantities or not len(self.archs):
+            return
+        measured = list(beliefs.measured)
+        self.add(measured)
+        prior = {q: self.column(f"prior:{q}") for q in beliefs.quantities}
+        events = self.column("events") if beliefs.linear else None
+        inputs = self._inputs(self.column("features"), self.column("encoding"))
+        beliefs.n_metrics = len(self.features)
+        beliefs.encoding_groups = (
+            self.adapter.encoding_groups() if self.column("encoding").shape[1] else None
+        )
+        beliefs.refit(prior, events, self.rows, inputs)
+        columns = {
+            name.split(":", 1)[1]: self.column(name)
+            for name in self._parts
+            if name.startswith("value:")
+        }
+        believed, spreads = self._believed(self.archs, prior, events, inputs)
+        columns.update(believed)
+        for name, values in self._judged(self.archs, columns, spreads).items():
+            self._parts[name] = [values]
+        self._cache.clear()
 
     def _encode(self, archs: list[Hashable]) -> np.ndarray:
         if self._has_encoding:
@@ -102,7 +202,9 @@ class Candidates:
 
     def column(self, name: str) -> np.ndarray:
         """One stored array over every row (``features``, ``encoding``, ``cut_off``,
-        ``log_cost``, ``feasible``, ``violation``, or ``value:QUANTITY``)."""
+        ``log_cost``, ``feasible``, ``violation``, ``p_feasible``, ``value:QUANTITY`` (measured
+        where measured, else the refitted prediction), ``prior:QUANTITY`` (the model's own
+        prediction) or ``events``)."""
         if name not in self._cache:
             parts = self._parts.get(name)
             if not parts:

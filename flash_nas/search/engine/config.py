@@ -38,6 +38,7 @@ def configure(
     features: Sequence[str] | None = None,
     seed: int = 0,
     pool_size: int = 20_000,
+    confidence: float = 0.95,
     limits: Mapping[str, float | None],
     both: list[str],
 ) -> type[SearchMethod]:
@@ -55,6 +56,16 @@ def configure(
     )
     engine.initial_samples = check_int(initial, "initial_samples", owner=owner, low=1)
     engine.design = check_choice(design, "design", STRATEGIES, owner=owner)
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, (int, float))
+        or not 0.5 <= confidence < 1
+    ):
+        raise ParameterError(
+            f"SearchEngine's confidence must be a probability in [0.5, 1) (how sure a predicted "
+            f"cost must be to meet a limit; default 0.95); got {confidence!r}."
+        )
+    engine.confidence = float(confidence)
     unknown = sorted(k for k in limits if not k.startswith(LIMIT_PREFIX))
     if unknown:
         raise ParameterError(

@@ -3,7 +3,8 @@
 ``initial_samples`` architectures stratified over NN-Degree (the first feature) among those
 that may be proposed (FLASH's sampling). While fewer labels than that have come back, further
 requests get more of the design (then the untried architecture farthest in NN-Degree from
-every one tried), so failures and concurrency keep the design spread. Once the method's
+every one tried), so failures, concurrency and measurements that rule design rows out keep the
+design spread. Once the method's
 ``min_labels`` and ``initial_samples`` labels are in, the method chooses.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from flash_nas.plugins.method import Choice
 from flash_nas.search.engine.records import PENDING, SUCCEEDED
+from flash_nas.search.sampling import select_samples
 
 if TYPE_CHECKING:
     from flash_nas.search.engine.engine import SearchEngine
@@ -28,11 +30,16 @@ def propose(engine: SearchEngine, n: int) -> list[Choice]:
     pending = sum(t.status == PENDING for t in engine.trials.values())
     room = max(0, engine.initial_samples - succeeded - pending)
     chosen: list[Choice] = []
-    for row in engine.design_rows:
+    # The design was drawn among what the model's own costs allowed; once a measurement
+    # moves what meets the limits, the rest of the design is spread over what does now
+    # (farthest in NN-Degree from every one tried, below), instead.
+    moved = engine.candidates.beliefs.version > 0 and bool(engine.objective.limits)
+    design = np.array([] if moved else engine.design_rows, dtype=np.int64)
+    usable = design[engine.eligible(design)] if design.size else design
+    for row in usable.tolist():
         if len(chosen) >= min(n, room):
             break
-        if engine.candidates.archs[row] not in engine.trials:
-            chosen.append(Choice(row, "initial"))
+        chosen.append(Choice(int(row), "initial"))
     rest = n - len(chosen)
     taken = {choice.row for choice in chosen}
     if rest and succeeded >= max(engine.strategy.min_labels, engine.initial_samples):
@@ -40,6 +47,17 @@ def propose(engine: SearchEngine, n: int) -> list[Choice]:
     elif rest:
         chosen += _spread(engine, rest, taken)
     return chosen[:n]
+
+
+def redesign(engine: SearchEngine, rng: np.random.Generator) -> list[int]:
+    """The initial design: ``initial_samples`` eligible pool rows stratified over NN-Degree
+    (:func:`~flash_nas.search.sampling.select_samples`), in a random order so that a run
+    stopped early still spans NN-Degree."""
+    rows = engine.pool_rows[engine.eligible(engine.pool_rows)]
+    degree = engine.candidates.column("value:" + engine.features[0])[rows]
+    count = min(engine.initial_samples, len(rows))
+    picked = select_samples(degree, count, strategy=engine.design, seed=engine.seed)
+    return [int(rows[k]) for k in rng.permutation(picked)]
 
 
 def _spread(engine: SearchEngine, count: int, taken: set[int]) -> list[Choice]:

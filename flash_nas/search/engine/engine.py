@@ -28,7 +28,6 @@ JSON and loads back (:mod:`.state`), so a run resumes.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
@@ -48,10 +47,12 @@ from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
 from flash_nas.plugins.method import Pick, SearchMethod
 from flash_nas.plugins.quantities import LIMIT_PREFIX, Vocabulary
+from flash_nas.search.engine import messages
 from flash_nas.search.engine.candidates import Candidates
 from flash_nas.search.engine.config import configure
-from flash_nas.search.engine.design import propose
+from flash_nas.search.engine.design import propose, redesign
 from flash_nas.search.engine.domain import AdapterDomain, Domain
+from flash_nas.search.engine.measuring import MeasuredCosts
 from flash_nas.search.engine.records import (
     FAILED,
     PENDING,
@@ -62,14 +63,23 @@ from flash_nas.search.engine.records import (
     Trial,
 )
 from flash_nas.search.engine.results import Results
+from flash_nas.search.engine.told import check_value
 from flash_nas.search.objective import Objective
-from flash_nas.search.sampling import select_samples
 from flash_nas.validation import check_int
 
-__all__ = ["SearchEngine"]
+__all__ = ["HOPELESS", "PROPOSE_FLOOR", "SearchEngine"]
+
+#: The least probability of meeting the limits with which an architecture whose costs are
+#: uncertain is proposed for training: below it a training (and its measurement) would more
+#: likely than not be spent on a network that cannot be deployed. Proposals weigh expected
+#: improvement by that probability above it. (0.5 against 0.2 on seeds 100-103 of three
+#: HW-NAS-Bench devices: 2 fewer of 25 trainings over the limit, no worse accuracy.)
+PROPOSE_FLOOR = 0.5
+#: Below this probability of meeting the limits an architecture is never proposed.
+HOPELESS = 0.01
 
 
-class SearchEngine:
+class SearchEngine(MeasuredCosts):
     """Propose architectures to train (:meth:`ask`), learn their results (:meth:`tell`),
     recommend one (:meth:`recommend`) and show the accuracy-cost front (:meth:`front`).
 
@@ -82,7 +92,10 @@ class SearchEngine:
     keywords; ``method`` (a registered name: ``bo``, ``flash`` or a plugin's);
     ``initial_samples``; ``features`` (training-free metrics the model reads); ``label_scale``;
     ``seed``; ``pool_size`` (random candidates when the space cannot be listed); ``domain``
-    (the part of the space to search; default all of it).
+    (the part of the space to search; default all of it); ``confidence``: the probability with
+    which an architecture whose costs are predicted, not measured, must meet the limits to be
+    called feasible (:mod:`.cost_beliefs`; costs measured on the device and told with
+    :meth:`tell` or :meth:`measure` are exact).
     """
 
     # Set by :func:`.config.configure`, the one place settings are checked.
@@ -102,6 +115,7 @@ class SearchEngine:
     objective_text: str
     objective: Objective
     features: list[str]
+    confidence: float
 
     def __init__(
         self,
@@ -119,6 +133,7 @@ class SearchEngine:
         seed: int = 0,
         pool_size: int = 20_000,
         domain: Domain | None = None,
+        confidence: float = 0.95,
         limits: Mapping[str, float | None] | None = None,
         **limit_keywords: float | None,
     ) -> None:
@@ -135,6 +150,7 @@ class SearchEngine:
             features=features,
             seed=seed,
             pool_size=pool_size,
+            confidence=confidence,
             limits={**dict(limits or {}), **limit_keywords},
             both=sorted(set(limit_keywords) & set(limits or {})),
         )
@@ -145,7 +161,11 @@ class SearchEngine:
         self.chance = self.adapter.chance_accuracy() if label_scale.unit == "%" else None
         self.trials: dict[Hashable, Trial] = {}
         self._rng = np.random.default_rng(self.seed)
-        self.candidates = Candidates(self.adapter, self.objective, self.features, self.hardware)
+        self._floor: tuple[Any, float] = (None, PROPOSE_FLOOR)
+        self.candidates = Candidates(
+            self.adapter, self.objective, self.features, self.hardware, self.confidence
+        )
+        self.candidates.beliefs.seed = self.seed
         self._build_pool()
         self.results = Results(self)
         #: The method's instance (``method`` is its registered name).
@@ -180,34 +200,12 @@ class SearchEngine:
         self._low = features.min(axis=0)
         self._span = np.where(np.ptp(features, axis=0) > 0, np.ptp(features, axis=0), 1.0)
         eligible = self.eligible(self.pool_rows)
+        # Nothing even likely to meet the limits (measurements will not find one): stop now.
+        # An architecture that meets them only with less than the confidence may still be
+        # proposed, trained and measured; recommend() says when none then does.
         if not eligible.any():
-            raise NoFeasibleArchitectureError(self._nothing_feasible_message())
-        rows = self.pool_rows[eligible]
-        degree = self.candidates.column("value:" + self.features[0])[rows]
-        count = min(self.initial_samples, len(rows))
-        picked = select_samples(degree, count, strategy=self.design, seed=self.seed)
-        # Spread the design's order too, so that a run stopped early still spans NN-Degree.
-        self.design_rows = [int(rows[k]) for k in self._rng.permutation(picked)]
-
-    def _nothing_feasible_message(self) -> str:
-        bounds = ", ".join(f"{c} <= {b:g}" for c, b in self.objective.limits.items())
-        violation = self.candidates.column("violation")[self.pool_rows]
-        closest = self.pool_rows[np.argsort(violation)[:3]]
-        described = "; ".join(
-            self.adapter.format(self.candidates.archs[r])
-            + " ("
-            + ", ".join(
-                f"{c} {self.candidates.column('value:' + c)[r]:.4g}" for c in self.objective.limits
-            )
-            + ")"
-            for r in closest
-        )
-        where = "the space" if self.listable else f"a pool of {len(self.pool_rows):,}"
-        return (
-            f"No architecture of {where} meets the limits ({bounds or 'none set'})"
-            f" and computes something (a cell cut off from its input does not). Closest: "
-            f"{described}. Relax a limit."
-        )
+            raise NoFeasibleArchitectureError(messages.nothing_feasible(self))
+        self.design_rows = redesign(self, self._rng)
 
     # ------------------------------------------------------------------ labels
     def utility(self, value: float | np.ndarray | None) -> Any:
@@ -246,13 +244,22 @@ class SearchEngine:
         return arch
 
     # ------------------------------------------------------------------ tell
-    def tell(self, archs: Sequence[Any], values: Sequence[Any]) -> None:
-        """Record results: one value per architecture (its label, in the label's scale).
+    def tell(
+        self,
+        archs: Sequence[Any],
+        values: Sequence[Any],
+        costs: Mapping[str, Sequence[float | None]] | None = None,
+    ) -> None:
+        """Record results: one value per architecture (its label, in the label's scale), and
+        optionally its costs measured on the device (``costs={"latency_ms": [...]}``: one list
+        per quantity the hardware model reports, one entry per architecture, None where not
+        measured; see :meth:`measure`).
 
         ``None`` or NaN records a failure (the architecture is not proposed again); a value
         outside the label's range, or an architecture outside the space, raises
-        :class:`LabelError` before anything is recorded; a second result for one architecture
-        replaces the first with a warning that names both.
+        :class:`LabelError` (a bad cost :class:`~flash_nas.errors.CostError`) before anything
+        is recorded; a second result for one architecture replaces the first with a warning
+        that names both.
         """
         if isinstance(archs, (str, bytes)) or len(archs) != len(values):
             raise LabelError(
@@ -262,6 +269,7 @@ class SearchEngine:
             )
         found = [self._arch(a) for a in archs]
         checked = [(a, self.check_value(v, self.adapter.format(a))) for a, v in zip(found, values)]
+        measured = self._checked_costs(found, costs)
         for arch, (value, reason) in checked:
             trial = self.trials.get(arch)
             if trial is None:
@@ -276,6 +284,7 @@ class SearchEngine:
             trial.value, trial.reason = value, reason
             trial.status = FAILED if value is None else SUCCEEDED
             self.candidates.add([arch])
+        self._record_costs(found, measured)
 
     def fail(self, archs: Sequence[Any], reason: str) -> None:
         """Record that these architectures produced no usable result, and why; they are not
@@ -286,24 +295,8 @@ class SearchEngine:
             self.trials[self._arch(item)].reason = reason
 
     def check_value(self, value: Any, arch: Any) -> tuple[float | None, str]:
-        if value is None:
-            return None, "no result (None)"
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise LabelError(
-                f"The result for {str(arch)[:200]!r} must be a number (or None for a failure); "
-                f"got {value!r}."
-            )
-        number = float(value)
-        if math.isnan(number):
-            return None, "the result is NaN"
-        scale = self.label_scale
-        if not scale.contains(number):
-            raise LabelError(
-                f"The result {number!r} for {str(arch)[:200]!r} is outside the label's range "
-                f"[{scale.low:g}, {scale.high:g}] ({scale.unit}); give accuracies in percent, "
-                f"or declare the label's scale (label_scale=...)."
-            )
-        return number, ""
+        """A label as a number (None and the reason for a failure), or LabelError."""
+        return check_value(value, arch, self.label_scale)
 
     # ------------------------------------------------------------------ ask
     def ask(self, n: int = 1) -> list[Proposal]:
@@ -316,18 +309,11 @@ class SearchEngine:
         n = check_int(n, "n", owner="SearchEngine.ask", low=1, high=10_000)
         chosen = propose(self, n)
         if not chosen:
-            raise SearchExhaustedError(self._exhausted_message())
+            raise SearchExhaustedError(messages.exhausted(self))
         proposals = []
         for choice in chosen:
-            arch = self.candidates.archs[choice.row]
-            proposal = Proposal(
-                arch,
-                self.adapter.format(arch),
-                choice.source,
-                None if choice.mean is None else float(self.label(choice.mean)),
-                None if choice.std is None else float(self.label_std(choice.std)),
-                self.candidates.values(choice.row),
-            )
+            proposal = self._proposal(choice)
+            arch = proposal.arch
             # The trial keeps what the model expected of it then (the search's history).
             self.trials[arch] = Trial(
                 arch,
@@ -340,6 +326,18 @@ class SearchEngine:
             proposals.append(proposal)
         return proposals
 
+    def _proposal(self, choice: Any) -> Proposal:
+        arch = self.candidates.archs[choice.row]
+        return Proposal(
+            arch,
+            self.adapter.format(arch),
+            choice.source,
+            None if choice.mean is None else float(self.label(choice.mean)),
+            None if choice.std is None else float(self.label_std(choice.std)),
+            self.candidates.values(choice.row),
+            float(self.candidates.column("p_feasible")[choice.row]),
+        )
+
     @property
     def label_width(self) -> float:
         """One utility point in the label's own units."""
@@ -349,22 +347,30 @@ class SearchEngine:
         """A standard deviation of the utility -> in the label's own units."""
         return std * self.label_width
 
-    def _exhausted_message(self) -> str:
-        tried = sum(t.status != PENDING for t in self.trials.values())
-        pending = sum(t.status == PENDING for t in self.trials.values())
-        where = "of the space" if self.listable else f"of a pool of {len(self.pool_rows):,}"
-        return (
-            f"No architecture {where} is left to propose: {tried} tried, {pending} pending, the "
-            f"rest break a limit or are cut off. Recommend from what was tried, relax a limit, "
-            f"or widen the space."
-        )
-
     def eligible(self, rows: np.ndarray) -> np.ndarray:
-        """Which rows may be proposed: feasible, not cut off, not tried or pending."""
+        """Which rows may be proposed: likely enough to meet the limits
+        (:meth:`propose_floor`), not cut off, not tried or pending."""
         c = self.candidates
-        ok = c.column("feasible")[rows] & ~c.column("cut_off")[rows]
+        ok = (c.column("p_feasible")[rows] >= self.propose_floor()) & ~c.column("cut_off")[rows]
         taken = np.array([c.archs[r] in self.trials for r in rows], dtype=bool)
         return ok & ~taken
+
+    def propose_floor(self) -> float:
+        """The least probability of meeting the limits a proposal needs:
+        :data:`PROPOSE_FLOOR`, or less when no untried architecture of the pool reaches it
+        (after a few measurements the model may doubt every one; training the likeliest, and
+        so measuring it, is how it learns), but never below :data:`HOPELESS`."""
+        c = self.candidates
+        key = (c.beliefs.version, len(self.trials), len(c))
+        if self._floor[0] != key:
+            rows = self.pool_rows
+            untried = ~c.column("cut_off")[rows] & np.array(
+                [c.archs[r] not in self.trials for r in rows], dtype=bool
+            )
+            probability = c.column("p_feasible")[rows][untried]
+            best = float(probability.max()) if probability.size else 0.0
+            self._floor = (key, min(PROPOSE_FLOOR, max(best, HOPELESS)))
+        return self._floor[1]
 
     def candidate_rows(self) -> np.ndarray:
         """Every row a method may propose: the pool (plus, when the space cannot be listed,

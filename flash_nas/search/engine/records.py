@@ -54,8 +54,11 @@ class Proposal:
     #: Predicted label and its standard deviation (None before any model is fitted).
     predicted: float | None
     std: float | None
-    #: Training-free metrics and hardware quantities of the architecture.
+    #: Training-free metrics and hardware quantities of the architecture (measured costs
+    #: where measured, else the model's refitted predictions).
     values: Mapping[str, float] = field(default_factory=dict)
+    #: The probability that it meets every limit (1 without limits; 1 or 0 once measured).
+    p_feasible: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,11 @@ class Recommendation:
     objective: float
     values: Mapping[str, float] = field(default_factory=dict)
     note: str = ""
+    #: Whether every hardware quantity the search uses (its limits and objective) was measured
+    #: for this architecture (``values`` then holds the measurements).
+    costs_measured: bool = False
+    #: The probability that it meets every limit (1 or 0 when its costs were measured).
+    p_feasible: float = 1.0
 
 
 @dataclass(frozen=True)

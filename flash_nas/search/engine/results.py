@@ -34,20 +34,62 @@ class Results:
         self._known: tuple[int | None, Known] = (None, {})
 
     def best_measured(self) -> Pick:
-        """The told architecture with the best objective among those that meet the limits."""
+        """The told architecture with the best objective among those that meet the limits:
+        by their *measured* costs whenever one whose costs were measured does; else by
+        predicted costs with the engine's confidence (the note says so, with the probability)."""
         engine = self.engine
         rows, utility = engine.labelled()
         c = engine.candidates
         exponent = engine.objective.exponents["acc"]
         measured = log_value(utility, exponent, c.column("log_cost")[rows])
-        feasible = c.column("feasible")[rows]
+        probability = c.column("p_feasible")[rows]
+        on_device = self.costs_measured(rows) & (probability >= 1.0)
+        feasible = on_device if on_device.any() else c.column("feasible")[rows]
         if not feasible.any():
-            raise NoFeasibleArchitectureError(
-                "No measured architecture meets the limits; ask() for more (it proposes only "
-                "feasible ones) or relax a limit."
-            )
+            raise NoFeasibleArchitectureError(self._none_meets(rows, probability))
         k = int(np.flatnonzero(feasible)[np.argmax(measured[feasible])])
-        return Pick(int(rows[k]), float(utility[k]))
+        note = ""
+        if not on_device.any() and c.beliefs.uncertain:
+            note = (
+                f"Its costs are predicted, not measured: it meets the limits with probability "
+                f"{probability[k]:.2f}. Measure it on the device (tell() its costs) to be sure."
+            )
+        return Pick(int(rows[k]), float(utility[k]), note=note)
+
+    def costs_measured(self, rows: np.ndarray) -> np.ndarray:
+        """Per row: whether every hardware quantity the search uses was measured."""
+        engine = self.engine
+        beliefs = engine.candidates.beliefs
+        used = [q for q in engine.objective.columns if q in beliefs.quantities]
+        archs = [engine.candidates.archs[r] for r in rows]
+        if not used:
+            return np.zeros(len(rows), dtype=bool)
+        return np.logical_and.reduce([beliefs.measured_mask(archs, q) for q in used])
+
+    def _none_meets(self, rows: np.ndarray, probability: np.ndarray) -> str:
+        engine = self.engine
+        closest = np.argsort(-probability, kind="stable")[:3]
+        limits = engine.objective.limits
+        described = "; ".join(
+            engine.adapter.format(engine.candidates.archs[rows[k]])
+            + " ("
+            + ", ".join(
+                f"{name} {engine.candidates.column('value:' + name)[rows[k]]:.4g}"
+                for name in limits
+            )
+            + f", P {probability[k]:.2f})"
+            for k in closest
+        )
+        sure = (
+            f" (measured, or predicted with probability {engine.confidence:g})"
+            if engine.candidates.beliefs.uncertain
+            else ""
+        )
+        return (
+            f"No measured architecture meets the limits{sure}; closest: {described}. ask() "
+            f"for more (it proposes architectures likely to meet them), measure costs on the "
+            f"device, or relax a limit."
+        )
 
     def recommendation(self, pick: Pick) -> Recommendation:
         """A method's pick as the user sees it, in the label's scale."""
@@ -55,6 +97,7 @@ class Results:
         c = engine.candidates
         exponent = engine.objective.exponents["acc"]
         value = float(log_value(pick.utility, exponent, float(c.column("log_cost")[pick.row])))
+        row = np.array([pick.row])
         return Recommendation(
             c.archs[pick.row],
             engine.adapter.format(c.archs[pick.row]),
@@ -64,12 +107,14 @@ class Results:
             math.exp(value),
             c.values(pick.row),
             pick.note,
+            bool(self.costs_measured(row)[0]),
+            float(c.column("p_feasible")[pick.row]),
         )
 
     def known(self) -> Known:
         """Row -> (utility, its std or None, measured?) for every feasible, computing row the
         engine knows: told labels (measured) over the method's predictions for the pool."""
-        key = self.engine.labels_key
+        key = hash((self.engine.labels_key, self.engine.candidates.beliefs.version))
         if self._known[0] != key:
             self._known = (key, self._compute_known())
         return dict(self._known[1])

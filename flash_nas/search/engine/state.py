@@ -48,8 +48,16 @@ def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
             "label_scale": [scale.low, scale.high, scale.higher_is_better, scale.unit],
             "seed": engine.seed,
             "pool_size": engine.pool_size,
+            "confidence": engine.confidence,
         },
         "trials": [trial.to_dict() for trial in engine.trials.values()],
+        # Costs measured on the device, by architecture, in the order told; the refitted
+        # model follows from them (and is written beside them, for the reader).
+        "measurements": [
+            {"arch": engine.adapter.format(arch), "costs": dict(costs)}
+            for arch, costs in engine.measured.items()
+        ],
+        "cost_model": _cost_model(engine),
         # Only a method that keeps state beyond the trials adds this (the built-in ones do not).
         **({"method_state": dict(method_state)} if method_state else {}),
     }
@@ -113,6 +121,10 @@ def engine_from_dict(
         raise
     except FlashNasError as exc:  # a saved setting or trial the engine or a plugin refuses
         raise StateError(f"{path}: {exc}") from exc
+    try:
+        _replay_measurements(engine, data.get("measurements") or [], path)
+    except FlashNasError as exc:
+        raise StateError(f"{path}: {exc}") from exc
     method_state = data.get("method_state") or {}
     if not isinstance(method_state, dict):
         raise StateError(f"{path}: 'method_state' must be an object.")
@@ -150,3 +162,23 @@ def _optional_number(value: Any, name: str, position: int, path: str | Path) -> 
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise StateError(f"{path}: trial {position}: {name!r} is {value!r}; expected a number.")
     return float(value)
+
+
+def _replay_measurements(engine: SearchEngine, items: list[Any], path: str | Path) -> None:
+    """Tell the saved measurements again, in one go (one refit)."""
+    if not items:
+        return
+    texts = [str(item["arch"]) for item in items]
+    quantities = list(dict.fromkeys(q for item in items for q in item["costs"]))
+    engine.measure(
+        texts, {q: [item["costs"].get(q) for item in items] for q in quantities}
+    )
+
+
+def _cost_model(engine: SearchEngine) -> dict[str, Any]:
+    beliefs = engine.candidates.beliefs
+    profile = beliefs.profile()
+    return {
+        "log_spread": dict(beliefs.spread),
+        "profile": None if profile is None else json.loads(profile.to_json()),
+    }

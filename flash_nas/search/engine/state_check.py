@@ -94,6 +94,7 @@ _SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "label_scale": (_label_scale, "[low, high, higher_is_better, unit] (numbers, bool, string)"),
     "seed": (_int, "an integer"),
     "pool_size": (_int, "an integer"),
+    "confidence": (_number, "a probability (a number in [0.5, 1))"),
 }
 #: Engine arguments that are objects, never data: a state cannot hold them.
 _NOT_DATA = ("domain",)
@@ -123,6 +124,24 @@ def check_state(data: Any, where: str | Path, error: type[FlashNasError] = State
         raise error(f"{where}: 'trials' must be a JSON array of trials.")
     for position, trial in enumerate(trials, start=1):
         _check_trial(trial, f"{where}: trial {position}", error)
+    measurements = data.get("measurements", [])
+    if not isinstance(measurements, list):
+        raise error(f"{where}: 'measurements' must be a JSON array of measured costs.")
+    for position, item in enumerate(measurements, start=1):
+        _check_measurement(item, f"{where}: measurement {position}", error)
+
+
+def _check_measurement(item: Any, where: str, error: type[FlashNasError]) -> None:
+    if not isinstance(item, dict) or not _text(item.get("arch")):
+        raise error(f"{where} must be an object with the architecture's text ('arch').")
+    costs = item.get("costs")
+    if not isinstance(costs, dict) or not all(
+        isinstance(name, str) and _number(value) for name, value in costs.items()
+    ):
+        raise error(
+            f"{where}: 'costs' must be an object of quantity names and finite numbers; got "
+            f"{_kind(costs)}."
+        )
 
 
 def _check_trial(trial: Any, where: str, error: type[FlashNasError]) -> None:

@@ -1,0 +1,342 @@
+"""What the engine believes about hardware costs: predictions that learn from measurements,
+with a spread, and limits judged with a confidence.
+
+A hardware model predicts each architecture's costs; a device measures them. Once told a
+measurement (:meth:`SearchEngine.tell <flash_nas.search.engine.SearchEngine.tell>` with
+``costs=``, or :meth:`~flash_nas.search.engine.SearchEngine.measure`), the engine:
+
+* **uses the measurement** for that architecture everywhere, as exact;
+* **refits the model** on every measured row. An analytical model
+  (:class:`~flash_nas.cost.linear.LinearCostModel`) gets its costs per event refitted by the
+  non-negative fit calibration uses, pulled towards the model's own costs (its defaults or
+  profile) rescaled to the measurements (:func:`~flash_nas.cost.robust_fit.robust_fit_toward`):
+  one row sets the scale, further rows the shape; rows the outlier rule sets aside are named.
+  Any other model (a table, a simulator) gets one log-space correction per quantity, the median
+  log ratio of measured to predicted;
+* **learns a spread**: the standard deviation of ``log(measured / predicted)`` over the measured
+  rows, each predicted by the fit on the *other* rows (leave-one-out: what an unmeasured
+  architecture's error will be), pooled with the model's own prior spread
+  (:meth:`~flash_nas.plugins.hardware.HardwareModel.prior_log_spread`) counted as
+  :data:`PRIOR_ROWS` rows. Leave-one-out residuals rather than in-sample ones because a fit with
+  as many costs as rows has in-sample residuals near zero and would call itself exact;
+* **learns what the model's form misses**, from :data:`GP_ROWS` measured rows on: a Gaussian
+  process over the architecture's metrics and encoding (the accuracy model's inputs and
+  kernel, :class:`~flash_nas.search.engine.acquisition.ArchitectureModel`) fitted to those
+  leave-one-out log residuals, kept when it predicts held-out rows better than no correction.
+  Its mean corrects each prediction (a device that runs one operation slower than the form
+  says); its predictive standard deviation, plus its own leave-one-out error, is that
+  architecture's own spread: smaller near measured architectures, larger far from them.
+
+An unmeasured architecture meets a limit ``L`` on a quantity with probability
+``Phi((log L - log predicted) / spread)`` (log-normal errors; a quantity with no spread is exact),
+and the limits together with the product of those (errors taken as independent across
+quantities). It is **feasible** when that probability is at least the engine's ``confidence``;
+proposals weigh expected improvement by it instead, so a network that may fit is still trained
+(and so measured) when it is promising enough.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import stats
+
+from flash_nas.cost.linear import LinearCostModel
+from flash_nas.cost.robust_fit import fit_toward, robust_fit_toward
+from flash_nas.plugins.hardware import HardwareModel
+from flash_nas.search.engine.acquisition import ArchitectureModel
+from flash_nas.search.objective import Objective
+
+if TYPE_CHECKING:
+    from flash_nas.cost.profile import Profile
+
+__all__ = ["GP_ROWS", "PRIOR_ROWS", "PRIOR_STRENGTH", "CostBeliefs"]
+
+#: How many measured rows the model's own spread counts as when pooled with measured residuals.
+PRIOR_ROWS = 2.0
+#: How strongly a refit is pulled towards the model's own costs (rescaled), in units of one
+#: measured row's squared relative error per cost: enough to keep the shape the rows cannot
+#: tell apart (one row, or costs whose events always come together), weak enough that rows
+#: that do tell them apart win (with 1.0, forty exact rows of three correlated events still
+#: left the costs 30 % towards the prior).
+PRIOR_STRENGTH = 0.1
+#: Measured rows from which a Gaussian process learns the residuals (fewer cannot fit one).
+GP_ROWS = 5
+
+
+class CostBeliefs:
+    """Measured costs, the refitted model and its spread, for one engine."""
+
+    def __init__(
+        self,
+        hardware: HardwareModel | None,
+        objective: Objective,
+        confidence: float,
+        describe: Callable[[Hashable], str] = str,
+    ) -> None:
+        self.hardware = hardware
+        self.describe = describe
+        self.objective = objective
+        self.confidence = confidence
+        self.quantities: tuple[str, ...] = tuple(hardware.quantities) if hardware else ()
+        self.linear = isinstance(hardware, LinearCostModel)
+        self.costs = (
+            np.asarray(hardware.costs, dtype=float).copy()
+            if isinstance(hardware, LinearCostModel)
+            else np.zeros(0)
+        )
+        self.bias = {q: 0.0 for q in self.quantities}
+        self.prior_spread = {
+            q: float(hardware.prior_log_spread(q)) for q in self.quantities
+        } if hardware else {}
+        self.spread = dict(self.prior_spread)
+        #: quantity -> the Gaussian process of its log residuals (from GP_ROWS rows on).
+        self.residuals: dict[str, ArchitectureModel] = {}
+        self.residual_noise: dict[str, float] = {}
+        self.encoding_groups: list[int] | None = None
+        self.n_metrics = 0
+        self.seed = 0
+        #: arch -> quantity -> measured value, in the order measurements were told.
+        self.measured: dict[Hashable, dict[str, float]] = {}
+        #: quantity -> (archs, leave-one-out predictions, measured) of the rows the fit kept.
+        self.judged: dict[str, tuple[list[Hashable], np.ndarray, np.ndarray]] = {}
+        #: quantity -> (arch, measured, predicted) of rows the outlier rule set aside.
+        self.set_aside: dict[str, list[tuple[Hashable, float, float]]] = {}
+        #: Changes whenever a measurement changes what the engine believes.
+        self.version = 0
+
+    # ------------------------------------------------------------------ measurements
+    def record(self, arch: Hashable, costs: Mapping[str, float]) -> None:
+        """Keep ``arch``'s measured costs (a later measurement of a quantity replaces it)."""
+        if costs:
+            self.measured.setdefault(arch, {}).update(costs)
+            self.version += 1
+
+    def measured_mask(self, archs: list[Hashable], quantity: str) -> np.ndarray:
+        return np.array([quantity in self.measured.get(a, {}) for a in archs], dtype=bool)
+
+    # ------------------------------------------------------------------ the fit
+    def refit(
+        self,
+        prior_of: Mapping[str, np.ndarray],
+        events_of: np.ndarray | None,
+        row_of: Mapping[Hashable, int],
+        inputs_of: np.ndarray,
+    ) -> None:
+        """Refit on every measured row: ``prior_of[q]``, ``events_of`` and ``inputs_of`` are
+        the candidate table's columns (the model's own predictions, its events, the accuracy
+        model's inputs), ``row_of`` its rows."""
+        assert self.hardware is not None
+        self.set_aside, self.judged, self.residuals, self.residual_noise = {}, {}, {}, {}
+        for quantity in self.quantities:
+            archs = [a for a, costs in self.measured.items() if quantity in costs]
+            if not archs:
+                continue
+            rows = np.array([row_of[a] for a in archs], dtype=np.int64)
+            y = np.array([self.measured[a][quantity] for a in archs])
+            mask = self._mask(quantity)
+            if self.linear and mask.any() and events_of is not None:
+                residuals, kept, fitted = self._refit_linear(events_of[rows][:, mask], y, mask)
+            else:
+                residuals, kept, fitted = self._refit_bias(prior_of[quantity][rows], y, quantity)
+            self.set_aside[quantity] = [
+                (archs[k], float(y[k]), float(fitted[k])) for k in np.flatnonzero(~kept)
+            ]
+            loo = y[kept] * np.exp(residuals)
+            self.judged[quantity] = ([a for a, k in zip(archs, kept) if k], loo, y[kept])
+            prior = self.prior_spread[quantity]
+            pooled = (PRIOR_ROWS * prior**2 + float(np.sum(residuals**2))) / (
+                PRIOR_ROWS + len(residuals)
+            )
+            self.spread[quantity] = math.sqrt(pooled)
+            if len(residuals) >= GP_ROWS:
+                self._learn_residuals(quantity, inputs_of[rows[kept]], -residuals)
+        self._carry_derived()
+
+    def _learn_residuals(self, quantity: str, X: np.ndarray, target: np.ndarray) -> None:
+        """A Gaussian process of the log residuals, kept only if it predicts held-out rows
+        better than no correction; its own leave-one-out error (pooled with the prior spread)
+        is the noise every prediction keeps, so that a process that explains its few rows
+        too well does not make the search overconfident."""
+        model = ArchitectureModel(
+            self.n_metrics,
+            X.shape[1] - self.n_metrics,
+            encoding_groups=self.encoding_groups,
+            seed=self.seed,
+        ).fit(X, target)
+        held_out = target - model.gp.loo_predictions()
+        if float(np.mean(held_out**2)) >= float(np.mean(target**2)):
+            return
+        prior = self.prior_spread[quantity]
+        self.residual_noise[quantity] = math.sqrt(
+            (PRIOR_ROWS * prior**2 + float(np.sum(held_out**2))) / (PRIOR_ROWS + len(target))
+        )
+        self.residuals[quantity] = model
+
+    def _mask(self, quantity: str) -> np.ndarray:
+        if not self.linear:
+            return np.zeros(0, dtype=bool)
+        model = self.hardware
+        assert isinstance(model, LinearCostModel)
+        return np.array([c.quantity == quantity for c in model.coefficients], dtype=bool)
+
+    def _refit_linear(
+        self, events: np.ndarray, y: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        assert isinstance(self.hardware, LinearCostModel)
+        prior = np.asarray(self.hardware.costs, dtype=float)[mask]
+        fit = robust_fit_toward(events, y, prior, PRIOR_STRENGTH)
+        self.costs[mask] = fit.costs
+        kept_rows = np.flatnonzero(fit.kept)
+        residuals = np.empty(len(kept_rows))
+        for position, row in enumerate(kept_rows):
+            others = kept_rows[kept_rows != row]
+            costs = fit_toward(events[others], y[others], prior, PRIOR_STRENGTH)
+            residuals[position] = _log_ratio(events[row] @ costs, y[row])
+        return residuals, fit.kept, events @ fit.costs
+
+    def _refit_bias(
+        self, prior: np.ndarray, y: np.ndarray, quantity: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ratios = np.log(y) - np.log(np.maximum(prior, 1e-300))
+        kept = np.ones(len(y), dtype=bool)
+        if len(y) >= 3:  # the outlier rule of calibration: far off the median, and 2x off
+            center = float(np.median(ratios))
+            spread = float(np.median(np.abs(ratios - center)))
+            z = 0.6745 * np.abs(ratios - center) / max(spread, 1e-300)
+            kept = ~((z > 3.5) & (np.abs(ratios - center) > math.log(2.0)))
+        self.bias[quantity] = float(np.median(ratios[kept]))
+        kept_rows = np.flatnonzero(kept)
+        residuals = np.array(
+            [
+                -(ratios[row] - (float(np.median(ratios[kept_rows[kept_rows != row]]))
+                                 if len(kept_rows) > 1 else 0.0))
+                for row in kept_rows
+            ]
+        )
+        return residuals, kept, prior * math.exp(self.bias[quantity])
+
+    def _carry_derived(self) -> None:
+        """A quantity the model derives from a refitted one (energy = power x latency) follows
+        it, as calibration carries it, unless it was measured itself."""
+        model = self.hardware
+        if not isinstance(model, LinearCostModel):
+            return
+        names = model.coefficient_names()
+        for quantity, (source, _) in model.derived_quantities.items():
+            if source in self.judged and quantity not in self.judged:
+                derived = model.derive_costs(quantity, dict(zip(names, map(float, self.costs))))
+                for name, value in derived.items():
+                    self.costs[names.index(name)] = value
+                self.spread[quantity] = self.spread[source]
+                if source in self.residuals:
+                    self.residuals[quantity] = self.residuals[source]
+                    self.residual_noise[quantity] = self.residual_noise[source]
+
+    # ------------------------------------------------------------------ predictions
+    def predict(
+        self, prior: Mapping[str, np.ndarray], events: np.ndarray | None, inputs: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The refitted predictions of each quantity and their log-space spreads, from the
+        model's own (``prior``), its events and the accuracy model's inputs."""
+        values, spreads = {}, {}
+        for quantity in self.quantities:
+            mask = self._mask(quantity)
+            if self.linear and mask.any() and events is not None:
+                value = events[:, mask] @ self.costs[mask]
+            else:
+                value = np.asarray(prior[quantity], dtype=float) * math.exp(self.bias[quantity])
+            spread = np.full(len(value), self.spread[quantity])
+            model = self.residuals.get(quantity)
+            if model is not None:
+                correction, latent = model.predict(inputs)
+                value = value * np.exp(correction)
+                spread = np.sqrt(latent**2 + self.residual_noise[quantity] ** 2)
+            values[quantity], spreads[quantity] = value, spread
+        return values, spreads
+
+    def judge(
+        self,
+        columns: Mapping[str, np.ndarray],
+        log_cost: np.ndarray,
+        measured: Mapping[str, np.ndarray],
+        spreads: Mapping[str, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feasibility (probability >= confidence), relative limit violation (of the point
+        values) and the probability of meeting every limit, per row; a missing value or cost
+        term makes a row infeasible (:mod:`flash_nas.search.scoring`'s rule)."""
+        ok = np.isfinite(log_cost)
+        probability = np.ones(len(log_cost))
+        violation = np.zeros(len(log_cost))
+        for column, bound in self.objective.limits.items():
+            values = np.asarray(columns[column], dtype=float)
+            with np.errstate(invalid="ignore"):
+                violation = violation + np.nan_to_num(
+                    np.maximum(values / bound - 1.0, 0.0), nan=math.inf
+                )
+                meets = values <= bound
+            if self.spread.get(column, 0.0) > 0:
+                spread = np.maximum(spreads[column], 1e-9)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    z = (math.log(bound) - np.log(np.maximum(values, 1e-300))) / spread
+                chance = np.where(np.isnan(values), 0.0, stats.norm.cdf(z))
+                probability *= np.where(measured[column], meets, chance)
+            else:
+                ok &= meets
+        probability = np.where(ok, probability, 0.0)
+        return probability >= self.confidence, violation, probability
+
+    @property
+    def uncertain(self) -> list[str]:
+        """Limited quantities whose unmeasured values are uncertain."""
+        return [q for q in self.objective.limits if self.spread.get(q, 0.0) > 0]
+
+    # ------------------------------------------------------------------ reporting
+    def profile(self) -> Profile | None:
+        """The refitted costs as a profile (:mod:`flash_nas.cost.profile`), with each fitted
+        quantity's leave-one-out quality; None for a model that is not refittable or before
+        any measurement."""
+        from flash_nas.cost.calibration import fit_quality
+        from flash_nas.cost.profile import Profile
+
+        model = self.hardware
+        fitted = [q for q in self.judged if self._mask(q).any()]
+        if not isinstance(model, LinearCostModel) or not fitted:
+            return None
+        calibrated = {}
+        for quantity in model.quantities:
+            source, how = model.derived_quantities.get(quantity, ("", ""))
+            if quantity in fitted:
+                rows = len(self.judged[quantity][0])
+                calibrated[quantity] = f"fitted during a search to {rows} measured rows"
+            elif source in fitted:
+                calibrated[quantity] = f"carried from the fitted {source} ({how})"
+            else:
+                calibrated[quantity] = "NOT calibrated: the model's own costs"
+        fits = {
+            q: fit_quality(self.judged[q][1], self.judged[q][2], how="leave-one-out")
+            for q in fitted
+            if len(self.judged[q][2]) >= 2
+        }
+        return Profile(
+            model=type(model).__name__,
+            costs=dict(zip(model.coefficient_names(), map(float, self.costs))),
+            fit=fits,
+            fit_rows=max(len(self.judged[q][0]) for q in fitted),
+            source="measurements told to a flash-nas search",
+            structure=model.structure_parameters(),
+            notes=[
+                f"{q}: set aside {self.describe(arch)}: measured {value:.4g}, predicted "
+                f"{predicted:.4g}"
+                for q, rows in self.set_aside.items()
+                for arch, value, predicted in rows
+            ],
+            calibrated=calibrated,
+        )
+
+
+def _log_ratio(predicted: float, measured: float) -> float:
+    return math.log(max(float(predicted), 1e-300)) - math.log(measured)
