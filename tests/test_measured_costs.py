@@ -277,3 +277,36 @@ def test_fit_toward_one_row_keeps_the_prior_shape_and_many_rows_find_the_costs()
     assert np.flatnonzero(~robust.kept).tolist() == [3]
     clean = np.arange(40) != 3
     np.testing.assert_allclose(robust.costs, fit_toward(events[clean], measured[clean], prior, 0.1))
+
+
+def test_the_docs_measure_what_you_train_example_runs_as_written() -> None:
+    """docs/engine.md's example, with the shipped NAS-Bench-201 labels and HW-NAS-Bench's
+    Raspberry Pi 4 latencies standing in for training and for the device."""
+    import re
+    from pathlib import Path
+
+    import flash_nas
+    from flash_nas_adapters.nasbench201.space import load_shipped_table
+    from flash_nas_hardware.hwnasbench import TableHardwareModel
+
+    text = (Path(__file__).parents[1] / "docs" / "engine.md").read_text(encoding="utf-8")
+    section = text.split("## Measured costs", 1)[1]
+    (code,) = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], flags=re.S)
+    adapter = flash_nas.plugins.get_adapter("nasbench201")
+    labels = load_shipped_table()["c10_valid"]
+    device = TableHardwareModel("raspi4")
+    index = {text: i for i, text in enumerate(adapter.enumerate().texts())}
+    told: list[float] = []
+
+    def train(text: str) -> float:
+        return float(labels[index[text]])
+
+    def time_on_device(text: str) -> float:
+        told.append(device.estimate(adapter.to_graph(adapter.parse(text)))[LATENCY])
+        return told[-1]
+
+    scope = {"flash_nas": flash_nas, "train": train, "time_on_device": time_on_device}
+    exec(compile(code, "docs/engine.md", "exec"), scope)
+    best = scope["best"]
+    assert len(told) == 25 and best.costs_measured
+    assert best.values[LATENCY] in told and best.values[LATENCY] <= 8.0

@@ -78,8 +78,8 @@ class Recommendation:
     objective: float
     values: Mapping[str, float] = field(default_factory=dict)
     note: str = ""
-    #: Whether every hardware quantity the search uses (its limits and objective) was measured
-    #: for this architecture (``values`` then holds the measurements).
+    #: Whether this architecture's costs were measured: every hardware quantity with a limit
+    #: (without limits, every one the objective reads); ``values`` then holds the measurements.
     costs_measured: bool = False
     #: The probability that it meets every limit (1 or 0 when its costs were measured).
     p_feasible: float = 1.0

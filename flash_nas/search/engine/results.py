@@ -43,7 +43,12 @@ class Results:
         exponent = engine.objective.exponents["acc"]
         measured = log_value(utility, exponent, c.column("log_cost")[rows])
         probability = c.column("p_feasible")[rows]
-        on_device = self.costs_measured(rows) & (probability >= 1.0)
+        limited = [q for q in engine.objective.limits if q in c.beliefs.quantities]
+        on_device = (
+            self.costs_measured(rows, limited) & (probability >= 1.0)
+            if limited
+            else np.zeros(len(rows), dtype=bool)
+        )
         feasible = on_device if on_device.any() else c.column("feasible")[rows]
         if not feasible.any():
             raise NoFeasibleArchitectureError(self._none_meets(rows, probability))
@@ -56,15 +61,20 @@ class Results:
             )
         return Pick(int(rows[k]), float(utility[k]), note=note)
 
-    def costs_measured(self, rows: np.ndarray) -> np.ndarray:
-        """Per row: whether every hardware quantity the search uses was measured."""
+    def costs_measured(self, rows: np.ndarray, quantities: list[str] | None = None) -> np.ndarray:
+        """Per row: whether every one of ``quantities`` was measured; by default the hardware
+        quantities that have limits, or without any, those the objective reads."""
         engine = self.engine
         beliefs = engine.candidates.beliefs
-        used = [q for q in engine.objective.columns if q in beliefs.quantities]
+        if quantities is None:
+            limited = [q for q in engine.objective.limits if q in beliefs.quantities]
+            quantities = limited or [
+                q for q in engine.objective.columns if q in beliefs.quantities
+            ]
         archs = [engine.candidates.archs[r] for r in rows]
-        if not used:
+        if not quantities:
             return np.zeros(len(rows), dtype=bool)
-        return np.logical_and.reduce([beliefs.measured_mask(archs, q) for q in used])
+        return np.logical_and.reduce([beliefs.measured_mask(archs, q) for q in quantities])
 
     def _none_meets(self, rows: np.ndarray, probability: np.ndarray) -> str:
         engine = self.engine
