@@ -51,6 +51,14 @@ def test_told_costs_are_recorded_and_replace_the_prediction() -> None:
     assert engine.feasibility([proposal.arch])[0] == 0.0
 
 
+@pytest.fixture(scope="module")
+def pending() -> tuple[SearchEngine, object]:
+    """One engine with one pending proposal, shared by tests that record nothing."""
+    engine = _engine()
+    (proposal,) = engine.ask()
+    return engine, proposal
+
+
 @pytest.mark.parametrize(
     ("costs", "message"),
     [
@@ -65,9 +73,10 @@ def test_told_costs_are_recorded_and_replace_the_prediction() -> None:
         ([3.0], "must map each measured quantity"),
     ],
 )
-def test_bad_costs_are_refused_before_anything_is_recorded(costs: object, message: str) -> None:
-    engine = _engine()
-    (proposal,) = engine.ask()
+def test_bad_costs_are_refused_before_anything_is_recorded(
+    costs: object, message: str, pending: tuple[SearchEngine, object]
+) -> None:
+    engine, proposal = pending
     with pytest.raises(CostError, match=message):
         engine.tell([proposal.arch], [88.0], costs=costs)  # type: ignore[arg-type]
     assert engine.trials[proposal.arch].status == "pending"  # the label was not recorded
@@ -77,8 +86,10 @@ def test_bad_costs_are_refused_before_anything_is_recorded(costs: object, messag
     assert engine.measured == {}
 
 
-def test_a_cost_for_an_architecture_outside_the_space_is_refused() -> None:
-    engine = _engine()
+def test_a_cost_for_an_architecture_outside_the_space_is_refused(
+    pending: tuple[SearchEngine, object],
+) -> None:
+    engine, _ = pending
     with pytest.raises(CostError, match="Cannot record costs for .*unknown op 'conv_7x7'"):
         engine.measure(["|conv_7x7~0|+|none~0|none~1|+|none~0|none~1|none~2|"], {LATENCY: [1.0]})
     with pytest.raises(CostError, match="not an architecture of the nasbench201"):
