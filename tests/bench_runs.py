@@ -7,6 +7,9 @@ the parts that take ``--first-seed`` run with ``--first-seed 3`` (so each is see
 the others with a user accuracy table (``--table``, for the ranking part). Each run is computed
 by the first pytest-xdist worker that needs it (:func:`conftest.run_once`); a second worker that
 needs it meanwhile computes the other run instead of waiting, so the two run side by side.
+
+A run also keeps what some parts measured before they wrote it up (:data:`MEASURED`), so that a
+test of a part's measurements reads this run's instead of measuring the part a second time.
 """
 
 from __future__ import annotations
@@ -24,25 +27,37 @@ from unittest import mock
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks.suite import PARTS, SuiteResult, run_suite
+from benchmarks.suite import PARTS, SuiteResult, nni_tuners, run_suite, search_flash
 from benchmarks.suite.report import Section
 from flash_nas_adapters.nasbench201.space import load_shipped_table
 
 FIRST_SEED = 3
+#: ``--seeds`` of both runs.
+SEEDS = 2
 SEEDED = [name for name, part in PARTS.items() if part.in_all and part.first_seed]
 REST = [name for name, part in PARTS.items() if part.in_all and not part.first_seed]
 USER_HEADER = ["arch", "index", "mydata_acc", "mydata_latency_ms"]
 
 
+#: Parts whose measurements (the object their ``run`` writes up) a run keeps: part, module and
+#: the module's function that measures.
+MEASURED = {"search_flash": (search_flash, "measure"), "nni_tuners": (nni_tuners, "compare")}
+#: The nni_tuners part's trials (``--nni-trials``; 12 by default with ``--quick``): its test
+#: reads the FLASH tuner's lead at every budget from 20 trials on.
+NNI_TRIALS = 22
+
+
 @dataclass
 class QuickRun:
-    """One quick run: its output folder, what it printed, and its sections by part."""
+    """One quick run: its output folder, what it printed, its sections by part, and what the
+    parts of :data:`MEASURED` that it ran measured."""
 
     name: str
     parts: list[str]
     output: Path
     stdout: str
     sections: dict[str, Section]
+    measured: dict[str, Any]
 
 
 def write_rows(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -64,30 +79,44 @@ def shipped_rows() -> list[list[object]]:
 
 
 def _arguments(name: str, folder: Path) -> list[str]:
-    common = ["--quick", "--seeds", "2", "--output", str(folder / "results")]
+    common = ["--quick", "--seeds", str(SEEDS), "--output", str(folder / "results")]
     if name == "seeded":
         return ["--suite", ",".join(SEEDED), "--first-seed", str(FIRST_SEED), *common]
     user = write_rows(folder / "user_table.csv", USER_HEADER, shipped_rows()[::-1])  # any order
-    return ["--suite", ",".join(REST), *common, "--table", str(user)]
+    rest = ["--suite", ",".join(REST), *common, "--nni-trials", str(NNI_TRIALS)]
+    return [*rest, "--table", str(user)]
 
 
-def _run(name: str, folder: Path) -> tuple[str, dict[str, Section]]:
-    """Run the suite as ``python -m benchmarks`` would, keeping the sections it returns."""
+def _keeping(part: str, measure: Callable[..., Any], measured: dict[str, Any]) -> Any:
+    def keep(*args: Any, **kwargs: Any) -> Any:
+        measured[part] = measure(*args, **kwargs)
+        return measured[part]
+
+    return keep
+
+
+def _run(name: str, folder: Path) -> tuple[str, dict[str, Section], dict[str, Any]]:
+    """Run the suite as ``python -m benchmarks`` would, keeping the sections it returns and what
+    the parts of :data:`MEASURED` measured."""
     results: list[SuiteResult] = []
+    measured: dict[str, Any] = {}
 
     def keep(*args: Any, **kwargs: Any) -> SuiteResult:
         results.append(run_suite(*args, **kwargs))
         return results[-1]
 
     stdout = io.StringIO()
-    with (
-        mock.patch.object(bench_main, "run_suite", keep),
-        contextlib.redirect_stdout(stdout),
-        contextlib.redirect_stderr(io.StringIO()),
-    ):
+    with contextlib.ExitStack() as patches:
+        patches.enter_context(mock.patch.object(bench_main, "run_suite", keep))
+        for part, (module, function) in MEASURED.items():
+            keeping = _keeping(part, getattr(module, function), measured)
+            patches.enter_context(mock.patch.object(module, function, keeping))
+        patches.enter_context(contextlib.redirect_stdout(stdout))
+        patches.enter_context(contextlib.redirect_stderr(io.StringIO()))
         status = bench_main.main(_arguments(name, folder))
     assert status == 0
-    return stdout.getvalue(), {section.part: section for section in results[0].sections}
+    sections = {section.part: section for section in results[0].sections}
+    return stdout.getvalue(), sections, measured
 
 
 def with_plots() -> bool:
@@ -101,10 +130,10 @@ def quick_run(once: Callable[..., Any], name: str) -> QuickRun:
     """The quick run ``seeded`` or ``rest``, computed once per test run."""
     pytest.importorskip("matplotlib", reason="the suite draws plots: the [plot] extra")
     other = "rest" if name == "seeded" else "seeded"
-    (stdout, sections), folder = once(
+    (stdout, sections, measured), folder = once(
         f"quick-{name}",
         lambda folder: _run(name, folder),
         [(f"quick-{other}", lambda folder: _run(other, folder))],  # both side by side
     )
     parts = SEEDED if name == "seeded" else REST
-    return QuickRun(name, parts, folder / "results", stdout, sections)
+    return QuickRun(name, parts, folder / "results", stdout, sections, measured)

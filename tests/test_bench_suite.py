@@ -190,6 +190,8 @@ def test_seeds_start_at_0_for_the_other_parts(quick_rest):
     tables = read_csvs(quick_rest.output)
     for name in ("hardware_fidelity.csv", "nni_tuners.csv"):
         assert {row["seed"] for row in tables[name]} == {"0", "1"}, name
+    # --nni-trials reaches the part (tests/bench_runs.py: the nni_tuners test reads its lead)
+    assert {row["trial"] for row in tables["nni_tuners.csv"]} == set(map(str, range(1, 23)))
     assert "Report: " in quick_rest.stdout
 
 

@@ -709,24 +709,30 @@ def test_register_without_nni_names_the_extra(monkeypatch):
 
 
 # ------------------------------------------------------------------------------ benchmark
-def test_nni_tuners_benchmark_quick_report_is_well_formed(tmp_path):
+def test_nni_tuners_benchmark_quick_report_is_well_formed(tmp_path, request):
     from benchmarks.suite import nni_tuners
+    from tests.bench_runs import NNI_TRIALS, SEEDS, with_plots
 
-    report = nni_tuners.compare(seeds=2, trials=22)
-    assert report.seeds == 2 and set(report.runs) == set(nni_tuners.TUNERS)
+    # The shared quick run's comparison (tests/bench_runs.py) where it runs, not a second run of
+    # the same part; without the [plot] extra the part's own.
+    if with_plots():
+        report = request.getfixturevalue("quick_rest").measured["nni_tuners"]
+    else:
+        report = nni_tuners.compare(seeds=SEEDS, trials=NNI_TRIALS)
+    assert report.seeds == SEEDS and set(report.runs) == set(nni_tuners.TUNERS)
     for runs in report.runs.values():
-        assert len(runs) == 2
+        assert len(runs) == SEEDS
         for run in runs:
-            assert len(run.valid) == len(run.test) == len(run.seconds) == 22
+            assert len(run.valid) == len(run.test) == len(run.seconds) == NNI_TRIALS
             assert all(0 < acc <= 94.38 for acc in run.test)
             assert (np.diff(run.best_test()) >= 0).all()
     flash = report.runs["FLASH"][0]
     assert flash.incumbent_test()[-1] <= flash.best_test()[-1]
     text = "\n".join(nni_tuners._markdown(report))
-    assert text.count("| 22 |") == 2 and "one proposal" in text
+    assert text.count(f"| {NNI_TRIALS} |") == 2 and "one proposal" in text
     assert "at any budget from 20 trials on, in points (negative: behind): FLASH " in text
     lead, at = report.lead("incumbent_test")["FLASH"]
-    assert math.isfinite(lead) and 20 <= at <= 22
+    assert math.isfinite(lead) and 20 <= at <= NNI_TRIALS
     mean, half = report.paired("TPE")
     expected = report.curves("best_test")["FLASH"] - report.curves("best_test")["TPE"]
     assert np.allclose(mean, expected.mean(axis=0)) and (half >= 0).all()
