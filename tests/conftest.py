@@ -16,6 +16,15 @@ import pytest
 
 import flash_nas.plugins
 from flash_nas.train.torchvision_compat import import_torchvision_if_installed
+from tests.core_proven import (  # noqa: F401  (CI's two passes share the proven tests: .ci/run)
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_fixture_setup,
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+    pytest_runtest_protocol,
+)
 
 # Where torchvision is installed beside the CPU torch, importing it plainly fails, and with it
 # torchmetrics, lightning and NNI's model hub, which the NNI tests import directly.
