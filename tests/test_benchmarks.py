@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import flash_nas
@@ -76,6 +77,29 @@ def test_hw_calibration_quick_report_is_well_formed(request):
             assert math.isfinite(fit["mape"]) and fit["mape"] >= 0
             assert 0 <= fit["within_10pct"] <= 1
     assert timings.rows and all(seconds > 0 for _, seconds in timings.rows)
+    # the named figures (hardware.json, which the README's table cites) are the CSV's numbers
+    devices = section.results["devices"]
+    assert {"raspi4_all", "raspi4_9445", "edgegpu_all", "host_flash", "host_nasbench201"} <= set(
+        devices
+    )
+    assert any(key.startswith("fbnet_") for key in devices)
+
+    def mean(device: str, model: str, column: str) -> float:
+        return float(np.mean([r[column] for r in fits.records(device=device, model=model)]))
+
+    pi4 = next(t for t in targets if t.startswith("raspi4_latency (all"))
+    figures = devices["raspi4_all"]
+    assert figures["rho"][0] == pytest.approx(mean(pi4, "Pi3BModel form", "spearman"))
+    assert figures["mape"] == pytest.approx(100 * mean(pi4, "Pi3BModel form", "mape"))
+    assert figures["within"] == pytest.approx(100 * mean(pi4, "Pi3BModel form", "within_10pct"))
+    assert figures["flops_rho"] == pytest.approx(mean(pi4, "FLOPs alone", "spearman"))
+    live = "Pi3BModel form, live edges (before)"
+    assert figures["live_rho"][0] == pytest.approx(mean(pi4, live, "spearman"))
+    ceiling = "ceiling: per-edge costs fitted in-sample"
+    assert figures["ceiling"] == pytest.approx(
+        [mean(pi4, ceiling, "spearman"), 100 * mean(pi4, ceiling, "within_10pct")]
+    )
+    assert "live_rho" not in devices["raspi4_9445"] and len(section.results["none_edges"]) == 2
 
 
 def test_executing_leaves_out_only_the_networks_that_run_nothing():

@@ -385,6 +385,7 @@ def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
         ),
         table(["what", "seconds"], [[what, f"{s:.4g}"] for what, s in report.timings.items()]),
     ]
+    section.results = named_figures(report)
     by_device: dict[str, list[Row]] = {}
     for row in report.rows:
         by_device.setdefault(row.target, []).append(row)
@@ -399,3 +400,52 @@ def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
                 )
             )
     return section
+
+
+def device_key(target: str) -> str:
+    """A row's target as a results name: ``raspi4_all``, ``raspi4_9445``, ``fbnet_pixel3``,
+    ``host_flash``."""
+    if target.startswith("FBNet "):
+        return "fbnet_" + target.removeprefix("FBNet ").split("_latency")[0]
+    if target.startswith("host latency, "):
+        return "host_" + target.removeprefix("host latency, ").split(" ")[0]
+    return target.split("_latency")[0] + ("_all" if "(all" in target else "_9445")
+
+
+def _model_key(model: str) -> str:
+    if model == "FLOPs alone":
+        return "flops"
+    if "live edges" in model:
+        return "live"
+    return "ceiling" if model.startswith("ceiling") else "form"
+
+
+def named_figures(report: Fidelity) -> dict[str, object]:
+    """The part's figures by name (``hardware.json``): per device (:func:`device_key`), the
+    calibrated form's rho ``[mean, std]``, MAPE and share within +-10 % (means, in %), FLOPs
+    alone's mean rho, the live-edge form's rho ``[mean, std]`` and the ceiling's ``[rho, share
+    within +-10 % (%)]``, where measured; the timings and the none-edge ratios."""
+    devices: dict[str, dict[str, object]] = {}
+    for row in report.rows:
+        figures = devices.setdefault(device_key(row.target), {"rows": row.rows})
+        rho = list(row.mean_std("spearman"))
+        kind = _model_key(row.model)
+        if kind == "form":
+            figures["rho"] = rho
+            figures["mape"] = row.mean_std("mape")[0] * 100
+            figures["within"] = row.mean_std("within_10pct")[0] * 100
+        elif kind == "flops":
+            figures["flops_rho"] = rho[0]
+        elif kind == "live":
+            figures["live_rho"] = rho
+        else:
+            figures["ceiling"] = [rho[0], row.mean_std("within_10pct")[0] * 100]
+    return {
+        "fit_samples": report.fit_samples,
+        "devices": devices,
+        "timings_s": dict(report.timings),
+        "none_edges": [
+            {"cell": cell, "measured": measured, "predicted": predicted}
+            for cell, measured, predicted in report.none_edges
+        ],
+    }
