@@ -76,7 +76,7 @@ class Settings:
     @classmethod
     def of(cls, quick: bool) -> Settings:
         if quick:
-            return cls(("raspi4",), (0.25,), 12, 6, 12, 16)
+            return cls(("raspi4",), (0.25,), 11, 2, 11, 11)
         return cls(ALL_DEVICES, (0.10, 0.25), 25, 25, 25, 50)
 
     def methods(self) -> dict[str, str]:

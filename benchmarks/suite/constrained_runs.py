@@ -26,6 +26,7 @@ import flash_nas
 from flash_nas.cost.calibration import calibrate
 from flash_nas.errors import NoFeasibleArchitectureError
 from flash_nas.search.engine import SearchEngine
+from flash_nas.search.engine.schedule import measurements_before
 from flash_nas_adapters.nasbench201.space import load_shipped_table
 from flash_nas_hardware.hwnasbench import DEVICES, shipped_table_path
 from flash_nas_hardware.pi3b import Pi3BModel
@@ -126,8 +127,6 @@ def engine_outcome(
     API: before training number ``step``, ``measurements_before(step, ...)`` latency-only
     measurements of what ``ask_measure`` names; every trained network told with its measured
     latency. ``ceiling``: the engine given the device's true table, told labels only."""
-    from flash_nas.search.engine.schedule import measurements_before
-
     started = time.perf_counter()
     hardware = f"hwnasbench:{device.name}" if ceiling else PRIOR
     name = method or ("ceiling" if ceiling else f"bo_m{measurements}")
@@ -150,14 +149,19 @@ def engine_outcome(
         costs = None if ceiling else {LATENCY: [device.measure(proposal.text)]}
         engine.tell([proposal.arch], [space.valid[proposal.text]], costs=costs)
         trained.append(proposal.text)
-    recommendation = engine.recommend()
+    try:
+        recommendation = engine.recommend()
+    except NoFeasibleArchitectureError as error:  # nothing it believes meets the limit
+        return Outcome(
+            name, seed, None, None, False, trained, time.perf_counter() - started, str(error)
+        )
     told = recommendation.values.get(LATENCY)
     return Outcome(
         name,
         seed,
         recommendation.text,
         None if told is None else float(told),
-        ceiling or bool(getattr(recommendation, "costs_measured", False)),
+        ceiling or recommendation.costs_measured,
         trained,
         time.perf_counter() - started,
         recommendation.note,
@@ -199,8 +203,14 @@ def flash_outcome(
     except NoFeasibleArchitectureError as error:
         return Outcome("flash", seed, None, None, False, note=str(error))
     proposals = engine.ask(trainings)
-    engine.tell([p.arch for p in proposals], [space.valid[p.text] for p in proposals])
-    recommendation = engine.recommend()
+    trained = [p.text for p in proposals]
+    engine.tell([p.arch for p in proposals], [space.valid[t] for t in trained])
+    try:
+        recommendation = engine.recommend()
+    except NoFeasibleArchitectureError as error:
+        return Outcome(
+            "flash", seed, None, None, False, trained, time.perf_counter() - started, str(error)
+        )
     told = recommendation.values.get(LATENCY)
     return Outcome(
         "flash",
@@ -208,7 +218,7 @@ def flash_outcome(
         recommendation.text,
         None if told is None else float(told),
         False,
-        [p.text for p in proposals],
+        trained,
         time.perf_counter() - started,
         recommendation.note,
     )
