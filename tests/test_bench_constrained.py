@@ -32,6 +32,7 @@ from benchmarks.suite.constrained_runs import (
     normalised_hypervolume,
     optuna_outcome,
     optuna_study,
+    trained_architectures,
 )
 from benchmarks.suite.report import Csv
 
@@ -223,3 +224,21 @@ def test_the_normalised_hypervolume_divides_by_the_box_the_space_spans():
 def test_jobs_in_other_processes_come_back_in_order():
     jobs = [(math.pow, (2.0, float(k))) for k in range(5)]
     assert execute(jobs, 2, False) == execute(jobs, 1, False) == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+@pytest.mark.slow
+def test_trained_architectures_are_the_default_rows_and_it_recommends_one(quick_constrained):
+    _, output = quick_constrained
+    settings = Settings.of(True)
+    (row,) = [
+        r
+        for r in _rows(output, "constrained_runs")
+        if r["method"] == "bo_m0" and r["seed"] == str(FIRST_SEED)
+    ]
+    device = load_device(row["device"])
+    limit_ms = device.limit(settings.quantiles[0])
+    trained = trained_architectures(row["device"], limit_ms, FIRST_SEED, settings.trainings)
+    assert len(trained) == len(set(trained)) == settings.trainings
+    # the default row recommends the best label among what it trained within the limit
+    holding = [t for t in trained if device.latency[t] <= limit_ms]
+    assert row["arch"] == max(holding, key=load_space().valid.__getitem__)

@@ -200,7 +200,8 @@ def plot(found: Mapping[str, Any], settings: Settings, path: Path) -> None:
     """Per device: each row's mean ``c10_test`` (runs that hold) against the limit, and the
     best cell under it; a hollow marker where some runs broke the limit."""
     devices = found["devices"]
-    with figure(path, ncols=len(devices), width=3.4) as (_fig, axes):
+    width = 3.4 if len(devices) > 2 else 6.0  # the legend beside the last panel needs room
+    with figure(path, ncols=len(devices), width=width) as (_fig, axes):
         for axis, (device, data) in zip(axes, devices.items()):
             limits = list(data["limits"].values())
             x = [limit["limit_ms"] for limit in limits]
