@@ -171,7 +171,8 @@ def execute(jobs: Sequence[Job], processes: int, progress: bool) -> list[Any]:
 
 def judge_rows(outcomes: Iterable[Outcome], device: str, quantile: float, runs: Csv) -> None:
     """Add each outcome to ``runs``, judged by the true latency and ``c10_test`` of what it
-    recommends. A run with nothing to recommend breaks the limit ("none" in its cells)."""
+    recommends. A run with nothing to recommend breaks the limit ("none" in its cells; its
+    note says why: the engine's message where it found nothing it believes meets the limit)."""
     space, hardware = load_space(), load_device(device)
     limit_ms = hardware.limit(quantile)
     for outcome in outcomes:
@@ -192,6 +193,7 @@ def judge_rows(outcomes: Iterable[Outcome], device: str, quantile: float, runs: 
             int(hardware.holds(text, limit_ms)),
             len(outcome.trained),
             max(outcome.seconds, 1e-6),
+            " ".join(outcome.note.split()) or "-",
         )
 
 
@@ -210,6 +212,7 @@ RUN_COLUMNS = (
     "feasible",
     "labels",
     "seconds",
+    "note",
 )
 
 

@@ -258,10 +258,12 @@ def random_outcome(
 MEASURED_ATTR = "measured_latency_ms"
 
 
-def _violation(measured: float | None, limit_ms: float) -> float:
-    """The constraint Optuna sees: measured latency minus the limit (<= 0 holds); a network
-    the device could not run violates it without bound."""
-    return math.inf if measured is None else measured - limit_ms
+def _violation(measured: float | None, limit_ms: float | None) -> float:
+    """The constraint Optuna sees: measured latency minus the limit (<= 0 holds; 0 without a
+    limit); a network the device could not run violates it without bound."""
+    if measured is None:
+        return math.inf
+    return 0.0 if limit_ms is None else measured - limit_ms
 
 
 def constraint_values(trial: Any) -> list[float]:
@@ -281,9 +283,11 @@ def optuna_study(
     limit_ms: float | None = None,
 ) -> Any:
     """An Optuna study of ``trials`` over NAS-Bench-201's six edges (categorical): ``tpe`` or
-    ``nsga2``, constrained on the measured latency when ``limit_ms`` is given (single
-    objective, ``label``), else two objectives (``label`` up, measured latency down; a trial
-    the device could not run fails). Returns the study.
+    ``nsga2``. With ``limit_ms``: one objective (``label``) and a constraint on the measured
+    latency; without: two objectives (``label`` up, measured latency down). Either way a
+    network the device could not run is infeasible (a constraint without bound; its latency
+    +inf): a failed trial instead would leave the sampler proposing it again and again.
+    Returns the study.
 
     The constraint is set the way the installed Optuna documents: ``Trial.set_constraint``
     from Optuna 5 on (which deprecates the samplers' ``constraints_func``), else
@@ -295,11 +299,10 @@ def optuna_study(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     per_trial = hasattr(optuna.trial.Trial, "set_constraint")
     constraints = None
-    if limit_ms is not None and not per_trial:
-        limit = limit_ms
+    if not per_trial:
 
         def constraints(trial: Any) -> list[float]:
-            return [_violation(trial.user_attrs[MEASURED_ATTR], limit)]
+            return [_violation(trial.user_attrs[MEASURED_ATTR], limit_ms)]
 
     if sampler == "tpe":
         chosen = optuna.samplers.TPESampler(seed=seed, constraints_func=constraints)
@@ -317,11 +320,11 @@ def optuna_study(
         trial.set_user_attr("arch", text)
         measured = measure(text)
         trial.set_user_attr(MEASURED_ATTR, measured)
+        if per_trial:
+            trial.set_constraint(LATENCY, _violation(measured, limit_ms))
         if limit_ms is not None:
-            if per_trial:
-                trial.set_constraint(LATENCY, _violation(measured, limit_ms))
             return label(text)
-        return label(text), math.nan if measured is None else measured
+        return label(text), math.inf if measured is None else measured
 
     study.optimize(objective, n_trials=trials)
     return study
