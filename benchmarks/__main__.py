@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="the first seed (default 0; the engine's settings were chosen on seeds from 100); "
-        "taken by the predictor, search, search_spaces and integrations parts, refused for the "
-        "others",
+        "taken by the predictor, search, search_spaces, integrations and constrained parts, "
+        "refused for the others",
     )
     parser.add_argument(
         "--seeds",

@@ -23,7 +23,10 @@ module each:
     ``[torchvision]`` extra; without it the report says the part was not run and why);
 12. :mod:`.scale` -- ``flash-nas score`` end to end on 10^4..10^6 samples: time, peak memory;
 13. :mod:`.integrations` -- the FLASH sampler and searcher against Optuna's TPE and random
-    samplers and Ray Tune's default and Optuna-backed search.
+    samplers and Ray Tune's default and Optuna-backed search;
+14. :mod:`.constrained` -- search under a latency limit on the six HW-NAS-Bench devices, judged
+    by the true latency, against Optuna's TPE and NSGA-II with constraints (not in ``all``: the
+    full run takes hours on two cores; name it).
 
 Each part's ``run(*, output, seeds, quick, first_seed, tables, **its options)`` returns a
 :class:`~.report.Section`; :mod:`.report` writes ``report.md``, the CSV behind every table and
@@ -43,6 +46,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from benchmarks.suite import (
+    constrained,
     engine,
     hardware,
     imc_zigzag,
@@ -101,6 +105,7 @@ PARTS: dict[str, Part] = {
     "pi3": Part(pi3.run, pi3.OPTIONS),
     "scale": Part(scale.run),
     "integrations": Part(integrations.run),
+    "constrained": Part(constrained.run, constrained.OPTIONS, seeds=(2, 20), in_all=False),
 }
 
 

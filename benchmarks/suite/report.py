@@ -64,6 +64,7 @@ SUFFIX_RANGES: tuple[tuple[str, float, float, bool], ...] = (
     ("alpha", 0.0, math.inf, True),
     ("space_size", 0.0, math.inf, True),
     ("log_objective", -math.inf, math.inf, False),
+    ("hypervolume", 0.0, 1.0, False),  # normalised by the box the space spans
 )
 
 
