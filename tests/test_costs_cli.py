@@ -264,9 +264,9 @@ def test_an_output_may_not_overwrite_the_cost_table(capsys, tmp_path, measured):
     copy = tmp_path / "costs.csv"
     copy.write_text(table.read_text())
     labels = ["--labels-from", "cifar10:c10_valid", "--costs-from", f"{copy}:latency_ms"]
-    for option in ("--output", "--save-profile"):
+    for option, other in (("--output", []), ("--save-profile", ["--output", "-"])):
         argv = ["search", "--space", "nasbench201", "--hardware", "pi3b", *labels,
-                "--n-labels", "7", option, str(copy)]  # fmt: skip
+                "--n-labels", "7", *other, option, str(copy)]  # fmt: skip
         code, err = fail(capsys, *argv)
         assert code == 2 and "--costs-from" in err and option in err
     assert copy.read_text() == table.read_text()
