@@ -6,8 +6,8 @@ TABLE is resolved as ``--labels-from`` resolves it (a CSV path, or a table the s
 name); each COLUMN names a quantity of the hardware model (``latency_ms``), or
 ``QUANTITY=COLUMN`` maps a column of another name onto one (``latency_ms=raspi4_latency``).
 What was typed wrong (a quantity the model does not report, a column the table lacks) is a
-usage error; a value that is not a cost (missing, NaN, negative) is an error of the data, said
-before the engine records anything.
+usage error; a value that is not a cost (missing, NaN, zero or negative) is an error of the
+data, said before the engine records anything.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flash_nas.cli._args import UsageError
-from flash_nas.errors import LabelError
+from flash_nas.errors import CostError
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
 
@@ -75,7 +75,7 @@ class CostTable:
 
     def costs(self, texts: Sequence[str], why: str) -> dict[str, list[float | None]]:
         """quantity -> the measured cost of each architecture of ``texts`` (``why``: what they
-        are, for the message), each checked to be a finite cost >= 0."""
+        are, for the message), each checked to be a positive, finite cost."""
         table = self.table
         where = table.source or self.spec.rpartition(":")[0]
         found: dict[str, list[float | None]] = {}
@@ -84,18 +84,18 @@ class CostTable:
             found[quantity] = []
             for text in texts:
                 if text not in table:
-                    raise LabelError(
+                    raise CostError(
                         f"--costs-from {where} has no row for {text} ({why}); a table stands in "
                         f"for measuring only where it holds every architecture the search may "
                         f"propose: add its measurement to the table and rerun (with --state, "
                         f"the run resumes)."
                     )
                 value = float(values[table.row_of(text)])
-                if not math.isfinite(value) or value < 0:
+                if not math.isfinite(value) or value <= 0:
                     what = "no value" if math.isnan(value) else f"{value:g}"
-                    raise LabelError(
+                    raise CostError(
                         f"--costs-from {where}, column {column!r}: {text} ({why}) has {what} for "
-                        f"{quantity}; expected a measured cost >= 0. Fill in its measurement "
+                        f"{quantity}; expected a measured cost > 0. Fill in its measurement "
                         f"(or leave that architecture out of the search's reach) and rerun."
                     )
                 found[quantity].append(value)

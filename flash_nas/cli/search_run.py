@@ -17,7 +17,7 @@ from flash_nas.cli._args import UsageError
 from flash_nas.cli._common import make_adapter, write_output
 from flash_nas.cli._costs import CostTable, load_cost_table
 from flash_nas.cli._resume import engine_from_args, space_from_state
-from flash_nas.errors import ArchFormatError, LabelError
+from flash_nas.errors import ArchFormatError, CostError, LabelError
 from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
@@ -202,8 +202,6 @@ def costs_status(engine: SearchEngine, arch: Hashable) -> str:
 
 def save_profile(engine: SearchEngine, path: Path) -> None:
     """``--save-profile``: the hardware model's costs refitted on the measurements."""
-    from flash_nas.errors import CostError
-
     profile = engine.cost_profile()
     if profile is None:
         if not engine.measured:

@@ -44,6 +44,7 @@ from typing import Any
 from flash_nas._imports import require
 from flash_nas.errors import (
     ArchFormatError,
+    CostError,
     FlashNasWarning,
     LabelError,
 )
@@ -391,8 +392,6 @@ class FlashSampler(BaseSampler):
         """The costs measured for ``trial``, by quantity: its user attributes named like a
         quantity of the hardware model, and its further values that ``study.metric_names``
         names so (the first value is the label)."""
-        from flash_nas.errors import CostError
-
         costs = reported_costs(self.engine, trial.user_attrs)
         names = study.metric_names
         if names and values:
