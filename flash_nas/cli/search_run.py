@@ -194,10 +194,16 @@ def costs_status(engine: SearchEngine, arch: Hashable) -> str:
     were measured, else the probability that it meets the limits (nothing without hardware)."""
     if engine.hardware is None:
         return ""
-    if engine.measured_costs(arch):
+    if costs_measured(engine, [arch])[0]:
         return "; costs measured"
     probability = float(engine.feasibility([arch])[0])
     return f"; costs predicted (P = {probability:.3g} of meeting the limits)"
+
+
+def costs_measured(engine: SearchEngine, archs: list[Hashable]) -> np.ndarray:
+    """Per architecture, whether its costs were measured, as the engine's recommendation says
+    it: every hardware quantity with a limit (without limits, every one the objective reads)."""
+    return engine.results.costs_measured(engine.candidates.add(archs))
 
 
 def save_profile(engine: SearchEngine, path: Path) -> None:
@@ -321,11 +327,10 @@ def _result_table(engine: SearchEngine, points: list[FrontPoint]) -> Table:
         if all(name in p.values for p in points):
             columns[name] = np.array([p.values[name] for p in points])
     if engine.hardware is not None:
-        # Whether the costs above were measured (else predicted by the hardware model), and the
-        # probability the architecture meets the limits (1 or 0 once measured).
+        # Whether the costs above were measured (else predicted by the hardware model: those the
+        # limits or the objective read), and the probability the architecture meets the limits.
         archs = [p.arch for p in points]
-        measured = [1.0 if engine.measured_costs(arch) else 0.0 for arch in archs]
-        columns["costs_measured"] = np.array(measured)
+        columns["costs_measured"] = costs_measured(engine, archs).astype(float)
         columns["p_feasible"] = np.asarray(engine.feasibility(archs), dtype=float)
     columns["objective"] = np.array([p.objective for p in points])
     indices = [engine.adapter.index(p.arch) for p in points]
