@@ -773,3 +773,39 @@ def test_the_training_trial_trains_the_cell_it_is_given(tmp_path, monkeypatch):
     (value,) = reported
     assert value["arch"] == ops_to_string(ops_from_nni(params)) and value["epochs"] == 1
     assert 0 <= value["default"] <= 100 and 0 <= value["test"] <= 100
+
+
+# --------------------------------------------------------------------------- measured costs
+def test_a_dict_metric_passes_its_measured_costs_on_and_leaves_other_entries(table):
+    tuner = FlashTuner(space="nasbench201", hardware="pi3b", seed=0)
+    tuner.update_search_space(nb201_space())
+    params = [tuner.generate_parameters(k) for k in range(3)]
+    report(tuner, 0, params[0], table, latency_ms=3.1, energy_mj=7.5)
+    report(tuner, 1, params[1], table, latency_ms=4.25)
+    report(tuner, 2, params[2], table)  # no cost reported: nothing measured
+    engine = tuner.engine
+    archs = [tuner.records[k].arch for k in range(3)]
+    # c10_test (the report's other entry) is information for NNI's web portal, not a cost
+    assert engine.measured == {
+        archs[0]: {"latency_ms": 3.1, "energy_mj": 7.5},
+        archs[1]: {"latency_ms": 4.25},
+    }
+    assert engine.measured_costs(archs[2]) == {}
+    assert [trial(tuner, k).status for k in range(3)] == ["succeeded"] * 3
+    # a new search space rebuilds the engine; the results are told again, costs and all
+    tuner.update_search_space(nb201_space())
+    assert tuner.engine.measured[tuner.records[0].arch] == {"latency_ms": 3.1, "energy_mj": 7.5}
+
+
+@pytest.mark.parametrize(("cost", "message"), [(-2.0, "latency_ms"), ("fast", "latency_ms")])
+def test_a_cost_the_engine_refuses_fails_the_result_and_records_no_cost(
+    table, caplog, cost, message
+):
+    caplog.set_level(logging.WARNING, logger="nni.tuner.flash")
+    tuner = FlashTuner(space="nasbench201", hardware="pi3b", seed=0)
+    tuner.update_search_space(nb201_space())
+    params = tuner.generate_parameters(0)
+    report(tuner, 0, params, table, latency_ms=cost)
+    assert trial(tuner, 0).status == "failed" and message in trial(tuner, 0).reason
+    assert tuner.engine.measured == {}
+    assert "parameter 0 recorded as failed" in caplog.text

@@ -294,3 +294,86 @@ def test_an_architecture_another_worker_is_training_is_not_proposed_again(table)
     joined.optimize(lambda trial: lookup(table, sampler.suggest_architecture(trial)), n_trials=1)
     told = {t.text: t for t in sampler.engine.trials.values()}[text]
     assert (told.status, told.value) == ("succeeded", lookup(table, running))
+
+
+# ------------------------------------------------------------------ measured costs
+def hardware_sampler(**extra):
+    return FlashSampler(space="nasbench201", search_space=SPACE, hardware="pi3b", seed=0, **extra)
+
+
+def test_user_attributes_named_like_a_quantity_are_measured_costs(table):
+    sampler = hardware_sampler()
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def objective(trial):
+        accuracy = lookup(table, ask_arch(trial))
+        trial.set_user_attr("latency_ms", 2.0 + trial.number)
+        trial.set_user_attr("board", "pi3b-7")  # not a quantity: not a cost
+        return accuracy
+
+    study.optimize(objective, n_trials=3)
+    measured = sampler.engine.measured
+    assert [measured[sampler.proposals[k].arch] for k in range(3)] == [
+        {"latency_ms": 2.0}, {"latency_ms": 3.0}, {"latency_ms": 4.0}
+    ]
+
+
+def test_further_study_values_are_costs_only_where_the_metric_names_name_them(table):
+    def objective(trial):
+        return lookup(table, ask_arch(trial)), 5.5
+
+    sampler = hardware_sampler()
+    unnamed = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    unnamed.optimize(objective, n_trials=2)
+    assert sampler.engine.measured == {}  # a value without a name may be the prediction
+
+    sampler = hardware_sampler()
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    study.set_metric_names(["accuracy", "latency_ms"])
+    study.optimize(objective, n_trials=2)
+    assert list(sampler.engine.measured.values()) == [{"latency_ms": 5.5}] * 2
+
+
+def test_a_joining_sampler_learns_the_measured_costs_of_finished_trials(table):
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(
+        study_name="costs", storage=storage, direction="maximize", sampler=hardware_sampler()
+    )
+
+    def objective(trial):
+        trial.set_user_attr("latency_ms", 6.0)
+        return lookup(table, ask_arch(trial))
+
+    study.optimize(objective, n_trials=2)
+    joined = hardware_sampler()
+    resumed = optuna.load_study(study_name="costs", storage=storage, sampler=joined)
+    resumed.optimize(objective, n_trials=1)
+    assert len(joined.engine.measured) == 3
+    assert all(costs == {"latency_ms": 6.0} for costs in joined.engine.measured.values())
+
+
+@pytest.mark.parametrize(
+    ("attribute", "named", "message"),
+    [
+        (-1.0, None, "latency_ms"),
+        (3.0, 4.0, "latency_ms is both the user attribute 3.0 and the study value 4.0"),
+    ],
+)
+def test_a_bad_or_contradicting_cost_fails_the_trial_with_a_warning(
+    table, attribute, named, message
+):
+    sampler = hardware_sampler()
+    directions = ["maximize"] if named is None else ["maximize", "minimize"]
+    study = optuna.create_study(directions=directions, sampler=sampler)
+    if named is not None:
+        study.set_metric_names(["accuracy", "latency_ms"])
+
+    def objective(trial):
+        accuracy = lookup(table, ask_arch(trial))
+        trial.set_user_attr("latency_ms", attribute)
+        return accuracy if named is None else (accuracy, named)
+
+    with pytest.warns(Warning, match=message):
+        study.optimize(objective, n_trials=1)
+    (told,) = sampler.engine.trials.values()
+    assert told.status == "failed" and sampler.engine.measured == {}

@@ -365,3 +365,29 @@ def test_train_ray_needs_a_budget(tmp_path):
     )  # fmt: skip
     with pytest.raises(UsageError, match="add --budget"):
         args.run(args)
+
+
+# ------------------------------------------------------------------ measured costs
+def test_further_metrics_named_like_a_quantity_are_measured_costs():
+    flash = searcher(hardware="pi3b")
+    configs = [flash.suggest(f"t{k}") for k in range(2)]
+    flash.on_trial_complete(
+        "t0", {"accuracy": accuracy(configs[0]), "latency_ms": 3.3, "time_this_iter_s": 9.0}
+    )
+    flash.on_trial_complete("t1", {"accuracy": accuracy(configs[1])})
+    engine = flash.engine
+    assert engine.measured == {flash.trial_archs["t0"]: {"latency_ms": 3.3}}
+    assert [t.status for t in engine.trials.values()] == ["succeeded"] * 2
+    # the checkpoint keeps them
+    restored = searcher(hardware="pi3b")
+    restored.set_state(flash.get_state())
+    assert restored.engine.measured == engine.measured
+
+
+def test_a_cost_the_engine_refuses_is_a_failed_trial_with_a_warning():
+    flash = searcher(hardware="pi3b")
+    config = flash.suggest("t0")
+    with pytest.warns(Warning, match="Trial t0 recorded as failed: .*latency_ms"):
+        flash.on_trial_complete("t0", {"accuracy": accuracy(config), "latency_ms": math.nan})
+    (told,) = flash.engine.trials.values()
+    assert told.status == "failed" and flash.engine.measured == {}

@@ -37,6 +37,7 @@ READ_OPTIONS: dict[str, tuple[str, str]] = {
     "profile": ("--profile", "file"),
     "measurements": ("--measurements", "file"),
     "labels_from": ("--labels-from", "table"),
+    "costs_from": ("--costs-from", "table"),
     "data": ("--data", "folder"),
     "state": ("--state", "file"),  # resumed from when it exists
 }
@@ -47,6 +48,7 @@ WRITE_OPTIONS: dict[str, str] = {
     "state": "--state",
     "history": "--history",
     "history_plot": "--history-plot",
+    "save_profile": "--save-profile",
 }
 #: Commands whose options are not files they use (``bench`` accepts its old options, ignored).
 UNCHECKED_COMMANDS = ("bench",)

@@ -39,6 +39,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "strategy": ("--strategy", "design"),
     "initial_samples": ("--initial-samples", "initial_samples"),
     "features": ("--features", "features"),
+    "confidence": ("--confidence", "confidence"),
 }
 
 

@@ -1,9 +1,13 @@
 """What happened in a search, trial by trial: ``flash-nas search --history FILE.csv``.
 
 One row per trial in the order the engine heard of it: the architecture, how it was chosen, its
-label or why it failed, the hardware's costs, what the model predicted for it when it was
-proposed (and that prediction's spread), its objective and the best objective so far. The same
-rows draw ``--history-plot`` (:func:`flash_nas.cli.plot.plot_history`).
+label or why it failed, the hardware's costs (measured where measured, else the model's), the
+costs measured on the device (``measured_<quantity>``, empty where not measured), what the model
+predicted for it when it was proposed (and that prediction's spread), its objective and the best
+objective so far. An architecture measured without being trained (``--measure-budget``) is a
+row of status ``measured``, without order, label or objective, placed among the trials where its
+measurement came. The trials alone draw ``--history-plot``
+(:func:`flash_nas.cli.plot.plot_history`).
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ def accuracy_alone(engine: SearchEngine) -> bool:
     return dict(engine.objective.exponents) == {"acc": 1.0}
 
 
-def history_rows(engine: SearchEngine) -> list[dict[str, Any]]:
-    """The trials as rows (see the module docstring); pending ones have no label yet."""
+def history_rows(engine: SearchEngine, *, measurements: bool = False) -> list[dict[str, Any]]:
+    """The trials as rows (see the module docstring); pending ones have no label yet. With
+    ``measurements``, the architectures measured without training too."""
     candidates = engine.candidates
     costs = list(engine.hardware.quantities) if engine.hardware is not None else []
     exponent = engine.objective.exponents["acc"]
     plain = accuracy_alone(engine)
     higher = engine.label_scale.higher_is_better
     best: float | None = None
-    rows = []
+    rows: list[dict[str, Any]] = []
+    before = _measurements_before(engine) if measurements else {}
     for order, trial in enumerate(engine.history, start=1):
         row_of = int(candidates.add([trial.arch])[0])
         values = candidates.values(row_of)
@@ -52,7 +58,11 @@ def history_rows(engine: SearchEngine) -> list[dict[str, Any]]:
                 or (objective > best if higher or not plain else objective < best)
             ):
                 best = objective
+        if measurements:
+            for arch in before.get(trial.arch, []):
+                rows.append(_measured_row(engine, arch, costs, best))
         index = engine.adapter.index(trial.arch)
+        measured = engine.measured_costs(trial.arch)
         rows.append(
             {
                 "order": order,
@@ -63,6 +73,7 @@ def history_rows(engine: SearchEngine) -> list[dict[str, Any]]:
                 "label": trial.value,
                 "failure": trial.reason if trial.status == "failed" else "",
                 **{name: values.get(name) for name in costs},
+                **{f"measured_{name}": measured.get(name) for name in costs},
                 "feasible": int(feasible),
                 "predicted": trial.predicted,
                 "predicted_sd": trial.predicted_std,
@@ -70,13 +81,60 @@ def history_rows(engine: SearchEngine) -> list[dict[str, Any]]:
                 "best_so_far": best,
             }
         )
+    if measurements:
+        rows += [_measured_row(engine, arch, costs, best) for arch in before.get(None, [])]
     return rows
+
+
+def _measurements_before(engine: SearchEngine) -> dict[Any, list[Any]]:
+    """Trial's architecture -> the architectures measured without training right before its
+    costs were told (``None``: after the last trial told with costs). ``engine.measured`` keeps
+    measurements and trained costs in the order they came."""
+    trained = {t.arch for t in engine.history}
+    placed: dict[Any, list[Any]] = {}
+    waiting: list[Any] = []
+    for arch in engine.measured:
+        if arch in trained:
+            if waiting:
+                placed[arch], waiting = waiting, []
+        else:
+            waiting.append(arch)
+    if waiting:
+        placed[None] = waiting
+    return placed
+
+
+def _measured_row(
+    engine: SearchEngine, arch: Any, costs: list[str], best: float | None
+) -> dict[str, Any]:
+    """An architecture measured, not trained: its costs, nothing of a label."""
+    candidates = engine.candidates
+    row_of = int(candidates.add([arch])[0])
+    values = candidates.values(row_of)
+    measured = engine.measured_costs(arch)
+    index = engine.adapter.index(arch)
+    return {
+        "order": None,
+        "arch": engine.adapter.format(arch),
+        "index": "" if index is None else index,
+        "source": "measure",
+        "status": "measured",
+        "label": None,
+        "failure": "",
+        **{name: values.get(name) for name in costs},
+        **{f"measured_{name}": measured.get(name) for name in costs},
+        "feasible": int(bool(candidates.column("feasible")[row_of])),
+        "predicted": None,
+        "predicted_sd": None,
+        "objective": None,
+        "best_so_far": best,
+    }
 
 
 def write_history(engine: SearchEngine, path: Path) -> None:
     """The rows of :func:`history_rows` as CSV (replaced only once complete); an empty cell is
     a value there is not (no label yet, no model when proposed)."""
-    rows = history_rows(engine)
+    rows = history_rows(engine, measurements=True)
     names = list(rows[0]) if rows else ["order", "arch", "status", "label", "best_so_far"]
     if rows and all(row["index"] == "" for row in rows):
         names.remove("index")

@@ -68,6 +68,37 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         help="labels: a CSV path or a table the space ships (NAS-Bench-201: cifar10), and the "
         "label column, e.g. labels.csv:accuracy or cifar10:c10_valid",
     )
+    search.add_argument(
+        "--costs-from",
+        metavar="TABLE:COLUMN[,COLUMN]",
+        help="measured costs, looked up beside each label as --labels-from looks labels up (the "
+        "stand-in for measuring on the device): TABLE as for --labels-from, each COLUMN a "
+        "quantity the hardware model reports (`flash-nas plugins` lists them), or QUANTITY=COLUMN "
+        "for a column named otherwise; measured costs replace the model's predictions for those "
+        "architectures",
+    )
+    search.add_argument(
+        "--measure-budget",
+        type=int,
+        metavar="M",
+        help="with --budget and --costs-from: also measure M architectures without training "
+        "them (costs only), chosen by the engine where feasibility is uncertain",
+    )
+    search.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        metavar="P",
+        help="an unmeasured architecture counts as meeting the limits when the model gives it "
+        "probability >= P of doing so (0 < P < 1, default 0.95)",
+    )
+    search.add_argument(
+        "--save-profile",
+        type=Path,
+        metavar="PATH",
+        help="with --costs-from: write the hardware model's costs refitted on the measurements "
+        "as a profile (for --profile, -H profile=PATH)",
+    )
     how = search.add_mutually_exclusive_group()
     how.add_argument(
         "--n-labels", type=int, metavar="N", help="label N architectures chosen up front"
@@ -125,8 +156,8 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="FILE.csv",
         help="write every trial in order: arch, how it was chosen, label or failure, the "
-        "hardware's costs, the model's prediction (and sd) when it was proposed, objective, "
-        "best so far",
+        "hardware's costs (and the measured ones), the model's prediction (and sd) when it was "
+        "proposed, objective, best so far; and each measurement made without training",
     )
     search.add_argument(
         "--history-plot",

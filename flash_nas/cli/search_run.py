@@ -15,8 +15,9 @@ import numpy as np
 
 from flash_nas.cli._args import UsageError
 from flash_nas.cli._common import make_adapter, write_output
+from flash_nas.cli._costs import CostTable, load_cost_table
 from flash_nas.cli._resume import engine_from_args, space_from_state
-from flash_nas.errors import ArchFormatError, LabelError
+from flash_nas.errors import ArchFormatError, CostError, LabelError
 from flash_nas.graph.metrics import parse_metric_names
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
@@ -59,7 +60,45 @@ def _engine(args: argparse.Namespace, table: Table, column: str) -> SearchEngine
         design=args.strategy,
         features=parse_metric_names(args.features) if args.features else None,
         label_scale=table.scale(column),
+        confidence=args.confidence,
     )
+
+
+def _check_cost_flags(args: argparse.Namespace) -> None:
+    """What goes with --costs-from, and --confidence's range, before any work."""
+    if not 0.0 < args.confidence < 1.0:  # NaN fails both comparisons
+        raise UsageError(
+            f"--confidence must be a probability strictly between 0 and 1; got {args.confidence}."
+        )
+    for flag, value in (("--measure-budget", args.measure_budget),
+                        ("--save-profile", args.save_profile)):  # fmt: skip
+        if value is not None and args.costs_from is None:
+            raise UsageError(
+                f"{flag} needs --costs-from TABLE:COLUMN (where the measured costs come from)."
+            )
+    if args.measure_budget is not None:
+        if args.measure_budget < 0:
+            raise UsageError(f"--measure-budget must be >= 0; got {args.measure_budget}.")
+        if args.budget is None:
+            raise UsageError(
+                "--measure-budget goes with --budget: its measurements are spread over the "
+                "training loop."
+            )
+
+
+def _tell(
+    engine: SearchEngine,
+    archs: list[Hashable],
+    labels: list[float],
+    costs: CostTable | None,
+    texts: list[str],
+    why: str,
+) -> None:
+    """Labels, with their measured costs where --costs-from gives them (all checked first)."""
+    if costs is None:
+        engine.tell(archs, labels)
+    else:
+        engine.tell(archs, labels, costs=costs.costs(texts, why))
 
 
 def _label(engine: SearchEngine, table: Table, column: str, text: str) -> float:
@@ -75,7 +114,9 @@ def _label(engine: SearchEngine, table: Table, column: str, text: str) -> float:
     return float(table.column(column)[table.row_of(text)])
 
 
-def _tell_rows(engine: SearchEngine, table: Table, column: str) -> None:
+def _tell_rows(
+    engine: SearchEngine, table: Table, column: str, costs: CostTable | None
+) -> None:
     """Every row of the table as a label (architectures the user trained)."""
     archs: list[Hashable] = []
     for row, text in enumerate(table.archs, start=2):
@@ -86,7 +127,8 @@ def _tell_rows(engine: SearchEngine, table: Table, column: str) -> None:
                 f"{table.source or 'labels'}, row {row}: {exc} (are these labels of the "
                 f"{engine.space_name} space?)"
             ) from None
-    engine.tell(archs, list(table.column(column)))
+    labels = [float(v) for v in table.column(column)]
+    _tell(engine, archs, labels, costs, list(table.archs), "a labelled architecture")
 
 
 def _save(engine: SearchEngine, args: argparse.Namespace) -> None:
@@ -103,29 +145,38 @@ def run_search_command(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be >= 1; got {value}.")
     if args.top < 1:
         raise UsageError(f"--top must be >= 1; got {args.top}.")
+    _check_cost_flags(args)
     adapter = make_adapter(args.space, args.space_option)
     table, column = load_label_table(adapter, args.labels_from)
+    costs = None if args.costs_from is None else load_cost_table(adapter, args.costs_from)
     engine = _engine(args, table, column)
+    if costs is not None:
+        costs.check_quantities(engine)
     if args.n_labels is not None:
         told = sum(t.status != "pending" for t in engine.trials.values())
         if told < args.n_labels:
             proposals = engine.ask(args.n_labels - told)
-            engine.tell(
+            _tell(
+                engine,
                 [p.arch for p in proposals],
                 [_label(engine, table, column, p.text) for p in proposals],
+                costs,
+                [p.text for p in proposals],
+                "a proposal",
             )
             _save(engine, args)
     elif args.budget is not None:
-        _budget_loop(engine, table, column, args)
+        _budget_loop(engine, table, column, args, costs)
     else:
-        _tell_rows(engine, table, column)
+        _tell_rows(engine, table, column, costs)
         _save(engine, args)
     for line in engine.summary():
         print(line)
     best = engine.top(args.top)
     recommendation = engine.recommend()
     for rank, point in enumerate(best, start=1):
-        print(f"#{rank} {point.text}: {describe_point(point, engine.vocabulary)}")
+        status = costs_status(engine, point.arch)
+        print(f"#{rank} {point.text}: {describe_point(point, engine.vocabulary)}{status}")
     if recommendation.note:
         print(recommendation.note)
     if args.top > 1 and cost_text(engine) != "1":  # accuracy alone has no front to speak of
@@ -133,7 +184,44 @@ def run_search_command(args: argparse.Namespace) -> int:
         print(f"Accuracy-cost front: {len(front)} architectures (cost = {cost_text(engine)}).")
     write_output(_result_table(engine, best), args.output)
     write_pictures(engine, args)
+    if args.save_profile is not None:
+        save_profile(engine, args.save_profile)
     return 0
+
+
+def costs_status(engine: SearchEngine, arch: Hashable) -> str:
+    """``; costs measured`` or ``; costs predicted (P = ...)``: whether an architecture's costs
+    were measured, else the probability that it meets the limits (nothing without hardware)."""
+    if engine.hardware is None:
+        return ""
+    if costs_measured(engine, [arch])[0]:
+        return "; costs measured"
+    probability = float(engine.feasibility([arch])[0])
+    return f"; costs predicted (P = {probability:.3g} of meeting the limits)"
+
+
+def costs_measured(engine: SearchEngine, archs: list[Hashable]) -> np.ndarray:
+    """Per architecture, whether its costs were measured, as the engine's recommendation says
+    it: every hardware quantity with a limit (without limits, every one the objective reads)."""
+    return engine.results.costs_measured(engine.candidates.add(archs))
+
+
+def save_profile(engine: SearchEngine, path: Path) -> None:
+    """``--save-profile``: the hardware model's costs refitted on the measurements."""
+    profile = engine.cost_profile()
+    if profile is None:
+        if not engine.measured:
+            raise CostError(
+                f"--save-profile {path}: nothing was measured, so there is no refitted profile "
+                f"to write; measure architectures (--costs-from, --measure-budget) first."
+            )
+        raise CostError(
+            f"--save-profile {path}: the {engine.hardware_name} model cannot be refitted on "
+            f"measurements (it has no fitted costs); leave out --save-profile, or search with a "
+            f"model that can be calibrated (`flash-nas calibrate`)."
+        )
+    profile.save(path)
+    print(f"Wrote the refitted profile to {path}.", file=sys.stderr)
 
 
 def write_pictures(engine: SearchEngine, args: argparse.Namespace) -> None:
@@ -156,8 +244,15 @@ def write_pictures(engine: SearchEngine, args: argparse.Namespace) -> None:
         print(f"Wrote the history plot to {args.history_plot}.", file=sys.stderr)
 
 
-def _budget_loop(engine: SearchEngine, table: Table, column: str, args: argparse.Namespace) -> None:
+def _budget_loop(
+    engine: SearchEngine,
+    table: Table,
+    column: str,
+    args: argparse.Namespace,
+    costs: CostTable | None,
+) -> None:
     from flash_nas.cli._args import progress_wanted
+    from flash_nas.search.engine.schedule import measurements_before
 
     done = sum(t.status != "pending" for t in engine.trials.values())
     remaining = max(0, args.budget - done)
@@ -167,15 +262,29 @@ def _budget_loop(engine: SearchEngine, table: Table, column: str, args: argparse
 
         bar = tqdm(total=args.budget, initial=done, unit="label", file=sys.stderr)
     try:
-        for _ in range(remaining):
+        for step in range(done, done + remaining):
+            if costs is not None and args.measure_budget:
+                _measure(engine, costs, measurements_before(step, args.budget, args.measure_budget))
             (proposal,) = engine.ask(1)
-            engine.tell([proposal.arch], [_label(engine, table, column, proposal.text)])
+            label = _label(engine, table, column, proposal.text)
+            _tell(engine, [proposal.arch], [label], costs, [proposal.text], "a proposal")
             _save(engine, args)
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _measure(engine: SearchEngine, costs: CostTable, count: int) -> None:
+    """``count`` latency-only measurements: the architectures the engine asks to measure, their
+    costs looked up in the --costs-from table (the stand-in for measuring them)."""
+    if count <= 0:
+        return
+    todo = engine.ask_measure(count)
+    if todo:
+        texts = [t.text for t in todo]
+        engine.measure([t.arch for t in todo], costs.costs(texts, "an architecture to measure"))
 
 
 def describe_point(point: FrontPoint, vocabulary: Vocabulary | None = None) -> str:
@@ -217,6 +326,12 @@ def _result_table(engine: SearchEngine, points: list[FrontPoint]) -> Table:
     for name in (*vocabulary.hardware_quantities, *METRIC_QUANTITIES):
         if all(name in p.values for p in points):
             columns[name] = np.array([p.values[name] for p in points])
+    if engine.hardware is not None:
+        # Whether the costs above were measured (else predicted by the hardware model: those the
+        # limits or the objective read), and the probability the architecture meets the limits.
+        archs = [p.arch for p in points]
+        columns["costs_measured"] = costs_measured(engine, archs).astype(float)
+        columns["p_feasible"] = np.asarray(engine.feasibility(archs), dtype=float)
     columns["objective"] = np.array([p.objective for p in points])
     indices = [engine.adapter.index(p.arch) for p in points]
     return Table(

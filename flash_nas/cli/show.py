@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 def describe(engine: SearchEngine, top: int) -> list[str]:
     """The summary's lines (what ``flash-nas show`` prints)."""
-    from flash_nas.cli.search_run import cost_text, describe_point
+    from flash_nas.cli.search_run import cost_text, costs_status, describe_point
     from flash_nas.errors import FlashNasError
 
     trials = engine.history
@@ -74,6 +74,8 @@ def describe(engine: SearchEngine, top: int) -> list[str]:
         f"Trials: {len(trials)} ({counts['succeeded']} labelled, {counts['failed']} failed, "
         f"{counts['pending']} pending)",
     ]
+    if engine.hardware is not None:
+        lines.append(measured_line(engine))
     labelled = [t for t in trials if t.status == "succeeded" and t.value is not None]
     if not labelled:
         lines.append("No label yet: nothing to recommend.")
@@ -89,7 +91,7 @@ def describe(engine: SearchEngine, top: int) -> list[str]:
     except FlashNasError as exc:  # e.g. no measured architecture meets the limits yet
         lines.append(f"No recommendation yet: {exc}")
         return lines
-    first = describe_point(points[0], engine.vocabulary)
+    first = describe_point(points[0], engine.vocabulary) + costs_status(engine, points[0].arch)
     lines.append(f"Recommended: {recommendation.text}: {first}")
     if recommendation.note:
         lines.append(recommendation.note)
@@ -102,3 +104,16 @@ def describe(engine: SearchEngine, top: int) -> list[str]:
         )
         lines += [f"  {point.text}: {describe_point(point, engine.vocabulary)}" for point in front]
     return lines
+
+
+def measured_line(engine: SearchEngine) -> str:
+    """How many architectures had their costs measured on the device: trained ones (told with
+    their label) and those measured only."""
+    measured = engine.measured
+    trained = sum(
+        1 for arch in measured if arch in engine.trials and engine.trials[arch].status != "pending"
+    )
+    return (
+        f"Measured costs: {len(measured)} architecture(s) ({trained} trained, "
+        f"{len(measured) - trained} measured without training)"
+    )

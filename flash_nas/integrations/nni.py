@@ -23,7 +23,7 @@ from nni.tuner import Tuner
 
 from flash_nas.errors import ArchFormatError, LabelError, SearchExhaustedError
 from flash_nas.integrations.params import TunerConfigError, translate_space
-from flash_nas.integrations.settings import EngineSettings, read_metric
+from flash_nas.integrations.settings import EngineSettings, read_metric, reported_costs
 from flash_nas.io.tables import LabelScale
 from flash_nas.plugins.translator import SpaceTranslator
 from flash_nas.search.engine import SearchEngine
@@ -52,6 +52,12 @@ class FlashTuner(Tuner):
     limits, method...), plus ``metric_key`` (the entry of a dict metric to learn from,
     ``default``) and ``optimize_mode`` (``maximize``: the metric is an accuracy in %;
     ``minimize``: an error rate in %). ``seed`` None draws one and logs it, as NNI's tuners do.
+
+    Measured costs: a dict final metric (``nni.report_final_metric({"default": acc,
+    "latency_ms": 3.1})``) whose further entries are named like a quantity of the hardware model
+    tells the engine those costs, measured, with the label. Other entries are left alone, as NNI
+    leaves them (a tuner reads the ``default`` entry; the rest are shown in the web portal). A
+    cost the engine refuses (negative, NaN, not a number) makes the result a failure, logged.
     """
 
     def __init__(
@@ -90,6 +96,8 @@ class FlashTuner(Tuner):
         self.scale = LabelScale(0.0, 100.0, optimize_mode == "maximize", "%")
         self.records: dict[Any, TrialRecord] = {}
         self.results: dict[Any, tuple[float | None, str]] = {}
+        #: The whole reported metric of each result, where it was a dict (its measured costs).
+        self.reported: dict[Any, Mapping[str, Any]] = {}
         self.engine: SearchEngine | None = None
         self.translator: SpaceTranslator | None = None
         self._lock = threading.RLock()
@@ -106,7 +114,9 @@ class FlashTuner(Tuner):
             for key, record in self.records.items():
                 record.arch = self._translate(record.parameters)
                 if key in self.results:
-                    self._tell(record, *self.results[key], where=str(key), quiet=True)
+                    self._tell(
+                        record, *self.results[key], where=str(key), quiet=True, key=key
+                    )
             _logger.info(
                 "FlashTuner: %s space, %s, method %s, objective %s",
                 settings.space,
@@ -166,7 +176,14 @@ class FlashTuner(Tuner):
                     record.parameters,
                 )
             self.results[parameter_id] = read_metric(value, self.metric_key)
-            self._tell(record, *self.results[parameter_id], where=f"parameter {parameter_id}")
+            if isinstance(value, Mapping):
+                self.reported[parameter_id] = value
+            self._tell(
+                record,
+                *self.results[parameter_id],
+                where=f"parameter {parameter_id}",
+                key=parameter_id,
+            )
 
     def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
         """A trial that ended without a result is a failure (a late result still counts)."""
@@ -204,9 +221,13 @@ class FlashTuner(Tuner):
                 self._imported += 1
                 self.records[key] = TrialRecord(item["parameter"], None, "imported")
                 self.results[key] = read_metric(item["value"], self.metric_key)
+                if isinstance(item["value"], Mapping):
+                    self.reported[key] = item["value"]
                 if self.engine is not None:
                     self.records[key].arch = self._translate(item["parameter"])
-                    usable += self._tell(self.records[key], *self.results[key], where=key)
+                    usable += self._tell(
+                        self.records[key], *self.results[key], where=key, key=key
+                    )
             _logger.info("FlashTuner: imported %d entries, %d usable now", len(data), usable)
 
     def _tell(
@@ -217,8 +238,10 @@ class FlashTuner(Tuner):
         *,
         where: str,
         quiet: bool = False,
+        key: Any = None,
     ) -> bool:
-        """Tell the engine; returns whether the result became a label."""
+        """Tell the engine (with the measured costs the result ``key`` reported); returns
+        whether the result became a label."""
         engine = self.engine
         if engine is None:
             return False
@@ -231,8 +254,13 @@ class FlashTuner(Tuner):
                 if label is None:
                     engine.fail([record.arch], reason)
                 else:
-                    engine.tell([record.arch], [label])
-            except LabelError as exc:
+                    reported = self.reported.get(key, {})
+                    costs = reported_costs(engine, reported, skip=(self.metric_key,))
+                    if costs:
+                        engine.tell([record.arch], [label], costs=costs)
+                    else:
+                        engine.tell([record.arch], [label])
+            except LabelError as exc:  # a CostError too: neither label nor costs recorded
                 label, reason = None, str(exc)
                 trial = engine.trials.get(record.arch)
                 if trial is None or trial.status == "pending":

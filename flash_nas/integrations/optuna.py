@@ -14,6 +14,13 @@ of the NNI tuner's, so one objective works with both (see ``docs/optuna_ray.md``
 
     optuna.create_study(direction="maximize", sampler=sampler).optimize(objective, 30)
 
+Measured costs go to the engine with the label, read by the name of a quantity of the hardware
+model (``latency_ms``...) from the trial's user attributes (``trial.set_user_attr("latency_ms",
+3.1)``) and, in a multi-objective study, from the further values ``study.set_metric_names``
+names (``["accuracy", "latency_ms"]``); a value named otherwise is not a measurement. A cost the
+engine refuses (negative, NaN, not a number, two different values for one quantity) makes the
+trial a failure, with a warning.
+
 A sampler joining a study that has trials (``optuna.load_study``, or workers sharing its
 storage) tells the engine the finished ones first, and does not propose what another worker
 is training.
@@ -37,6 +44,7 @@ from typing import Any
 from flash_nas._imports import require
 from flash_nas.errors import (
     ArchFormatError,
+    CostError,
     FlashNasWarning,
     LabelError,
 )
@@ -46,7 +54,7 @@ from flash_nas.integrations.params import (
     adapter_search_space,
     translate_space,
 )
-from flash_nas.integrations.settings import EngineSettings
+from flash_nas.integrations.settings import EngineSettings, reported_costs
 from flash_nas.io.tables import LabelScale
 from flash_nas.plugins.quantities import ACCURACY_COLUMN
 from flash_nas.plugins.translator import Parameter, SpaceTranslator
@@ -231,7 +239,7 @@ class FlashSampler(BaseSampler):
                 skipped.append(trial.number)
                 continue
             value, reason = _outcome(trial.state, trial.values)
-            self._tell(arch, value, reason, trial.number)
+            self._tell(arch, value, reason, trial.number, study, trial, trial.values)
         if skipped:
             # Skipped, not refused: a study may also hold trials of other experiments, and a
             # trial that failed before asking for every parameter; neither is a result the
@@ -319,7 +327,7 @@ class FlashSampler(BaseSampler):
             if arch is None:
                 return
             value, reason = _outcome(state, values)
-            self._tell(arch, value, reason, trial.number)
+            self._tell(arch, value, reason, trial.number, study, trial, values)
 
     def _arch(self, trial: FrozenTrial) -> Hashable | None:
         """The architecture the trial ran: the proposal, or what its parameters (enqueued by
@@ -353,17 +361,50 @@ class FlashSampler(BaseSampler):
                 )
             return None
 
-    def _tell(self, arch: Hashable, value: float | None, reason: str, number: int) -> None:
+    def _tell(
+        self,
+        arch: Hashable,
+        value: float | None,
+        reason: str,
+        number: int,
+        study: Study,
+        trial: FrozenTrial,
+        values: Sequence[float] | None,
+    ) -> None:
         try:
             if value is None:
                 self.engine.fail([arch], reason)
             else:
-                self.engine.tell([arch], [value])
-        except LabelError as exc:  # an impossible value: recorded as a failure, said aloud
+                costs = self.measured_costs(study, trial, values)
+                if costs:
+                    self.engine.tell([arch], [value], costs=costs)
+                else:
+                    self.engine.tell([arch], [value])
+        except LabelError as exc:  # an impossible value or cost: a failure, said aloud
             warnings.warn(
                 f"Trial {number} recorded as failed: {exc}", FlashNasWarning, stacklevel=3
             )
             self.engine.fail([arch], str(exc))
+
+    def measured_costs(
+        self, study: Study, trial: FrozenTrial, values: Sequence[float] | None
+    ) -> dict[str, list[Any]]:
+        """The costs measured for ``trial``, by quantity: its user attributes named like a
+        quantity of the hardware model, and its further values that ``study.metric_names``
+        names so (the first value is the label)."""
+        costs = reported_costs(self.engine, trial.user_attrs)
+        names = study.metric_names
+        if names and values:
+            named = reported_costs(self.engine, dict(zip(names[1:], values[1:])))
+            for quantity, cost in named.items():
+                if quantity in costs and costs[quantity] != cost:
+                    raise CostError(
+                        f"{quantity} is both the user attribute {costs[quantity][0]!r} and the "
+                        f"study value {cost[0]!r} (metric names {names}); report a measured "
+                        f"cost in one place."
+                    )
+                costs[quantity] = cost
+        return costs
 
     # ------------------------------------------------------------------ helpers
     def suggest_architecture(self, trial: Any) -> dict[str, Any]:

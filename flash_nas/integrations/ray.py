@@ -11,7 +11,9 @@ schedules them; the searcher lives in the driver. :meth:`save`/:meth:`restore` (
 for its experiment checkpoints) write the engine's JSON state plus the searcher's own map of
 Tune trial ids to architectures, so a restored run (``tune.Tuner.restore``) neither repeats
 an architecture nor loses a result. For a given seed the proposals are deterministic when
-trials run one at a time (``max_concurrent_trials=1``). See ``docs/optuna_ray.md``.
+trials run one at a time (``max_concurrent_trials=1``). A trial's further reported metrics named
+like a quantity of the hardware model (``tune.report({"acc": ..., "latency_ms": 3.1})``) are
+its measured costs, told with the label. See ``docs/optuna_ray.md``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from flash_nas.integrations.params import (
     adapter_search_space,
     translate_space,
 )
-from flash_nas.integrations.settings import EngineSettings, read_metric
+from flash_nas.integrations.settings import EngineSettings, read_metric, reported_costs
 from flash_nas.io.tables import LabelScale
 from flash_nas.plugins.translator import SpaceTranslator
 from flash_nas.search.engine import SearchEngine
@@ -168,8 +170,9 @@ class FlashSearcher(Searcher):
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
-        """Tell the engine the trial's ``metric``; an errored trial, or a result without a
-        finite metric, is a failure."""
+        """Tell the engine the trial's ``metric``, with the costs measured for it (the result's
+        entries named like a quantity of the hardware model); an errored trial, a result
+        without a finite metric, or a cost the engine refuses, is a failure."""
         with self._lock:
             arch = self.trial_archs.get(trial_id)
             if arch is None or self.engine is None:
@@ -182,8 +185,13 @@ class FlashSearcher(Searcher):
                 if value is None:
                     self.engine.fail([arch], reason)
                 else:
-                    self.engine.tell([arch], [value])
-            except LabelError as exc:
+                    assert result is not None  # a value comes from a result
+                    costs = reported_costs(self.engine, result, skip=(str(self._metric),))
+                    if costs:
+                        self.engine.tell([arch], [value], costs=costs)
+                    else:
+                        self.engine.tell([arch], [value])
+            except LabelError as exc:  # a CostError too: neither label nor costs recorded
                 warnings.warn(
                     f"Trial {trial_id} recorded as failed: {exc}", FlashNasWarning, stacklevel=2
                 )

@@ -11,7 +11,12 @@ All three take the same arguments, so one configuration moves between them:
   (``max_params``, ``max_latency_ms``, ``max_memory_mb`` for a model that declares
   ``memory_mb``...), as arguments of their own or as one ``limits`` dict;
 * ``method`` (a registered method's name), ``initial_samples``, ``features``, ``strategy`` (how
-  the initial design spreads over NN-Degree), ``pool_size``, ``seed``.
+  the initial design spreads over NN-Degree), ``pool_size``, ``seed``, ``confidence`` (the
+  probability of meeting the limits an unmeasured architecture needs to count as feasible).
+
+Measured costs reach the engine beside the label (:func:`reported_costs`): each front end reads
+them where its framework keeps a trial's further results, by the name of a quantity the hardware
+model reports (``latency_ms``...).
 
 What only a front end has is checked here (argument names, a space given by name, option
 dicts); everything the engine takes is checked by :class:`SearchEngine` itself, with its
@@ -21,7 +26,7 @@ defaults and errors, when the front end builds it, before any trial.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +39,7 @@ from flash_nas.plugins.translator import SpaceTranslator, is_number
 from flash_nas.search.engine import SearchEngine
 from flash_nas.validation import check_int
 
-__all__ = ["ARGUMENTS", "EngineSettings", "read_metric"]
+__all__ = ["ARGUMENTS", "EngineSettings", "read_metric", "reported_costs"]
 
 #: The arguments every front end takes, besides the limits (``max_<quantity>``).
 ARGUMENTS = (
@@ -51,6 +56,7 @@ ARGUMENTS = (
     "strategy",
     "pool_size",
     "seed",
+    "confidence",
 )
 #: The engine keyword each front-end argument becomes (the rest keep their names).
 _ENGINE_NAMES = {"strategy": "design"}
@@ -170,3 +176,21 @@ def read_metric(value: Any, key: str) -> tuple[float | None, str]:
     if not math.isfinite(number):
         return None, f"the metric is {number}"
     return number, ""
+
+
+def reported_costs(
+    engine: SearchEngine, entries: Mapping[str, Any], skip: Collection[str] = ()
+) -> dict[str, list[Any]]:
+    """The entries of a trial's reported results named like a quantity of the engine's hardware
+    model (``latency_ms``...), as ``engine.tell``'s ``costs`` for that one architecture; the
+    label's own entry (``skip``) and every other name are not costs. The values are passed as
+    reported: the engine refuses one that is not a cost (negative, NaN, text) before it records
+    anything (:class:`~flash_nas.errors.CostError`)."""
+    if engine.hardware is None:
+        return {}
+    quantities = set(engine.hardware.quantities)
+    return {
+        name: [value]
+        for name, value in entries.items()
+        if isinstance(name, str) and name in quantities and name not in skip
+    }
