@@ -196,9 +196,9 @@ def test_save_profile_refuses_a_model_that_cannot_be_refitted(capsys, tmp_path, 
          "--measure-budget must be >= 0; got -1"),
         (["--measure-budget", "3", "--n-labels", "7"], "latency_ms", 2,
          "--measure-budget goes with --budget"),
-        (["--confidence", "1"], "latency_ms", 2, "strictly between 0 and 1; got 1.0"),
-        (["--confidence", "0"], "latency_ms", 2, "strictly between 0 and 1; got 0.0"),
-        (["--confidence", "nan"], "latency_ms", 2, "strictly between 0 and 1; got nan"),
+        (["--confidence", "1"], "latency_ms", 2, "in [0.5, 1) (how sure"),
+        (["--confidence", "0.4"], "latency_ms", 2, "meet the limits); got 0.4"),
+        (["--confidence", "nan"], "latency_ms", 2, "in [0.5, 1) (how sure"),
     ],
 )
 def test_bad_cost_options_are_one_line_errors(capsys, measured, extra, costs, status, message):

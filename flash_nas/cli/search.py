@@ -90,7 +90,7 @@ def add_to(commands: argparse._SubParsersAction) -> None:
         default=0.95,
         metavar="P",
         help="an unmeasured architecture counts as meeting the limits when the model gives it "
-        "probability >= P of doing so (0 < P < 1, default 0.95)",
+        "probability >= P of doing so (0.5 <= P < 1, default 0.95)",
     )
     search.add_argument(
         "--save-profile",

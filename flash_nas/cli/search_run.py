@@ -66,9 +66,11 @@ def _engine(args: argparse.Namespace, table: Table, column: str) -> SearchEngine
 
 def _check_cost_flags(args: argparse.Namespace) -> None:
     """What goes with --costs-from, and --confidence's range, before any work."""
-    if not 0.0 < args.confidence < 1.0:  # NaN fails both comparisons
+    # the engine's range: below one half, "feasible" would mean "more likely to break it"
+    if not 0.5 <= args.confidence < 1.0:  # NaN fails both comparisons
         raise UsageError(
-            f"--confidence must be a probability strictly between 0 and 1; got {args.confidence}."
+            f"--confidence must be a probability in [0.5, 1) (how sure an unmeasured cost must "
+            f"be to meet the limits); got {args.confidence}."
         )
     for flag, value in (("--measure-budget", args.measure_budget),
                         ("--save-profile", args.save_profile)):  # fmt: skip
