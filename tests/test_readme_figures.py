@@ -9,7 +9,8 @@ Two markers, HTML comments that a reader of the rendered README does not see:
   ``[mean, std]``).
 * ``<!-- figures PART rows=R1,R2 columns=C1,C2 -->`` on the line before a Markdown table: the
   cell in row ``Ri`` and the i-th column after the first holds ``results.Ri.Cj`` (``-``: a
-  column of words, not checked); a key whose value is null is an empty cell.
+  column of words, not checked; a column key may itself be dotted, ``bo_m0.test``, for a table
+  whose rows and columns are both nested names); a key whose value is null is an empty cell.
 
 The results files are written by ``python -m benchmarks --suite PART`` (``PART.json`` beside
 ``report.md``) and committed under ``results/``. Where a part has not been rerun since the suite
@@ -32,7 +33,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RESULTS = ROOT / "results"
 
 FIGURE = re.compile(r"<!-- figure (\w+) ([\w.]+) -->")
-TABLE = re.compile(r"<!-- figures (\w+) rows=([\w.,]+) columns=([\w,-]+) -->\n((?:\|.*\|\n)+)")
+TABLE = re.compile(r"<!-- figures (\w+) rows=([\w.,]+) columns=([\w.,-]+) -->\n((?:\|.*\|\n)+)")
 UNBACKED = re.compile(r"<!-- unbacked (\w+) -->")
 SAID = re.compile(r"not yet backed by a results file: ([^.]*)\.")
 #: A printed number: sign (ASCII or Unicode minus), digits with thousands commas, decimals.
@@ -240,3 +241,17 @@ def test_an_unbacked_marker_needs_the_words() -> None:
     assert problems({"README.md": marked}, Path("nowhere")) == [
         "README.md: <!-- unbacked hardware --> but the text never says so"
     ]
+
+
+def test_a_column_key_may_be_dotted_for_a_table_of_nested_names(tmp_path: Path) -> None:
+    # rows and columns both nested: one row per results group, one column per method's figure
+    nested = (
+        "<!-- figures search rows=methods columns=bo.test,flash.paired -->\n"
+        "| where | FLASH-BO | FLASH lead |\n|---|---|---|\n"
+        "| all | 94.20 ± 0.24 | +0.51 [+0.30, +0.72] |\n"
+    )
+    assert problems({"README.md": nested}, write(tmp_path, RESULT)) == []
+    (found,) = problems(
+        {"README.md": nested.replace("+0.30", "+0.31")}, write(tmp_path, RESULT)
+    )
+    assert found.startswith("README.md:4 (search methods.flash.paired): prints 0.51, 0.31, 0.72")
