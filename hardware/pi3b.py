@@ -213,6 +213,8 @@ class Pi3BModel(LinearCostModel):
     #: ``pi3`` benchmark part by 145 % on average (a factor of about e^0.9); with a profile,
     #: its own held-out error sets the spread instead (:meth:`prior_log_spread`).
     log_spread = 0.9
+    #: The shipped profile was measured on a Pi 3B+: another device's scale stays in doubt.
+    reference_profile = DEFAULT_PROFILE
     derived_quantities: ClassVar[dict[str, tuple[str, str]]] = {
         "energy_mj": ("latency_ms", f"energy = board power under load ({LOAD_POWER_W} W) x latency")
     }

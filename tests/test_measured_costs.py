@@ -321,3 +321,43 @@ def test_the_docs_measure_what_you_train_example_runs_as_written() -> None:
     best = scope["best"]
     assert len(told) == 25 and best.costs_measured
     assert best.values[LATENCY] in told and best.values[LATENCY] <= 8.0
+
+
+def test_a_device_faster_than_the_models_scale_is_searched_not_refused() -> None:
+    """HW-NAS-Bench's Edge TPU runs every NAS-Bench-201 cell several times faster than `pi3b`'s
+    own costs say: a limit below the model's fastest cell is within reach once one measurement
+    sets the scale, so the engine starts, trains the closest cells and then searches what the
+    measurements put under the limit. A limit no plausible scale reaches is still refused."""
+    plain = _engine(None)
+    fastest = min(_prior(plain, a) for a in _computing(plain, 400))
+    limit = fastest / 4
+    engine = _engine(limit)
+    assert engine.feasibility([engine.candidates.archs[engine.pool_rows[0]]])[0] < 0.01
+    first = engine.ask(3)
+    assert first and all(_prior(engine, p.arch) < 2 * fastest for p in first)
+    # the device: every cell ten times faster than the model says
+    engine.tell(
+        [p.arch for p in first],
+        [80.0] * len(first),
+        costs={LATENCY: [_prior(engine, p.arch) / 10 for p in first]},
+    )
+    following = engine.ask(5)
+    assert any(_prior(engine, p.arch) > 2 * fastest for p in following)
+    assert all(engine.feasibility([p.arch])[0] >= 0.5 for p in following)
+    with pytest.raises(NoFeasibleArchitectureError, match="Closest: "):
+        _engine(fastest / 1000)
+
+
+def test_only_a_models_own_costs_leave_its_scale_in_doubt(tmp_path) -> None:
+    from flash_nas import get_hardware
+
+    assert get_hardware("pi3b").prior_scale_spread(LATENCY) == pytest.approx(math.log(10) / 1.96)
+    assert get_hardware("pi3b", profile="specs").prior_scale_spread(LATENCY) > 1.0
+    engine = _engine(None)
+    archs = _computing(engine, 8)
+    engine.tell(archs, [80.0] * 8, costs={LATENCY: [_prior(engine, a) / 3 for a in archs]})
+    profile = engine.cost_profile()
+    assert profile is not None
+    profile.save(tmp_path / "fitted.json")
+    fitted = get_hardware("pi3b", profile=str(tmp_path / "fitted.json"))
+    assert fitted.prior_scale_spread(LATENCY) == 0.0

@@ -34,6 +34,7 @@ from flash_nas.graph.structure import (
 from flash_nas.plugins.hardware import HardwareModel
 
 __all__ = [
+    "SCALE_SPREAD",
     "Coefficient",
     "EdgeShape",
     "LinearCostModel",
@@ -43,6 +44,12 @@ __all__ = [
     "op_flops",
     "op_macs",
 ]
+
+#: The log-space spread of an uncalibrated model's overall scale on a device it was not written
+#: for: a factor of ten either way at 95 % (ln 10 / 1.96). The six HW-NAS-Bench devices' median
+#: latencies on NAS-Bench-201 span more than that, and `pi3b`'s fastest cell (2.4 ms) is about
+#: four times slower than the Edge TPU's 10 % quantile (0.61 ms).
+SCALE_SPREAD = math.log(10.0) / 1.96
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,19 @@ class LinearCostModel(HardwareModel):
     #: ``derived`` (:meth:`derive_costs`), so a profile never mixes fitted and default halves.
     derived_quantities: ClassVar[dict[str, tuple[str, str]]] = {}
     file_options: ClassVar[tuple[str, ...]] = ("profile",)
+    #: A profile the model ships, fitted on its reference device rather than on the one a user
+    #: searches for: with it, as with no profile, the model's scale stays in doubt
+    #: (:meth:`prior_scale_spread`).
+    reference_profile: ClassVar[Path | None] = None
 
     def __init__(self, profile: str | Path | Profile | None = None, **costs: float) -> None:
         self.costs = np.array([coefficient.default for coefficient in self.coefficients])
         self.profile: Profile | None = None
+        self._reference = profile is None or (
+            isinstance(profile, (str, Path))
+            and self.reference_profile is not None
+            and Path(profile).resolve() == self.reference_profile.resolve()
+        )
         if profile is not None:
             self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
             self.profile.check_model(self)
@@ -120,6 +136,13 @@ class LinearCostModel(HardwareModel):
         if fit is not None and math.isfinite(fit.mape):
             return float(fit.mape) * math.sqrt(math.pi / 2)
         return float(self.log_spread)
+
+    def prior_scale_spread(self, quantity: str) -> float:
+        """:data:`SCALE_SPREAD` with the model's own costs or its shipped
+        :attr:`reference_profile` (they describe its reference device, and the device searched
+        for may be several times faster or slower); 0 with any other profile, taken as fitted
+        on measurements of the device searched for."""
+        return SCALE_SPREAD if self._reference else 0.0
 
     def cost(self, name: str) -> float:
         return float(self.costs[self.coefficient_names().index(name)])

@@ -48,6 +48,15 @@ class HardwareModel(ABC):
         """:attr:`log_spread` for one quantity (a model that knows better overrides this)."""
         return float(self.log_spread)
 
+    def prior_scale_spread(self, quantity: str) -> float:
+        """How far the model's overall scale may be from the device a search measures, before
+        any measurement sets it: a log-space standard deviation. 0 (this default) takes the
+        scale as the device's (a table of its measurements, a profile calibrated on it). The
+        search engine reads it for one question only: whether measuring could bring an
+        architecture within a limit that the model's own scale puts out of reach (a device
+        several times faster than the one the model describes); feasibility never uses it."""
+        return 0.0
+
     @abstractmethod
     def estimate(self, graph: ArchGraph) -> dict[str, float]:
         """Every quantity in :attr:`quantities` for one network at batch size 1."""

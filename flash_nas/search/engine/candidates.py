@@ -154,7 +154,13 @@ class Candidates:
         feasible, violation, probability = self.beliefs.judge(
             columns, log_cost, measured, spreads
         )
+        reach = self.beliefs.reach(columns, spreads)
         return {
+            # what eligibility reads: the probability, or before the first measurement of a
+            # model whose scale is in doubt, the chance that measuring finds it within limits
+            "p_reach": probability if reach is None else np.where(
+                np.isfinite(log_cost), np.maximum(reach, probability), 0.0
+            ),
             **{f"spread:{q}": values for q, values in spreads.items()},
             "log_cost": log_cost,
             "feasible": feasible,
@@ -202,7 +208,8 @@ class Candidates:
 
     def column(self, name: str) -> np.ndarray:
         """One stored array over every row (``features``, ``encoding``, ``cut_off``,
-        ``log_cost``, ``feasible``, ``violation``, ``p_feasible``, ``value:QUANTITY`` (measured
+        ``log_cost``, ``feasible``, ``violation``, ``p_feasible``, ``p_reach`` (what eligibility
+        reads: :meth:`CostBeliefs.reach` before the first measurement), ``value:QUANTITY`` (measured
         where measured, else the refitted prediction), ``prior:QUANTITY`` (the model's own
         prediction) or ``events``)."""
         if name not in self._cache:

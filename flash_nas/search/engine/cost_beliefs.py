@@ -93,6 +93,10 @@ class CostBeliefs:
             q: float(hardware.prior_log_spread(q)) for q in self.quantities
         } if hardware else {}
         self.spread = dict(self.prior_spread)
+        #: quantity -> how far the model's scale may be off before a measurement sets it.
+        self.scale_spread = {
+            q: float(hardware.prior_scale_spread(q)) for q in self.quantities
+        } if hardware else {}
         #: quantity -> the Gaussian process of its log residuals (from GP_ROWS rows on).
         self.residuals: dict[str, ArchitectureModel] = {}
         self.residual_noise: dict[str, float] = {}
@@ -288,6 +292,29 @@ class CostBeliefs:
                 ok &= meets
         probability = np.where(ok, probability, 0.0)
         return probability >= self.confidence, violation, probability
+
+    def reach(
+        self, columns: Mapping[str, np.ndarray], spreads: Mapping[str, np.ndarray]
+    ) -> np.ndarray | None:
+        """Before the first measurement, the probability of meeting every limit with the
+        model's scale doubted too (:meth:`~flash_nas.plugins.hardware.HardwareModel.
+        prior_scale_spread`): whether measuring could find the architecture within the limits
+        where the model's own scale says none is. None once anything is measured (one row sets
+        the scale) or when no limited quantity's scale is in doubt: then the probability of
+        :meth:`judge` answers."""
+        doubted = {q: self.scale_spread.get(q, 0.0) for q in self.objective.limits}
+        if self.measured or not any(doubted.values()):
+            return None
+        probability = np.ones(len(next(iter(columns.values()))))
+        for column, bound in self.objective.limits.items():
+            values = np.asarray(columns[column], dtype=float)
+            spread = np.sqrt(np.asarray(spreads.get(column, 0.0)) ** 2 + doubted[column] ** 2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = (math.log(bound) - np.log(np.maximum(values, 1e-300))) / np.maximum(
+                    spread, 1e-9
+                )
+            probability = probability * np.where(np.isnan(values), 0.0, stats.norm.cdf(z))
+        return probability
 
     @property
     def uncertain(self) -> list[str]:

@@ -201,7 +201,8 @@ class SearchEngine(MeasuredCosts):
         self._low = features.min(axis=0)
         self._span = np.where(np.ptp(features, axis=0) > 0, np.ptp(features, axis=0), 1.0)
         eligible = self.eligible(self.pool_rows)
-        # Nothing even likely to meet the limits (measurements will not find one): stop now.
+        # Nothing even likely to meet the limits, measurements will not find one (a model whose
+        # scale is in doubt counts it: a device may be several times faster): stop now.
         # An architecture that meets them only with less than the confidence may still be
         # proposed, trained and measured; recommend() says when none then does.
         if not eligible.any():
@@ -352,7 +353,7 @@ class SearchEngine(MeasuredCosts):
         """Which rows may be proposed: likely enough to meet the limits
         (:meth:`propose_floor`), not cut off, not tried or pending."""
         c = self.candidates
-        ok = (c.column("p_feasible")[rows] >= self.propose_floor()) & ~c.column("cut_off")[rows]
+        ok = (c.column("p_reach")[rows] >= self.propose_floor()) & ~c.column("cut_off")[rows]
         taken = np.array([c.archs[r] in self.trials for r in rows], dtype=bool)
         return ok & ~taken
 
@@ -368,7 +369,7 @@ class SearchEngine(MeasuredCosts):
             untried = ~c.column("cut_off")[rows] & np.array(
                 [c.archs[r] not in self.trials for r in rows], dtype=bool
             )
-            probability = c.column("p_feasible")[rows][untried]
+            probability = c.column("p_reach")[rows][untried]
             best = float(probability.max()) if probability.size else 0.0
             self._floor = (key, min(PROPOSE_FLOOR, max(best, HOPELESS)))
         return self._floor[1]
