@@ -86,6 +86,36 @@ def _flash_one_shot(repeats: int) -> list[float]:
     return times
 
 
+#: Each timing's name in the part's results file (``engine.json``).
+KEYS = {
+    "python -c pass": "python_pass",
+    "flash-nas --help": "help",
+    "flash-nas plugins": "plugins",
+    "ask() on NAS-Bench-201 (bo)": "nb201_ask",
+    "ask(8) on the FLASH space (bo)": "flash_ask8",
+    "FLASH's whole one-shot search, FLASH space (flash)": "flash_one_shot",
+}
+
+
+def results(measured: dict[str, list[float]]) -> dict[str, object]:
+    """The part's headline numbers by name (``engine.json``): per timing (:data:`KEYS`), the
+    median and slowest in ms and the repeats; ``help_ratio``, ``flash-nas --help``'s median over
+    ``python -c pass``'s, as the report prints them."""
+    timings: dict[str, object] = {
+        KEYS[what]: {
+            "ms": statistics.median(times) * 1e3,
+            "slowest_ms": max(times) * 1e3,
+            "repeats": len(times),
+        }
+        for what, times in measured.items()
+    }
+    bare = statistics.median(measured["python -c pass"])
+    return {
+        **timings,
+        "help_ratio": statistics.median(measured["flash-nas --help"]) / bare,
+    }
+
+
 def run(*, output: Path, quick: bool = False, **_: object) -> Section:
     repeats = 3 if quick else 10
     rows = Csv("engine_speed", ("what", "repeat", "seconds"))
@@ -137,4 +167,5 @@ def run(*, output: Path, quick: bool = False, **_: object) -> Section:
     )
     for what, times in measured.items():
         section.summary.append(f"engine: {what}: {statistics.median(times) * 1e3:.0f} ms (median)")
+    section.results = results(measured)
     return section

@@ -157,19 +157,65 @@ def _incumbents(texts: list[str], valid: dict[str, float], test: dict[str, float
     return curve
 
 
-def _paired(curves: Csv, framework: str, method: str, labels: int) -> str:
+def _interval(curves: Csv, framework: str, method: str, labels: int) -> list[float]:
+    """FLASH minus ``method`` after ``labels`` trials, paired by seed: ``[mean, low, high]`` of
+    its 95 % t-interval (``[mean]`` alone from one seed)."""
     ours = curves.select(
         "test_accuracy", framework=framework, method=FLASH[framework], labels=labels
     )
     theirs = curves.select("test_accuracy", framework=framework, method=method, labels=labels)
     difference = ours - theirs
     if len(difference) < 2:
-        return f"{difference.mean():+.2f}"
+        return [float(difference.mean())]
     half = (
         stats.t.ppf(0.975, len(difference) - 1) * difference.std(ddof=1) / np.sqrt(len(difference))
     )
-    mean = difference.mean()
-    return f"{mean:+.2f} [{mean - half:+.2f}, {mean + half:+.2f}]"
+    mean = float(difference.mean())
+    return [mean, float(mean - half), float(mean + half)]
+
+
+def _paired(curves: Csv, framework: str, method: str, labels: int) -> str:
+    numbers = _interval(curves, framework, method, labels)
+    if len(numbers) == 1:
+        return f"{numbers[0]:+.2f}"
+    mean, low, high = numbers
+    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
+#: Each method's name in the part's results file (``integrations.json``), by framework.
+METHOD_KEYS = {
+    "optuna": {"FlashSampler": "flash", "TPE": "tpe", "random": "random"},
+    "ray": {
+        "FlashSearcher": "flash",
+        "random (Tune's default)": "random",
+        "OptunaSearch (TPE)": "optuna_tpe",
+    },
+}
+
+
+def results(curves: Csv, timing: Csv, checkpoints: list[int], budget: int) -> dict[str, object]:
+    """The part's headline numbers by name (``integrations.json``), as its table prints them:
+    per framework and method (:data:`METHOD_KEYS`), the incumbent's c10_test after each
+    checkpoint (``test.t20``: [mean, std]), FLASH minus the method paired by seed
+    (``paired.t20``: [mean, low, high]; null for FLASH itself) and the search's ms per trial."""
+    frameworks: dict[str, dict[str, object]] = {}
+    methods = zip(curves.column("framework"), curves.column("method"))
+    for framework, method in dict.fromkeys(methods):
+        test: dict[str, object] = {}
+        paired: dict[str, object] = {}
+        for c in checkpoints:
+            values = curves.select("test_accuracy", framework=framework, method=method, labels=c)
+            test[f"t{c}"] = [float(values.mean()), float(values.std())]
+            paired[f"t{c}"] = (
+                None if method == FLASH[framework] else _interval(curves, framework, method, c)
+            )
+        seconds = timing.select("per_trial_seconds", framework=framework, method=method)
+        frameworks.setdefault(framework, {})[METHOD_KEYS[framework][method]] = {
+            "test": test,
+            "paired": paired,
+            "ms_per_trial": 1000 * float(seconds.mean()),
+        }
+    return {"trials": budget, "checkpoints": list(checkpoints), "frameworks": frameworks}
 
 
 def run(
@@ -271,4 +317,5 @@ def run(
             axis.grid(alpha=0.3)
             axis.legend(fontsize=8, loc="lower right")
     section.figures.append("integrations.png")
+    section.results = results(curves, timing, checkpoints, budget)
     return section

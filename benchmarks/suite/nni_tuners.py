@@ -250,7 +250,77 @@ def run(
             f"{min(FROM_TRIAL, trials)} trials "
             f"on {gap:+.2f} points of best test accuracy (at {trial} trials, {seeds} seeds)"
         )
+    section.results = results(comparison)
     return section
+
+
+#: Each tuner's name in the part's results file (``nni_tuners.json``).
+TUNER_KEYS = {
+    "FLASH": "flash",
+    "FLASH, method flash": "flash_method_flash",
+    "TPE": "tpe",
+    "Evolution": "evolution",
+    "Random": "random",
+}
+#: The trial counts of the report's paired table (those within the budget).
+BUDGETS = (20, 25, 30)
+
+
+def results(comparison: Comparison) -> dict[str, object]:
+    """The part's headline numbers by name (``nni_tuners.json``), as the report prints them.
+
+    At each checkpoint (:data:`BUDGETS` within the budget, and the budget itself; ``t20``...),
+    per tuner (:data:`TUNER_KEYS`): the test accuracy of the best trial by validation
+    (``incumbent``) and the best test accuracy so far (``best``), [mean, std]; for NNI's tuners
+    FLASH minus the tuner on the best test so far, paired by seed (``paired``: [mean, low,
+    high]) and its smallest mean from ``from_trial`` on (``smallest_lead``); for the FLASH
+    settings their smallest lead over the best NNI tuner (``lead``, points, and where:
+    ``lead_at``, on ``best`` and ``incumbent``). Also each tuner's time per proposal (mean and
+    slowest in ms; the mean in s)."""
+    trials = comparison.trials
+    checkpoints = [t for t in BUDGETS if t <= trials]
+    checkpoints += [] if trials in checkpoints else [trials]
+    start = min(FROM_TRIAL, trials) - 1
+    kinds = {"incumbent": "incumbent_test", "best": "best_test"}
+    curves = {kind: comparison.curves(which) for kind, which in kinds.items()}
+    leads = {kind: comparison.lead(which) for kind, which in kinds.items()}
+    tuners: dict[str, object] = {}
+    for name, runs in comparison.runs.items():
+        seconds = np.concatenate([one.seconds for one in runs])
+        found: dict[str, object] = {}
+        for kind in kinds:
+            curve = curves[kind][name]
+            found[kind] = {
+                f"t{t}": [float(curve[:, t - 1].mean()), float(curve[:, t - 1].std())]
+                for t in checkpoints
+            }
+        if name.startswith("FLASH"):
+            found["paired"] = found["smallest_lead"] = None
+            found["lead"] = {kind: leads[kind][name][0] for kind in kinds}
+            found["lead_at"] = {kind: leads[kind][name][1] for kind in kinds}
+        else:
+            mean, half = comparison.paired(name)
+            found["paired"] = {
+                f"t{t}": [
+                    float(mean[t - 1]),
+                    float(mean[t - 1] - half[t - 1]),
+                    float(mean[t - 1] + half[t - 1]),
+                ]
+                for t in checkpoints
+            }
+            found["smallest_lead"] = float(mean[start:].min())
+            found["lead"] = found["lead_at"] = None
+        found["proposal_ms"] = float(seconds.mean()) * 1e3
+        found["proposal_slowest_ms"] = float(seconds.max()) * 1e3
+        found["proposal_seconds"] = float(seconds.mean())
+        tuners[TUNER_KEYS[name]] = found
+    return {
+        "seeds": comparison.seeds,
+        "trials": trials,
+        "checkpoints": checkpoints,
+        "from_trial": start + 1,
+        "tuners": tuners,
+    }
 
 
 def _markdown(comparison: Comparison) -> list[str]:
@@ -301,7 +371,7 @@ def _markdown(comparison: Comparison) -> list[str]:
             f"{verdict}."
         )
     others = [name for name in names if not name.startswith("FLASH")]
-    budgets = [t for t in (20, 25, 30) if t <= trials]
+    budgets = [t for t in BUDGETS if t <= trials]
     start = min(FROM_TRIAL, trials) - 1
 
     def paired_row(other: str) -> list[str]:

@@ -71,7 +71,26 @@ def run(*, output: Path, quick: bool = False, **_: object) -> Section:
         f"scale: flash-nas score of {largest:,} FLASH-space samples in "
         f"{statistics.median(seconds):.1f} s (median of {repeats}), peak {max(peak):.0f} MB"
     )
+    section.results = results(rows, sizes, repeats)
     return section
+
+
+def results(rows: Csv, sizes: tuple[int, ...], repeats: int) -> dict[str, object]:
+    """The part's headline numbers by name (``scale.json``), per N as ``sizes.nN`` (``n1000000``):
+    seconds (median of the runs, and [mean, std]), the peak resident MB (the largest) and µs per
+    architecture (of the median), as the report's table prints them."""
+    found: dict[str, object] = {}
+    for size in sizes:
+        seconds = rows.select("seconds", n_archs=size)
+        median = statistics.median(seconds)
+        found[f"n{size}"] = {
+            "n_archs": size,
+            "seconds": median,
+            "seconds_mean": [float(seconds.mean()), float(seconds.std())],
+            "peak_mb": float(rows.select("peak_mb", n_archs=size).max()),
+            "us_per_arch": median / size * 1e6,
+        }
+    return {"repeats": repeats, "largest": max(sizes), "sizes": found}
 
 
 def _markdown(rows: Csv, sizes: tuple[int, ...], repeats: int) -> list[str]:

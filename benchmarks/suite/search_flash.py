@@ -69,6 +69,23 @@ GRID_WIDTHS = (16, 32, 48, 64)
 GRID_DEPTHS = (2, 4, 6)
 GRID_DENSITIES = (0.0, 0.5, 1.0)
 FEATURES = ["nn_degree"]
+#: Each objective's name in the part's results file (``search_flash.json``).
+OBJECTIVE_KEYS = {
+    "FLASH default": "flash_default",
+    "weighted cost": "weighted",
+    "accuracy under limits": "limits",
+}
+#: Each (strategy, space)'s name in the results file.
+STRATEGY_KEYS = {
+    ("hierarchical SHGO", "whole space"): "shgo",
+    ("hierarchical SHGO", "grid"): "shgo_grid",
+    ("exhaustive search", "grid"): "exhaustive",
+    ("random search", "whole space"): "random",
+    ("regularized evolution", "whole space"): "regularized_evolution",
+    ("differential evolution", "whole space"): "differential_evolution",
+}
+#: The hardware timings' names in the results file, in :func:`measure_speed`'s order.
+SPEED_KEYS = ("estimate_cold_ms", "estimate_warm_ms", "evaluator_unseen_ms", "evaluator_seen_ms")
 
 
 def synthetic_accuracy(nn_degree: np.ndarray) -> np.ndarray:
@@ -323,7 +340,69 @@ def run(*, seeds: int, quick: bool = False, **_: object) -> Section:
             f"search_flash, {scenario.name}: hierarchical SHGO {milliseconds:.0f} ms, "
             f"{shgo.evaluations[0]} evaluations, gap to the grid optimum {gap:+.2f} %"
         )
+    section.results = results(found)
     return section
+
+
+def _stage_key(name: str) -> str:
+    """``level 1 (...)`` -> ``level1``; ``integer repair`` -> ``repair``."""
+    words = name.split(" (")[0].split()
+    return f"level{words[1]}" if words[0] == "level" else words[-1]
+
+
+def _strategy(runs: Runs, optimum: float, shgo: Runs) -> dict[str, object]:
+    """One row of a scenario's strategy table by name, and how it compares with SHGO over the
+    whole space: ``worse_than_shgo_pct``, ``1 - objective / SHGO's`` per run (%, [mean, std]),
+    and ``time_ratio``, its median time over SHGO's."""
+    values = np.exp(np.array(runs.log_objective))
+    spread = values.std() if values.std() > 1e-9 * values.mean() else 0.0
+    gaps = runs.gaps(optimum) * 100
+    behind = runs.gaps(max(shgo.log_objective)) * 100
+    return {
+        "runs": len(runs.log_objective),
+        "evaluations": float(np.mean(runs.evaluations)),
+        "objective": [float(values.mean()), float(spread)],
+        "gap_pct": [float(gaps.mean()), float(gaps.std())],
+        "feasible": sum(runs.feasible),
+        "ms": statistics.median(runs.seconds) * 1e3,
+        "worse_than_shgo_pct": [float(behind.mean()), float(behind.std())],
+        "time_ratio": statistics.median(runs.seconds) / statistics.median(shgo.seconds),
+    }
+
+
+def results(found: Results) -> dict[str, object]:
+    """The part's headline numbers by name (``search_flash.json``), as the report prints them:
+    the hardware timings (ms, :data:`SPEED_KEYS`), and per objective (:data:`OBJECTIVE_KEYS`)
+    the grid (points, distinct architectures, ms, its optimum), the first SHGO run's ms, SHGO's
+    stages (``levels.level1``.., ``levels.repair``: median ms and evaluations) and every
+    strategy's row (:data:`STRATEGY_KEYS`; gaps in %, against the grid optimum)."""
+    if len(found.speed) != len(SPEED_KEYS):
+        raise ValueError(f"expected {len(SPEED_KEYS)} hardware timings, got {len(found.speed)}")
+    objectives: dict[str, object] = {}
+    for s in found.scenarios:
+        shgo = s.runs[0]
+        objectives[OBJECTIVE_KEYS[s.name]] = {
+            "grid_points": s.grid_points,
+            "grid_archs": s.grid_archs,
+            "grid_ms": s.grid_seconds * 1e3,
+            "grid_objective": float(np.exp(s.grid_log_objective)),
+            "first_shgo_ms": s.shgo_first_seconds * 1e3,
+            "levels": {
+                _stage_key(t.name): {"ms": t.seconds * 1e3, "evaluations": t.evaluations}
+                for t in s.levels
+            },
+            "strategies": {
+                STRATEGY_KEYS[runs.strategy, runs.space]: _strategy(
+                    runs, s.grid_log_objective, shgo
+                )
+                for runs in s.runs
+            },
+        }
+    return {
+        "seeds": found.seeds,
+        "speed": {key: seconds * 1e3 for key, seconds in zip(SPEED_KEYS, found.speed.values())},
+        "objectives": objectives,
+    }
 
 
 def _markdown(found: Results) -> list[str]:

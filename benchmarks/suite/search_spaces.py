@@ -68,6 +68,17 @@ TARGETS = (
     ),
 )
 
+#: Each space's name in the part's results file (``search_spaces.json``).
+SPACE_KEYS = {
+    "NAS-Bench-201, CIFAR-10": "nasbench201",
+    "NAS-Bench-101 (500 cells)": "nasbench101",
+    "TransNAS-Bench-101 micro, class_scene": "transnas101_class_scene",
+    "TransNAS-Bench-101 micro, class_object": "transnas101_class_object",
+    "TransNAS-Bench-101 micro, jigsaw": "transnas101_jigsaw",
+}
+#: Each method's name in the results file.
+METHOD_KEYS = {"FLASH-BO (bo)": "bo", "FLASH (paper, flash)": "flash", "random search": "random"}
+
 
 def _values(table: Table, column: str) -> dict[str, float]:
     return dict(zip(table.archs, table.column(column).tolist()))
@@ -119,6 +130,26 @@ def _cell(rows: Csv, space: str, method: str, best: float) -> str:
     return f"{mean_std(values, 2)} ({best - values.mean():.2f})"
 
 
+def results(rows: Csv, bests: dict[str, float], budget: int) -> dict[str, object]:
+    """The part's headline numbers by name (``search_spaces.json``), as its table prints them:
+    per space (:data:`SPACE_KEYS`) the pool's best, and per method (:data:`METHOD_KEYS`) the
+    judged label ``test`` ([mean, std]), the ``regret`` to the pool's best (of the mean) and
+    both as a table cell prints them, ``test_regret`` ([mean, std, regret])."""
+    spaces: dict[str, object] = {}
+    for name, best in bests.items():
+        found: dict[str, object] = {"pool_best": best}
+        for method in dict.fromkeys(rows.column("method")):
+            values = rows.select("judged_accuracy", space=name, method=method)
+            mean, std, regret = float(values.mean()), float(values.std()), best - values.mean()
+            found[METHOD_KEYS[method]] = {
+                "test": [mean, std],
+                "regret": float(regret),
+                "test_regret": [mean, std, float(regret)],
+            }
+        spaces[SPACE_KEYS[name]] = found
+    return {"labels": budget, "spaces": spaces}
+
+
 def run(
     *, output: Path, seeds: int, quick: bool = False, first_seed: int = 0, **_: object
 ) -> Section:
@@ -156,4 +187,5 @@ def run(
             section.summary.append(
                 f"search on {name}, {budget} labels, {method}: {mean_std(values, 2)}"
             )
+    section.results = results(rows, bests, budget)
     return section

@@ -185,6 +185,7 @@ def run(*, output: Path, quick: bool = False, **_: object) -> Section:
             shgo.add(cells, size, *row)
     section = Section("speed", "Speed and scale", csvs=[scoring, memory, naswot, ratio, shgo])
     section.blocks = _markdown(scoring, memory, ratio, shgo, per_arch, repeats, shgo_repeats)
+    section.results = results(scoring, memory, ratio, shgo, per_arch, random)
     _plot(scoring, ratio, shgo, output / "speed.png")
     section.figures.append("speed.png")
     largest = max(sizes)
@@ -197,6 +198,55 @@ def run(*, output: Path, quick: bool = False, **_: object) -> Section:
         f"{mean_std(shgo.select('seconds', n_cells=CELLS[-1], cold=0), 2)} s",
     ]
     return section
+
+
+def results(
+    scoring: Csv, memory: Csv, ratio: Csv, shgo: Csv, per_arch: list[float], random: int
+) -> dict[str, object]:
+    """The part's headline numbers by name (``speed.json``), as its tables print them.
+
+    ``scoring.nN`` per N scored: NN-Degree's time (ms, [mean, std]), µs per architecture, peak
+    MB, NASWOT's seconds (``naswot_measured`` 1, else extrapolated) and NASWOT / NN-Degree;
+    ``naswot_seconds``: NASWOT per architecture, [mean, std]. ``shgo.cellsK`` per number of
+    cells: the space's size, mean evaluations, the cold run and the warm runs (ms, [mean, std]),
+    ``objective_ratio``, SHGO's objective (worst run) over the best of ``random_draws`` uniform
+    draws, and the same as ``better_than_random_pct`` (``(ratio - 1) * 100``)."""
+    sized: dict[str, object] = {}
+    for (size, measured, proxy, _, factor), peak in zip(ratio.rows, memory.column("peak_mb")):
+        times = scoring.select("seconds", n_archs=size) * 1e3
+        sized[f"n{size}"] = {
+            "n_archs": size,
+            "ms": [float(times.mean()), float(times.std())],
+            "us_per_arch": float(times.mean()) / size * 1e3,
+            "peak_mb": peak,
+            "naswot_seconds": proxy,
+            "naswot_measured": measured,
+            "naswot_ratio": factor,
+        }
+    cells: dict[str, object] = {}
+    for count in dict.fromkeys(shgo.column("n_cells")):
+        warm = shgo.select("seconds", n_cells=count, cold=0) * 1e3
+        worst = float(
+            np.exp(
+                shgo.select("shgo_log_objective", n_cells=count)
+                - shgo.select("random_log_objective", n_cells=count)
+            ).min()
+        )
+        cells[f"cells{count}"] = {
+            "space_size": float(shgo.select("space_size", n_cells=count)[0]),
+            "evaluations": float(shgo.select("evaluations", n_cells=count).mean()),
+            "cold_ms": float(shgo.select("seconds", n_cells=count, cold=1)[0]) * 1e3,
+            "warm_ms": [float(warm.mean()), float(warm.std())],
+            "objective_ratio": worst,
+            "better_than_random_pct": (worst - 1.0) * 100,
+        }
+    return {
+        "scoring": sized,
+        "naswot_seconds": [float(np.mean(per_arch)), float(np.std(per_arch))],
+        "naswot_archs": len(per_arch),
+        "shgo": cells,
+        "random_draws": random,
+    }
 
 
 def _markdown(
