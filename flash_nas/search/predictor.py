@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from flash_nas.errors import FlashNasError, NotFittedError
 
@@ -54,6 +54,8 @@ class Quality:
 
 def prediction_quality(predicted: np.ndarray, truth: np.ndarray) -> Quality:
     """R2, RMSE, Spearman rho and Kendall tau of ``predicted`` against ``truth``."""
+    from scipy import stats  # here, not at the top: importing it takes half a second
+
     predicted = np.asarray(predicted, dtype=float)
     truth = np.asarray(truth, dtype=float)
     residual = truth - predicted

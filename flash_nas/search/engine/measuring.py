@@ -17,7 +17,6 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from flash_nas.errors import CostError, LabelError
 from flash_nas.plugins.method import Choice
@@ -154,7 +153,9 @@ def _promise(
     labelled, utility = engine.labelled()
     if len(labelled) < engine.strategy.min_labels:
         degree = engine.candidates.column("value:" + engine.features[0])[rows]
-        return 1.0 + stats.rankdata(degree) / len(degree), None, None
+        from scipy.stats import rankdata  # here: scipy.stats takes half a second to import
+
+        return 1.0 + rankdata(degree) / len(degree), None, None
     mean, std = engine.strategy.predict(rows)
     exponent = engine.objective.exponents["acc"]
     log_cost = engine.candidates.column("log_cost")
