@@ -206,27 +206,13 @@ def test_engine_names_every_timing_and_the_start_up_ratio():
 def test_speed_names_each_size_and_cell_count():
     scoring_rows = Csv("speed_scoring", ("n_archs", "repeat", "seconds"))
     memory = Csv("speed_memory", ("n_archs", "peak_mb"))
-    ratio = Csv(
-        "speed_ratio", ("n_archs", "measured", "naswot_seconds", "nn_degree_seconds", "ratio")
-    )
+    ratio = Csv("speed_ratio", speed.RATIO_COLUMNS)
     for size in (10, 100):
         for repeat in range(2):
             scoring_rows.add(size, repeat, 1e-5 * (repeat + 1))
         memory.add(size, 0.01 * size)
         ratio.add(size, int(size == 10), 2.0 * size, 1.5e-5, 2.0 * size / 1.5e-5)
-    shgo = Csv(
-        "speed_shgo",
-        (
-            "n_cells",
-            "space_size",
-            "repeat",
-            "cold",
-            "seconds",
-            "evaluations",
-            "shgo_log_objective",
-            "random_log_objective",
-        ),
-    )
+    shgo = Csv("speed_shgo", speed.SHGO_COLUMNS)
     for cells in speed.CELLS:
         for repeat in range(3):
             shgo.add(cells, 10.0**cells, repeat, int(repeat == 0), 0.01 * cells, 100, 1.0, 0.99)

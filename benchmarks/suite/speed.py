@@ -44,6 +44,18 @@ RANDOM = 1_000_000
 QUICK_LARGEST = 10_000
 NASWOT_BATCH = 32
 CELLS = (1, 2, 3, 4, 5)
+#: The columns of speed_ratio.csv and speed_shgo.csv (results() reads them by name).
+RATIO_COLUMNS = ("n_archs", "measured", "naswot_seconds", "nn_degree_seconds", "ratio")
+SHGO_COLUMNS = (
+    "n_cells",
+    "space_size",
+    "repeat",
+    "cold",
+    "seconds",
+    "evaluations",
+    "shgo_log_objective",
+    "random_log_objective",
+)
 #: search_flash's objective whose optimum lies inside the space
 OBJECTIVE = dict((name, text) for name, text, _ in search_flash.OBJECTIVES)["weighted cost"]
 
@@ -157,27 +169,13 @@ def run(*, output: Path, quick: bool = False, **_: object) -> Section:
     naswot = Csv("speed_naswot", ("arch", "seconds"))
     for position, seconds in enumerate(per_arch):
         naswot.add(FlashBatch(adapter, configs[position : position + 1]).arch_text(0), seconds)
-    ratio = Csv(
-        "speed_ratio", ("n_archs", "measured", "naswot_seconds", "nn_degree_seconds", "ratio")
-    )
+    ratio = Csv("speed_ratio", RATIO_COLUMNS)
     for size in sizes:
         measured = size <= naswot_count
         proxy = sum(per_arch[:size]) if measured else statistics.fmean(per_arch) * size
         degree = statistics.fmean(scoring.select("seconds", n_archs=size))
         ratio.add(size, int(measured), proxy, degree, proxy / degree)
-    shgo = Csv(
-        "speed_shgo",
-        (
-            "n_cells",
-            "space_size",
-            "repeat",
-            "cold",
-            "seconds",
-            "evaluations",
-            "shgo_log_objective",
-            "random_log_objective",
-        ),
-    )
+    shgo = Csv("speed_shgo", SHGO_COLUMNS)
     random = QUICK_LARGEST if quick else RANDOM
     for cells in CELLS:
         size = float(FlashSpaceAdapter(n_cells=cells).size())

@@ -25,6 +25,8 @@ from scipy.special import ndtr  # the normal CDF, without importing scipy.stats 
 
 from flash_nas.search.gp import GaussianProcess
 
+_SQRT_2PI = np.sqrt(2 * np.pi)
+
 __all__ = [
     "ArchitectureModel",
     "choose",
@@ -72,8 +74,6 @@ class ArchitectureModel:
         copy = ArchitectureModel.__new__(ArchitectureModel)
         copy.gp = self.gp.condition_on(X, self.gp.predict(X)[0])
         return copy
-
-_SQRT_2PI = np.sqrt(2 * np.pi)
 
 
 def log_value(utility: Any, exponent: float, log_cost: Any) -> Any:

@@ -70,6 +70,14 @@ PRIOR_STRENGTH = 0.1
 GP_ROWS = 5
 
 
+
+def _chance_within(values: np.ndarray, bound: float, spread: np.ndarray) -> np.ndarray:
+    """P(cost <= bound) for log-normal costs around ``values`` with log-space ``spread``; 0
+    where a value is missing (NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (math.log(bound) - np.log(np.maximum(values, 1e-300))) / np.maximum(spread, 1e-9)
+    return np.where(np.isnan(values), 0.0, ndtr(z))
+
 class CostBeliefs:
     """Measured costs, the refitted model and its spread, for one engine."""
 
@@ -286,10 +294,7 @@ class CostBeliefs:
                 )
                 meets = values <= bound
             if self.spread.get(column, 0.0) > 0:
-                spread = np.maximum(spreads[column], 1e-9)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    z = (math.log(bound) - np.log(np.maximum(values, 1e-300))) / spread
-                chance = np.where(np.isnan(values), 0.0, ndtr(z))
+                chance = _chance_within(values, bound, spreads[column])
                 probability *= np.where(measured[column], meets, chance)
             else:
                 ok &= meets
@@ -312,11 +317,7 @@ class CostBeliefs:
         for column, bound in self.objective.limits.items():
             values = np.asarray(columns[column], dtype=float)
             spread = np.sqrt(np.asarray(spreads.get(column, 0.0)) ** 2 + doubted[column] ** 2)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                z = (math.log(bound) - np.log(np.maximum(values, 1e-300))) / np.maximum(
-                    spread, 1e-9
-                )
-            probability = probability * np.where(np.isnan(values), 0.0, ndtr(z))
+            probability = probability * _chance_within(values, bound, spread)
         return probability
 
     @property
