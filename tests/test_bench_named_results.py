@@ -18,8 +18,10 @@ import pytest
 
 from benchmarks.suite import (
     engine,
+    imc_zigzag,
     integrations,
     nni_tuners,
+    pi3,
     scale,
     scoring,
     search_flash,
@@ -179,6 +181,87 @@ def test_scoring_names_the_times_memory_and_speed_up():
     assert results["batched_us_per_arch"] == pytest.approx(38.0 / 15625 * 1e3)
     assert results["per_graph_us"] == pytest.approx(740.0)
     assert results["speedup"] == pytest.approx(found.speedup) and results["peak_mb"] == 41.0
+
+
+def test_pi3_names_each_way_of_predicting_each_network_and_the_factor():
+    from flash_nas_hardware.pi3b import Pi3BModel
+
+    report = pi3.Measured(seeds=2)
+    for threads in pi3.THREADS:
+        report.summaries += [
+            pi3.Summary(method, threads, 0.9, 0.1 * threads, 0.5)
+            for method in list(pi3.METHOD_KEYS)[:4]
+        ]
+    report.layers = [
+        pi3.Summary("MACs alone (c = median over layers)", 0, 0.94, 0.29, 0.6),
+        pi3.Summary("pi3b, refit on 25 layers (mean over seeds)", 2, 0.96, 0.25, 0.64),
+    ]
+    report.layer_count = (208, 220)
+    report.networks = [
+        {
+            "network": "resnet18",
+            "torchvision": "resnet18",
+            "input": 224,
+            "macs": 1_810_000_000,
+            "measured_4": 270.0,
+            "uncalibrated": 720.0,
+            "calibrated_4": 290.0,
+        },
+        {
+            "network": "alexnet",
+            "torchvision": "alexnet",
+            "input": 227,
+            "macs": 720_000_000,
+            "measured_4": 160.0,
+            "uncalibrated": 320.0,
+            "calibrated_4": 180.0,
+        },
+    ]
+    report.profile = pi3.shipped_profile(Pi3BModel(profile=None), 0.4)
+    results = checked(pi3.named_figures(report), "pi3")
+    assert {
+        "threads_4.factor.mape",
+        "threads_1.refit.within",
+        "convs.refit.rho",
+        "networks.resnet18.calibrated_4",
+        "factor",
+        "specs_over_measured",
+    } <= paths(results)
+    assert results["threads_1"]["factor"]["mape"] == pytest.approx(10.0)  # in %
+    assert results["convs"]["macs"]["within"] == pytest.approx(60.0)
+    assert results["convs"]["refit"]["rho"] == 0.96 and results["convs"]["priced"] == 208
+    assert results["networks"]["resnet18"]["gmacs"] == pytest.approx(1.81)
+    assert results["specs_over_measured"] == [2.0, pytest.approx(720 / 270)]
+    assert results["factor"] == pytest.approx(0.4)
+
+
+def test_imc_zigzag_names_each_variant_space_and_quantity():
+    from flash_nas.cost.profile import Fit
+
+    def fit(rho: float, mape: float) -> Fit:
+        return Fit(spearman=rho, kendall=rho, mape=mape, within_10pct=0.5, rows=100)
+
+    found = imc_zigzag.Agreement(held_out=100, seeds=2)
+    found.rows = [
+        ("aimc", "flash", "latency_ms", [fit(0.99, 0.07), fit(0.97, 0.09)]),
+        ("dimc", "flash", "energy_mj", [fit(0.95, 0.10), fit(0.95, 0.10)]),
+        ("aimc", "nasbench201", "latency_ms", [fit(0.999, 0.01), fit(0.997, 0.015)]),
+    ]
+    found.timings = {"imc: all 15,625 NB201 cells": 0.2}
+    results = checked(imc_zigzag.named_figures(found), "imc_zigzag")
+    assert {
+        "aimc.flash.latency_ms.mape",
+        "dimc.flash.energy_mj.rho",
+        "spaces.nasbench201.min_rho",
+        "spaces.flash.max_mape",
+    } <= paths(results)
+    assert results["aimc"]["flash"]["latency_ms"]["rho"] == pytest.approx(0.98)
+    assert results["aimc"]["flash"]["latency_ms"]["mape"] == pytest.approx(8.0)  # in %
+    assert results["spaces"]["flash"] == {
+        "min_rho": pytest.approx(0.95),
+        "max_mape": pytest.approx(10.0),
+    }
+    assert results["spaces"]["nasbench201"]["max_mape"] == pytest.approx(1.25)
 
 
 def test_scale_names_each_size():

@@ -5,7 +5,9 @@ HW-NAS-Bench device. What it may look at is what a user would have: a trained ne
 (``c10_valid``) and, since the network exists once trained, its latency on the device; and, for
 the methods that take them, latency-only measurements. "Measuring" is looking the architecture
 up in HW-NAS-Bench's table (:class:`Device`); the Edge TPU's failed measurements (-1 in the
-table) come back as None: a measurement that gave no number, told to no one.
+table, 30 % of the cells) are cells the device did not run: the engine is told so (a cost of
+``math.inf``, :meth:`Device.reading`), Optuna's samplers see a broken constraint, and the
+others keep no number.
 
 Every run returns an :class:`Outcome`: what it recommends and what it believes of it; the part
 judges it (:func:`judge`) by the *true* latency and ``c10_test`` of that architecture.
@@ -59,6 +61,12 @@ class Device:
         """The measured latency (ms), or None where the device gave no number."""
         value = self.latency[text]
         return value if math.isfinite(value) else None
+
+    def reading(self, text: str) -> float:
+        """What the engine is told: the measured latency, or ``math.inf`` where the device
+        could not run the cell (the engine's "does not run", which meets no limit)."""
+        value = self.measure(text)
+        return math.inf if value is None else value
 
     def limit(self, quantile: float) -> float:
         """The ``quantile`` of the device's latencies over every cell it measured."""
@@ -143,10 +151,10 @@ def engine_outcome(
             todo = engine.ask_measure(count)
             if todo:
                 engine.measure(
-                    [t.arch for t in todo], {LATENCY: [device.measure(t.text) for t in todo]}
+                    [t.arch for t in todo], {LATENCY: [device.reading(t.text) for t in todo]}
                 )
         (proposal,) = engine.ask()
-        costs = None if ceiling else {LATENCY: [device.measure(proposal.text)]}
+        costs = None if ceiling else {LATENCY: [device.reading(proposal.text)]}
         engine.tell([proposal.arch], [space.valid[proposal.text]], costs=costs)
         trained.append(proposal.text)
     try:
@@ -394,7 +402,7 @@ def front_trained(method: str, space: Space, device: Device, seed: int, trials: 
             engine.tell(
                 [proposal.arch],
                 [space.valid[proposal.text]],
-                costs={LATENCY: [device.measure(proposal.text)]},
+                costs={LATENCY: [device.reading(proposal.text)]},
             )
             trained.append(proposal.text)
         return trained

@@ -32,6 +32,7 @@ import csv
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -318,6 +319,64 @@ def measure(*, quick: bool, seeds: int) -> Measured:
     return report
 
 
+#: The part's ways of predicting latency by the name its results give them.
+METHOD_KEYS = {
+    "MACs alone": "macs",
+    "pi3b, board specifications only": "specs",
+    "pi3b, one speed factor, leave-one-network-out": "factor",
+    "pi3b, every cost refit, leave-one-network-out": "refit",
+    "MACs alone (c = median over layers)": "macs",
+    "pi3b, calibrated on the ncnn networks": "default",
+}
+
+
+def _figures(summary: Summary) -> dict[str, float]:
+    return {
+        "rho": summary.spearman,
+        "mape": summary.mape * 100,
+        "within": summary.within_20pct * 100,
+    }
+
+
+def named_figures(report: Measured) -> dict[str, object]:
+    """The part's figures by name (``pi3.json``): per thread count (``threads_4``,
+    ``threads_1``) and for the single convs (``convs``), each way of predicting's rho, MAPE and
+    share within +-20 % (both in %) under :data:`METHOD_KEYS` (the convs' refit row:
+    ``refit``); per network (by torchvision name) its GMACs, measured 4-thread latency, the
+    specification model's and the held-out calibrated one's (ms); the shipped profile's speed
+    factor and the range of specification / measured over the networks."""
+    by_threads: dict[str, dict[str, dict[str, float]]] = {}
+    for summary in report.summaries:
+        by_threads.setdefault(f"threads_{summary.threads}", {})[METHOD_KEYS[summary.method]] = (
+            _figures(summary)
+        )
+    convs: dict[str, object] = {
+        METHOD_KEYS.get(s.method, "refit"): _figures(s) for s in report.layers
+    }
+    convs.update(priced=report.layer_count[0], total=report.layer_count[1])
+    networks = {}
+    for row in report.networks:
+        number = {
+            k: float(cast(float, v)) for k, v in row.items() if k not in ("network", "torchvision")
+        }
+        networks[str(row["torchvision"])] = {
+            "gmacs": number["macs"] / 1e9,
+            **{k: number[k] for k in ("measured_4", "uncalibrated", "calibrated_4")},
+        }
+    slower = [n["uncalibrated"] / n["measured_4"] for n in networks.values()]
+    factor = None
+    if report.profile is not None:  # every cost is the specification's times one factor
+        name = Pi3BModel.coefficients[0].name
+        factor = report.profile.costs[name] / Pi3BModel.coefficients[0].default
+    return {
+        **by_threads,
+        "convs": convs,
+        "networks": networks,
+        "specs_over_measured": [min(slower), max(slower)] if slower else None,
+        "factor": factor,
+    }
+
+
 def run(
     *, seeds: int, quick: bool = False, write_profile: Path | None = None, **_: object
 ) -> Section:
@@ -434,6 +493,7 @@ def run(
                 f"pi3, {s.threads} threads, {s.method}: rho {s.spearman:.3f}, MAPE {s.mape:.1%}, "
                 f"{s.within_20pct:.0%} within +-20 %"
             )
+    section.results = named_figures(report)
     if write_profile is not None and report.profile is not None:
         report.profile.save(write_profile)
         section.summary.append(f"pi3: wrote the 4-thread profile to {write_profile}")

@@ -95,10 +95,11 @@ def robust_fit(events: np.ndarray, measured: np.ndarray, prior: np.ndarray) -> R
 
 
 def fit_toward(
-    events: np.ndarray, measured: np.ndarray, prior: np.ndarray, strength: float
+    events: np.ndarray, measured: np.ndarray, prior: np.ndarray, strength: float | np.ndarray
 ) -> np.ndarray:
     """Costs ``c >= 0`` minimising the relative squared error plus ``strength`` times the
-    squared relative distance of each cost from the prior rescaled to the measurements.
+    squared relative distance of each cost from the prior rescaled to the measurements
+    (``strength`` is one number, or one per cost).
 
     What a search refits as measurements arrive one by one: with one row the result is the
     prior's shape at the measured scale (one row cannot tell the costs apart); as rows
@@ -116,15 +117,15 @@ def fit_toward(
     natural = np.where(typical > 0, float(np.median(measured)) / np.maximum(typical, 1e-300), 1.0)
     unit = np.where(target > 0, target, natural)
     design = events * unit / measured[:, None]
-    weight = np.sqrt(strength)
-    stacked = np.vstack([design, weight * np.eye(len(unit))])
+    weight = np.sqrt(np.broadcast_to(np.asarray(strength, dtype=float), unit.shape))
+    stacked = np.vstack([design, np.diag(weight)])
     goal = np.concatenate([np.ones(len(measured)), weight * target / unit])
     solution, _ = optimize.nnls(stacked, goal)
     return solution * unit
 
 
 def robust_fit_toward(
-    events: np.ndarray, measured: np.ndarray, prior: np.ndarray, strength: float
+    events: np.ndarray, measured: np.ndarray, prior: np.ndarray, strength: float | np.ndarray
 ) -> RobustFit:
     """:func:`fit_toward`, setting aside rows that are outliers by the rule of
     :func:`robust_fit` (judged against the fit on the other rows, until the set settles)."""

@@ -89,6 +89,7 @@ class Candidates:
             self._span = np.where(span > 0, span, 1.0)
         beliefs = self.beliefs
         spreads: dict[str, np.ndarray] = {}
+        runs = None
         if beliefs.quantities:
             # The model's own predictions (and events) are kept: refits start from them.
             prior = {q: np.asarray(columns[q], dtype=float) for q in beliefs.quantities}
@@ -99,7 +100,8 @@ class Candidates:
             inputs = self._inputs(features, new["encoding"])
             believed, spreads = self._believed(archs, prior, events, inputs)
             columns.update(believed)
-        new.update(self._judged(archs, columns, spreads))
+            runs = beliefs.chance_runs(inputs)
+        new.update(self._judged(archs, columns, spreads, runs))
         for name, values in new.items():
             self._parts.setdefault(name, []).append(values)
         self._cache.clear()
@@ -145,6 +147,7 @@ class Candidates:
         archs: list[Hashable],
         columns: dict[str, np.ndarray],
         spreads: dict[str, np.ndarray],
+        runs: np.ndarray | None = None,
     ) -> dict[str, Any]:
         """The columns that follow from the values: cost term, feasibility, violation."""
         log_cost = self.scoring.log_cost(columns, len(archs))
@@ -152,15 +155,15 @@ class Candidates:
         # Feasible as to costs and limits; the engine rules cut-off cells out separately (a
         # told label of one stands, so "feasible" here leaves them in).
         feasible, violation, probability = self.beliefs.judge(
-            columns, log_cost, measured, spreads
+            columns, log_cost, measured, spreads, runs
         )
         reach = self.beliefs.reach(columns, spreads)
         return {
             # what eligibility reads: the probability, or before the first measurement of a
             # model whose scale is in doubt, the chance that measuring finds it within limits
-            "p_reach": probability if reach is None else np.where(
-                np.isfinite(log_cost), np.maximum(reach, probability), 0.0
-            ),
+            "p_reach": probability
+            if reach is None
+            else np.where(np.isfinite(log_cost), np.maximum(reach, probability), 0.0),
             **{f"spread:{q}": values for q, values in spreads.items()},
             "log_cost": log_cost,
             "feasible": feasible,
@@ -194,7 +197,8 @@ class Candidates:
         }
         believed, spreads = self._believed(self.archs, prior, events, inputs)
         columns.update(believed)
-        for name, values in self._judged(self.archs, columns, spreads).items():
+        runs = beliefs.chance_runs(inputs)
+        for name, values in self._judged(self.archs, columns, spreads, runs).items():
             self._parts[name] = [values]
         self._cache.clear()
 

@@ -10,6 +10,7 @@ proposes what the uninterrupted one would have. The file is plain data: loading 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from flash_nas.io.jsonfile import read_json
 from flash_nas.io.tables import LabelScale
 from flash_nas.search.engine.records import FAILED, PENDING, SUCCEEDED, Trial
 from flash_nas.search.engine.state_check import check_state
+from flash_nas.search.engine.told import DOES_NOT_RUN
 
 if TYPE_CHECKING:
     from flash_nas.search.engine.engine import SearchEngine
@@ -54,7 +56,10 @@ def engine_to_dict(engine: SearchEngine) -> dict[str, Any]:
         # Costs measured on the device, by architecture, in the order told; the refitted
         # model follows from them (and is written beside them, for the reader).
         "measurements": [
-            {"arch": engine.adapter.format(arch), "costs": dict(costs)}
+            {
+                "arch": engine.adapter.format(arch),
+                "costs": {q: v if math.isfinite(v) else DOES_NOT_RUN for q, v in costs.items()},
+            }
             for arch, costs in engine.measured.items()
         ],
         "cost_model": _cost_model(engine),
@@ -156,6 +161,8 @@ def _replay(engine: SearchEngine, trials: list[Any], path: str | Path) -> None:
             trial.reason = str(item.get("reason", ""))
         engine.trials[arch] = trial
         engine.candidates.add([arch])
+
+
 def _optional_number(value: Any, name: str, position: int, path: str | Path) -> float | None:
     if value is None:
         return None
@@ -170,9 +177,11 @@ def _replay_measurements(engine: SearchEngine, items: list[Any], path: str | Pat
         return
     texts = [str(item["arch"]) for item in items]
     quantities = list(dict.fromkeys(q for item in items for q in item["costs"]))
-    engine.measure(
-        texts, {q: [item["costs"].get(q) for item in items] for q in quantities}
-    )
+    engine.measure(texts, {q: [_cost(item["costs"].get(q)) for item in items] for q in quantities})
+
+
+def _cost(value: Any) -> float | None:
+    return math.inf if value == DOES_NOT_RUN else value
 
 
 def _cost_model(engine: SearchEngine) -> dict[str, Any]:

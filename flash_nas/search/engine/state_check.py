@@ -17,6 +17,7 @@ from typing import Any
 from flash_nas.errors import FlashNasError, StateError, quote
 from flash_nas.plugins.quantities import LIMIT_PREFIX
 from flash_nas.search.engine.records import FAILED, PENDING, SUCCEEDED
+from flash_nas.search.engine.told import DOES_NOT_RUN
 
 __all__ = ["MAX_TEXT_CHARS", "check_state"]
 
@@ -136,11 +137,12 @@ def _check_measurement(item: Any, where: str, error: type[FlashNasError]) -> Non
         raise error(f"{where} must be an object with the architecture's text ('arch').")
     costs = item.get("costs")
     if not isinstance(costs, dict) or not all(
-        isinstance(name, str) and _number(value) for name, value in costs.items()
+        isinstance(name, str) and (_number(value) or value == DOES_NOT_RUN)
+        for name, value in costs.items()
     ):
         raise error(
-            f"{where}: 'costs' must be an object of quantity names and finite numbers; got "
-            f"{_kind(costs)}."
+            f"{where}: 'costs' must be an object of quantity names and finite numbers (or "
+            f"{DOES_NOT_RUN!r}); got {_kind(costs)}."
         )
 
 

@@ -38,11 +38,16 @@ def check_value(value: Any, arch: Any, scale: LabelScale) -> tuple[float | None,
     return number, ""
 
 
+#: How a state file writes a measured cost of ``math.inf`` (JSON has no infinity).
+DOES_NOT_RUN = "does not run"
+
+
 def check_costs(
     costs: Any, texts: Sequence[str], quantities: Sequence[str], units: Mapping[str, str]
 ) -> list[dict[str, float]]:
     """Measured costs as one ``{quantity: value}`` per architecture (``None`` entries: not
-    measured), or :class:`CostError` naming the first problem."""
+    measured; ``math.inf``: the architecture does not run on the device, so it meets no
+    limit), or :class:`CostError` naming the first problem."""
     if costs is None:
         return [{} for _ in texts]
     if not isinstance(costs, Mapping):
@@ -82,9 +87,10 @@ def _cost(value: Any, quantity: str, units: Mapping[str, str], text: str) -> flo
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise CostError(f"{where} must be a number ({unit}); got {value!r}.")
     number = float(value)
-    if not math.isfinite(number) or number <= 0:
+    if math.isnan(number) or number <= 0:
         raise CostError(
-            f"{where} is {number!r}; a measured cost is a positive, finite number ({unit}). "
-            f"Leave out (None) what was not measured."
+            f"{where} is {number!r}; a measured cost is a positive number ({unit}), math.inf "
+            f"where the architecture does not run on the device. Leave out (None) what was "
+            f"not measured."
         )
     return number
