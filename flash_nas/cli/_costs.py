@@ -75,8 +75,7 @@ class CostTable:
 
     def costs(self, texts: Sequence[str], why: str) -> dict[str, list[float | None]]:
         """quantity -> the measured cost of each architecture of ``texts`` (``why``: what they
-        are, for the message), each checked to be a positive cost (``inf``: it does not run on
-        the device)."""
+        are, for the message), each checked to be a positive, finite cost."""
         table = self.table
         where = table.source or self.spec.rpartition(":")[0]
         found: dict[str, list[float | None]] = {}
@@ -92,13 +91,12 @@ class CostTable:
                         f"the run resumes)."
                     )
                 value = float(values[table.row_of(text)])
-                if math.isnan(value) or value <= 0:
+                if not math.isfinite(value) or value <= 0:
                     what = "no value" if math.isnan(value) else f"{value:g}"
                     raise CostError(
                         f"--costs-from {where}, column {column!r}: {text} ({why}) has {what} for "
-                        f"{quantity}; expected a measured cost > 0 (inf where it does not run "
-                        f"on the device). Fill in its measurement (or leave that architecture "
-                        f"out of the search's reach) and rerun."
+                        f"{quantity}; expected a measured cost > 0. Fill in its measurement "
+                        f"(or leave that architecture out of the search's reach) and rerun."
                     )
                 found[quantity].append(value)
         return found
@@ -120,7 +118,9 @@ def load_cost_table(adapter: Adapter, spec: str) -> CostTable:
         quantity, equals, column = item.partition("=")
         quantity, column = quantity.strip(), (column.strip() if equals else quantity.strip())
         if not quantity or not column:
-            raise UsageError(f"--costs-from {spec}: {item!r} is not COLUMN or QUANTITY=COLUMN.")
+            raise UsageError(
+                f"--costs-from {spec}: {item!r} is not COLUMN or QUANTITY=COLUMN."
+            )
         if quantity in columns:
             raise UsageError(f"--costs-from {spec}: {quantity!r} is given twice; give it once.")
         columns[quantity] = column

@@ -280,7 +280,7 @@ class CostBeliefs:
         assert isinstance(self.hardware, LinearCostModel)
         mask = self._mask(quantity)
         prior = np.asarray(self.hardware.costs, dtype=float)[mask]
-        best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
+        best: tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         for strength in self._choice_strengths(encoding, len(y)):
             design, target, pull = self._design(events, encoding, prior, strength)
             fit = robust_fit_toward(design, y, target, pull)
@@ -293,11 +293,10 @@ class CostBeliefs:
             # Every row judged, a set-aside one at most as a factor OUTLIER_FACTOR off: a fit
             # may not win by setting aside the rows it cannot explain, nor lose by one wrong row.
             error = float(np.mean(np.minimum(held_out**2, math.log(OUTLIER_FACTOR) ** 2)))
-            if best is None or error < best[0] - 1e-12:
-                best = (error, held_out[fit.kept], fit.kept, fit.costs)
-                fitted = design @ fit.costs
+            if best is None or error < best[0] - 1e-12:  # ties keep the simpler fit
+                best = (error, held_out[fit.kept], fit.kept, fit.costs, design @ fit.costs)
         assert best is not None
-        _, residuals, kept, costs = best
+        _, residuals, kept, costs, fitted = best
         self.costs[mask] = costs[: events.shape[1]]
         self.choice_costs[quantity] = costs[events.shape[1] :]
         return residuals, kept, fitted
