@@ -56,9 +56,18 @@ import numpy as np
 from scipy.special import ndtr
 
 from flash_nas.cost.linear import LinearCostModel
-from flash_nas.cost.robust_fit import OUTLIER_FACTOR, fit_toward, robust_fit_toward
 from flash_nas.plugins.hardware import HardwareModel
 from flash_nas.search.engine.acquisition import ArchitectureModel
+from flash_nas.search.engine.cost_refit import (
+    CHOICE_ROWS,
+    CHOICE_STRENGTHS,
+    MAD_TO_SD,
+    PRIOR_ROWS,
+    PRIOR_STRENGTH,
+    ROBUST_ROWS,
+    pooled_spread,
+    refit_linear,
+)
 from flash_nas.search.objective import Objective
 
 if TYPE_CHECKING:
@@ -75,28 +84,8 @@ __all__ = [
     "CostBeliefs",
 ]
 
-#: How many measured rows the model's own spread counts as when pooled with measured residuals.
-PRIOR_ROWS = 2.0
-#: How strongly a refit is pulled towards the model's own costs (rescaled), in units of one
-#: measured row's squared relative error per cost: enough to keep the shape the rows cannot
-#: tell apart (one row, or costs whose events always come together), weak enough that rows
-#: that do tell them apart win (with 1.0, forty exact rows of three correlated events still
-#: left the costs 30 % towards the prior).
-PRIOR_STRENGTH = 0.1
 #: Measured rows from which a Gaussian process learns the residuals (fewer cannot fit one).
 GP_ROWS = 5
-#: Pulls towards zero tried for each choice's own cost (the encoding's columns as further
-#: events), in the units of :data:`PRIOR_STRENGTH`; leave-one-out error picks one, or none.
-#: A device's latency is a sum over the layers it runs, so a choice the model's form prices
-#: wrongly (HW-NAS-Bench's Eyeriss runs a 3x3 average pool as slowly as a 3x3 convolution)
-#: is one more cost per choice, which a few rows holding that choice can fit.
-CHOICE_STRENGTHS = (1.0, 0.1, 0.01)
-#: Measured rows from which per-choice costs are tried.
-CHOICE_ROWS = 5
-#: Residuals from which their spread is taken robustly (their median absolute value).
-ROBUST_ROWS = 3
-#: A normal distribution's standard deviation over its median absolute deviation.
-MAD_TO_SD = 1.4826
 
 
 def _chance_within(values: np.ndarray, bound: float, spread: np.ndarray) -> np.ndarray:
@@ -206,7 +195,7 @@ class CostBeliefs:
             loo = y[kept] * np.exp(residuals)
             self.judged[quantity] = ([a for a, k in zip(archs, kept) if k], loo, y[kept])
             prior = self.prior_spread[quantity]
-            self.spread[quantity] = _pooled_spread(prior, residuals)
+            self.spread[quantity] = pooled_spread(prior, residuals)
             if len(residuals) >= GP_ROWS:
                 self._learn_residuals(quantity, inputs_of[rows[kept]], -residuals)
         self._carry_derived()
@@ -261,7 +250,7 @@ class CostBeliefs:
         if float(np.mean(held_out**2)) >= float(np.mean(target**2)):
             return
         prior = self.prior_spread[quantity]
-        self.residual_noise[quantity] = _pooled_spread(prior, held_out)
+        self.residual_noise[quantity] = pooled_spread(prior, held_out)
         self.residuals[quantity] = model
 
     def _mask(self, quantity: str) -> np.ndarray:
@@ -274,56 +263,15 @@ class CostBeliefs:
     def _refit_linear(
         self, quantity: str, events: np.ndarray, encoding: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Refit the model's costs, and each choice's own cost beside them
-        (:data:`CHOICE_STRENGTHS`), on the measured rows; return the kept rows' leave-one-out
-        log residuals, which rows were kept, and every row's fitted value."""
+        """Refit the model's costs and each choice's own cost (:func:`.cost_refit.refit_linear`);
+        return the kept rows' leave-one-out log residuals, which rows were kept, and every
+        row's fitted value."""
         assert isinstance(self.hardware, LinearCostModel)
         mask = self._mask(quantity)
-        prior = np.asarray(self.hardware.costs, dtype=float)[mask]
-        best: tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-        for strength in self._choice_strengths(encoding, len(y)):
-            design, target, pull = self._design(events, encoding, prior, strength)
-            fit = robust_fit_toward(design, y, target, pull)
-            kept_rows = np.flatnonzero(fit.kept)
-            held_out = np.empty(len(y))
-            for row in range(len(y)):
-                others = kept_rows[kept_rows != row]
-                costs = fit_toward(design[others], y[others], target, pull)
-                held_out[row] = _log_ratio(design[row] @ costs, y[row])
-            # Every row judged, a set-aside one at most as a factor OUTLIER_FACTOR off: a fit
-            # may not win by setting aside the rows it cannot explain, nor lose by one wrong row.
-            error = float(np.mean(np.minimum(held_out**2, math.log(OUTLIER_FACTOR) ** 2)))
-            if best is None or error < best[0] - 1e-12:  # ties keep the simpler fit
-                best = (error, held_out[fit.kept], fit.kept, fit.costs, design @ fit.costs)
-        assert best is not None
-        _, residuals, kept, costs, fitted = best
-        self.costs[mask] = costs[: events.shape[1]]
-        self.choice_costs[quantity] = costs[events.shape[1] :]
-        return residuals, kept, fitted
-
-    @staticmethod
-    def _choice_strengths(encoding: np.ndarray, rows: int) -> list[float | None]:
-        """The pulls towards zero tried for the per-choice costs (None: the model's form
-        alone); a space without an encoding, or too few rows to judge a fit on, gets none."""
-        if not encoding.shape[1] or rows < CHOICE_ROWS:
-            return [None]
-        return [None, *CHOICE_STRENGTHS]
-
-    @staticmethod
-    def _design(
-        events: np.ndarray, encoding: np.ndarray, prior: np.ndarray, strength: float | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The fit's columns (the model's events, then the encoding's), the costs it is pulled
-        towards (the prior's; zero for each choice) and how strongly."""
-        if strength is None:
-            return events, prior, np.full(len(prior), PRIOR_STRENGTH)
-        return (
-            np.hstack([events, encoding]),
-            np.concatenate([prior, np.zeros(encoding.shape[1])]),
-            np.concatenate(
-                [np.full(len(prior), PRIOR_STRENGTH), np.full(encoding.shape[1], strength)]
-            ),
-        )
+        fit = refit_linear(events, encoding, y, np.asarray(self.hardware.costs, dtype=float)[mask])
+        self.costs[mask] = fit.costs
+        self.choice_costs[quantity] = fit.choice_costs
+        return fit.residuals, fit.kept, fit.fitted
 
     def _refit_bias(
         self, prior: np.ndarray, y: np.ndarray, quantity: str
@@ -451,7 +399,8 @@ class CostBeliefs:
         no limited quantity's scale is in doubt: then the probability of :meth:`judge`
         answers."""
         doubted = {
-            q: 0.0 if any(math.isfinite(m.get(q, math.nan)) for m in self.measured.values())
+            q: 0.0
+            if any(math.isfinite(m.get(q, math.nan)) for m in self.measured.values())
             else self.scale_spread.get(q, 0.0)
             for q in self.objective.limits
         }
@@ -511,21 +460,3 @@ class CostBeliefs:
             ],
             calibrated=calibrated,
         )
-
-
-def _pooled_spread(prior: float, residuals: np.ndarray) -> float:
-    """The log-space spread of ``residuals`` (robustly, from :data:`ROBUST_ROWS` of them) pooled
-    with the model's own ``prior`` spread counted as :data:`PRIOR_ROWS` rows."""
-    if len(residuals) >= ROBUST_ROWS:
-        # Measured errors are heavy-tailed: most rows within a few per cent, a few off by a
-        # factor (HW-NAS-Bench's Pi 4 and Pixel 3 time 2-3 % of the cells at a fraction of
-        # their neighbours). A mean of squares would let those few widen every row's spread;
-        # the median absolute residual, scaled to a normal's standard deviation, does not.
-        total = len(residuals) * (MAD_TO_SD * float(np.median(np.abs(residuals)))) ** 2
-    else:
-        total = float(np.sum(residuals**2))
-    return math.sqrt((PRIOR_ROWS * prior**2 + total) / (PRIOR_ROWS + len(residuals)))
-
-
-def _log_ratio(predicted: float, measured: float) -> float:
-    return math.log(max(float(predicted), 1e-300)) - math.log(measured)

@@ -1,0 +1,132 @@
+"""How the engine refits an analytical hardware model on measured rows, and how wide it takes
+the error of what it predicts (:mod:`.cost_beliefs` holds the beliefs and uses these).
+
+A :class:`~flash_nas.cost.linear.LinearCostModel` prices a network as its events times costs
+per event. :func:`refit_linear` refits those costs on the measured rows, pulled towards the
+model's own (:func:`~flash_nas.cost.robust_fit.robust_fit_toward`), and may add each column of
+the space's encoding (a choice: an operation on an edge) as one more non-negative event with a
+cost of its own, pulled towards zero; leave-one-out error over the measured rows decides how
+strongly, or that the model's form alone predicts better. :func:`pooled_spread` turns
+leave-one-out residuals into the log-space spread of a prediction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from flash_nas.cost.robust_fit import OUTLIER_FACTOR, fit_toward, robust_fit_toward
+
+__all__ = [
+    "CHOICE_ROWS",
+    "CHOICE_STRENGTHS",
+    "MAD_TO_SD",
+    "PRIOR_ROWS",
+    "PRIOR_STRENGTH",
+    "ROBUST_ROWS",
+    "LinearRefit",
+    "log_ratio",
+    "pooled_spread",
+    "refit_linear",
+]
+
+#: How many measured rows the model's own spread counts as when pooled with measured residuals.
+PRIOR_ROWS = 2.0
+#: How strongly a refit is pulled towards the model's own costs (rescaled), in units of one
+#: measured row's squared relative error per cost: enough to keep the shape the rows cannot
+#: tell apart (one row, or costs whose events always come together), weak enough that rows
+#: that do tell them apart win (with 1.0, forty exact rows of three correlated events still
+#: left the costs 30 % towards the prior).
+PRIOR_STRENGTH = 0.1
+#: Pulls towards zero tried for each choice's own cost (the encoding's columns as further
+#: events), in the units of :data:`PRIOR_STRENGTH`; leave-one-out error picks one, or none.
+#: A device's latency is a sum over the layers it runs, so a choice the model's form prices
+#: wrongly (HW-NAS-Bench's Eyeriss runs a 3x3 average pool as slowly as a 3x3 convolution)
+#: is one more cost per choice, which a few rows holding that choice can fit.
+CHOICE_STRENGTHS = (1.0, 0.1, 0.01)
+#: Measured rows from which per-choice costs are tried.
+CHOICE_ROWS = 5
+#: Residuals from which their spread is taken robustly (their median absolute value).
+ROBUST_ROWS = 3
+#: A normal distribution's standard deviation over its median absolute deviation.
+MAD_TO_SD = 1.4826
+
+
+@dataclass(frozen=True)
+class LinearRefit:
+    """A refit: the model's costs, each choice's own (empty: the form alone won), which rows
+    were kept, their leave-one-out log residuals, and every row's fitted value."""
+
+    costs: np.ndarray
+    choice_costs: np.ndarray
+    kept: np.ndarray
+    residuals: np.ndarray
+    fitted: np.ndarray
+
+
+def refit_linear(
+    events: np.ndarray, encoding: np.ndarray, y: np.ndarray, prior: np.ndarray
+) -> LinearRefit:
+    """Refit the costs of ``events`` (``prior``: the model's own), and each choice's own cost
+    beside them (:data:`CHOICE_STRENGTHS`), on the measured values ``y``."""
+    best: tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    for strength in choice_strengths(encoding, len(y)):
+        design, target, pull = design_of(events, encoding, prior, strength)
+        fit = robust_fit_toward(design, y, target, pull)
+        kept_rows = np.flatnonzero(fit.kept)
+        held_out = np.empty(len(y))
+        for row in range(len(y)):
+            others = kept_rows[kept_rows != row]
+            costs = fit_toward(design[others], y[others], target, pull)
+            held_out[row] = log_ratio(design[row] @ costs, y[row])
+        # Every row judged, a set-aside one at most as a factor OUTLIER_FACTOR off: a fit may
+        # not win by setting aside the rows it cannot explain, nor lose by one wrong row.
+        error = float(np.mean(np.minimum(held_out**2, math.log(OUTLIER_FACTOR) ** 2)))
+        if best is None or error < best[0] - 1e-12:  # ties keep the simpler fit
+            best = (error, held_out[fit.kept], fit.kept, fit.costs, design @ fit.costs)
+    assert best is not None
+    _, residuals, kept, costs, fitted = best
+    size = events.shape[1]
+    return LinearRefit(costs[:size], costs[size:], kept, residuals, fitted)
+
+
+def choice_strengths(encoding: np.ndarray, rows: int) -> list[float | None]:
+    """The pulls towards zero tried for the per-choice costs (None: the model's form
+    alone); a space without an encoding, or too few rows to judge a fit on, gets none."""
+    if not encoding.shape[1] or rows < CHOICE_ROWS:
+        return [None]
+    return [None, *CHOICE_STRENGTHS]
+
+
+def design_of(
+    events: np.ndarray, encoding: np.ndarray, prior: np.ndarray, strength: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fit's columns (the model's events, then the encoding's), the costs it is pulled
+    towards (the prior's; zero for each choice) and how strongly."""
+    if strength is None:
+        return events, prior, np.full(len(prior), PRIOR_STRENGTH)
+    return (
+        np.hstack([events, encoding]),
+        np.concatenate([prior, np.zeros(encoding.shape[1])]),
+        np.concatenate([np.full(len(prior), PRIOR_STRENGTH), np.full(encoding.shape[1], strength)]),
+    )
+
+
+def pooled_spread(prior: float, residuals: np.ndarray) -> float:
+    """The log-space spread of ``residuals`` (robustly, from :data:`ROBUST_ROWS` of them) pooled
+    with the model's own ``prior`` spread counted as :data:`PRIOR_ROWS` rows."""
+    if len(residuals) >= ROBUST_ROWS:
+        # Measured errors are heavy-tailed: most rows within a few per cent, a few off by a
+        # factor (HW-NAS-Bench's Pi 4 and Pixel 3 time 2-3 % of the cells at a fraction of
+        # their neighbours). A mean of squares would let those few widen every row's spread;
+        # the median absolute residual, scaled to a normal's standard deviation, does not.
+        total = len(residuals) * (MAD_TO_SD * float(np.median(np.abs(residuals)))) ** 2
+    else:
+        total = float(np.sum(residuals**2))
+    return math.sqrt((PRIOR_ROWS * prior**2 + total) / (PRIOR_ROWS + len(residuals)))
+
+
+def log_ratio(predicted: float, measured: float) -> float:
+    return math.log(max(float(predicted), 1e-300)) - math.log(measured)
