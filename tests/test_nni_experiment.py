@@ -123,7 +123,10 @@ def test_registered_flash_tuner_finds_a_top_cell_in_a_real_nni_experiment(tmp_pa
     # 10 from the initial design (one trial at a time), then the engine's model
     assert sources.count("initial") == 10 and set(sources[10:]) == {"model"}, sources
     told = re.findall(r"FlashTuner: (?:best feasible so far|no recommendation yet)", log)
-    assert len(told) == 30
+    # NNI marks the experiment DONE once the last trial reports and may stop the dispatcher
+    # while the tuner is still refitting on that result (a refit with 30 measured rows takes
+    # a moment): its last line may be missing, no other.
+    assert len(told) >= 29
 
     # The limit holds: every trial reports its latency (NNI's UI shows it), and none exceeds
     # max_latency_ms, the initial design included; the tuner's best is a feasible one.
