@@ -91,6 +91,16 @@ def given_options(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def quoted_folder(folder: Path) -> str:
+    """``folder`` as a command that is committed may name it: relative to the working folder
+    when inside it (``results``), else ``DIR`` (a folder of one machine means nothing on
+    another)."""
+    try:
+        return folder.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return "DIR"
+
+
 def command_line(args: argparse.Namespace) -> str:
     """The command as the report quotes it."""
     words = [*PROG.split(), "--suite", args.suite]
@@ -100,7 +110,7 @@ def command_line(args: argparse.Namespace) -> str:
         words += ["--first-seed", str(args.first_seed)]
     if args.quick:
         words.append("--quick")
-    words += ["--output", str(args.output)]
+    words += ["--output", quoted_folder(Path(args.output))]
     for path in args.table:
         words += ["--table", str(path)]
     for part in PARTS.values():
