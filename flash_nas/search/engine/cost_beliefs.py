@@ -219,12 +219,7 @@ class CostBeliefs:
             self.runs = (float(ran.sum()) + 1.0) / (len(ran) + 2.0)
             return
         rows = np.array([row_of[a] for a in told], dtype=np.int64)
-        self.runs = ArchitectureModel(
-            self.n_metrics,
-            inputs_of.shape[1] - self.n_metrics,
-            encoding_groups=self.encoding_groups,
-            seed=self.seed,
-        ).fit(inputs_of[rows], ran)
+        self.runs = self._process(inputs_of[rows], ran)
 
     def chance_runs(self, inputs: np.ndarray) -> np.ndarray:
         """The chance that each architecture runs on the device (1 until one did not)."""
@@ -235,17 +230,21 @@ class CostBeliefs:
         mean, _ = self.runs.predict(inputs)
         return np.clip(mean, 0.0, 1.0)
 
+    def _process(self, X: np.ndarray, y: np.ndarray) -> ArchitectureModel:
+        """A Gaussian process on the accuracy model's inputs and kernel, fitted to ``y``."""
+        return ArchitectureModel(
+            self.n_metrics,
+            X.shape[1] - self.n_metrics,
+            encoding_groups=self.encoding_groups,
+            seed=self.seed,
+        ).fit(X, y)
+
     def _learn_residuals(self, quantity: str, X: np.ndarray, target: np.ndarray) -> None:
         """A Gaussian process of the log residuals, kept only if it predicts held-out rows
         better than no correction; its own leave-one-out error (pooled with the prior spread)
         is the noise every prediction keeps, so that a process that explains its few rows
         too well does not make the search overconfident."""
-        model = ArchitectureModel(
-            self.n_metrics,
-            X.shape[1] - self.n_metrics,
-            encoding_groups=self.encoding_groups,
-            seed=self.seed,
-        ).fit(X, target)
+        model = self._process(X, target)
         held_out = target - model.gp.loo_predictions()
         if float(np.mean(held_out**2)) >= float(np.mean(target**2)):
             return
