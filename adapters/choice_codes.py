@@ -19,6 +19,12 @@ def choice_codes(arch: object, length: int, options: int) -> tuple[int, ...] | N
     Python or numpy integer. Booleans and floats are not codes: ``True`` or ``1.7`` would
     otherwise pass as op 1, a guess the caller never made.
     """
+    if (
+        type(arch) is tuple
+        and len(arch) == length
+        and all(type(v) is int and 0 <= v < options for v in arch)
+    ):
+        return arch  # already a valid row of Python ints (the common case, checked fast)
     if isinstance(arch, (str, bytes, Mapping)) or not isinstance(arch, Iterable):
         return None
     values = tuple(arch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import optimize
 
 from flash_nas.errors import FlashNasError, NotFittedError
 from flash_nas.search.gp import GaussianProcess
@@ -45,6 +46,23 @@ def test_closed_form_leave_one_out_equals_refitting_without_the_point(data):
         other.X_train_ = X[keep]
         other._set_targets((y[keep] - gp.y_mean_) / gp.y_scale_)
         assert other.predict(X[k : k + 1])[0][0] == pytest.approx(loo[k], abs=1e-6)
+
+
+def test_the_evidence_gradient_equals_finite_differences(data):
+    # groups sharing a length scale and two kernel blocks: every kind of hyperparameter
+    X, y = data
+    wide = np.hstack([X, X[:, :1] ** 2, X[:, 1:] * X[:, :1]])
+    gp = GaussianProcess(groups=[0, 1, 2, 2], blocks=[0, 0, 1, 1], seed=0).fit(wide, y)
+    sq = gp._squared_distances(wide, wide)
+    target = (y - gp.y_mean_) / gp.y_scale_
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        theta = rng.uniform(-1.5, 1.0, size=len(gp.theta_))
+        analytic = gp._neg_log_likelihood(theta, sq, target)[1]
+        numeric = optimize.approx_fprime(
+            theta, lambda t: gp._neg_log_likelihood(t, sq, target)[0], 1e-6
+        )
+        assert np.allclose(analytic, numeric, rtol=1e-4, atol=1e-4)
 
 
 def test_conditioning_on_a_believed_point_shrinks_its_uncertainty_only(data):

@@ -45,12 +45,14 @@ _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 Ops = tuple[int, ...]
 
 
-def _op_id(name: str, where: str) -> int:
+def _op_id(name: str, text: str) -> int:
+    """The id of op ``name`` read from arch string ``text`` (quoted only in the error: a
+    search parses every cell of the space, and quoting each one cost more than the parse)."""
     try:
         return OPS.index(name)
     except ValueError:
         raise ArchFormatError(
-            f"{where}: unknown op {name!r}; expected one of {', '.join(OPS)}."
+            f"Arch string {quote(text)}: unknown op {name!r}; expected one of {', '.join(OPS)}."
         ) from None
 
 
@@ -91,7 +93,7 @@ def ops_from_string(text: str) -> Ops:
                     f"into node "
                     f"{target} must come from node {source} (write 'op~{source}')."
                 )
-            ops.append(_op_id(match.group(1), f"Arch string {quote(text)}"))
+            ops.append(_op_id(match.group(1), text))
     return tuple(ops)
 
 

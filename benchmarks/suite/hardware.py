@@ -124,9 +124,16 @@ def calibration_rows(
     the model's form over live edges, and the in-sample ceiling of an additive form."""
     flops = score_batch(batch, ["flops"])["flops"]
     ours, baseline, live = [], [], []
+    # A benchmark reports the quality a fit gets, also when it is worse than the defaults
+    # (host timings on a busy machine can be): calibrate's quality gate would stop the run.
     for seed in range(seeds):
         profile = calibrate(
-            model, batch, {"latency_ms": measured}, fit_samples=fit_samples, seed=seed
+            model,
+            batch,
+            {"latency_ms": measured},
+            fit_samples=fit_samples,
+            seed=seed,
+            accept_worse=True,
         )
         ours.append(profile.fit["latency_ms"])
         if before:
@@ -137,6 +144,7 @@ def calibration_rows(
                     {"latency_ms": measured},
                     fit_samples=fit_samples,
                     seed=seed,
+                    accept_worse=True,
                 ).fit["latency_ms"]
             )
         order = np.random.default_rng(seed).permutation(len(batch))  # calibrate's own split
