@@ -1,22 +1,6 @@
 """Every benchmark figure the README quotes is marked with the results file it comes from, and
-equals that file's number as printed (same decimals): a figure that went stale fails here.
-
-Two markers, HTML comments that a reader of the rendered README does not see:
-
-* ``<!-- figure PART KEY -->`` right before a figure in prose: the next numbers after it are
-  ``results/PART.json``'s ``results.KEY`` (dots walk nested names, a number picks one item of
-  a list; a list of n numbers is read as the next n numbers, e.g. ``94.20 ± 0.24`` for
-  ``[mean, std]``).
-* ``<!-- figures PART rows=R1,R2 columns=C1,C2 -->`` on the line before a Markdown table: the
-  cell in row ``Ri`` and the i-th column after the first holds ``results.Ri.Cj`` (``-``: a
-  column of words, not checked; a column key may itself be dotted, ``bo_m0.test``, for a table
-  whose rows and columns are both nested names); a key whose value is null is an empty cell.
-
-The results files are written by ``python -m benchmarks --suite PART`` (``PART.json`` beside
-``report.md``) and committed under ``results/``. Where a part has not been rerun since the suite
-kept results, its figures and tables carry ``<!-- unbacked PART -->`` (or their ``figures``
-markers wait for the file), and the README names the part in words ("not yet backed by a results
-file: ..."): nothing is checked against a file that does not exist, and nothing pretends to be.
+equals that file's number as printed (same decimals): a figure that went stale fails here. The
+markers and the rules are :mod:`benchmarks.figures`'s; its ``update`` rewrites stale figures.
 """
 
 from __future__ import annotations
@@ -24,134 +8,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks.figures import TABLE, UNBACKED, figures, main, problems, update
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RESULTS = ROOT / "results"
-
-FIGURE = re.compile(r"<!-- figure (\w+) ([\w.]+) -->")
-TABLE = re.compile(r"<!-- figures (\w+) rows=([\w.,]+) columns=([\w.,-]+) -->\n((?:\|.*\|\n)+)")
-UNBACKED = re.compile(r"<!-- unbacked (\w+) -->")
-SAID = re.compile(r"not yet backed by a results file: ([^.]*)\.")
-#: A printed number: sign (ASCII or Unicode minus), digits with thousands commas, decimals.
-NUMBER = re.compile(r"([+\-−]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
-
-
-@dataclass(frozen=True)
-class Printed:
-    """One number as a document prints it."""
-
-    value: float
-    decimals: int
-
-    @classmethod
-    def parse(cls, match: re.Match[str]) -> Printed:
-        sign, whole, fraction = match.groups()
-        text = whole.replace(",", "") + (f".{fraction}" if fraction else "")
-        return cls(float(text) * (-1.0 if sign in ("-", "−") else 1.0), len(fraction or ""))
-
-    def shows(self, value: float) -> bool:
-        """Whether ``value`` rounded to the printed decimals is the printed number."""
-        return float(f"{value:.{self.decimals}f}") == self.value
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A marked figure: where, which results file and key, and the numbers printed there (a
-    table cell's all, the first ones after a prose marker)."""
-
-    where: str
-    part: str
-    key: str
-    printed: tuple[Printed, ...]
-    whole: bool
-
-
-def numbers(text: str) -> tuple[Printed, ...]:
-    return tuple(Printed.parse(match) for match in NUMBER.finditer(text))
-
-
-def figures(text: str, name: str) -> Iterator[Figure]:
-    """Every marked figure of a document's ``text``."""
-    for match in FIGURE.finditer(text):
-        part, key = match.groups()
-        after = text[match.end() :]
-        cut = after.find("<!--")  # a figure's numbers end at the next marker
-        line = text.count("\n", 0, match.start()) + 1
-        yield Figure(f"{name}:{line}", part, key, numbers(after[:cut] if cut >= 0 else after), False)
-    for match in TABLE.finditer(text):
-        part, rows, columns, body = match.groups()
-        line = text.count("\n", 0, match.start()) + 2
-        lines = body.rstrip("\n").split("\n")
-        row_keys, column_keys = rows.split(","), columns.split(",")
-        assert len(lines) - 2 == len(row_keys), f"{name}:{line}: rows= names {len(row_keys)} rows"
-        assert lines[0].count("|") - 2 == len(column_keys), (
-            f"{name}:{line}: columns= names {len(column_keys)} columns after the first"
-        )
-        for number, (row, text_row) in enumerate(zip(row_keys, lines[2:])):
-            cells = text_row.strip().strip("|").split("|")[1:]
-            for column, cell in zip(column_keys, cells):
-                if column != "-":
-                    where = f"{name}:{line + 2 + number}"
-                    yield Figure(where, part, f"{row}.{column}", numbers(cell), True)
-
-
-def lookup(results: dict[str, Any], key: str) -> Any:
-    """``results``' value at a dotted ``key``; a KeyError names where the path stops."""
-    value: Any = results
-    for name in key.split("."):
-        if isinstance(value, list) and name.isdigit() and int(name) < len(value):
-            value = value[int(name)]  # one number of a list: ``rho.0`` of ``[rho, tau]``
-        elif isinstance(value, dict) and name in value:
-            value = value[name]
-        else:
-            raise KeyError(f"results.{key} (stops at {name!r})")
-    return value
-
-
-def unbacked_said(text: str) -> set[str]:
-    """The parts a document says in words have no results file yet."""
-    said = SAID.search(" ".join(text.split()))
-    return set(re.findall(r"`(\w+)`", said.group(1))) if said else set()
-
-
-def problems(documents: dict[str, str], results: Path) -> list[str]:
-    """What is wrong with the marked figures of ``documents`` (name to text) against the
-    results files in ``results``: stale figures, missing keys, files cited but missing."""
-    found = []
-    unbacked = set().union(*(unbacked_said(text) for text in documents.values()))
-    for name, text in documents.items():
-        for part in set(UNBACKED.findall(text)) - unbacked:
-            found.append(f"{name}: <!-- unbacked {part} --> but the text never says so")
-        for figure in figures(text, name):
-            path = results / f"{figure.part}.json"
-            if not path.is_file():
-                if figure.part not in unbacked:
-                    found.append(f"{figure.where}: cites {path.name}, which is missing")
-                continue
-            data = json.loads(path.read_text(encoding="utf-8"))
-            try:
-                value = lookup(data["results"], figure.key)
-            except KeyError as missing:
-                found.append(f"{figure.where}: {path.name} has no {missing.args[0]}")
-                continue
-            expected = [] if value is None else value if isinstance(value, list) else [value]
-            shown = figure.printed if figure.whole else figure.printed[: len(expected)]
-            if len(shown) != len(expected) or not all(
-                printed.shows(number) for printed, number in zip(shown, expected)
-            ):
-                printed_text = ", ".join(f"{p.value:.{p.decimals}f}" for p in shown)
-                found.append(
-                    f"{figure.where} ({figure.part} {figure.key}): prints {printed_text or '-'}, "
-                    f"{path.name} holds {expected} ({data['command']}, {data['mode']} mode)"
-                )
-    for part in unbacked:
-        if (results / f"{part}.json").is_file():
-            found.append(f"results/{part}.json exists: take {part} off the 'not yet backed' list")
-    return found
 
 
 def tables(text: str) -> Iterator[tuple[str, str]]:
@@ -255,3 +119,41 @@ def test_a_column_key_may_be_dotted_for_a_table_of_nested_names(tmp_path: Path) 
         {"README.md": nested.replace("+0.30", "+0.31")}, write(tmp_path, RESULT)
     )
     assert found.startswith("README.md:4 (search methods.flash.paired): prints 0.51, 0.31, 0.72")
+
+
+def test_update_rewrites_stale_figures_as_they_were_printed(tmp_path: Path) -> None:
+    stale = json.loads(json.dumps(RESULT))
+    stale["best_cell"] = 94.4051
+    stale["methods"]["bo"]["test"] = [94.1234, 0.2049]
+    stale["methods"]["flash"]["paired"] = [-0.0849, -0.3, 1234.5]
+    text = DOCUMENT.replace("+0.72]", "+1,000.7]")  # thousands commas stay
+    updated, left = update({"README.md": text}, write(tmp_path, stale))
+    assert left == []
+    new = updated["README.md"]
+    assert "**94.12 ± 0.20** %" in new  # bold and the unit untouched
+    assert "the best cell <!-- figure search best_cell -->94.41 %" in new
+    # the row of the table: decimals kept, '+' kept where positive, a minus where negative
+    assert "| FLASH | 93.69 ± 0.19 | -0.08 [-0.30, +1,234.5] |" in new
+    assert problems({"README.md": new}, tmp_path) == []
+    # nothing else of the document changed: only the figures' characters differ
+    assert re.sub(r"[\d.,+\-−]", "", new) == re.sub(r"[\d.,+\-−]", "", text)
+
+
+def test_update_leaves_a_cell_with_another_count_of_numbers_to_a_person(tmp_path: Path) -> None:
+    extra = DOCUMENT.replace("| FLASH-BO | 94.20 ± 0.24 | |", "| FLASH-BO | 94.20 ± 0.24 | 1.0 |")
+    updated, left = update({"README.md": extra}, write(tmp_path, RESULT))
+    assert updated["README.md"] == extra
+    assert left == [
+        "README.md:7 (search methods.bo.paired): prints 1 numbers, search.json holds [] "
+        "(python -m benchmarks --suite search, full mode): rewrite it by hand"
+    ]
+
+
+def test_the_command_lists_stale_figures_and_updates_them(tmp_path: Path, capsys) -> None:
+    document = tmp_path / "README.md"
+    document.write_text(DOCUMENT)
+    results = write(tmp_path, {**RESULT, "best_cell": 95.0})
+    assert main([str(document), "--results", str(results)]) == 1
+    assert "(search best_cell): prints 94.37" in capsys.readouterr().out
+    assert main([str(document), "--results", str(results), "--update"]) == 0
+    assert "94.37" not in document.read_text() and "95.00 %" in document.read_text()
