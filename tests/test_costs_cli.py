@@ -231,7 +231,8 @@ def _table_with(tmp_path, measured, latency_of):
         writer.writerow(["arch", "c10_valid", "latency_ms"])
         labels = load_shipped_table()
         for arch, label in zip(labels.archs, labels.column("c10_valid")):
-            writer.writerow([arch, repr(float(label)), repr(latency_of(arch, latency[arch]))])
+            value = latency_of(arch, latency[arch])
+            writer.writerow([arch, repr(float(label)), value if isinstance(value, str) else repr(value)])
     return path
 
 
@@ -246,6 +247,47 @@ def test_a_negative_measured_cost_stops_the_search_before_anything_is_recorded(
     code, err = fail(capsys, *argv)
     assert code == 1 and "expected a measured cost > 0" in err and "for latency_ms" in err
     assert not state.exists()  # nothing told, nothing saved
+
+
+def test_a_network_that_does_not_run_is_told_as_such_and_never_recommended(
+    capsys, tmp_path, measured
+):
+    # a device that cannot run any cell with an average pool (as HW-NAS-Bench's Edge TPU fails
+    # on 30 % of NAS-Bench-201): the table says so in words
+    def latency_of(arch, value):
+        return "Does Not Run " if "avg_pool_3x3" in arch else value
+
+    odd = _table_with(tmp_path, measured, latency_of)
+    state, best, history = tmp_path / "state.json", tmp_path / "best.csv", tmp_path / "h.csv"
+    argv = ["search", "--space", "nasbench201", "--hardware", "pi3b", "--labels-from",
+            f"{odd}:c10_valid", "--costs-from", f"{odd}:latency_ms", "--initial-samples", "8",
+            "--budget", "14", "--max-latency-ms", "40", "--state", str(state), "--output",
+            str(best), "--history", str(history)]  # fmt: skip
+    code, _, _ = run(capsys, *argv)
+    assert code == 0
+    engine = SearchEngine.load(state)
+    failed = [t.text for t in engine.history if "avg_pool_3x3" in t.text]
+    assert failed, "the seed's initial design holds a pool: the test needs one"
+    for trial in engine.history:
+        expected = float("inf") if "avg_pool_3x3" in trial.text else pytest.approx(
+            measured[1][trial.text]
+        )
+        assert engine.measured[trial.arch]["latency_ms"] == expected
+    assert "does not run" in state.read_text()
+    first = rows(best.read_text())[0]
+    assert "avg_pool_3x3" not in first["arch"] and float(first["latency_ms"]) <= 40
+    cells = {r["arch"]: r["measured_latency_ms"] for r in rows(history.read_text())}
+    assert all(cells[text] == "does not run" for text in failed)
+    # the label file is read for its labels only: the words in the cost column do not stop it,
+    # while a word where a label belongs still does
+    lines = odd.read_text().splitlines()
+    arch, _, rest = lines[1].split(",", 2)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join([lines[0], f"{arch},does not run,{rest}", *lines[2:]]) + "\n")
+    argv = ["search", "--space", "nasbench201", "--labels-from", f"{broken}:c10_valid",
+            "--n-labels", "5", "--output", "-"]  # fmt: skip
+    code, err = fail(capsys, *argv)
+    assert code == 1 and "column 'c10_valid' is not a number" in err
 
 
 def test_a_proposal_the_cost_table_lacks_is_a_data_error(capsys, tmp_path, measured):

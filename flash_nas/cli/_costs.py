@@ -5,9 +5,12 @@ latency-only measurements of ``--measure-budget``.
 TABLE is resolved as ``--labels-from`` resolves it (a CSV path, or a table the space ships by
 name); each COLUMN names a quantity of the hardware model (``latency_ms``), or
 ``QUANTITY=COLUMN`` maps a column of another name onto one (``latency_ms=raspi4_latency``).
-What was typed wrong (a quantity the model does not report, a column the table lacks) is a
-usage error; a value that is not a cost (missing, NaN, zero or negative) is an error of the
-data, said before the engine records anything.
+A cell may read ``does not run`` (the network did not run on the device: a compiler that could
+not map it, a runtime that failed), which the engine records as a cost of ``inf``: it meets no
+limit and teaches the engine which networks run. What was typed wrong (a quantity the model
+does not report, a column the table lacks) is a usage error; a value that is not a cost
+(missing, NaN, zero or negative) is an error of the data, said before the engine records
+anything.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from flash_nas.cli._args import UsageError
 from flash_nas.errors import CostError
 from flash_nas.io.tables import Table, read_table
 from flash_nas.plugins.adapter import Adapter
+from flash_nas.search.engine.told import DOES_NOT_RUN
 
 if TYPE_CHECKING:
     from flash_nas.search.engine import SearchEngine
@@ -30,13 +34,14 @@ __all__ = ["CostTable", "load_cost_table", "resolve_table"]
 
 
 def resolve_table(adapter: Adapter, name: str, option: str) -> Table:
-    """TABLE of ``TABLE:COLUMN``: a table the space ships, by name, or a CSV file (its columns
-    are checked by the caller: a column typed on the command line is a usage error)."""
+    """TABLE of ``TABLE:COLUMN``: a table the space ships, by name, or a CSV file of measured
+    costs, whose cells may read ``does not run`` (its columns are checked by the caller: a
+    column typed on the command line is a usage error)."""
     shipped = adapter.tables()
     if name in shipped:
         return shipped[name]()
     if Path(name).is_file():
-        return read_table(name)
+        return read_table(name, words={DOES_NOT_RUN: math.inf})
     known = ", ".join(shipped) or "none"
     raise UsageError(
         f"{option}: {name!r} is neither a file nor a table this space ships (shipped: {known})."
@@ -75,7 +80,7 @@ class CostTable:
 
     def costs(self, texts: Sequence[str], why: str) -> dict[str, list[float | None]]:
         """quantity -> the measured cost of each architecture of ``texts`` (``why``: what they
-        are, for the message), each checked to be a positive, finite cost."""
+        are, for the message), each checked to be a positive cost (``inf``: it does not run)."""
         table = self.table
         where = table.source or self.spec.rpartition(":")[0]
         found: dict[str, list[float | None]] = {}
@@ -91,7 +96,7 @@ class CostTable:
                         f"the run resumes)."
                     )
                 value = float(values[table.row_of(text)])
-                if not math.isfinite(value) or value <= 0:
+                if math.isnan(value) or value <= 0:
                     what = "no value" if math.isnan(value) else f"{value:g}"
                     raise CostError(
                         f"--costs-from {where}, column {column!r}: {text} ({why}) has {what} for "

@@ -20,6 +20,7 @@ from typing import Any
 from flash_nas.io.outputs import atomic_output
 from flash_nas.search.engine import SearchEngine
 from flash_nas.search.engine.acquisition import log_value
+from flash_nas.search.engine.told import DOES_NOT_RUN
 
 __all__ = ["accuracy_alone", "history_rows", "write_history"]
 
@@ -73,7 +74,7 @@ def history_rows(engine: SearchEngine, *, measurements: bool = False) -> list[di
                 "label": trial.value,
                 "failure": trial.reason if trial.status == "failed" else "",
                 **{name: values.get(name) for name in costs},
-                **{f"measured_{name}": measured.get(name) for name in costs},
+                **_measured_cells(measured, costs),
                 "feasible": int(feasible),
                 "predicted": trial.predicted,
                 "predicted_sd": trial.predicted_std,
@@ -122,13 +123,23 @@ def _measured_row(
         "label": None,
         "failure": "",
         **{name: values.get(name) for name in costs},
-        **{f"measured_{name}": measured.get(name) for name in costs},
+        **_measured_cells(measured, costs),
         "feasible": int(bool(candidates.column("feasible")[row_of])),
         "predicted": None,
         "predicted_sd": None,
         "objective": None,
         "best_so_far": best,
     }
+
+
+def _measured_cells(measured: dict[str, float], costs: list[str]) -> dict[str, Any]:
+    """The ``measured_<quantity>`` cells: a cost of ``inf`` is a network that did not run on
+    the device, written as a ``--costs-from`` table writes it."""
+    cells: dict[str, Any] = {}
+    for name in costs:
+        value = measured.get(name)
+        cells[f"measured_{name}"] = DOES_NOT_RUN if value == math.inf else value
+    return cells
 
 
 def write_history(engine: SearchEngine, path: Path) -> None:

@@ -36,7 +36,9 @@ def load_label_table(adapter: Adapter, spec: str) -> tuple[Table, str]:
     if name in shipped:
         table = shipped[name]()
     elif Path(name).is_file():
-        table = read_table(name, required=[column])
+        # only the labels are read as numbers: the same file may hold measured costs, whose
+        # cells may read "does not run" (--costs-from reads those)
+        table = read_table(name, required=[column], numeric=[column])
     else:
         known = ", ".join(shipped) or "none"
         raise UsageError(

@@ -175,12 +175,14 @@ def read_table(
     arch_column: str = "arch",
     index_column: str | None = "index",
     numeric: Iterable[str] | None = None,
+    words: Mapping[str, float] | None = None,
 ) -> Table:
     """Read a CSV (optionally gzip'd) into a :class:`Table`.
 
     ``required`` columns must exist. ``numeric`` lists the columns to read as numbers (default:
     every column other than the arch and index columns); each of their cells must parse as a
-    finite number.
+    finite number, or be one of ``words`` (its value: a table of measured costs writes
+    ``does not run`` for ``inf``), compared without surrounding blanks or case.
     """
     path = Path(path)
     if not path.is_file():
@@ -229,7 +231,7 @@ def read_table(
         if has_index and index_column is not None:
             indices.append(_parse_int(row[position[index_column]], source, line, index_column))
         for name in wanted:
-            columns[name].append(_parse_number(row[position[name]], source, line, name))
+            columns[name].append(_parse_number(row[position[name]], source, line, name, words))
     if not archs:
         raise TableError(f"{source}: the table has a header but no rows.")
     return Table(
@@ -240,13 +242,18 @@ def read_table(
     )
 
 
-def _parse_number(cell: str, source: str, line: int, column: str) -> float:
+def _parse_number(
+    cell: str, source: str, line: int, column: str, words: Mapping[str, float] | None = None
+) -> float:
     # the cell is not quoted: the file may be anything (a table= that names /etc/shadow)
     value = parse_number(cell)
+    if value is None and words:
+        value = {word.lower(): meaning for word, meaning in words.items()}.get(cell.strip().lower())
     if value is None:
+        also = "".join(f" or {word!r}" for word in words or ())
         raise TableError(
             f"{source}, line {line}: column {quote(column, 60)} is not a number; expected a "
-            f"finite number in plain decimal, such as 93.5 or 1.2e-3."
+            f"finite number in plain decimal, such as 93.5 or 1.2e-3{also}."
         )
     return value
 
