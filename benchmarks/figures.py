@@ -79,11 +79,12 @@ class Printed:
 
     def printing(self, value: float) -> str:
         """``value`` printed as this number was: its decimals, thousands commas and sign
-        style (an explicit ``+`` kept, a Unicode minus kept)."""
+        style (a number printed with a sign is a signed difference: a positive value gets
+        ``+``; a Unicode minus stays one)."""
         digits = f"{abs(value):{',' if self.commas else ''}.{self.decimals}f}"
         if float(f"{value:.{self.decimals}f}") < 0:
             return ("−" if self.sign == "−" else "-") + digits
-        return ("+" if self.sign == "+" else "") + digits
+        return ("+" if self.sign else "") + digits
 
 
 @dataclass(frozen=True)

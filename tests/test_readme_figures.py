@@ -135,6 +135,9 @@ def test_update_rewrites_stale_figures_as_they_were_printed(tmp_path: Path) -> N
     # the row of the table: decimals kept, '+' kept where positive, a minus where negative
     assert "| FLASH | 93.69 ± 0.19 | -0.08 [-0.30, +1,234.5] |" in new
     assert problems({"README.md": new}, tmp_path) == []
+    # and back: a number printed with a minus is a signed difference, positive with a '+'
+    again, _ = update({"README.md": new}, write(tmp_path, RESULT))
+    assert "| FLASH | 93.69 ± 0.19 | +0.51 [+0.30, +0.7] |" in again["README.md"]  # 1 decimal
     # nothing else of the document changed: only the figures' characters differ
     assert re.sub(r"[\d.,+\-−]", "", new) == re.sub(r"[\d.,+\-−]", "", text)
 
