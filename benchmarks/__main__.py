@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="few seeds and small sizes: about seven minutes on two shared cores",
+        help="few seeds and small sizes: about two minutes on two quiet cores",
     )
     parser.add_argument(
         "--output",
