@@ -134,7 +134,7 @@ class GaussianProcess:
             term = signal * (1.0 + scaled + scaled**2 / 3.0) * decay
             K += term
             signal_terms.append(term)
-            # d k / d (r^2) for a Matern 5/2 of r: -(5/6) (1 + sqrt(5) r) exp(-sqrt(5) r)
+            # minus d k / d (r^2) for a Matern 5/2 of r: (5/6) (1 + sqrt(5) r) exp(-sqrt(5) r)
             shape_terms.append(signal * (5.0 / 6.0) * (1.0 + scaled) * decay)
         noise = math.exp(log_noise)
         K[np.diag_indices_from(K)] += noise + 1e-8
@@ -151,7 +151,8 @@ class GaussianProcess:
         gradient[:b] = [0.5 * float(np.sum(inner * term)) for term in signal_terms]
         gradient[b] = 0.5 * noise * float(np.trace(inner))
         for group in range(self.n_groups_):
-            # r^2 holds exp(-2 l_g) sq_g, so d r^2 / d l_g = -2 exp(-2 l_g) sq_g
+            # r^2 holds exp(-2 l_g) sq_g, so d r^2 / d l_g = -2 exp(-2 l_g) sq_g, and half of
+            # (minus d k / d r^2) times 2 exp(-2 l_g) sq_g is what the trace needs
             shape = shape_terms[self.group_block_[group]]
             gradient[b + 1 + group] = float(np.sum(inner * shape * weighted[group]))
         return value, gradient
