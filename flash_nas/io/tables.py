@@ -219,6 +219,8 @@ def read_table(
                 f"naming it."
             )
     position = {name: header.index(name) for name in header}
+    # compared without surrounding blanks or case; normalised once, not per cell
+    meaning = {word.strip().lower(): value for word, value in (words or {}).items()}
     archs: list[str] = []
     indices: list[int] = []
     columns: dict[str, list[float]] = {name: [] for name in wanted}
@@ -231,7 +233,7 @@ def read_table(
         if has_index and index_column is not None:
             indices.append(_parse_int(row[position[index_column]], source, line, index_column))
         for name in wanted:
-            columns[name].append(_parse_number(row[position[name]], source, line, name, words))
+            columns[name].append(_parse_number(row[position[name]], source, line, name, meaning))
     if not archs:
         raise TableError(f"{source}: the table has a header but no rows.")
     return Table(
@@ -245,10 +247,11 @@ def read_table(
 def _parse_number(
     cell: str, source: str, line: int, column: str, words: Mapping[str, float] | None = None
 ) -> float:
+    """``cell`` as a number, or the value of one of ``words`` (keys stripped and lower case)."""
     # the cell is not quoted: the file may be anything (a table= that names /etc/shadow)
     value = parse_number(cell)
     if value is None and words:
-        value = {word.lower(): meaning for word, meaning in words.items()}.get(cell.strip().lower())
+        value = words.get(cell.strip().lower())
     if value is None:
         also = "".join(f" or {word!r}" for word in words or ())
         raise TableError(

@@ -35,8 +35,8 @@ _LOG_LENGTH = (math.log(0.05), math.log(20.0))
 _LOG_NOISE = (math.log(1e-4), math.log(1.0))
 
 
-def _matern52(distance: np.ndarray) -> np.ndarray:
-    scaled = _SQRT5 * distance
+def _matern52(scaled: np.ndarray) -> np.ndarray:
+    """The Matern 5/2 correlation at ``scaled`` = sqrt(5) times the distance."""
     return (1.0 + scaled + scaled**2 / 3.0) * np.exp(-scaled)
 
 
@@ -99,14 +99,25 @@ class GaussianProcess:
             out[g] = np.maximum(d, 0.0)
         return out
 
+    def _scaled_distances(
+        self, sq: np.ndarray, log_lengths: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each group's squared distances over its squared length scale, and per kernel block
+        sqrt(5) times the distance they add up to (the Matern kernel's argument)."""
+        weighted = np.exp(-2.0 * log_lengths)[:, None, None] * sq
+        scaled = [
+            _SQRT5 * np.sqrt(weighted[self.group_block_ == block].sum(0))
+            for block in range(self.n_blocks_)
+        ]
+        return weighted, scaled
+
     def _kernel(
         self, sq: np.ndarray, log_lengths: np.ndarray, log_signals: np.ndarray
     ) -> np.ndarray:
-        weighted = np.exp(-2.0 * log_lengths)[:, None, None] * sq
+        _, scaled = self._scaled_distances(sq, log_lengths)
         total = np.zeros(sq.shape[1:])
-        for block in range(self.n_blocks_):
-            scaled = weighted[self.group_block_ == block].sum(0)
-            total += math.exp(log_signals[block]) * _matern52(np.sqrt(scaled))
+        for block, argument in enumerate(scaled):
+            total += math.exp(log_signals[block]) * _matern52(argument)
         return total
 
     def _split(self, theta: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
@@ -124,18 +135,16 @@ class GaussianProcess:
         hyperparameter at every step, and the fit ran most of a search's time on them.
         """
         log_signals, log_noise, log_lengths = self._split(theta)
-        weighted = np.exp(-2.0 * log_lengths)[:, None, None] * sq
+        weighted, scaled = self._scaled_distances(sq, log_lengths)
         K = np.zeros(sq.shape[1:])
         signal_terms, shape_terms = [], []
-        for block in range(self.n_blocks_):
-            scaled = np.sqrt(weighted[self.group_block_ == block].sum(0)) * _SQRT5
-            decay = np.exp(-scaled)
+        for block, argument in enumerate(scaled):
             signal = math.exp(log_signals[block])
-            term = signal * (1.0 + scaled + scaled**2 / 3.0) * decay
+            term = signal * _matern52(argument)
             K += term
             signal_terms.append(term)
             # minus d k / d (r^2) for a Matern 5/2 of r: (5/6) (1 + sqrt(5) r) exp(-sqrt(5) r)
-            shape_terms.append(signal * (5.0 / 6.0) * (1.0 + scaled) * decay)
+            shape_terms.append(signal * (5.0 / 6.0) * (1.0 + argument) * np.exp(-argument))
         noise = math.exp(log_noise)
         K[np.diag_indices_from(K)] += noise + 1e-8
         try:

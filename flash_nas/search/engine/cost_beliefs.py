@@ -12,18 +12,19 @@ measurement (:meth:`SearchEngine.tell <flash_nas.search.engine.SearchEngine.tell
   profile) rescaled to the measurements (:func:`~flash_nas.cost.robust_fit.robust_fit_toward`):
   one row sets the scale, further rows the shape; rows the outlier rule sets aside are named.
   Beside those costs, each column of the space's encoding (a choice) may get a non-negative
-  cost of its own (:data:`CHOICE_STRENGTHS`; leave-one-out error decides how strongly it is
-  pulled towards zero, or that the form alone is better). Any other model (a table, a
+  cost of its own (:data:`.cost_refit.CHOICE_STRENGTHS`; leave-one-out error decides how
+  strongly it is pulled towards zero, or that the form alone is better). Any other model (a table, a
   simulator) gets one log-space correction per quantity, the median log ratio of measured to
   predicted;
 * **learns a spread**: the spread of ``log(measured / predicted)`` over the measured rows (from
-  :data:`ROBUST_ROWS` rows, their median absolute value scaled to a normal's standard
+  :data:`.cost_refit.ROBUST_ROWS` rows, their median absolute value scaled to a normal's standard
   deviation: a few gross errors do not widen it), each predicted by the fit on the *other*
   rows (leave-one-out: what an unmeasured
   architecture's error will be), pooled with the model's own prior spread
   (:meth:`~flash_nas.plugins.hardware.HardwareModel.prior_log_spread`) counted as
-  :data:`PRIOR_ROWS` rows. Leave-one-out residuals rather than in-sample ones because a fit with
-  as many costs as rows has in-sample residuals near zero and would call itself exact;
+  :data:`.cost_refit.PRIOR_ROWS` rows. Leave-one-out residuals rather than in-sample ones
+  because a fit with as many costs as rows has in-sample residuals near zero and would call
+  itself exact;
 * **learns what the model's form misses**, from :data:`GP_ROWS` measured rows on: a Gaussian
   process over the architecture's metrics and encoding (the accuracy model's inputs and
   kernel, :class:`~flash_nas.search.engine.acquisition.ArchitectureModel`) fitted to those
@@ -58,31 +59,13 @@ from scipy.special import ndtr
 from flash_nas.cost.linear import LinearCostModel
 from flash_nas.plugins.hardware import HardwareModel
 from flash_nas.search.engine.acquisition import ArchitectureModel
-from flash_nas.search.engine.cost_refit import (
-    CHOICE_ROWS,
-    CHOICE_STRENGTHS,
-    MAD_TO_SD,
-    PRIOR_ROWS,
-    PRIOR_STRENGTH,
-    ROBUST_ROWS,
-    pooled_spread,
-    refit_linear,
-)
+from flash_nas.search.engine.cost_refit import pooled_spread, refit_linear
 from flash_nas.search.objective import Objective
 
 if TYPE_CHECKING:
     from flash_nas.cost.profile import Profile
 
-__all__ = [
-    "CHOICE_ROWS",
-    "CHOICE_STRENGTHS",
-    "GP_ROWS",
-    "MAD_TO_SD",
-    "PRIOR_ROWS",
-    "PRIOR_STRENGTH",
-    "ROBUST_ROWS",
-    "CostBeliefs",
-]
+__all__ = ["GP_ROWS", "CostBeliefs"]
 
 #: Measured rows from which a Gaussian process learns the residuals (fewer cannot fit one).
 GP_ROWS = 5

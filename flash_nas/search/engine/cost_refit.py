@@ -27,7 +27,6 @@ __all__ = [
     "PRIOR_STRENGTH",
     "ROBUST_ROWS",
     "LinearRefit",
-    "log_ratio",
     "pooled_spread",
     "refit_linear",
 ]
