@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from benchmarks.figures import TABLE, UNBACKED, figures, main, problems, update
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,3 +162,15 @@ def test_the_command_lists_stale_figures_and_updates_them(tmp_path: Path, capsys
     assert "(search best_cell): prints 94.37" in capsys.readouterr().out
     assert main([str(document), "--results", str(results), "--update"]) == 0
     assert "94.37" not in document.read_text() and "95.00 %" in document.read_text()
+
+
+def test_a_table_marker_that_miscounts_its_rows_or_columns_says_where() -> None:
+    marked = "<!-- figures search rows=methods.bo columns=test,paired -->\n"
+    two_rows = "| m | t | p |\n|---|---|---|\n| a | 1.0 | 2.0 |\n| b | 1.0 | 2.0 |\n"
+    with pytest.raises(ValueError, match=r"^README\.md:2: rows= names 1 rows$"):
+        list(figures(marked + two_rows, "README.md"))
+    one_column = "| m | t |\n|---|---|\n| a | 1.0 |\n"
+    with pytest.raises(
+        ValueError, match=r"^README\.md:2: columns= names 2 columns, the table has 1 after"
+    ):
+        list(figures(marked + one_column, "README.md"))
