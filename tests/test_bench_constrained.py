@@ -117,6 +117,9 @@ def test_the_named_figures_are_the_csvs_values(quick_constrained):
                     assert row["test"] == pytest.approx([np.mean(held), np.std(held)], abs=1e-4)
                 else:
                     assert row["test"] is None
+                over = [int(r["trained_over_limit"]) for r in mine]
+                assert row["trained_over_limit"] == pytest.approx(np.mean(over))
+                assert all(0 <= n <= int(r["labels"]) for n, r in zip(over, mine))
         front = _rows(output, "constrained_front")
         for method, (mean, std) in data["hypervolume"].items():
             values = [
@@ -125,6 +128,17 @@ def test_the_named_figures_are_the_csvs_values(quick_constrained):
                 if r["device"] == device and r["method"] == method
             ]
             assert [mean, std] == pytest.approx([np.mean(values), np.std(values)], abs=1e-5)
+    # the overall gap: the ceiling's mean test accuracy minus the row's, over every device
+    # and limit where both hold
+    gaps = [
+        at["methods"]["ceiling"]["test"][0] - at["methods"]["bo_m0"]["test"][0]
+        for data in found["devices"].values()
+        for at in data["limits"].values()
+        if at["methods"]["ceiling"]["test"] and at["methods"]["bo_m0"]["test"]
+    ]
+    overall = found["overall"]["bo_m0"]["gap_to_ceiling"]
+    assert overall == pytest.approx([np.mean(gaps), min(gaps), max(gaps)])
+    assert found["overall"]["ceiling"]["gap_to_ceiling"] is None
     report = (output / "report.md").read_text()
     default = found["devices"]["raspi4"]["limits"]["q25"]["methods"]["bo_m0"]
     assert f"| FLASH-BO, M = 0 | {default['over_limit']}/2 |" in report
@@ -146,14 +160,16 @@ def test_a_recommendation_is_judged_by_its_true_latency_not_what_its_method_beli
     assert device.limit(quantile) == 10.0
     outcomes = [
         Outcome("bo_m0", 0, "a", 9.5, False),  # predicted within, truly 12 ms: breaks
-        Outcome("bo_m0", 1, "b", 11.0, False),  # predicted over, truly 8 ms: holds
-        Outcome("bo_m0", 2, "c", 1.0, True),  # the device could not run it: breaks
-        Outcome("bo_m0", 3, None, None, False),  # nothing to recommend: breaks
+        Outcome("bo_m0", 1, "b", 11.0, False, ["a", "b", "c"]),  # predicted over, truly 8 ms
+        Outcome("bo_m0", 2, "c", 1.0, True, ["c", "c"]),  # the device could not run it: breaks
+        Outcome("bo_m0", 3, None, None, False, ["b"]),  # nothing to recommend: breaks
         Outcome("tpe", 1, "b", 8.0, True),
     ]
     runs = Csv("constrained_runs", RUN_COLUMNS)
     judge_rows(outcomes, "toy", quantile, runs)
     assert runs.column("feasible") == [0, 1, 0, 0, 1]
+    # a trained network over the limit, or one the device could not run, counts against it
+    assert runs.column("trained_over_limit") == [0, 2, 2, 0, 0]
     references = Csv(
         "r", ("device", "limit", "limit_ms", "best_valid_accuracy", "best_test_accuracy")
     )
@@ -164,6 +180,14 @@ def test_a_recommendation_is_judged_by_its_true_latency_not_what_its_method_beli
     row = found["devices"]["toy"]["limits"]["q50"]["methods"]["bo_m0"]
     assert (row["runs"], row["over_limit"], row["none"]) == (4, 3, 1)
     assert row["test"] == [81.0, 0.0] and row["paired_tpe"] == [0.0]
+    assert row["trained_over_limit"] == 1.0  # (0 + 2 + 2 + 0) / 4 runs
+    # no ceiling row: no gap to it; TPE's difference to itself is not taken
+    assert found["overall"]["bo_m0"] == {
+        "gap_to_ceiling": None,
+        "minus_tpe": 0.0,
+        "trained_over_limit": 1.0,
+    }
+    assert found["overall"]["tpe"]["minus_tpe"] is None
 
 
 def test_the_baselines_recommend_the_best_label_whose_measured_latency_holds():

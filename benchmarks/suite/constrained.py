@@ -171,8 +171,11 @@ def execute(jobs: Sequence[Job], processes: int, progress: bool) -> list[Any]:
 
 def judge_rows(outcomes: Iterable[Outcome], device: str, quantile: float, runs: Csv) -> None:
     """Add each outcome to ``runs``, judged by the true latency and ``c10_test`` of what it
-    recommends. A run with nothing to recommend breaks the limit ("none" in its cells; its
-    note says why: the engine's message where it found nothing it believes meets the limit)."""
+    recommends, with how many of the networks it trained break the true limit (trainings a
+    user spends on networks that cannot be deployed; they still teach the accuracy model and,
+    measured, the cost model). A run with nothing to recommend breaks the limit ("none" in its
+    cells; its note says why: the engine's message where it found nothing it believes meets
+    the limit)."""
     space, hardware = load_space(), load_device(device)
     limit_ms = hardware.limit(quantile)
     for outcome in outcomes:
@@ -192,6 +195,7 @@ def judge_rows(outcomes: Iterable[Outcome], device: str, quantile: float, runs: 
             int(outcome.measured),
             int(hardware.holds(text, limit_ms)),
             len(outcome.trained),
+            sum(not hardware.holds(trained, limit_ms) for trained in outcome.trained),
             max(outcome.seconds, 1e-6),
             " ".join(outcome.note.split()) or "-",
         )
@@ -211,6 +215,7 @@ RUN_COLUMNS = (
     "measured",
     "feasible",
     "labels",
+    "trained_over_limit",
     "seconds",
     "note",
 )

@@ -120,7 +120,7 @@ class Outcome:
 
 
 # ---------------------------------------------------------------------- the engine
-def engine_outcome(
+def drive_engine(
     space: Space,
     device: Device,
     limit_ms: float,
@@ -129,21 +129,16 @@ def engine_outcome(
     trainings: int,
     measurements: int = 0,
     ceiling: bool = False,
-    method: str = "",
-) -> Outcome:
+) -> tuple[SearchEngine, list[str]]:
     """The engine's default method under the limit, driven by the loop of the measured-costs
     API: before training number ``step``, ``measurements_before(step, ...)`` latency-only
     measurements of what ``ask_measure`` names; every trained network told with its measured
-    latency. ``ceiling``: the engine given the device's true table, told labels only."""
-    started = time.perf_counter()
+    latency. ``ceiling``: the engine given the device's true table, told labels only. Returns
+    the engine and the networks it trained, in order."""
     hardware = f"hwnasbench:{device.name}" if ceiling else PRIOR
-    name = method or ("ceiling" if ceiling else f"bo_m{measurements}")
-    try:
-        engine = SearchEngine(
-            "nasbench201", hardware=hardware, objective="acc", max_latency_ms=limit_ms, seed=seed
-        )
-    except NoFeasibleArchitectureError as error:
-        return Outcome(name, seed, None, None, False, seconds=0.0, note=str(error))
+    engine = SearchEngine(
+        "nasbench201", hardware=hardware, objective="acc", max_latency_ms=limit_ms, seed=seed
+    )
     trained = []
     for step in range(trainings):
         count = 0 if ceiling else measurements_before(step, trainings, measurements)
@@ -157,6 +152,36 @@ def engine_outcome(
         costs = None if ceiling else {LATENCY: [device.reading(proposal.text)]}
         engine.tell([proposal.arch], [space.valid[proposal.text]], costs=costs)
         trained.append(proposal.text)
+    return engine, trained
+
+
+def engine_outcome(
+    space: Space,
+    device: Device,
+    limit_ms: float,
+    seed: int,
+    *,
+    trainings: int,
+    measurements: int = 0,
+    ceiling: bool = False,
+    method: str = "",
+) -> Outcome:
+    """The engine's default method under the limit (:func:`drive_engine`), and what it
+    recommends."""
+    started = time.perf_counter()
+    name = method or ("ceiling" if ceiling else f"bo_m{measurements}")
+    try:
+        engine, trained = drive_engine(
+            space,
+            device,
+            limit_ms,
+            seed,
+            trainings=trainings,
+            measurements=measurements,
+            ceiling=ceiling,
+        )
+    except NoFeasibleArchitectureError as error:
+        return Outcome(name, seed, None, None, False, seconds=0.0, note=str(error))
     try:
         recommendation = engine.recommend()
     except NoFeasibleArchitectureError as error:  # nothing it believes meets the limit

@@ -47,6 +47,7 @@ COUNT_COLUMNS = frozenset(
         "threads",
         "input_size",
         "macs",
+        "trained_over_limit",
     }
 )
 #: (column name suffix, low, high, low excluded): the first suffix that matches decides.
