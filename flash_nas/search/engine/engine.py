@@ -69,19 +69,13 @@ from flash_nas.validation import check_int
 
 __all__ = ["HOPELESS", "PROPOSE_FLOOR", "SearchEngine"]
 
-#: The least probability of meeting the limits with which an architecture whose costs are
-#: uncertain is proposed for training; above it, proposals weigh expected improvement by that
-#: probability (constrained EI), so a likelier network still wins when it promises as much.
-#: Low because the prior's form can be confidently wrong about a whole kind of network: on
-#: HW-NAS-Bench's Jetson TX2, `pi3b` prices every cell that executes a 3x3 conv at about twice
-#: its latency, and a floor of 0.5 kept all of them out of reach, so no measurement could say
-#: otherwise (``python -m benchmarks.constrained_diagnosis``). On the tuning seeds 100-104 of
-#: the constrained benchmark (``python -m benchmarks --suite constrained --first-seed 100
-#: --seeds 5``: six devices, two limits, 25 trainings; its FLASH-BO M = 0 and ceiling rows),
-#: 0.1 against 0.5:
-#: mean gap to the true-table engine 0.66 against 1.23 points (largest 1.60 against 2.32),
-#: no recommendation over the true limit with either, but 14.2 instead of 8.2 of the 25
-#: trained networks over it: the exploration that finds the faster kinds costs trainings.
+#: The least chance of meeting the limits with which an architecture whose costs are uncertain
+#: is proposed; above it, expected improvement is weighed by that chance (constrained EI). Low
+#: because a prior can be confidently wrong about a whole kind of network (Jetson TX2: `pi3b`
+#: prices cells that execute a 3x3 conv at twice their latency; with 0.5 none was ever tried:
+#: ``python -m benchmarks.constrained_diagnosis``). Seeds 100-104 of ``--suite constrained``,
+#: 0.1 against 0.5: gap to the ceiling 0.66 against 1.23 points, no break with either, 14.2
+#: against 8.2 of 25 trainings over the limit (exploring the faster kinds costs trainings).
 PROPOSE_FLOOR = 0.1
 #: Below this probability of meeting the limits an architecture is never proposed.
 HOPELESS = 0.01
