@@ -38,6 +38,7 @@ from benchmarks.suite.constrained_runs import (
     load_device,
     load_space,
 )
+from flash_nas import Adapter
 from flash_nas_hardware.hwnasbench import DEVICES
 
 __all__ = ["Diagnosis", "diagnose", "executed_ops", "main"]
@@ -64,9 +65,10 @@ class Diagnosis:
     executing: dict[str, int]
 
 
-def executed_ops(text: str) -> set[str]:
-    """The operations a device runs in ``text``'s cells (not ``none``)."""
-    adapter = flash_nas.get_adapter("nasbench201")
+def executed_ops(text: str, adapter: Adapter | None = None) -> set[str]:
+    """The operations a device runs in ``text``'s cells (not ``none``); ``adapter``: the
+    NAS-Bench-201 adapter to parse with (looked up when not given)."""
+    adapter = adapter or flash_nas.get_adapter("nasbench201")
     graph = adapter.to_graph(adapter.parse(text))
     executed = flash_nas.executed_edges(graph)
     return {
@@ -87,13 +89,11 @@ def diagnose(
     )
     recommended = engine.recommend().text
     ceiling = ceiling_engine.recommend().text
-    arch = engine.adapter.parse(ceiling)
-    (chance,) = engine.feasibility([arch])
     candidates = engine.candidates
-    (row,) = candidates.add([arch])
+    (row,) = candidates.add([engine.adapter.parse(ceiling)])
     executing = {op: 0 for op in OPS}
     for text in trained:
-        for op in executed_ops(text):
+        for op in executed_ops(text, engine.adapter):
             executing[op] += 1
     return Diagnosis(
         seed=seed,
@@ -104,7 +104,7 @@ def diagnose(
         ceiling_true_ms=device.reading(ceiling),
         ceiling_predicted_ms=float(candidates.column(f"value:{LATENCY}")[row]),
         ceiling_spread=float(candidates.column(f"spread:{LATENCY}")[row]),
-        ceiling_chance=float(chance),
+        ceiling_chance=float(candidates.column("p_feasible")[row]),
         ceiling_trained=ceiling in trained,
         executing=executing,
     )
