@@ -113,11 +113,24 @@ def diagnose(
 def _seeds(text: str) -> list[int]:
     first, _, last = text.partition("-")
     try:
-        return list(range(int(first), int(last or first) + 1))
+        seeds = list(range(int(first), int(last or first) + 1))
     except ValueError:
+        seeds = []
+    if not seeds:
         raise argparse.ArgumentTypeError(
-            f"expected a seed or a range like 0-4, got {text!r}"
-        ) from None
+            f"expected a seed or a range like 0-4 (first <= last), got {text!r}"
+        )
+    return seeds
+
+
+def _trainings(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of trainings, got {text!r}")
+    return value
 
 
 def _quantile(text: str) -> float:
@@ -147,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--limit", type=_quantile, default=0.10, help="quantile of the device's latencies"
     )
     parser.add_argument("--seeds", type=_seeds, default=[0], help="a seed or a range: 0-4")
-    parser.add_argument("--trainings", type=int, default=25)
+    parser.add_argument("--trainings", type=_trainings, default=25)
     parser.add_argument("--output", type=Path, help="folder for constrained_diagnosis.csv")
     args = parser.parse_args(argv)
     space, device = load_space(), load_device(args.device)

@@ -61,9 +61,19 @@ def test_the_command_writes_one_row_per_seed(tmp_path, capsys, monkeypatch) -> N
     assert "edgegpu, limit" in printed and printed.count(" of 5") == 2
 
 
-@pytest.mark.parametrize("bad", [["--seeds", "a-b"], ["--limit", "1.5"], ["--limit", "x"]])
-def test_bad_arguments_exit_2_saying_what_was_expected(bad, capsys) -> None:
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        (["--seeds", "a-b"], "expected a seed or a range like 0-4"),
+        (["--seeds", "4-1"], "(first <= last), got '4-1'"),
+        (["--limit", "1.5"], "expected a quantile between 0 and 1"),
+        (["--limit", "x"], "expected a quantile between 0 and 1, got 'x'"),
+        (["--trainings", "0"], "expected a positive number of trainings, got '0'"),
+        (["--device", "tpu9"], "invalid choice: 'tpu9'"),
+    ],
+)
+def test_bad_arguments_exit_2_saying_what_was_expected(bad, expected, capsys) -> None:
     with pytest.raises(SystemExit) as stop:
         main(bad)
     assert stop.value.code == 2
-    assert "expected" in capsys.readouterr().err
+    assert expected in capsys.readouterr().err
