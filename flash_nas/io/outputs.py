@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -136,12 +138,20 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
             f"{os.fspath(path)} is read-only; make it writable or choose another path (flash-nas "
             f"does not replace read-only files)."
         )
-    descriptor, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent or "."
-    )
+    # Ctrl-C between creating the temporary file and entering the try below would leave it
+    # behind: SIGINT is held back (where the platform can) until inside the try.
+    release = _hold_sigint()
+    try:
+        descriptor, name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent or "."
+        )
+    except BaseException:
+        release()
+        raise
     os.close(descriptor)
     temporary = Path(name)
     try:
+        release()
         yield temporary
         _keep_permissions(target, temporary)
         os.replace(temporary, target)
@@ -151,6 +161,20 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _hold_sigint() -> Callable[[], None]:
+    """Hold SIGINT back (POSIX, main thread; elsewhere nothing) until the returned function is
+    called; a Ctrl-C meanwhile is delivered then."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = mask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def release() -> None:
+        mask(signal.SIG_SETMASK, previous)
+
+    return release
 
 
 @contextlib.contextmanager
