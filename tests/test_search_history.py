@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+from flash_nas.errors import StateError
 from flash_nas.search.engine import SearchEngine
 from flash_nas_adapters.nasbench201.space import load_shipped_table
 from tests.cli_helpers import run
@@ -81,6 +82,20 @@ def test_a_state_saved_before_predictions_were_recorded_still_loads(tmp_path):
     again = SearchEngine.load(tmp_path / "new.json")
     assert [t.predicted for t in again.history] == [t.predicted for t in engine.history]
 
+
+
+@pytest.mark.parametrize("field", ["predicted", "predicted_std"])
+def test_a_prediction_too_large_for_a_float_is_named_not_an_overflow(tmp_path, field):
+    # JSON integers have no limit; one past a float's range is the file's fault, said so
+    engine = SearchEngine("nasbench201", seed=1, initial_samples=3)
+    engine.ask(2)
+    engine.save(tmp_path / "state.json")
+    data = json.loads((tmp_path / "state.json").read_text())
+    data["trials"][1][field] = 10**400
+    (tmp_path / "state.json").write_text(json.dumps(data))
+    with pytest.raises(StateError, match=rf"trial 2: '{field}' is an integer of 401 digits; "
+                       "expected a number a float can hold"):
+        SearchEngine.load(tmp_path / "state.json")
 
 def test_show_reads_a_state_while_the_search_still_runs(capsys, tmp_path, monkeypatch):
     from flash_nas.cli import search_run

@@ -168,7 +168,13 @@ def _optional_number(value: Any, name: str, position: int, path: str | Path) -> 
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise StateError(f"{path}: trial {position}: {name!r} is {value!r}; expected a number.")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer past a float's range (JSON has no limit)
+        raise StateError(
+            f"{path}: trial {position}: {name!r} is an integer of {len(str(abs(value)))} digits; "
+            "expected a number a float can hold."
+        ) from None
 
 
 def _replay_measurements(engine: SearchEngine, items: list[Any], path: str | Path) -> None:
