@@ -51,6 +51,36 @@ def test_bad_tables_are_rejected_with_the_row(tmp_path, text, message):
         read_table(write(tmp_path, text))
 
 
+
+#: Cells that float() reads but no table means, each with only plain decimal characters around
+#: it elsewhere in the column: a column is read whole only when every cell is a plain decimal.
+NOT_PLAIN = ["5_0", "\u0665\u0660", "infinity", "1e999", "-inf", "0x10", "1e", ".", "+", "1 2"]
+
+
+@pytest.mark.parametrize("cell", NOT_PLAIN)
+def test_a_wrong_cell_deep_in_a_long_table_is_named_by_its_line(tmp_path, cell):
+    rows = [f"a{row},{row},{row}.5,{row}e-3" for row in range(2000)]
+    rows[1500] = f"a1500,1500,{cell},1.5e-3"
+    with pytest.raises(TableError, match=r"line 1502: column 'acc' is not a number"):
+        read_table(write(tmp_path, "arch,index,acc,lat\n" + "\n".join(rows) + "\n"))
+
+
+def test_the_first_wrong_line_is_named_whichever_column_it_is_in(tmp_path):
+    # a column at a time must not change which error a table gets: the file's first
+    text = "arch,acc,lat\na,1,2\nb,1,x\nc,y,2\nd,1,2,3\n"
+    with pytest.raises(TableError, match=r"line 3: column 'lat'"):
+        read_table(write(tmp_path, text))
+
+
+def test_every_plain_decimal_spelling_reads_as_a_cell_at_a_time_would(tmp_path):
+    cells = [" 1.5 ", "+.5", "5.", "-0", "1E3", "2e-3", "\t7\t", "0012", "-.25e+2", "3"]
+    text = "arch,acc\n" + "".join(f"a{i},{cell}\n" for i, cell in enumerate(cells))
+    whole = read_table(write(tmp_path, text)).column("acc")
+    np.testing.assert_array_equal(whole, [float(cell) for cell in cells])
+    # the same cells beside a word take the cell-by-cell path; they read alike there
+    worded = read_table(write(tmp_path, text + "z,does not run\n"), words={"does not run": np.inf})
+    np.testing.assert_array_equal(worded.column("acc"), [*whole, np.inf])
+
 def test_required_and_unknown_columns(tmp_path):
     path = write(tmp_path, "arch,acc\na,1\n")
     with pytest.raises(TableError, match="missing column\\(s\\) 'latency'"):
