@@ -1,35 +1,42 @@
 """CI's two test passes without running the same test twice for nothing (``.ci/run``).
 
 The core-only pass proves that flash-nas works without its extras, the pass with every extra
-that it works with them. A test that, in the core-only pass, passed without ever looking for a
-module that is not installed (no failed import, no ``find_spec`` that found nothing: in the test,
-in any fixture it uses, or while its file was collected) and without starting a process, ran
-code that never asked whether an extra is there: installing the extras cannot change what it
-runs, so the second pass would repeat it exactly (``.ci/run`` checks that both environments hold
-the same versions of every package the core-only one has). Such tests are written down in the
-core-only pass and left out of the other; every test that touched an extra, skipped, failed or
+that it works with them. A test that, in the core-only pass, passed without starting a process
+and whose only failed module lookups (a failed import, a ``find_spec`` that found nothing: in
+the test, in any fixture it uses, or while its file was collected) are of modules that the
+environment with every extra lacks too, ran code that never saw an extra be missing: installing
+the extras cannot change what it runs, so the second pass would repeat it exactly (``.ci/run``
+checks that both environments hold the same versions of every package the core-only one has).
+The core-only pass writes down every test that passed without starting a process, with the
+top-level names it looked for and missed; the pass with every extra leaves out those whose
+missed names it cannot find either. Every test that found an extra missing, skipped, failed or
 ran a process runs in both.
 
-``--core-proven-write FILE`` (the core-only pass, with ``--core-proven-extras``) appends the ids of those tests to FILE, one JSON
-string a line (pytest-xdist workers append side by side); ``--core-proven-skip FILE`` (the pass
-with every extra) deselects them ("N deselected" in pytest's summary).
+Deciding in the second pass, in the environment with every extra, is what lets ``.ci/run``
+install that environment while the core-only pass runs: the first pass needs no list of what
+the extras install.
+
+``--core-proven-write FILE`` (the core-only pass) appends one JSON line a test, ``[id, [missed
+names]]`` (pytest-xdist workers append side by side); ``--core-proven-skip FILE`` (the pass with
+every extra) deselects those ("N deselected" in pytest's summary).
 
 How a missed module is seen: a finder at the end of ``sys.meta_path`` is asked only for a module
-that no other finder found, by an import or by ``importlib.util.find_spec``; it counts the miss
-when the module's top-level name is one of those that only the environment with every extra
-holds (``--core-proven-extras FILE``, one name a line: ``.ci/run`` lists them; scipy, say, probes
-for modules that neither environment has, and such misses change nothing) and finds nothing. How a process is seen: ``subprocess``, ``os.fork``, ``os.posix_spawn``
-and ``os.system`` count the start (a child's own imports are out of sight, so the test is never
-written down).
+that no other finder found, by an import or by ``importlib.util.find_spec``; it notes the name
+when it is a top-level one (a missing submodule lies inside a package the core environment has,
+at the same version in both). How a process is seen: ``subprocess``, ``os.fork``,
+``os.posix_spawn`` and ``os.system`` count the start (a child's own imports are out of sight, so
+the test is never written down).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,34 +44,37 @@ import pytest
 
 #: Fixtures whose value may come from another process (conftest's run_once): never proven here.
 SHARED_ACROSS_PROCESSES = frozenset({"once"})
+#: Stands among a scope's missed names for a process it started (never a module's name).
+PROCESS = "<process>"
 
 
 class Watch:
-    """Counts the modules nobody found and the processes started, since this process began."""
+    """Notes the top-level modules nobody found and the processes started, in order."""
 
     def __init__(self) -> None:
-        self.events = 0
-        #: top-level module names only the environment with every extra holds
-        self.extras: frozenset[str] = frozenset()
-        #: names of fixtures whose set-up saw an event, and files whose collection did
-        self.tainted_fixtures: set[str] = set()
-        self.tainted_files: set[str] = set()
+        #: what was missed, oldest first (a scope reads what it added); PROCESS for a process
+        self.events: list[str] = []
+        #: what each fixture's set-up, and each file's collection, added
+        self.fixture_events: dict[str, set[str]] = {}
+        self.file_events: dict[str, set[str]] = {}
 
-    # the finder protocol: asked last, finds nothing, counts a miss that an extra would find
+    # the finder protocol: asked last, finds nothing, notes a top-level miss
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name.partition(".")[0] in self.extras:
-            self.events += 1
+        if "." not in name:
+            self.events.append(name)
         return None
 
     def counting(self, start: Callable[..., Any]) -> Callable[..., Any]:
         def counted(*args: Any, **kwargs: Any) -> Any:
-            self.events += 1
+            self.events.append(PROCESS)
             return start(*args, **kwargs)
 
         return counted
 
-    def install(self, extras: frozenset[str]) -> None:
-        self.extras = extras
+    def since(self, mark: int) -> set[str]:
+        return set(self.events[mark:])
+
+    def install(self) -> None:
         sys.meta_path.append(self)  # type: ignore[arg-type]
         execute = subprocess.Popen._execute_child  # type: ignore[attr-defined]
         subprocess.Popen._execute_child = self.counting(execute)  # type: ignore[attr-defined]
@@ -81,59 +91,58 @@ REPORTS = pytest.StashKey[list[pytest.TestReport]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("core-proven", "CI: tests the core-only pass proved (.ci/run)")
     group.addoption("--core-proven-write", metavar="FILE", help="append the proven tests' ids")
-    group.addoption("--core-proven-extras", metavar="FILE", help="modules only extras install")
     group.addoption("--core-proven-skip", metavar="FILE", help="deselect the tests FILE names")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--core-proven-write"):
-        extras = config.getoption("--core-proven-extras")
-        if not extras:
-            raise pytest.UsageError("--core-proven-write needs --core-proven-extras FILE")
-        names = Path(extras).read_text(encoding="utf-8").split()
-        WATCH.install(frozenset(names))
+        WATCH.install()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
     # a module is imported when its collector collects (pytest imports test files lazily)
-    before = WATCH.events
+    mark = len(WATCH.events)
     yield
     path = getattr(collector, "path", None)
-    if WATCH.events != before and path is not None:
-        WATCH.tainted_files.add(str(path))
+    if len(WATCH.events) != mark and path is not None:
+        WATCH.file_events.setdefault(str(path), set()).update(WATCH.since(mark))
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[None]:
-    before = WATCH.events
+    mark = len(WATCH.events)
     yield
-    if WATCH.events != before:
-        WATCH.tainted_fixtures.add(fixturedef.argname)
+    if len(WATCH.events) != mark:
+        WATCH.fixture_events.setdefault(fixturedef.argname, set()).update(WATCH.since(mark))
 
 
-def proven(item: pytest.Item, reports: list[pytest.TestReport], events: int) -> bool:
-    """Whether ``item`` passed touching nothing that an extra could change."""
+def missed(item: pytest.Item, reports: list[pytest.TestReport], events: set[str]) -> set[str] | None:
+    """The top-level modules ``item`` looked for and missed, or None where it cannot be proven
+    (it did not pass, or it or a fixture of it started a process or shared another's result)."""
     names = set(getattr(item, "fixturenames", ()))
-    return (
-        events == 0
-        and len(reports) == 3
-        and all(report.passed for report in reports)
-        and not names & (WATCH.tainted_fixtures | SHARED_ACROSS_PROCESSES)
-        and str(item.path) not in WATCH.tainted_files
-    )
+    if len(reports) != 3 or not all(report.passed for report in reports):
+        return None
+    if names & SHARED_ACROSS_PROCESSES:
+        return None
+    seen = set(events) | WATCH.file_events.get(str(item.path), set())
+    for name in names & WATCH.fixture_events.keys():
+        seen |= WATCH.fixture_events[name]
+    return None if PROCESS in seen else seen
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     record = item.config.getoption("--core-proven-write")
-    before = WATCH.events
+    mark = len(WATCH.events)
     reports: list[pytest.TestReport] = []
     item.stash[REPORTS] = reports
     yield
-    if record and proven(item, reports, WATCH.events - before):
+    names = missed(item, reports, WATCH.since(mark)) if record else None
+    if record and names is not None:
         with open(record, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(item.nodeid) + "\n")  # one write: appends do not interleave
+            # one write: appends do not interleave
+            handle.write(json.dumps([item.nodeid, sorted(names)]) + "\n")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -143,12 +152,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.stash[REPORTS].append(outcome.get_result())
 
 
+@cache
+def installed(name: str) -> bool:
+    """Whether this environment has top-level module ``name`` (no import: only its finders)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip = config.getoption("--core-proven-skip")
     if not skip:
         return
     lines = Path(skip).read_text(encoding="utf-8").splitlines()
-    done = {json.loads(line) for line in lines if line.strip()}
+    written = (json.loads(line) for line in lines if line.strip())
+    # proven for this environment too: nothing it missed there is found here
+    done = {test for test, names in written if not any(map(installed, names))}
     kept = [item for item in items if item.nodeid not in done]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item.nodeid in done])
