@@ -143,7 +143,15 @@ def quick_seeded(once: Callable[..., Any]) -> Any:
 
 @pytest.fixture(scope="session")
 def quick_rest(once: Callable[..., Any]) -> Any:
-    """The quick suite's other parts, with a user table (tests/bench_runs.py), run once."""
+    """The quick suite's other parts but those run apart, with a user table, run once."""
     from tests.bench_runs import quick_run
 
     return quick_run(once, "rest")
+
+
+@pytest.fixture(scope="session")
+def quick_apart(once: Callable[..., Any]) -> Any:
+    """The quick suite's parts that run apart from the user table (tests/bench_runs.py)."""
+    from tests.bench_runs import quick_run
+
+    return quick_run(once, "apart")

@@ -417,8 +417,8 @@ QUICK = {
     "scale": ("rest", scale_keys(scale.QUICK_SIZES)),
     "engine": ("rest", engine_keys()),
     "speed": ("rest", speed_keys((10, 100, 1_000, 10_000))),
-    "search_flash": ("rest", search_flash_keys()),
-    "nni_tuners": ("rest", nni_keys((20, 22))),
+    "search_flash": ("apart", search_flash_keys()),
+    "nni_tuners": ("apart", nni_keys((20, 22))),
     "search_spaces": ("seeded", search_spaces_keys()),
     "integrations": ("seeded", integrations_keys((integrations.QUICK_BUDGET,))),
 }

@@ -26,7 +26,7 @@ from benchmarks.suite.targets import load_targets
 from flash_nas import FlashNasError, TableError, get_adapter
 from tests.bench_runs import (
     FIRST_SEED,
-    REST,
+    RUNS,
     SEEDED,
     USER_HEADER,
     QuickRun,
@@ -71,9 +71,9 @@ def possible_range(column: str) -> tuple[float, float, bool]:
     raise AssertionError(f"numeric column {column!r} has no known range")
 
 
-@pytest.fixture(params=["seeded", "rest"])
+@pytest.fixture(params=list(RUNS))
 def quick(request: pytest.FixtureRequest) -> QuickRun:
-    """Each of the suite's two quick runs (tests/bench_runs.py), together every part once."""
+    """Each of the suite's quick runs (tests/bench_runs.py), together every part once."""
     run: QuickRun = request.getfixturevalue(f"quick_{request.param}")
     return run
 
@@ -87,9 +87,10 @@ def read_csvs(output: Path) -> dict[str, list[dict[str, str]]]:
 
 
 def test_the_two_quick_runs_are_every_part_of_all_once():
-    assert sorted(SEEDED + REST) == sorted(parse_parts("all"))
-    assert not set(SEEDED) & set(REST)
+    every = [part for parts in RUNS.values() for part in parts]
+    assert sorted(every) == sorted(parse_parts("all")) and len(set(every)) == len(every)
     assert {"predictor", "search", "search_spaces", "integrations"} <= set(SEEDED)
+    assert RUNS["seeded"] == SEEDED
 
 
 @pytest.mark.slow
@@ -137,13 +138,8 @@ def test_every_number_in_the_csvs_is_finite_and_possible(quick):
     tables = read_csvs(quick.output)
     expected = {
         "seeded": {"predictor.csv", "search_curves.csv"},
-        "rest": {
-            "ranking.csv",
-            "scoring_ranking.csv",
-            "search_flash_runs.csv",
-            "nni_tuners.csv",
-            "speed_ratio.csv",
-        },
+        "rest": {"ranking.csv", "scoring_ranking.csv", "speed_ratio.csv"},
+        "apart": {"search_flash_runs.csv", "nni_tuners.csv"},
     }
     assert expected[quick.name] <= set(tables)
     checked = 0
@@ -186,8 +182,8 @@ def test_seeds_start_at_first_seed_where_a_part_takes_it(quick_seeded):
 
 
 @pytest.mark.slow
-def test_seeds_start_at_0_for_the_other_parts(quick_rest):
-    tables = read_csvs(quick_rest.output)
+def test_seeds_start_at_0_for_the_other_parts(quick_rest, quick_apart):
+    tables = {**read_csvs(quick_rest.output), **read_csvs(quick_apart.output)}
     for name in ("hardware_fidelity.csv", "nni_tuners.csv"):
         assert {row["seed"] for row in tables[name]} == {"0", "1"}, name
     # --nni-trials reaches the part (tests/bench_runs.py: the nni_tuners test reads its lead)

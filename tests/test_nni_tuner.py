@@ -716,7 +716,7 @@ def test_nni_tuners_benchmark_quick_report_is_well_formed(tmp_path, request):
     # The shared quick run's comparison (tests/bench_runs.py) where it runs, not a second run of
     # the same part; without the [plot] extra the part's own.
     if with_plots():
-        report = request.getfixturevalue("quick_rest").measured["nni_tuners"]
+        report = request.getfixturevalue("quick_apart").measured["nni_tuners"]
     else:
         report = nni_tuners.compare(seeds=SEEDS, trials=NNI_TRIALS)
     assert report.seeds == SEEDS and set(report.runs) == set(nni_tuners.TUNERS)

@@ -367,7 +367,7 @@ def test_search_flash_quick_report_is_well_formed(request):
     # The shared quick run's measurements (tests/bench_runs.py) where it runs, not a second run
     # of the same part; without the [plot] extra (the core-only pass) the part's own.
     if with_plots():
-        report = request.getfixturevalue("quick_rest").measured["search_flash"]
+        report = request.getfixturevalue("quick_apart").measured["search_flash"]
     else:
         report = search_flash.measure(quick=True, seeds=bench_runs.SEEDS)
     seeds = bench_runs.SEEDS
