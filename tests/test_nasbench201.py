@@ -207,8 +207,35 @@ def test_shipped_table_matches_reference(shared_data):
     ],
 )
 def test_malformed_strings_say_what_was_expected(space, text, message):
-    with pytest.raises(ArchFormatError, match=message):
-        space.parse(text)
+    for _ in range(2):  # parses are cached; a failed one is not: the second is refused alike
+        with pytest.raises(ArchFormatError, match=message):
+            space.parse(text)
+
+
+def test_a_parse_is_the_same_tuple_each_time_and_a_non_string_is_still_refused(space):
+    assert space.parse(INDEX0) == space.parse(INDEX0) == space.parse(f"  {INDEX0} ")
+    with pytest.raises(AttributeError):  # not text: no cache lookup hides what it is
+        enc.ops_from_string(["|none~0|"])
+
+
+def test_the_shipped_index_order_is_read_once_per_process_and_read_only(monkeypatch):
+    from flash_nas_adapters.nasbench201 import space as space_module
+
+    reads = []
+    real = space_module.load_shipped_table
+    monkeypatch.setattr(space_module, "load_shipped_table", lambda: reads.append(1) or real())
+    space_module._shipped_index_table.cache_clear()
+    try:
+        first, second = NasBench201Adapter(), NasBench201Adapter(input_size=64)
+        assert first.index(second.from_index(1234)) == 1234
+        assert list(first.enumerate().indices()) == list(second.enumerate().indices())
+        assert len(reads) == 1  # two adapters, one read of the table
+        to_index, to_code = first._index_table
+        with pytest.raises(ValueError, match="read-only"):
+            to_index[0] = 7  # shared by every adapter: nobody may change it
+        assert not to_code.flags.writeable
+    finally:
+        space_module._shipped_index_table.cache_clear()  # the next test reads the real one
 
 
 def test_bad_index_and_encodings_are_rejected(space):

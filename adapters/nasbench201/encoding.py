@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from flash_nas import ArchFormatError
 from flash_nas.errors import quote
@@ -58,6 +59,17 @@ def _op_id(name: str, text: str) -> int:
 
 def ops_from_string(text: str) -> Ops:
     """The ops tuple of an arch string; malformed text says what was expected."""
+    # A search lists the space as text and parses every cell back (a new engine does so for all
+    # 15,625): each string is parsed once per process. Errors are not cached (raised each time).
+    return _parsed(text) if isinstance(text, str) else _parse(text)
+
+
+@lru_cache(maxsize=2 * 5**6)
+def _parsed(text: str) -> Ops:
+    return _parse(text)
+
+
+def _parse(text: str) -> Ops:
     stripped = text.strip()
     nodes = stripped.split("+")
     if len(nodes) != 3:

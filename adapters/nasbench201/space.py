@@ -13,7 +13,7 @@ columns, so metrics of the whole space are array operations.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,21 +163,10 @@ class NasBench201Adapter(Adapter):
     def format(self, arch: Hashable) -> str:
         return ops_to_string(check_ops(arch))
 
-    @cached_property
+    @property
     def _index_table(self) -> tuple[np.ndarray, np.ndarray]:
         """(code -> official index, official index -> code); code is the base-5 ops number."""
-        table = load_shipped_table()
-        if len(table) != N_ARCHS or table.indices is None:
-            raise ArchFormatError(
-                f"{table.source}: expected {N_ARCHS} rows with an index column; the shipped "
-                f"table is damaged, reinstall flash-nas."
-            )
-        codes = np.array([_code(ops_from_string(arch)) for arch in table.archs])
-        to_code = np.empty(N_ARCHS, dtype=np.int64)
-        to_code[table.indices] = codes
-        to_index = np.empty(N_ARCHS, dtype=np.int64)
-        to_index[codes] = table.indices
-        return to_index, to_code
+        return _shipped_index_table()
 
     def index(self, arch: Hashable) -> int:
         return int(self._index_table[0][_code(check_ops(arch))])
@@ -316,6 +305,26 @@ def _reaches_output(on: np.ndarray) -> np.ndarray:
             if target == node:
                 reached[node] |= reached[source] & on[:, position]
     return reached[3]
+
+
+@cache
+def _shipped_index_table() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped table's index order, read once per process (every adapter and engine needs
+    it, and the table does not change while flash-nas runs); read-only arrays."""
+    table = load_shipped_table()
+    if len(table) != N_ARCHS or table.indices is None:
+        raise ArchFormatError(
+            f"{table.source}: expected {N_ARCHS} rows with an index column; the shipped "
+            f"table is damaged, reinstall flash-nas."
+        )
+    codes = np.array([_code(ops_from_string(arch)) for arch in table.archs])
+    to_code = np.empty(N_ARCHS, dtype=np.int64)
+    to_code[table.indices] = codes
+    to_index = np.empty(N_ARCHS, dtype=np.int64)
+    to_index[codes] = table.indices
+    to_index.setflags(write=False)
+    to_code.setflags(write=False)
+    return to_index, to_code
 
 
 def _code(ops: Sequence[int]) -> int:
