@@ -41,7 +41,15 @@ from benchmarks.suite.constrained_runs import (
 from flash_nas import Adapter
 from flash_nas_hardware.hwnasbench import DEVICES
 
-__all__ = ["Diagnosis", "diagnose", "executed_ops", "main"]
+__all__ = [
+    "Diagnosis",
+    "diagnose",
+    "executed_ops",
+    "main",
+    "positive_count",
+    "quantile_arg",
+    "seed_range",
+]
 
 #: NAS-Bench-201's operations that compute something (``none`` is the zero op).
 OPS = ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3", "skip_connect")
@@ -110,7 +118,7 @@ def diagnose(
     )
 
 
-def _seeds(text: str) -> list[int]:
+def seed_range(text: str) -> list[int]:
     first, _, last = text.partition("-")
     try:
         seeds = list(range(int(first), int(last or first) + 1))
@@ -123,7 +131,7 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
-def _trainings(text: str) -> int:
+def positive_count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -133,7 +141,7 @@ def _trainings(text: str) -> int:
     return value
 
 
-def _quantile(text: str) -> float:
+def quantile_arg(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -157,10 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--device", choices=sorted(DEVICES), default="edgegpu")
     parser.add_argument(
-        "--limit", type=_quantile, default=0.10, help="quantile of the device's latencies"
+        "--limit", type=quantile_arg, default=0.10, help="quantile of the device's latencies"
     )
-    parser.add_argument("--seeds", type=_seeds, default=[0], help="a seed or a range: 0-4")
-    parser.add_argument("--trainings", type=_trainings, default=25)
+    parser.add_argument("--seeds", type=seed_range, default=[0], help="a seed or a range: 0-4")
+    parser.add_argument("--trainings", type=positive_count, default=25)
     parser.add_argument("--output", type=Path, help="folder for constrained_diagnosis.csv")
     args = parser.parse_args(argv)
     space, device = load_space(), load_device(args.device)

@@ -73,9 +73,9 @@ __all__ = ["HOPELESS", "PROPOSE_FLOOR", "SearchEngine"]
 #: is proposed; above it, expected improvement is weighed by that chance (constrained EI). Low
 #: because a prior can be confidently wrong about a whole kind of network (Jetson TX2: `pi3b`
 #: prices cells that execute a 3x3 conv at twice their latency; with 0.5 none was ever tried:
-#: ``python -m benchmarks.constrained_diagnosis``). Seeds 100-104 of ``--suite constrained``,
-#: 0.1 against 0.5: gap to the ceiling 0.66 against 1.23 points, no break with either, 14.2
-#: against 8.2 of 25 trainings over the limit (exploring the faster kinds costs trainings).
+#: ``python -m benchmarks.constrained_diagnosis``). On seeds 100-104, 0.1 against 0.5: gap to
+#: the ceiling 0.66 against 1.23 points, no break with either, more trainings over the limit
+#: (``python -m benchmarks.constrained_tuning --from results/constrained_tuning.csv``).
 PROPOSE_FLOOR = 0.1
 #: Below this probability of meeting the limits an architecture is never proposed.
 HOPELESS = 0.01

@@ -1,0 +1,278 @@
+"""Choosing the constrained engine's settings on the tuning seeds, not on the benchmark's.
+
+The constrained-search benchmark (``python -m benchmarks --suite constrained``) reports seeds
+0-19; its protocol says settings are chosen on seeds 100-119. This runs the engine's default
+method (M = 0: every trained network's latency measured, nothing measured without training)
+under named variants of its settings, on those seeds, and reports each variant's mean
+``c10_test`` of the runs whose recommendation holds the true limit, how many break it, and how
+many of the 25 trainings went to networks over the limit, in the initial design (the first
+``initial_samples``) and after it. The ceiling (the engine given the device's true table) is a
+variant too, so each variant's gap to it is read off the same seeds.
+
+Each variant changes one setting, for the run only (restored afterwards):
+
+* ``default``: the engine as shipped;
+* ``floor_half``: proposals need a one-in-two chance of meeting the limit
+  (:data:`flash_nas.search.engine.engine.PROPOSE_FLOOR`, 0.1 shipped, 0.5 before);
+* ``design_5``: an initial design of 5 networks instead of 10 (``initial_samples``);
+* ``no_residual_process``: the cost beliefs never keep the Gaussian process of the refit's
+  residuals (:meth:`~flash_nas.search.engine.cost_beliefs.CostBeliefs.predict` then uses the
+  refitted form and its pooled spread alone);
+* ``ceiling``: the engine with HW-NAS-Bench's table for the device, told labels only. ::
+
+    python -m benchmarks.constrained_tuning --seeds 100-119 --jobs 2 --output DIR
+
+prints one row per device, limit and variant, and with ``--output`` writes every run to
+``DIR/constrained_tuning.csv``. ``--quick`` runs one device, limit and seed with 11 trainings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import statistics
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from unittest import mock
+
+from benchmarks.constrained_diagnosis import positive_count, quantile_arg, seed_range
+from benchmarks.suite.constrained import ALL_DEVICES, execute
+from benchmarks.suite.constrained_runs import drive_engine, load_device, load_space
+from benchmarks.suite.options import positive_int
+from flash_nas.search.engine import cost_beliefs, engine
+from flash_nas.search.engine.bo import BayesianOptimisation
+
+__all__ = [
+    "GOAL",
+    "VARIANTS",
+    "Run",
+    "main",
+    "overall",
+    "read_runs",
+    "run_variant",
+    "summarise",
+    "variant",
+]
+
+#: The constrained issue's goal: within this many points of the ceiling on every row.
+GOAL = 0.3
+
+
+def _no_residual_process(self: cost_beliefs.CostBeliefs, *args: object) -> None:
+    """Keep no process of the residuals (the variant's stand-in for ``_learn_residuals``)."""
+
+
+#: Each variant's patches: (object, attribute, value) set for the run and restored after.
+VARIANTS: Mapping[str, tuple[tuple[object, str, object], ...]] = {
+    "default": (),
+    "floor_half": ((engine, "PROPOSE_FLOOR", 0.5),),
+    "design_5": ((BayesianOptimisation, "default_initial_samples", 5),),
+    "no_residual_process": ((cost_beliefs.CostBeliefs, "_learn_residuals", _no_residual_process),),
+    "ceiling": (),
+}
+
+
+@contextlib.contextmanager
+def variant(name: str) -> Iterator[None]:
+    """Apply the variant ``name``'s settings inside the block (an unknown name is an error)."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; expected one of {', '.join(VARIANTS)}")
+    with contextlib.ExitStack() as stack:
+        for target, attribute, value in VARIANTS[name]:
+            stack.enter_context(mock.patch.object(target, attribute, value))
+        yield
+
+
+@dataclass(frozen=True)
+class Run:
+    """One variant's run on one device, limit and seed."""
+
+    variant: str
+    device: str
+    quantile: float
+    seed: int
+    holds: bool
+    test: float
+    over_in_design: int
+    over_after: int
+
+
+def run_variant(name: str, device_name: str, quantile: float, seed: int, trainings: int) -> Run:
+    """Drive the engine under ``name``'s settings and judge its recommendation."""
+    space, device = load_space(), load_device(device_name)
+    limit_ms = device.limit(quantile)
+    with variant(name):
+        searched, trained = drive_engine(
+            space, device, limit_ms, seed, trainings=trainings, ceiling=name == "ceiling"
+        )
+        design = searched.initial_samples
+        text = searched.recommend().text
+    over = [not device.holds(t, limit_ms) for t in trained]
+    return Run(
+        name,
+        device_name,
+        quantile,
+        seed,
+        device.holds(text, limit_ms),
+        space.test[text],
+        sum(over[:design]),
+        sum(over[design:]),
+    )
+
+
+def summarise(runs: Sequence[Run]) -> list[dict[str, object]]:
+    """Per device, limit and variant: the mean test accuracy of the runs that hold the limit,
+    how many break it, the mean trainings over the limit, and the gap to the ceiling's mean on
+    the same seeds (None without a ceiling run)."""
+    groups: dict[tuple[str, float, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.device, run.quantile, run.variant), []).append(run)
+    means = {
+        key: statistics.fmean([r.test for r in group if r.holds])
+        if any(r.holds for r in group)
+        else float("nan")
+        for key, group in groups.items()
+    }
+    rows = []
+    for (device, quantile, name), group in groups.items():
+        ceiling = means.get((device, quantile, "ceiling"))
+        rows.append(
+            {
+                "device": device,
+                "quantile": quantile,
+                "variant": name,
+                "runs": len(group),
+                "broke": sum(not r.holds for r in group),
+                "test": means[(device, quantile, name)],
+                "gap_to_ceiling": None
+                if ceiling is None
+                else ceiling - means[(device, quantile, name)],
+                "over_in_design": statistics.fmean(r.over_in_design for r in group),
+                "over_after": statistics.fmean(r.over_after for r in group),
+            }
+        )
+    return rows
+
+
+def overall(rows: Sequence[Mapping[str, object]]) -> dict[str, tuple[float, int, int]]:
+    """Per variant over every device and limit: the mean gap to the ceiling, and how many rows
+    are within 0.3 points of it (the constrained issue's goal) out of how many."""
+    gaps: dict[str, list[float]] = {}
+    for row in rows:
+        gap = row["gap_to_ceiling"]
+        if row["variant"] != "ceiling" and isinstance(gap, float):
+            gaps.setdefault(str(row["variant"]), []).append(gap)
+    return {
+        name: (statistics.fmean(values), sum(g <= GOAL for g in values), len(values))
+        for name, values in gaps.items()
+    }
+
+
+def read_runs(path: Path) -> list[Run]:
+    """The runs a previous ``--output`` wrote."""
+    with path.open(newline="") as handle:
+        return [
+            Run(
+                row["variant"],
+                row["device"],
+                float(row["quantile"]),
+                int(row["seed"]),
+                row["holds"] == "True",
+                float(row["test"]),
+                int(row["over_in_design"]),
+                int(row["over_after"]),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def _variants(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected variants among {', '.join(VARIANTS)}, got {text!r}"
+        )
+    return names
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.constrained_tuning",
+        description="The constrained engine's setting variants on the tuning seeds.",
+    )
+    parser.add_argument("--seeds", type=seed_range, default=seed_range("100-119"))
+    parser.add_argument(
+        "--devices", type=lambda t: [d for d in t.split(",") if d], default=list(ALL_DEVICES)
+    )
+    parser.add_argument(
+        "--limits", type=lambda t: [quantile_arg(q) for q in t.split(",")], default=[0.10, 0.25]
+    )
+    parser.add_argument("--variants", type=_variants, default=list(VARIANTS))
+    parser.add_argument("--trainings", type=positive_count, default=25)
+    parser.add_argument("--jobs", type=positive_int, default=1)
+    parser.add_argument("--quick", action="store_true", help="raspi4, q25, seed 100, 11 trainings")
+    parser.add_argument("--output", type=Path, help="folder for constrained_tuning.csv")
+    parser.add_argument(
+        "--from",
+        dest="saved",
+        type=Path,
+        help="summarise the runs of a constrained_tuning.csv written before (runs nothing)",
+    )
+    args = parser.parse_args(argv)
+    if args.saved:
+        if not args.saved.is_file():
+            parser.error(f"--from {args.saved}: no such file (a constrained_tuning.csv)")
+        _report(read_runs(args.saved))
+        return 0
+    unknown = [d for d in args.devices if d not in ALL_DEVICES]
+    if unknown:
+        parser.error(f"unknown devices {unknown}; expected among {', '.join(ALL_DEVICES)}")
+    if args.quick:
+        args.devices, args.limits, args.seeds, args.trainings = ["raspi4"], [0.25], [100], 11
+    call: Callable[..., Run] = run_variant
+    jobs = [
+        (call, (name, device, quantile, seed, args.trainings))
+        for device in args.devices
+        for quantile in args.limits
+        for name in args.variants
+        for seed in args.seeds
+    ]
+    runs = execute(jobs, args.jobs, progress=args.jobs > 1)
+    _report(runs)
+    if args.output:
+        args.output.mkdir(parents=True, exist_ok=True)
+        path = args.output / "constrained_tuning.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, list(asdict(runs[0])))
+            writer.writeheader()
+            writer.writerows(asdict(r) for r in runs)
+        print(f"wrote {path}")
+    return 0
+
+
+def _report(runs: Sequence[Run]) -> None:
+    rows = summarise(runs)
+    print(
+        "device | limit | variant | runs | broke | mean test (holding) | gap to ceiling | "
+        "over the limit: design, after"
+    )
+    for row in rows:
+        gap = row["gap_to_ceiling"]
+        print(
+            f"{row['device']} | q{round(float(row['quantile']) * 100)} | {row['variant']} | "
+            f"{row['runs']} | {row['broke']} | {row['test']:.2f} | "
+            f"{'' if gap is None else f'{gap:+.2f}'} | "
+            f"{row['over_in_design']:.1f}, {row['over_after']:.1f}"
+        )
+    for name, (gap, within, count) in overall(rows).items():
+        print(
+            f"{name}: gap to the ceiling {gap:+.2f} on average, within {GOAL} points on "
+            f"{within} of {count} rows"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

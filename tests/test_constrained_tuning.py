@@ -1,0 +1,134 @@
+"""``python -m benchmarks.constrained_tuning``: the constrained engine's setting variants on
+the tuning seeds."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+
+from benchmarks import constrained_tuning
+from benchmarks.constrained_tuning import Run, main, run_variant, summarise, variant
+from benchmarks.suite.constrained_runs import load_device
+from flash_nas.search.engine import cost_beliefs, engine
+from flash_nas.search.engine.bo import BayesianOptimisation
+
+
+def test_a_variant_sets_its_setting_for_the_block_only() -> None:
+    floor, design = engine.PROPOSE_FLOOR, BayesianOptimisation.default_initial_samples
+    learn = cost_beliefs.CostBeliefs._learn_residuals
+    with variant("floor_half"):
+        assert engine.PROPOSE_FLOOR == 0.5 != floor
+    with variant("design_5"):
+        assert BayesianOptimisation.default_initial_samples == 5 != design
+    with variant("no_residual_process"):
+        assert cost_beliefs.CostBeliefs._learn_residuals is not learn
+    assert floor == engine.PROPOSE_FLOOR
+    assert BayesianOptimisation.default_initial_samples == design
+    assert cost_beliefs.CostBeliefs._learn_residuals is learn
+    with (
+        pytest.raises(ValueError, match="unknown variant 'fast'; expected one of default"),
+        variant("fast"),
+    ):
+        pass
+
+
+def test_a_run_is_judged_by_the_true_latency_and_counts_its_trainings_over() -> None:
+    device = load_device("edgegpu")
+    limit = device.limit(0.10)
+    ceiling = run_variant("ceiling", "edgegpu", 0.10, 3, 6)
+    # the true table leaves nothing over the limit to train, and its pick holds
+    assert ceiling.holds and ceiling.over_in_design == ceiling.over_after == 0
+    shipped = run_variant("design_5", "edgegpu", 0.10, 3, 6)
+    assert shipped.variant == "design_5" and shipped.seed == 3
+    # 6 trainings: 5 in the design, 1 after it
+    assert 0 <= shipped.over_in_design <= 5 and 0 <= shipped.over_after <= 1
+    assert limit > 0 and math.isfinite(shipped.test)
+
+
+def _run(name: str, seed: int, holds: bool, test: float, over: int = 0) -> Run:
+    return Run(name, "raspi4", 0.25, seed, holds, test, over, 2 * over)
+
+
+def test_the_summary_means_holding_runs_and_reads_the_gap_off_the_ceiling() -> None:
+    runs = [
+        _run("default", 0, True, 90.0, over=1),
+        _run("default", 1, False, 99.0, over=3),  # broke the limit: not in the mean
+        _run("ceiling", 0, True, 91.0),
+        _run("ceiling", 1, True, 92.0),
+        _run("floor_half", 0, False, 95.0),
+    ]
+    rows = {row["variant"]: row for row in summarise(runs)}
+    assert rows["default"]["test"] == 90.0 and rows["default"]["broke"] == 1
+    assert rows["default"]["gap_to_ceiling"] == pytest.approx(1.5)
+    assert rows["default"]["over_in_design"] == 2.0 and rows["default"]["over_after"] == 4.0
+    assert rows["ceiling"]["gap_to_ceiling"] == 0.0
+    # every run broke the limit: no mean to report, not a zero
+    assert math.isnan(rows["floor_half"]["test"])
+
+
+def test_quick_runs_every_variant_once_and_writes_them(tmp_path, capsys, monkeypatch) -> None:
+    seen = []
+
+    def recorded(name, device, quantile, seed, trainings):
+        seen.append((name, device, quantile, seed, trainings))
+        return Run(name, device, quantile, seed, True, 90.0 + len(seen), 0, 0)
+
+    monkeypatch.setattr(constrained_tuning, "run_variant", recorded)
+    assert main(["--quick", "--output", str(tmp_path)]) == 0
+    assert seen == [(name, "raspi4", 0.25, 100, 11) for name in constrained_tuning.VARIANTS]
+    with (tmp_path / "constrained_tuning.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["variant"] for row in rows] == list(constrained_tuning.VARIANTS)
+    printed = capsys.readouterr().out
+    # the ceiling is the last run (95.0): the default (91.0) is 4 points under it
+    assert "raspi4 | q25 | default | 1 | 0 | 91.00 | +4.00 | 0.0, 0.0" in printed
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        (["--variants", "default,fast"], "expected variants among default"),
+        (["--devices", "tpu9"], "unknown devices ['tpu9']"),
+        (["--seeds", "9-1"], "(first <= last), got '9-1'"),
+        (["--limits", "0.1,2"], "expected a quantile between 0 and 1, got '2'"),
+        (["--jobs", "0"], "expected a whole number >= 1, got 0"),
+    ],
+)
+def test_bad_arguments_exit_2_saying_what_was_expected(bad, expected, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(bad)
+    assert stop.value.code == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_the_overall_line_averages_the_gaps_and_counts_rows_within_the_goal() -> None:
+    runs = [
+        Run("default", "raspi4", 0.10, 0, True, 90.0, 0, 0),
+        Run("ceiling", "raspi4", 0.10, 0, True, 90.2, 0, 0),
+        Run("default", "pixel3", 0.10, 0, True, 89.0, 0, 0),
+        Run("ceiling", "pixel3", 0.10, 0, True, 90.0, 0, 0),
+    ]
+    gap, within, count = constrained_tuning.overall(summarise(runs))["default"]
+    assert gap == pytest.approx(0.6) and (within, count) == (1, 2)
+    assert "ceiling" not in constrained_tuning.overall(summarise(runs))
+
+
+def test_a_saved_run_is_summarised_as_it_was_printed(tmp_path, capsys, monkeypatch) -> None:
+    def recorded(name, device, quantile, seed, trainings):
+        return Run(name, device, quantile, seed, name != "floor_half", 91.5, 1, 2)
+
+    monkeypatch.setattr(constrained_tuning, "run_variant", recorded)
+    assert main(["--quick", "--output", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.replace(f"wrote {tmp_path / 'constrained_tuning.csv'}\n", "")
+    assert main(["--from", str(tmp_path / "constrained_tuning.csv")]) == 0
+    assert capsys.readouterr().out == printed
+    assert "floor_half | 1 | 1 | nan |" in printed  # its one run broke the limit
+
+
+def test_from_a_missing_file_exits_2_naming_it(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--from", str(tmp_path / "none.csv")])
+    assert stop.value.code == 2
+    assert "none.csv: no such file" in capsys.readouterr().err
