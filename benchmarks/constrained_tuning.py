@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import json
 import statistics
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -214,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--trainings", type=positive_count, default=25)
     parser.add_argument("--jobs", type=positive_int, default=1)
     parser.add_argument("--quick", action="store_true", help="raspi4, q25, seed 100, 11 trainings")
-    parser.add_argument("--output", type=Path, help="folder for constrained_tuning.csv")
+    parser.add_argument("--output", type=Path, help="folder for constrained_tuning.csv and .json")
     parser.add_argument(
         "--from",
         dest="saved",
@@ -222,10 +224,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="summarise the runs of a constrained_tuning.csv written before (runs nothing)",
     )
     args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    command = " ".join(["python -m benchmarks.constrained_tuning", *given])
     if args.saved:
         if not args.saved.is_file():
             parser.error(f"--from {args.saved}: no such file (a constrained_tuning.csv)")
-        _report(read_runs(args.saved))
+        runs = read_runs(args.saved)
+        _report(runs)
+        if args.output:
+            _write_summary(runs, args.output, sorted({r.seed for r in runs}), command)
         return 0
     unknown = [d for d in args.devices if d not in ALL_DEVICES]
     if unknown:
@@ -250,7 +257,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer.writeheader()
             writer.writerows(asdict(r) for r in runs)
         print(f"wrote {path}")
+        _write_summary(runs, args.output, list(args.seeds), command)
     return 0
+
+
+def _write_summary(runs: Sequence[Run], folder: Path, seeds: Sequence[int], command: str) -> None:
+    """``constrained_tuning.json``: each variant's figures by name, as the suite's parts write
+    theirs, so that a document quoting them is checked (``python -m benchmarks.figures``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "constrained_tuning.json"
+    found = {
+        "part": "constrained_tuning",
+        "command": command,
+        "mode": "quick" if "--quick" in command.split() else "full",
+        "seeds": [min(seeds), max(seeds)] if seeds else [],
+        "results": {
+            "overall": {
+                name: {"gap_to_ceiling": gap, "within_goal": within, "rows": count}
+                for name, (gap, within, count) in overall(summarise(runs)).items()
+            }
+        },
+    }
+    path.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
 
 
 def _report(runs: Sequence[Run]) -> None:

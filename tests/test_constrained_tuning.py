@@ -4,6 +4,7 @@ the tuning seeds."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import pytest
@@ -121,7 +122,9 @@ def test_a_saved_run_is_summarised_as_it_was_printed(tmp_path, capsys, monkeypat
 
     monkeypatch.setattr(constrained_tuning, "run_variant", recorded)
     assert main(["--quick", "--output", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out.replace(f"wrote {tmp_path / 'constrained_tuning.csv'}\n", "")
+    printed = "".join(
+        line for line in capsys.readouterr().out.splitlines(True) if not line.startswith("wrote")
+    )
     assert main(["--from", str(tmp_path / "constrained_tuning.csv")]) == 0
     assert capsys.readouterr().out == printed
     assert "floor_half | 1 | 1 | nan |" in printed  # its one run broke the limit
@@ -132,3 +135,24 @@ def test_from_a_missing_file_exits_2_naming_it(tmp_path, capsys) -> None:
         main(["--from", str(tmp_path / "none.csv")])
     assert stop.value.code == 2
     assert "none.csv: no such file" in capsys.readouterr().err
+
+
+def test_the_summary_file_names_each_variants_figures(tmp_path) -> None:
+    saved = tmp_path / "runs.csv"
+    saved.write_text(
+        "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
+        "default,raspi4,0.1,100,True,90.0,3,4\n"
+        "ceiling,raspi4,0.1,100,True,90.25,0,0\n"
+        "default,raspi4,0.1,101,True,89.0,3,4\n"
+        "ceiling,raspi4,0.1,101,True,90.25,0,0\n"
+    )
+    assert main(["--from", str(saved), "--output", str(tmp_path)]) == 0
+    found = json.loads((tmp_path / "constrained_tuning.json").read_text())
+    assert found["seeds"] == [100, 101]
+    assert (
+        found["command"]
+        == f"python -m benchmarks.constrained_tuning --from {saved} --output {tmp_path}"
+    )
+    assert found["results"]["overall"] == {
+        "default": {"gap_to_ceiling": pytest.approx(0.75), "within_goal": 0, "rows": 1}
+    }
