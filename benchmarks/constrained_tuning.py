@@ -35,7 +35,7 @@ import json
 import statistics
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from unittest import mock
 
@@ -47,6 +47,7 @@ from flash_nas.search.engine import cost_beliefs, engine
 from flash_nas.search.engine.bo import BayesianOptimisation
 
 __all__ = [
+    "COLUMNS",
     "GOAL",
     "VARIANTS",
     "Run",
@@ -172,22 +173,43 @@ def overall(rows: Sequence[Mapping[str, object]]) -> dict[str, tuple[float, int,
     }
 
 
+#: The columns ``--output`` writes, in order (a :class:`Run`'s fields).
+COLUMNS = tuple(field.name for field in fields(Run))
+
+
 def read_runs(path: Path) -> list[Run]:
-    """The runs a previous ``--output`` wrote."""
+    """The runs a previous ``--output`` wrote; a file that is not such a table is a
+    ``ValueError`` naming its first wrong line."""
+    runs = []
     with path.open(newline="") as handle:
-        return [
-            Run(
-                row["variant"],
-                row["device"],
-                float(row["quantile"]),
-                int(row["seed"]),
-                row["holds"] == "True",
-                float(row["test"]),
-                int(row["over_in_design"]),
-                int(row["over_after"]),
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise ValueError(
+                f"{path}: expected the columns {','.join(COLUMNS)} (a constrained_tuning.csv), "
+                f"found {','.join(reader.fieldnames or ()) or 'none'}"
             )
-            for row in csv.DictReader(handle)
-        ]
+        for row in reader:
+            try:
+                if row["holds"] not in ("True", "False") or row["variant"] not in VARIANTS:
+                    raise ValueError
+                runs.append(
+                    Run(
+                        row["variant"],
+                        row["device"],
+                        float(row["quantile"]),
+                        int(row["seed"]),
+                        row["holds"] == "True",
+                        float(row["test"]),
+                        int(row["over_in_design"]),
+                        int(row["over_after"]),
+                    )
+                )
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{path} line {reader.line_num}: expected a known variant, a device, numbers "
+                    f"for quantile, seed, test and the two counts, and True or False for holds"
+                ) from None
+    return runs
 
 
 def _variants(text: str) -> list[str]:
@@ -229,10 +251,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.saved:
         if not args.saved.is_file():
             parser.error(f"--from {args.saved}: no such file (a constrained_tuning.csv)")
-        runs = read_runs(args.saved)
-        _report(runs)
+        try:
+            runs = read_runs(args.saved)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        rows = _report(runs)
         if args.output:
-            _write_summary(runs, args.output, sorted({r.seed for r in runs}), command)
+            _write_summary(rows, args.output, sorted({r.seed for r in runs}), command, quick=False)
         return 0
     unknown = [d for d in args.devices if d not in ALL_DEVICES]
     if unknown:
@@ -248,20 +274,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         for seed in args.seeds
     ]
     runs = execute(jobs, args.jobs, progress=args.jobs > 1)
-    _report(runs)
+    rows = _report(runs)
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)
         path = args.output / "constrained_tuning.csv"
         with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, list(asdict(runs[0])))
+            writer = csv.DictWriter(handle, COLUMNS)
             writer.writeheader()
             writer.writerows(asdict(r) for r in runs)
         print(f"wrote {path}")
-        _write_summary(runs, args.output, list(args.seeds), command)
+        _write_summary(rows, args.output, list(args.seeds), command, quick=args.quick)
     return 0
 
 
-def _write_summary(runs: Sequence[Run], folder: Path, seeds: Sequence[int], command: str) -> None:
+def _write_summary(
+    rows: Sequence[Mapping[str, object]],
+    folder: Path,
+    seeds: Sequence[int],
+    command: str,
+    *,
+    quick: bool,
+) -> None:
     """``constrained_tuning.json``: each variant's figures by name, as the suite's parts write
     theirs, so that a document quoting them is checked (``python -m benchmarks.figures``)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -269,12 +302,12 @@ def _write_summary(runs: Sequence[Run], folder: Path, seeds: Sequence[int], comm
     found = {
         "part": "constrained_tuning",
         "command": command,
-        "mode": "quick" if "--quick" in command.split() else "full",
+        "mode": "quick" if quick else "full",
         "seeds": [min(seeds), max(seeds)] if seeds else [],
         "results": {
             "overall": {
                 name: {"gap_to_ceiling": gap, "within_goal": within, "rows": count}
-                for name, (gap, within, count) in overall(summarise(runs)).items()
+                for name, (gap, within, count) in overall(rows).items()
             }
         },
     }
@@ -282,7 +315,8 @@ def _write_summary(runs: Sequence[Run], folder: Path, seeds: Sequence[int], comm
     print(f"wrote {path}")
 
 
-def _report(runs: Sequence[Run]) -> None:
+def _report(runs: Sequence[Run]) -> list[dict[str, object]]:
+    """Print the summary of ``runs`` and return its rows."""
     rows = summarise(runs)
     print(
         "device | limit | variant | runs | broke | mean test (holding) | gap to ceiling | "
@@ -301,6 +335,7 @@ def _report(runs: Sequence[Run]) -> None:
             f"{name}: gap to the ceiling {gap:+.2f} on average, within {GOAL} points on "
             f"{within} of {count} rows"
         )
+    return rows
 
 
 if __name__ == "__main__":

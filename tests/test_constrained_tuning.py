@@ -156,3 +156,36 @@ def test_the_summary_file_names_each_variants_figures(tmp_path) -> None:
     assert found["results"]["overall"] == {
         "default": {"gap_to_ceiling": pytest.approx(0.75), "within_goal": 0, "rows": 1}
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("arch,test\nx,1\n", "expected the columns variant,device,quantile,seed,holds,test,"),
+        ("", "found none"),
+        (
+            "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
+            "default,raspi4,0.1,100,True,90.0,3,4\n"
+            "default,raspi4,0.1,101,maybe,90.0,3,4\n",
+            "line 3: expected a known variant, a device, numbers",
+        ),
+        (
+            "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
+            "fast,raspi4,0.1,100,True,90.0,3,4\n",
+            "line 2: expected a known variant",
+        ),
+        (
+            "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
+            "default,raspi4,0.1,100,True,90.0\n",
+            "line 2: expected a known variant",
+        ),
+    ],
+)
+def test_a_saved_file_that_is_not_a_tuning_table_exits_1_naming_the_line(
+    tmp_path, capsys, text, expected
+) -> None:
+    saved = tmp_path / "runs.csv"
+    saved.write_text(text)
+    assert main(["--from", str(saved), "--output", str(tmp_path)]) == 1
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "constrained_tuning.json").exists()  # nothing written from it
