@@ -26,6 +26,9 @@ settings, by these rules and no others (:data:`RULES`):
   network);
 * ``flash-nas measure`` times each network with 1 warm-up run and 3 repeats (``-H warmup=1 -H
   repeats=3``; the default is 3 and 10): the test checks that the commands work, not the timings;
+* ``flash-nas calibrate`` gets ``--accept-worse-fit``: the documents calibrate on those quick
+  timings, taken while another test worker loads the two cores, and on such noise the quality
+  gate rightly refuses a fit now and then (``tests/test_calibration_robust.py`` tests the gate);
 * ``my_archs.txt``, "your own list", holds two NAS-Bench-201 cells.
 
 Searches keep their budgets: a 25-label search on the shipped tables takes seconds.
@@ -97,9 +100,16 @@ def _quick_timing(command: str) -> str:
     return command + " -H warmup=1 -H repeats=3"
 
 
+def _accept_noisy_fit(command: str) -> str:
+    if not command.startswith("flash-nas calibrate"):
+        return command
+    return command + " --accept-worse-fit"
+
+
 #: The only changes made to a command before it runs (see the module docstring).
 RULES = (
     _quick_timing,
+    _accept_noisy_fit,
     lambda command: re.sub(r"--epochs \d+", "--epochs 1", command),
     lambda command: re.sub(r"--valid-size \d+", "--valid-size 4", command),
     _cap_train_budget,
@@ -206,6 +216,9 @@ def test_commands_are_joined_and_stripped_of_comments():
         "flash-nas train --budget 3 --data /c"
     )
     assert prepare("flash-nas search --budget 25", Path("/c")) == "flash-nas search --budget 25"
+    assert prepare("flash-nas calibrate --fit-samples 25", Path("/c")) == (
+        "flash-nas calibrate --fit-samples 25 --accept-worse-fit"
+    )
 
 
 def test_blocks_that_cannot_run_here_are_marked():
