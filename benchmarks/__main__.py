@@ -116,8 +116,18 @@ def command_line(args: argparse.Namespace) -> str:
     for part in PARTS.values():
         for option in part.options:
             if getattr(args, option.dest) != option.default:
-                words += [option.flag, str(getattr(args, option.dest))]
+                words += [option.flag, _option_text(getattr(args, option.dest))]
     return shlex.join(words)
+
+
+def _option_text(value: object) -> str:
+    """An option's value as typed: folders as :func:`quoted_folder` names them, a list of
+    values comma-separated."""
+    if isinstance(value, Path):
+        return quoted_folder(value)
+    if isinstance(value, (list, tuple)):
+        return ",".join(_option_text(item) for item in value)
+    return str(value)
 
 
 def check_output_folder(folder: Path) -> None:

@@ -67,7 +67,7 @@ def test_the_part_is_registered_outside_all_with_its_own_seeds_and_jobs():
     part = PARTS["constrained"]
     assert part.run is constrained.run and not part.in_all and part.first_seed
     assert part.seeds == (2, 20)
-    assert [option.flag for option in part.options] == ["--jobs"]
+    assert [option.flag for option in part.options] == ["--jobs", "--constrained-reuse"]
 
 
 @pytest.mark.slow

@@ -33,6 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.suite.constrained_report import markdown, plot, results
+from benchmarks.suite.constrained_reuse import (
+    FRONT_COLUMNS,
+    Reused,
+    read_reused,
+    reuse_folders,
+)
 from benchmarks.suite.constrained_runs import (
     Outcome,
     engine_outcome,
@@ -58,6 +64,16 @@ OPTIONS = (
         type=positive_int,
         default=1,
         metavar="N",
+    ),
+    Option(
+        "--constrained-reuse",
+        "reuse",
+        "folders (comma-separated) of earlier constrained runs of the same code: a device, "
+        "limit and seed whose every row is in their CSVs is read from there, not run again "
+        "(so a 20-seed run can be made of two 10-seed halves)",
+        type=reuse_folders,
+        default=None,
+        metavar="DIR[,DIR]",
     ),
 )
 
@@ -169,6 +185,14 @@ def execute(jobs: Sequence[Job], processes: int, progress: bool) -> list[Any]:
             bar.close()
 
 
+def _say_reused(section: Section, reused: Reused, count: int, total: int) -> None:
+    if reused.folders:
+        section.summary.append(
+            f"constrained: {count} of {total} limit runs read from "
+            f"{', '.join(map(str, reused.folders))} (--constrained-reuse), the rest run"
+        )
+
+
 def judge_rows(outcomes: Iterable[Outcome], device: str, quantile: float, runs: Csv) -> None:
     """Add each outcome to ``runs``, judged by the true latency and ``c10_test`` of what it
     recommends, with how many of the networks it trained break the true limit (trainings a
@@ -228,29 +252,52 @@ def run(
     quick: bool = False,
     first_seed: int = 0,
     jobs: int = 1,
+    reuse: Sequence[Path] | None = None,
     **_: object,
 ) -> Section:
     from flash_nas.plugins.progress import progress_wanted
 
     settings = Settings.of(quick)
     seed_list = range(first_seed, first_seed + seeds)
-    limit_jobs: list[Job] = [
-        (run_limit, (device, quantile, seed, settings))
-        for device in settings.devices
-        for quantile in settings.quantiles
-        for seed in seed_list
-    ]
-    front_jobs: list[Job] = [
-        (run_front, (device, seed, settings)) for device in settings.devices for seed in seed_list
-    ]
-    done = execute(limit_jobs + front_jobs, jobs, progress_wanted())
+    reused = read_reused(reuse or [], RUN_COLUMNS, settings.trainings)
     runs = Csv("constrained_runs", RUN_COLUMNS)
-    for (_, (device, quantile, _seed, _)), outcomes in zip(limit_jobs, done):
-        judge_rows(outcomes, device, quantile, runs)
-    front = Csv("constrained_front", ("device", "seed", "method", "labels", "hypervolume"))
-    for (_, (device, seed, _)), values in zip(front_jobs, done[len(limit_jobs) :]):
-        for method, volume in values:
-            front.add(device, seed, method, settings.front_trials, volume)
+    front = Csv("constrained_front", FRONT_COLUMNS)
+    # Each run's place in the tables, filled from the earlier runs or by running it.
+    run_rows: list[list[tuple[Any, ...]] | None] = []
+    front_values: list[list[tuple[str, float]] | None] = []
+    limit_jobs: list[Job] = []
+    front_jobs: list[Job] = []
+    for device in settings.devices:
+        for quantile in settings.quantiles:
+            limit_ms = load_device(device).limit(quantile)
+            for seed in seed_list:
+                rows = reused.limit_rows(
+                    device, limit_name(quantile), seed, settings.methods(), limit_ms
+                )
+                run_rows.append(rows)
+                if rows is None:
+                    limit_jobs.append((run_limit, (device, quantile, seed, settings)))
+    for device in settings.devices:
+        for seed in seed_list:
+            values = reused.front_values(device, seed, FRONT_METHODS, settings.front_trials)
+            front_values.append(values)
+            if values is None:
+                front_jobs.append((run_front, (device, seed, settings)))
+    done = iter(execute(limit_jobs + front_jobs, jobs, progress_wanted()))
+    ran = iter(limit_jobs)
+    for rows in run_rows:
+        if rows is not None:
+            runs.rows.extend(rows)
+            continue
+        _, (device, quantile, _seed, _) = next(ran)
+        judge_rows(next(done), device, quantile, runs)
+    position = 0
+    for device in settings.devices:
+        for seed in seed_list:
+            values = front_values[position] or next(done)
+            position += 1
+            for method, volume in values:
+                front.add(device, seed, method, settings.front_trials, volume)
     references = Csv(
         "constrained_limits",
         ("device", "limit", "limit_ms", "best_valid_accuracy", "best_test_accuracy"),
@@ -267,6 +314,7 @@ def run(
                 device, limit_name(quantile), limit_ms, space.valid[best], space.test[best]
             )
     section = Section("constrained", "Search under a latency limit, judged by the true latency")
+    _say_reused(section, reused, len(run_rows) - len(limit_jobs), len(run_rows))
     section.csvs = [runs, front, references]
     section.results = results(runs, front, references, settings.methods(), settings)
     section.blocks = markdown(section.results, settings, seed_list)
