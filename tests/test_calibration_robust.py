@@ -9,6 +9,7 @@ import pytest
 
 import flash_nas
 from flash_nas.cost.calibration import calibrate
+from flash_nas.cost.profile import load_profile
 from flash_nas.cost.robust_fit import fit_relative, robust_fit
 from flash_nas.errors import CalibrationError
 from flash_nas_hardware.pi3b import Pi3BModel
@@ -180,3 +181,50 @@ def test_the_issue_s_pi4_table(cells, shared_data, tmp_path, capsys):
     )
     assert code == 0
     assert f"({WRONG_CELL}): measured 0.137" in out
+
+
+def test_a_terminal_gets_ten_set_aside_rows_per_quantity_and_the_profile_every_one():
+    from flash_nas.cost.profile import Profile, profile_summary
+
+    def aside(quantity: str, count: int) -> list[str]:
+        return [
+            f"{quantity}: set aside row {k} (c{k}): measured 1, the fit predicts 9"
+            for k in range(count)
+        ]
+
+    latency, energy = aside("latency_ms", 13), aside("energy_mj", 2)
+    profile = Profile("Pi3BModel", {}, notes=["latency_ms: rank note", *latency, *energy])
+    everything = profile_summary(profile)
+    assert [line for line in everything if "set aside row" in line] == [
+        f"note: {note}" for note in latency + energy
+    ]
+    short = profile_summary(profile, most_set_aside=10)
+    notes = [line for line in short if line.startswith("note:")]
+    assert notes == [
+        "note: latency_ms: rank note",
+        *(f"note: {note}" for note in latency[:10]),
+        "note: latency_ms: 3 more rows set aside (13 in all); the profile's \"notes\" name "
+        "every one.",
+        *(f"note: {note}" for note in energy),
+    ]
+
+
+def test_the_command_prints_ten_rows_set_aside_and_counts_the_rest(tmp_path, capsys):
+    nb201 = flash_nas.get_adapter("nasbench201")
+    sample = [tuple(map(int, row)) for row in nb201.sample(300, seed=5).choices]
+    cells = nb201.batch([a for a, cut in zip(sample, nb201.cut_off(sample)) if not cut][:150])
+    measured = _device(cells)
+    measured[::10] *= 8.0  # 15 rows timed 8x slower than the rest say
+    table = tmp_path / "m.csv"
+    _write(table, cells, measured)
+    profile_path = tmp_path / "p.json"
+    code, out, _ = run(
+        capsys,
+        "calibrate", "--hardware", "pi3b", "--space", "nasbench201", "--measurements", str(table),
+        "--target", "latency_ms", "--fit-samples", "all", "--output", str(profile_path),
+    )  # fmt: skip
+    assert code == 0
+    assert out.count("latency_ms: set aside row") == 10
+    assert "latency_ms: 5 more rows set aside (15 in all)" in out
+    saved = load_profile(profile_path)
+    assert len(_set_aside(saved)) == 15

@@ -250,11 +250,35 @@ def _fits(values: Any, where: str) -> dict[str, Fit]:
     return fits
 
 
-def profile_summary(profile: Profile) -> list[str]:
-    """One line per calibrated quantity, then what the profile did not fit, for printing."""
+def profile_summary(profile: Profile, most_set_aside: int | None = None) -> list[str]:
+    """One line per calibrated quantity, then what the profile did not fit, for printing.
+
+    ``most_set_aside`` keeps at most that many "set aside" notes per quantity and counts the
+    rest in one line: a published table of 15,625 cells has hundreds of rows a device timed
+    oddly, which the profile's ``notes`` list every one of, but a terminal needs only a few."""
     lines = [f"{quantity}: {fit.line()}" for quantity, fit in profile.fit.items()]
     lines += profile_status(profile)
-    return lines + [f"note: {note}" for note in profile.notes]
+    shown: dict[str, int] = {}
+    hidden: dict[str, int] = {}
+    count_line: dict[str, int] = {}  # where each quantity's count of hidden rows goes
+    for note in profile.notes:
+        quantity, _, rest = note.partition(": ")
+        if most_set_aside is not None and rest.startswith("set aside row"):
+            if shown.get(quantity, 0) >= most_set_aside:
+                hidden[quantity] = hidden.get(quantity, 0) + 1
+                if quantity not in count_line:
+                    count_line[quantity] = len(lines)
+                    lines.append("")
+                continue
+            shown[quantity] = shown.get(quantity, 0) + 1
+        lines.append(f"note: {note}")
+    for quantity, position in count_line.items():
+        total = shown[quantity] + hidden[quantity]
+        lines[position] = (
+            f"note: {quantity}: {hidden[quantity]} more rows set aside ({total} in all); the "
+            f"profile's \"notes\" name every one."
+        )
+    return lines
 
 
 def profile_status(profile: Profile) -> list[str]:
