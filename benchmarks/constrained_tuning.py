@@ -18,6 +18,10 @@ Each variant changes one setting, for the run only (restored afterwards):
 * ``no_residual_process``: the cost beliefs never keep the Gaussian process of the refit's
   residuals (:meth:`~flash_nas.search.engine.cost_beliefs.CostBeliefs.predict` then uses the
   refitted form and its pooled spread alone);
+* ``rms_spread``: the spread of the refit's leave-one-out residuals taken as their root mean
+  square instead of their median absolute value scaled to a normal's
+  (:func:`~flash_nas.search.engine.cost_refit.pooled_spread`): the few cells a device times at
+  a fraction or a multiple of their neighbours then widen every prediction's spread;
 * ``ceiling``: the engine with HW-NAS-Bench's table for the device, told labels only. ::
 
     python -m benchmarks.constrained_tuning --seeds 100-119 --jobs 2 --output DIR
@@ -32,6 +36,7 @@ import argparse
 import contextlib
 import csv
 import json
+import math
 import statistics
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,11 +44,13 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
+
 from benchmarks.constrained_diagnosis import positive_count, quantile_arg, seed_range
 from benchmarks.suite.constrained import ALL_DEVICES, execute
 from benchmarks.suite.constrained_runs import drive_engine, load_device, load_space
 from benchmarks.suite.options import positive_int
-from flash_nas.search.engine import cost_beliefs, engine
+from flash_nas.search.engine import cost_beliefs, cost_refit, engine
 from flash_nas.search.engine.bo import BayesianOptimisation
 
 __all__ = [
@@ -67,12 +74,21 @@ def _no_residual_process(self: cost_beliefs.CostBeliefs, *args: object) -> None:
     """Keep no process of the residuals (the variant's stand-in for ``_learn_residuals``)."""
 
 
+def _rms_spread(prior: float, residuals: np.ndarray) -> float:
+    """:func:`~flash_nas.search.engine.cost_refit.pooled_spread` with a mean of squares at
+    every number of rows (the variant's stand-in for it)."""
+    rows = cost_refit.PRIOR_ROWS
+    total = float(np.sum(np.asarray(residuals, dtype=float) ** 2))
+    return math.sqrt((rows * prior**2 + total) / (rows + len(residuals)))
+
+
 #: Each variant's patches: (object, attribute, value) set for the run and restored after.
 VARIANTS: Mapping[str, tuple[tuple[object, str, object], ...]] = {
     "default": (),
     "floor_half": ((engine, "PROPOSE_FLOOR", 0.5),),
     "design_5": ((BayesianOptimisation, "default_initial_samples", 5),),
     "no_residual_process": ((cost_beliefs.CostBeliefs, "_learn_residuals", _no_residual_process),),
+    "rms_spread": ((cost_beliefs, "pooled_spread", _rms_spread),),
     "ceiling": (),
 }
 
