@@ -164,6 +164,22 @@ def test_import_flash_nas_loads_neither_numpy_nor_scipy():
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
 
 
+def test_loading_every_plugin_loads_neither_the_engine_nor_scipy():
+    # `flash-nas plugins`, `score`, `hw`, `calibrate` load every plugin, the built-in methods
+    # too; the methods' models (the engine, its Gaussian process, scipy) load on first use.
+    code = (
+        "import sys\n"
+        "from flash_nas.plugins.registry import method_names, registrations\n"
+        "assert {'bo', 'flash'} <= set(method_names()), method_names()\n"
+        "registrations()\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'"
+        " or m == 'flash_nas.search.engine.engine')\n"
+        "print(','.join(heavy[:5]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
 def test_every_public_name_resolves():
     missing = [name for name in flash_nas.__all__ if not hasattr(flash_nas, name)]
     assert missing == []

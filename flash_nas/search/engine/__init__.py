@@ -13,23 +13,31 @@ the Optuna sampler, the Ray Tune searcher, the benchmarks).
 * :mod:`.records` -- trials, proposals, recommendations, front points;
 * :mod:`.summary` -- a fitted model's leave-one-out quality, in lines;
 * :mod:`.state` -- saving and resuming a run as JSON.
+
+Its public names load on first use.
 """
 
 from __future__ import annotations
 
-from flash_nas.search.engine.domain import AdapterDomain, Domain, ListDomain
-from flash_nas.search.engine.engine import SearchEngine
-from flash_nas.search.engine.records import FrontPoint, Proposal, Recommendation, Trial
-from flash_nas.search.engine.state import StateError
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "AdapterDomain",
-    "Domain",
-    "FrontPoint",
-    "ListDomain",
-    "Proposal",
-    "Recommendation",
-    "SearchEngine",
-    "StateError",
-    "Trial",
-]
+from flash_nas._lazy import lazy_names
+
+# Lazy, so that importing one of its modules (the methods plugin, when `flash-nas plugins` or
+# `score` loads every plugin) does not load the engine and scipy with it.
+__getattr__, __dir__, __all__ = lazy_names(__name__)
+
+if TYPE_CHECKING:  # the public names: type checkers read them here, __getattr__ loads them
+    from flash_nas.search.engine.domain import (
+        AdapterDomain as AdapterDomain,
+        Domain as Domain,
+        ListDomain as ListDomain,
+    )
+    from flash_nas.search.engine.engine import SearchEngine as SearchEngine
+    from flash_nas.search.engine.records import (
+        FrontPoint as FrontPoint,
+        Proposal as Proposal,
+        Recommendation as Recommendation,
+        Trial as Trial,
+    )
+    from flash_nas.search.engine.state import StateError as StateError

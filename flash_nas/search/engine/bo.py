@@ -17,17 +17,11 @@ import numpy as np
 
 from flash_nas.errors import NotSupportedError
 from flash_nas.plugins.method import Choice, Pick, SearchMethod
-from flash_nas.search.engine.acquisition import (
-    ArchitectureModel,
-    choose,
-    expected_improvement,
-    log_objective,
-    log_value,
-)
 from flash_nas.search.engine.summary import quality_lines
 from flash_nas.search.scoring import Scored, Scorer
 
 if TYPE_CHECKING:
+    from flash_nas.search.engine.acquisition import ArchitectureModel
     from flash_nas.search.engine.engine import SearchEngine
 
 __all__ = ["BayesianOptimisation"]
@@ -48,6 +42,9 @@ class BayesianOptimisation(SearchMethod):
 
     def fitted(self) -> ArchitectureModel:
         """The Gaussian process on the current labels (refitted when they change)."""
+        # The Gaussian process (scipy) loads with the first fit, not with the plugin.
+        from flash_nas.search.engine.acquisition import ArchitectureModel
+
         engine = self.engine
         if self._model is None or self._key != engine.labels_key:
             rows, utility = engine.labelled()
@@ -62,6 +59,8 @@ class BayesianOptimisation(SearchMethod):
         return self._model
 
     def propose(self, count: int, taken: set[int]) -> list[Choice]:
+        from flash_nas.search.engine.acquisition import choose
+
         engine = self.engine
         model = self.fitted()
         exponent = engine.objective.exponents["acc"]
@@ -91,6 +90,8 @@ class BayesianOptimisation(SearchMethod):
     def recommend(self) -> Pick:
         """The best measured architecture; the note names an untried one the model predicts
         better, so that a prediction is never silently preferred."""
+        from flash_nas.search.engine.acquisition import log_objective, log_value
+
         engine = self.engine
         pick = engine.best_measured()
         rows, _ = engine.labelled()
@@ -134,6 +135,8 @@ class BayesianOptimisation(SearchMethod):
         ]
 
     def _incumbent(self, exponent: float) -> float:
+        from flash_nas.search.engine.acquisition import log_value
+
         engine = self.engine
         rows, utility = engine.labelled()
         if not len(rows):
@@ -172,6 +175,8 @@ class AcquisitionScorer(Scorer):
         self.exponent, self.incumbent = exponent, incumbent
 
     def _compute(self, archs: list[Hashable]) -> None:
+        from flash_nas.search.engine.acquisition import expected_improvement, log_objective
+
         engine = self.engine
         rows = engine.candidates.add(archs)
         mean, std = self.model.predict(engine.inputs(rows))

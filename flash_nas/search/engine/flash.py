@@ -16,13 +16,13 @@ import numpy as np
 from flash_nas.errors import NoFeasibleArchitectureError, NotSupportedError
 from flash_nas.plugins.method import Choice, Pick, SearchMethod
 from flash_nas.search.engine.summary import quality_lines
-from flash_nas.search.evaluation import Evaluator
-from flash_nas.search.predictor import AccuracyPredictor
-from flash_nas.search.scoring import Scored
-from flash_nas.search.shgo import SearchResult
 
 if TYPE_CHECKING:
     from flash_nas.search.engine.engine import SearchEngine
+    from flash_nas.search.evaluation import Evaluator
+    from flash_nas.search.predictor import AccuracyPredictor
+    from flash_nas.search.scoring import Scored
+    from flash_nas.search.shgo import SearchResult
 
 __all__ = ["FlashFit", "FlashMethod"]
 
@@ -60,6 +60,8 @@ class FlashMethod(SearchMethod):
         return self._fit
 
     def _refit(self) -> FlashFit:
+        # scipy's optimisers load with the first fit, not with the plugin (`flash-nas plugins`)
+        from flash_nas.search.evaluation import Evaluator
         from flash_nas.search.pipeline import Labels, fit_predictor, run_search
 
         engine = self.engine
