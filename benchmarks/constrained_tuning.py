@@ -22,6 +22,12 @@ Each variant changes one setting, for the run only (restored afterwards):
   square instead of their median absolute value scaled to a normal's
   (:func:`~flash_nas.search.engine.cost_refit.pooled_spread`): the few cells a device times at
   a fraction or a multiple of their neighbours then widen every prediction's spread;
+* ``late_floor``: from the 21st training on, proposals need a one-in-two chance (the floor
+  above), so that the last trainings go to networks likelier to be deployable;
+* ``p_squared``: the default method weighs expected improvement by the probability of meeting
+  the limit squared instead of the probability
+  (:func:`~flash_nas.search.engine.acquisition.choose`), a softer penalty on doubtful networks
+  than a floor;
 * ``ceiling``: the engine with HW-NAS-Bench's table for the device, told labels only. ::
 
     python -m benchmarks.constrained_tuning --seeds 100-119 --jobs 2 --output DIR
@@ -42,6 +48,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -50,7 +57,7 @@ from benchmarks.constrained_diagnosis import positive_count, quantile_arg, seed_
 from benchmarks.suite.constrained import ALL_DEVICES, execute
 from benchmarks.suite.constrained_runs import drive_engine, load_device, load_space
 from benchmarks.suite.options import positive_int
-from flash_nas.search.engine import cost_beliefs, cost_refit, engine
+from flash_nas.search.engine import acquisition, cost_beliefs, cost_refit, engine
 from flash_nas.search.engine.bo import BayesianOptimisation
 
 __all__ = [
@@ -82,6 +89,28 @@ def _rms_spread(prior: float, residuals: np.ndarray) -> float:
     return math.sqrt((rows * prior**2 + total) / (rows + len(residuals)))
 
 
+#: The training from which ``late_floor`` raises the proposal floor, and to what.
+LATE_TRAINING, LATE_FLOOR = 20, 0.5
+
+
+def _late_floor(self: engine.SearchEngine) -> float:
+    """:meth:`SearchEngine.propose_floor` raised to :data:`LATE_FLOOR` from the training
+    :data:`LATE_TRAINING` on (the variant's stand-in for it)."""
+    floor = _SHIPPED_FLOOR(self)
+    return max(floor, LATE_FLOOR) if len(self.trials) >= LATE_TRAINING else floor
+
+
+_SHIPPED_FLOOR = engine.SearchEngine.propose_floor
+_SHIPPED_CHOOSE = acquisition.choose
+
+
+def _choose_p_squared(*args: Any, **kwargs: Any) -> Any:
+    """:func:`~flash_nas.search.engine.acquisition.choose` given the probability squared."""
+    *rest, probability = args
+    squared = None if probability is None else probability**2
+    return _SHIPPED_CHOOSE(*rest, squared, **kwargs)
+
+
 #: Each variant's patches: (object, attribute, value) set for the run and restored after.
 VARIANTS: Mapping[str, tuple[tuple[object, str, object], ...]] = {
     "default": (),
@@ -89,6 +118,8 @@ VARIANTS: Mapping[str, tuple[tuple[object, str, object], ...]] = {
     "design_5": ((BayesianOptimisation, "default_initial_samples", 5),),
     "no_residual_process": ((cost_beliefs.CostBeliefs, "_learn_residuals", _no_residual_process),),
     "rms_spread": ((cost_beliefs, "pooled_spread", _rms_spread),),
+    "late_floor": ((engine.SearchEngine, "propose_floor", _late_floor),),
+    "p_squared": ((acquisition, "choose", _choose_p_squared),),
     "ceiling": (),
 }
 
@@ -289,7 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in args.variants
         for seed in args.seeds
     ]
-    runs = execute(jobs, args.jobs, progress=args.jobs > 1)
+    from flash_nas.plugins.progress import progress_wanted
+
+    runs = execute(jobs, args.jobs, progress=progress_wanted())
     rows = _report(runs)
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)

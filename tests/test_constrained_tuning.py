@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from benchmarks import constrained_tuning
 from benchmarks.constrained_tuning import Run, main, run_variant, summarise, variant
 from benchmarks.suite.constrained_runs import load_device
-from flash_nas.search.engine import cost_beliefs, engine
+from flash_nas.search.engine import acquisition, cost_beliefs, engine
 from flash_nas.search.engine.bo import BayesianOptimisation
 
 
@@ -30,6 +31,20 @@ def test_a_variant_sets_its_setting_for_the_block_only() -> None:
     residuals, spread = np.array([0.01, -0.02, 0.015, 2.0]), cost_beliefs.pooled_spread
     with variant("rms_spread"):
         assert cost_beliefs.pooled_spread(0.1, residuals) > 0.8 > 0.1 > spread(0.1, residuals)
+    shipped_floor, shipped_choose = engine.SearchEngine.propose_floor, acquisition.choose
+    with variant("late_floor"):
+        assert engine.SearchEngine.propose_floor is not shipped_floor
+    with variant("p_squared"):
+        seen = []
+        with mock.patch.object(
+            constrained_tuning, "_SHIPPED_CHOOSE", lambda *a: seen.append(a[-1])
+        ):
+            acquisition.choose("model", "X", "cost", 1.0, 0.0, 2, np.array([0.5, 0.9]))
+            acquisition.choose("model", "X", "cost", 1.0, 0.0, 2, None)
+        np.testing.assert_allclose(seen[0], [0.25, 0.81])
+        assert seen[1] is None
+    assert engine.SearchEngine.propose_floor is shipped_floor
+    assert acquisition.choose is shipped_choose
     assert floor == engine.PROPOSE_FLOOR
     assert cost_beliefs.pooled_spread is spread
     assert BayesianOptimisation.default_initial_samples == design
@@ -196,3 +211,13 @@ def test_a_saved_file_that_is_not_a_tuning_table_exits_1_naming_the_line(
     assert main(["--from", str(saved), "--output", str(tmp_path)]) == 1
     assert expected in capsys.readouterr().err
     assert not (tmp_path / "constrained_tuning.json").exists()  # nothing written from it
+
+
+def test_late_floor_raises_the_floor_from_the_twenty_first_training_only() -> None:
+    from types import SimpleNamespace
+
+    with mock.patch.object(constrained_tuning, "_SHIPPED_FLOOR", lambda engine: 0.1):
+        early = SimpleNamespace(trials=dict.fromkeys(range(19)))
+        late = SimpleNamespace(trials=dict.fromkeys(range(20)))
+        assert constrained_tuning._late_floor(early) == 0.1
+        assert constrained_tuning._late_floor(late) == constrained_tuning.LATE_FLOOR == 0.5
