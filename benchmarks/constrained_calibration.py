@@ -22,16 +22,14 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from benchmarks.constrained_diagnosis import positive_count, quantile_arg, seed_range
-from benchmarks.suite.constrained import ALL_DEVICES, execute
+from benchmarks.constrained_protocol import add_grid_arguments, checked_grid, write_figures
+from benchmarks.suite.constrained import execute
 from benchmarks.suite.constrained_runs import LATENCY, PRIOR, load_device, load_space
-from benchmarks.suite.options import positive_int
 
 __all__ = ["BINS", "Proposed", "bin_name", "bins", "main", "proposals"]
 
@@ -136,23 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m benchmarks.constrained_calibration",
         description="How calibrated the engine's chance of meeting a limit is on its proposals.",
     )
-    parser.add_argument("--seeds", type=seed_range, default=seed_range("100-104"))
-    parser.add_argument(
-        "--devices", type=lambda t: [d for d in t.split(",") if d], default=list(ALL_DEVICES)
-    )
-    parser.add_argument(
-        "--limits", type=lambda t: [quantile_arg(q) for q in t.split(",")], default=[0.10, 0.25]
-    )
-    parser.add_argument("--trainings", type=positive_count, default=25)
-    parser.add_argument("--jobs", type=positive_int, default=1)
-    parser.add_argument("--quick", action="store_true", help="raspi4, q25, seed 100, 11 trainings")
+    add_grid_arguments(parser, seeds="100-104")
     parser.add_argument("--output", type=Path, help="folder for the CSV and the JSON")
     args = parser.parse_args(argv)
-    unknown = [d for d in args.devices if d not in ALL_DEVICES]
-    if unknown:
-        parser.error(f"unknown devices {unknown}; expected among {', '.join(ALL_DEVICES)}")
-    if args.quick:
-        args.devices, args.limits, args.seeds, args.trainings = ["raspi4"], [0.25], [100], 11
+    checked_grid(parser, args)
     jobs = [
         (proposals, (device, quantile, seed, args.trainings))
         for device in args.devices
@@ -173,15 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer.writeheader()
             writer.writerows(asdict(r) for r in records)
         given = list(sys.argv[1:] if argv is None else argv)
-        summary = {
-            "part": "constrained_calibration",
-            "command": " ".join(["python -m benchmarks.constrained_calibration", *given]),
-            "mode": "quick" if args.quick else "full",
-            "seeds": [min(args.seeds), max(args.seeds)],
-            "results": found,
-        }
-        json_path = args.output / "constrained_calibration.json"
-        json_path.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        command = " ".join(["python -m benchmarks.constrained_calibration", *given])
+        json_path = write_figures(
+            args.output, "constrained_calibration", command, args.seeds, found, quick=args.quick
+        )
         print(f"wrote {path} and {json_path}")
     return 0
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import math
 import statistics
 import sys
@@ -53,18 +52,22 @@ from unittest import mock
 
 import numpy as np
 
-from benchmarks.constrained_diagnosis import positive_count, quantile_arg, seed_range
-from benchmarks.suite.constrained import ALL_DEVICES, execute
+from benchmarks.constrained_protocol import add_grid_arguments, checked_grid, write_figures
+from benchmarks.suite.constrained import execute
 from benchmarks.suite.constrained_runs import drive_engine, load_device, load_space
-from benchmarks.suite.options import positive_int
 from flash_nas.search.engine import acquisition, cost_beliefs, cost_refit, engine
 from flash_nas.search.engine.bo import BayesianOptimisation
 
 __all__ = [
     "COLUMNS",
     "GOAL",
+    "LATE_FLOOR",
+    "LATE_TRAINING",
+    "SHIPPED_CHOOSE",
+    "SHIPPED_FLOOR",
     "VARIANTS",
     "Run",
+    "late_floor",
     "main",
     "overall",
     "read_runs",
@@ -93,22 +96,22 @@ def _rms_spread(prior: float, residuals: np.ndarray) -> float:
 LATE_TRAINING, LATE_FLOOR = 20, 0.5
 
 
-def _late_floor(self: engine.SearchEngine) -> float:
+def late_floor(self: engine.SearchEngine) -> float:
     """:meth:`SearchEngine.propose_floor` raised to :data:`LATE_FLOOR` from the training
     :data:`LATE_TRAINING` on (the variant's stand-in for it)."""
-    floor = _SHIPPED_FLOOR(self)
+    floor = SHIPPED_FLOOR(self)
     return max(floor, LATE_FLOOR) if len(self.trials) >= LATE_TRAINING else floor
 
 
-_SHIPPED_FLOOR = engine.SearchEngine.propose_floor
-_SHIPPED_CHOOSE = acquisition.choose
+SHIPPED_FLOOR = engine.SearchEngine.propose_floor
+SHIPPED_CHOOSE = acquisition.choose
 
 
 def _choose_p_squared(*args: Any, **kwargs: Any) -> Any:
     """:func:`~flash_nas.search.engine.acquisition.choose` given the probability squared."""
     *rest, probability = args
     squared = None if probability is None else probability**2
-    return _SHIPPED_CHOOSE(*rest, squared, **kwargs)
+    return SHIPPED_CHOOSE(*rest, squared, **kwargs)
 
 
 #: Each variant's patches: (object, attribute, value) set for the run and restored after.
@@ -118,7 +121,7 @@ VARIANTS: Mapping[str, tuple[tuple[object, str, object], ...]] = {
     "design_5": ((BayesianOptimisation, "default_initial_samples", 5),),
     "no_residual_process": ((cost_beliefs.CostBeliefs, "_learn_residuals", _no_residual_process),),
     "rms_spread": ((cost_beliefs, "pooled_spread", _rms_spread),),
-    "late_floor": ((engine.SearchEngine, "propose_floor", _late_floor),),
+    "late_floor": ((engine.SearchEngine, "propose_floor", late_floor),),
     "p_squared": ((acquisition, "choose", _choose_p_squared),),
     "ceiling": (),
 }
@@ -274,17 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m benchmarks.constrained_tuning",
         description="The constrained engine's setting variants on the tuning seeds.",
     )
-    parser.add_argument("--seeds", type=seed_range, default=seed_range("100-119"))
-    parser.add_argument(
-        "--devices", type=lambda t: [d for d in t.split(",") if d], default=list(ALL_DEVICES)
-    )
-    parser.add_argument(
-        "--limits", type=lambda t: [quantile_arg(q) for q in t.split(",")], default=[0.10, 0.25]
-    )
+    add_grid_arguments(parser, seeds="100-119")
     parser.add_argument("--variants", type=_variants, default=list(VARIANTS))
-    parser.add_argument("--trainings", type=positive_count, default=25)
-    parser.add_argument("--jobs", type=positive_int, default=1)
-    parser.add_argument("--quick", action="store_true", help="raspi4, q25, seed 100, 11 trainings")
     parser.add_argument("--output", type=Path, help="folder for constrained_tuning.csv and .json")
     parser.add_argument(
         "--from",
@@ -307,11 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.output:
             _write_summary(rows, args.output, sorted({r.seed for r in runs}), command, quick=False)
         return 0
-    unknown = [d for d in args.devices if d not in ALL_DEVICES]
-    if unknown:
-        parser.error(f"unknown devices {unknown}; expected among {', '.join(ALL_DEVICES)}")
-    if args.quick:
-        args.devices, args.limits, args.seeds, args.trainings = ["raspi4"], [0.25], [100], 11
+    checked_grid(parser, args)
     call: Callable[..., Run] = run_variant
     jobs = [
         (call, (name, device, quantile, seed, args.trainings))
@@ -344,23 +334,14 @@ def _write_summary(
     *,
     quick: bool,
 ) -> None:
-    """``constrained_tuning.json``: each variant's figures by name, as the suite's parts write
-    theirs, so that a document quoting them is checked (``python -m benchmarks.figures``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "constrained_tuning.json"
-    found = {
-        "part": "constrained_tuning",
-        "command": command,
-        "mode": "quick" if quick else "full",
-        "seeds": [min(seeds), max(seeds)] if seeds else [],
-        "results": {
-            "overall": {
-                name: {"gap_to_ceiling": gap, "within_goal": within, "rows": count}
-                for name, (gap, within, count) in overall(rows).items()
-            }
-        },
+    """``constrained_tuning.json``: each variant's overall figures by name."""
+    overall_figures = {
+        name: {"gap_to_ceiling": gap, "within_goal": within, "rows": count}
+        for name, (gap, within, count) in overall(rows).items()
     }
-    path.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
+    path = write_figures(
+        folder, "constrained_tuning", command, seeds, {"overall": overall_figures}, quick=quick
+    )
     print(f"wrote {path}")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_bench_constrained import FIRST_SEED, _rows, quick_constrained  # noqa: F401
+from test_bench_constrained import FIRST_SEED, quick_constrained  # noqa: F401
 
 from benchmarks import __main__ as bench_main
 from benchmarks.suite import PARTS, constrained
@@ -23,6 +23,11 @@ QUICK_SEEDS = PARTS["constrained"].seeds[0]
 
 class _Stop(Exception):
     """Raised by the patched executor once it has seen which runs would run."""
+
+
+def _rows(output: Path, name: str) -> list[dict[str, str]]:
+    with (output / f"{name}.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _without_seconds(rows: list[dict[str, str]]) -> list[dict[str, str]]:

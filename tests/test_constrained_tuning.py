@@ -37,7 +37,7 @@ def test_a_variant_sets_its_setting_for_the_block_only() -> None:
     with variant("p_squared"):
         seen = []
         with mock.patch.object(
-            constrained_tuning, "_SHIPPED_CHOOSE", lambda *a: seen.append(a[-1])
+            constrained_tuning, "SHIPPED_CHOOSE", lambda *a: seen.append(a[-1])
         ):
             acquisition.choose("model", "X", "cost", 1.0, 0.0, 2, np.array([0.5, 0.9]))
             acquisition.choose("model", "X", "cost", 1.0, 0.0, 2, None)
@@ -216,8 +216,8 @@ def test_a_saved_file_that_is_not_a_tuning_table_exits_1_naming_the_line(
 def test_late_floor_raises_the_floor_from_the_twenty_first_training_only() -> None:
     from types import SimpleNamespace
 
-    with mock.patch.object(constrained_tuning, "_SHIPPED_FLOOR", lambda engine: 0.1):
+    with mock.patch.object(constrained_tuning, "SHIPPED_FLOOR", lambda engine: 0.1):
         early = SimpleNamespace(trials=dict.fromkeys(range(19)))
         late = SimpleNamespace(trials=dict.fromkeys(range(20)))
-        assert constrained_tuning._late_floor(early) == 0.1
-        assert constrained_tuning._late_floor(late) == constrained_tuning.LATE_FLOOR == 0.5
+        assert constrained_tuning.late_floor(early) == 0.1
+        assert constrained_tuning.late_floor(late) == constrained_tuning.LATE_FLOOR == 0.5

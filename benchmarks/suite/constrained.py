@@ -262,59 +262,50 @@ def run(
     reused = read_reused(reuse or [], RUN_COLUMNS, settings.trainings)
     runs = Csv("constrained_runs", RUN_COLUMNS)
     front = Csv("constrained_front", FRONT_COLUMNS)
-    # Each run's place in the tables, filled from the earlier runs or by running it.
-    run_rows: list[list[tuple[Any, ...]] | None] = []
-    front_values: list[list[tuple[str, float]] | None] = []
-    limit_jobs: list[Job] = []
-    front_jobs: list[Job] = []
-    for device in settings.devices:
-        for quantile in settings.quantiles:
-            limit_ms = load_device(device).limit(quantile)
-            for seed in seed_list:
-                rows = reused.limit_rows(
-                    device, limit_name(quantile), seed, settings.methods(), limit_ms
-                )
-                run_rows.append(rows)
-                if rows is None:
-                    limit_jobs.append((run_limit, (device, quantile, seed, settings)))
-    for device in settings.devices:
-        for seed in seed_list:
-            values = reused.front_values(device, seed, FRONT_METHODS, settings.front_trials)
-            front_values.append(values)
-            if values is None:
-                front_jobs.append((run_front, (device, seed, settings)))
+    limits = {(d, q): load_device(d).limit(q) for d in settings.devices for q in settings.quantiles}
+    # Each run's place in the tables: the rows an earlier run wrote, or None to run it.
+    limit_slots = [
+        (d, q, seed, reused.limit_rows(d, limit_name(q), seed, settings.methods(), limits[d, q]))
+        for d, q in limits
+        for seed in seed_list
+    ]
+    front_slots = [
+        (device, seed, reused.front_values(device, seed, FRONT_METHODS, settings.front_trials))
+        for device in settings.devices
+        for seed in seed_list
+    ]
+    limit_jobs: list[Job] = [
+        (run_limit, (device, quantile, seed, settings))
+        for device, quantile, seed, rows in limit_slots
+        if rows is None
+    ]
+    front_jobs: list[Job] = [
+        (run_front, (device, seed, settings))
+        for device, seed, values in front_slots
+        if values is None
+    ]
     done = iter(execute(limit_jobs + front_jobs, jobs, progress_wanted()))
-    ran = iter(limit_jobs)
-    for rows in run_rows:
-        if rows is not None:
+    for device, quantile, _seed, rows in limit_slots:
+        if rows is None:
+            judge_rows(next(done), device, quantile, runs)
+        else:
             runs.rows.extend(rows)
-            continue
-        _, (device, quantile, _seed, _) = next(ran)
-        judge_rows(next(done), device, quantile, runs)
-    position = 0
-    for device in settings.devices:
-        for seed in seed_list:
-            values = front_values[position] or next(done)
-            position += 1
-            for method, volume in values:
-                front.add(device, seed, method, settings.front_trials, volume)
+    for device, seed, values in front_slots:
+        for method, volume in values if values is not None else next(done):
+            front.add(device, seed, method, settings.front_trials, volume)
     references = Csv(
         "constrained_limits",
         ("device", "limit", "limit_ms", "best_valid_accuracy", "best_test_accuracy"),
     )
     space = load_space()
-    for device in settings.devices:
+    for (device, quantile), limit_ms in limits.items():
         hardware = load_device(device)
-        for quantile in settings.quantiles:
-            limit_ms = hardware.limit(quantile)
-            best = max(
-                (t for t in space.texts if hardware.holds(t, limit_ms)), key=space.valid.__getitem__
-            )
-            references.add(
-                device, limit_name(quantile), limit_ms, space.valid[best], space.test[best]
-            )
+        best = max(
+            (t for t in space.texts if hardware.holds(t, limit_ms)), key=space.valid.__getitem__
+        )
+        references.add(device, limit_name(quantile), limit_ms, space.valid[best], space.test[best])
     section = Section("constrained", "Search under a latency limit, judged by the true latency")
-    _say_reused(section, reused, len(run_rows) - len(limit_jobs), len(run_rows))
+    _say_reused(section, reused, len(limit_slots) - len(limit_jobs), len(limit_slots))
     section.csvs = [runs, front, references]
     section.results = results(runs, front, references, settings.methods(), settings)
     section.blocks = markdown(section.results, settings, seed_list)

@@ -9,6 +9,7 @@ here, so the cost model can import this module without a circle).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -258,26 +259,24 @@ def profile_summary(profile: Profile, most_set_aside: int | None = None) -> list
     oddly, which the profile's ``notes`` list every one of, but a terminal needs only a few."""
     lines = [f"{quantity}: {fit.line()}" for quantity, fit in profile.fit.items()]
     lines += profile_status(profile)
-    shown: dict[str, int] = {}
-    hidden: dict[str, int] = {}
-    count_line: dict[str, int] = {}  # where each quantity's count of hidden rows goes
+    aside = Counter(
+        quantity
+        for quantity, _, rest in (note.partition(": ") for note in profile.notes)
+        if rest.startswith("set aside row")
+    )
+    shown: Counter[str] = Counter()
     for note in profile.notes:
         quantity, _, rest = note.partition(": ")
         if most_set_aside is not None and rest.startswith("set aside row"):
-            if shown.get(quantity, 0) >= most_set_aside:
-                hidden[quantity] = hidden.get(quantity, 0) + 1
-                if quantity not in count_line:
-                    count_line[quantity] = len(lines)
-                    lines.append("")
+            shown[quantity] += 1
+            if shown[quantity] == most_set_aside + 1:  # the first one left out: count them all
+                lines.append(
+                    f"note: {quantity}: {aside[quantity] - most_set_aside} more rows set aside "
+                    f"({aside[quantity]} in all); the profile's \"notes\" name every one."
+                )
+            if shown[quantity] > most_set_aside:
                 continue
-            shown[quantity] = shown.get(quantity, 0) + 1
         lines.append(f"note: {note}")
-    for quantity, position in count_line.items():
-        total = shown[quantity] + hidden[quantity]
-        lines[position] = (
-            f"note: {quantity}: {hidden[quantity]} more rows set aside ({total} in all); the "
-            f"profile's \"notes\" name every one."
-        )
     return lines
 
 
