@@ -157,3 +157,8 @@ def test_the_report_quotes_the_folders_as_typed_and_hides_other_machines_paths()
         ["--suite", "constrained", "--constrained-reuse", "results,/elsewhere/run", "-o", "r"]
     )
     assert "--constrained-reuse results,DIR" in bench_main.command_line(args)
+
+
+def test_a_reused_folder_may_not_be_the_output(tmp_path):
+    with pytest.raises(UsageError, match="is also the --output folder: the run would overwrite"):
+        constrained.run(output=tmp_path, seeds=1, quick=True, reuse=[tmp_path / "."])

@@ -259,7 +259,7 @@ def run(
 
     settings = Settings.of(quick)
     seed_list = range(first_seed, first_seed + seeds)
-    reused = read_reused(reuse or [], RUN_COLUMNS, settings.trainings)
+    reused = read_reused(reuse or [], RUN_COLUMNS, settings.trainings, output)
     runs = Csv("constrained_runs", RUN_COLUMNS)
     front = Csv("constrained_front", FRONT_COLUMNS)
     limits = {(d, q): load_device(d).limit(q) for d in settings.devices for q in settings.quantiles}

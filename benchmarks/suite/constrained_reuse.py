@@ -4,9 +4,10 @@ The part's full protocol (six devices, two limits, seven methods, 20 seeds) take
 hours on two cores. ``--constrained-reuse DIR[,DIR...]`` lets one run extend another: a
 ``(device, limit, seed)`` whose every method is in ``DIR/constrained_runs.csv``, or a
 ``(device, seed)`` whose every multi-objective method is in ``DIR/constrained_front.csv``,
-is read from there, and only the rest runs. So ``--seeds 10`` then ``--first-seed 10 --seeds
-10`` then ``--seeds 20 --constrained-reuse A,B`` gives what one ``--seeds 20`` run gives, in
-two halves that fit a working session each.
+is read from there, and only the rest runs. So ``--seeds 10 --output A`` then ``--first-seed 10
+--seeds 10 --output B`` then ``--seeds 20 --constrained-reuse A,B --output C`` gives what one
+``--seeds 20`` run gives, in two halves that fit a working session each (a reused folder may not
+be the output: the run would overwrite what it reads).
 
 The rows carry no record of the code that wrote them: reuse only the output of the same code
 (the runs are seeded, so the same code writes the same rows, up to the ``seconds`` column; the
@@ -127,12 +128,20 @@ def reuse_folders(text: str) -> list[Path]:
     return folders
 
 
-def read_reused(folders: Sequence[Path], run_columns: Sequence[str], trainings: int) -> Reused:
+def read_reused(
+    folders: Sequence[Path], run_columns: Sequence[str], trainings: int, output: Path
+) -> Reused:
     """Read ``constrained_runs.csv`` and ``constrained_front.csv`` of each folder (a later
     folder's row for the same run replaces an earlier one's). Limit runs with another number
-    of trainings than ``trainings`` are not reused."""
+    of trainings than ``trainings`` are not reused. A folder that is also the run's ``output``
+    is refused: the run would overwrite the tables it reads."""
     reused = Reused(folders=list(folders))
     for folder in folders:
+        if folder.resolve() == output.resolve():
+            raise UsageError(
+                f"--constrained-reuse {folder} is also the --output folder: the run would "
+                f"overwrite the tables it reads. Write it to another folder, then move its files."
+            )
         runs_path = folder / "constrained_runs.csv"
         front_path = folder / "constrained_front.csv"
         for path in (runs_path, front_path):
