@@ -165,7 +165,7 @@ def test_the_summary_file_names_each_variants_figures(tmp_path) -> None:
         "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
         "default,raspi4,0.1,100,True,90.0,3,4\n"
         "ceiling,raspi4,0.1,100,True,90.25,0,0\n"
-        "default,raspi4,0.1,101,True,89.0,3,4\n"
+        "default,raspi4,0.1,101,True,89.0,5,4\n"
         "ceiling,raspi4,0.1,101,True,90.25,0,0\n"
     )
     assert main(["--from", str(saved), "--output", str(tmp_path)]) == 0
@@ -176,7 +176,13 @@ def test_the_summary_file_names_each_variants_figures(tmp_path) -> None:
         == f"python -m benchmarks.constrained_tuning --from {saved} --output {tmp_path}"
     )
     assert found["results"]["overall"] == {
-        "default": {"gap_to_ceiling": pytest.approx(0.75), "within_goal": 0, "rows": 1}
+        "default": {
+            "gap_to_ceiling": pytest.approx(0.75),
+            "within_goal": 0,
+            "rows": 1,
+            # (3 + 4) and (5 + 4) of the 25 trainings over the limit
+            "trained_over_limit": pytest.approx(8.0),
+        }
     }
 
 
@@ -213,11 +219,65 @@ def test_a_saved_file_that_is_not_a_tuning_table_exits_1_naming_the_line(
     assert not (tmp_path / "constrained_tuning.json").exists()  # nothing written from it
 
 
+def _shipped_floor(searched) -> float:
+    """The shipped floor's rule: PROPOSE_FLOOR, lowered to the likeliest untried chance."""
+    return min(engine.PROPOSE_FLOOR, searched.best)
+
+
 def test_late_floor_raises_the_floor_from_the_twenty_first_training_only() -> None:
     from types import SimpleNamespace
 
-    with mock.patch.object(constrained_tuning, "SHIPPED_FLOOR", lambda engine: 0.1):
-        early = SimpleNamespace(trials=dict.fromkeys(range(19)))
-        late = SimpleNamespace(trials=dict.fromkeys(range(20)))
-        assert constrained_tuning.late_floor(early) == 0.1
+    with mock.patch.object(constrained_tuning, "SHIPPED_FLOOR", _shipped_floor):
+        early = SimpleNamespace(trials=dict.fromkeys(range(19)), best=0.9)
+        late = SimpleNamespace(trials=dict.fromkeys(range(20)), best=0.9)
+        doubtful = SimpleNamespace(trials=dict.fromkeys(range(20)), best=0.3)
+        assert constrained_tuning.late_floor(early) == engine.PROPOSE_FLOOR == 0.1
         assert constrained_tuning.late_floor(late) == constrained_tuning.LATE_FLOOR == 0.5
+        # never above the likeliest untried architecture: the search would have nothing left
+        assert constrained_tuning.late_floor(doubtful) == 0.3
+    assert engine.PROPOSE_FLOOR == 0.1
+
+
+def test_design_floor_raises_the_floor_while_the_design_is_drawn_only() -> None:
+    from types import SimpleNamespace
+
+    with mock.patch.object(constrained_tuning, "SHIPPED_FLOOR", _shipped_floor):
+        design = SimpleNamespace(trials=dict.fromkeys(range(9)), initial_samples=10, best=0.9)
+        after = SimpleNamespace(trials=dict.fromkeys(range(10)), initial_samples=10, best=0.9)
+        doubtful = SimpleNamespace(trials={}, initial_samples=10, best=0.2)
+        assert constrained_tuning.design_floor(design) == 0.5
+        assert constrained_tuning.design_floor(after) == 0.1
+        assert constrained_tuning.design_floor(doubtful) == 0.2
+
+
+def test_no_kind_costs_hides_the_adapters_kinds_for_the_block_only() -> None:
+    import flash_nas
+
+    adapter = flash_nas.get_adapter("nasbench201")
+    with variant("no_kind_costs"):
+        assert adapter.encoding_kinds() is None
+    assert adapter.encoding_kinds()[:5] == [
+        "none",
+        "skip_connect",
+        "nor_conv_1x1",
+        "nor_conv_3x3",
+        "avg_pool_3x3",
+    ]
+
+
+def test_the_whole_table_prior_fits_the_device_closer_than_the_pi3b_defaults() -> None:
+    import flash_nas
+    from flash_nas_hardware.pi3b import Pi3BModel
+
+    device = load_device("fpga")
+    model = constrained_tuning.whole_table_model("fpga")
+    adapter = flash_nas.get_adapter("nasbench201")
+    texts = [t for t in list(device.latency)[::50] if device.measure(t) is not None]
+    batch = adapter.batch([adapter.parse(t) for t in texts])
+    truth = np.array([device.latency[t] for t in texts])
+
+    def error(hardware) -> float:
+        predicted = hardware.estimate_batch(batch)["latency_ms"]
+        return float(np.median(np.abs(np.log(predicted / truth))))
+
+    assert error(model) < 0.25 * error(Pi3BModel())

@@ -200,6 +200,10 @@ class NasBench201Adapter(Adapter):
         """One group (one length scale) per edge: its five one-hot columns."""
         return [column // len(OPS) for column in range(len(EDGES) * len(OPS))]
 
+    def encoding_kinds(self) -> list[str]:
+        """Each one-hot column's op: an op costs a device about the same on any edge."""
+        return [OPS[column % len(OPS)] for column in range(len(EDGES) * len(OPS))]
+
     def cut_off(self, archs: Sequence[Hashable]) -> np.ndarray:
         """Whether node 3 (the cell output) has no path of non-``none`` edges from node 0."""
         rows = np.array([check_ops(arch) for arch in archs], dtype=np.int64).reshape(-1, 6)

@@ -129,6 +129,13 @@ class Adapter(ABC):
         per choice; None (the default) for one length scale over the whole encoding."""
         return None
 
+    def encoding_kinds(self) -> list[str] | None:
+        """For each column of :meth:`encode`, what kind of choice it is (NAS-Bench-201: the op
+        of each one-hot column, whichever edge it is on), so that the engine's cost fit can
+        learn one cost per kind from a few measured rows (a device that prices an op the same
+        wherever it runs); None (the default) where columns share nothing."""
+        return None
+
     def cut_off(self, archs: Sequence[Hashable]) -> np.ndarray:
         """Boolean per architecture: its output has no path from its input through non-zero
         ops, so it computes a constant and trains to chance accuracy.

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from flash_nas.cost.linear import LinearCostModel
-from flash_nas.errors import NotSupportedError
+from flash_nas.errors import NotSupportedError, PluginError
 from flash_nas.graph.batch import GraphBatch
 from flash_nas.plugins.adapter import Adapter
 from flash_nas.plugins.hardware import HardwareModel
@@ -174,6 +174,18 @@ class Candidates:
             },
         }
 
+    def _kinds(self, width: int) -> list[str] | None:
+        """The adapter's kind of each encoding column (None without an encoding); a list of
+        another length is the adapter's error, named as such."""
+        kinds = self.adapter.encoding_kinds() if width else None
+        if kinds is not None and len(kinds) != width:
+            raise PluginError(
+                f"{type(self.adapter).__name__}.encoding_kinds() names {len(kinds)} kinds for "
+                f"an encoding of {width} columns (encode()); return one kind per column, or "
+                f"None."
+            )
+        return kinds
+
     def learn(self) -> None:
         """Refit the cost model on every measured row and re-judge every row (after a
         measurement): the measured rows take their measured values."""
@@ -186,9 +198,9 @@ class Candidates:
         events = self.column("events") if beliefs.linear else None
         inputs = self._inputs(self.column("features"), self.column("encoding"))
         beliefs.n_metrics = len(self.features)
-        beliefs.encoding_groups = (
-            self.adapter.encoding_groups() if self.column("encoding").shape[1] else None
-        )
+        width = self.column("encoding").shape[1]
+        beliefs.encoding_groups = self.adapter.encoding_groups() if width else None
+        beliefs.encoding_kinds = self._kinds(width)
         beliefs.refit(prior, events, self.rows, inputs)
         columns = {
             name.split(":", 1)[1]: self.column(name)

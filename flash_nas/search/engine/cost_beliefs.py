@@ -12,10 +12,11 @@ measurement (:meth:`SearchEngine.tell <flash_nas.search.engine.SearchEngine.tell
   profile) rescaled to the measurements (:func:`~flash_nas.cost.robust_fit.robust_fit_toward`):
   one row sets the scale, further rows the shape; rows the outlier rule sets aside are named.
   Beside those costs, each column of the space's encoding (a choice) may get a non-negative
-  cost of its own (:data:`.cost_refit.CHOICE_STRENGTHS`; leave-one-out error decides how
-  strongly it is pulled towards zero, or that the form alone is better). Any other model (a table, a
-  simulator) gets one log-space correction per quantity, the median log ratio of measured to
-  predicted;
+  cost of its own, or each kind of column (the adapter's ``encoding_kinds``: an op, wherever it
+  is) one shared by its columns (:data:`.cost_refit.CHOICE_STRENGTHS`; leave-one-out error
+  decides which, how strongly it is pulled towards zero, or that the form alone is better).
+  Any other model (a table, a simulator) gets one log-space correction per quantity, the
+  median log ratio of measured to predicted;
 * **learns a spread**: the spread of ``log(measured / predicted)`` over the measured rows (from
   :data:`.cost_refit.ROBUST_ROWS` rows, their median absolute value scaled to a normal's standard
   deviation: a few gross errors do not widen it), each predicted by the fit on the *other*
@@ -118,6 +119,9 @@ class CostBeliefs:
         self.residuals: dict[str, ArchitectureModel] = {}
         self.residual_noise: dict[str, float] = {}
         self.encoding_groups: list[int] | None = None
+        #: What kind each encoding column is (the adapter's ``encoding_kinds``): one cost per
+        #: kind is tried beside one per column.
+        self.encoding_kinds: list[str] | None = None
         self.n_metrics = 0
         self.seed = 0
         #: arch -> quantity -> measured value, in the order measurements were told.
@@ -250,7 +254,8 @@ class CostBeliefs:
         row's fitted value."""
         assert isinstance(self.hardware, LinearCostModel)
         mask = self._mask(quantity)
-        fit = refit_linear(events, encoding, y, np.asarray(self.hardware.costs, dtype=float)[mask])
+        prior = np.asarray(self.hardware.costs, dtype=float)[mask]
+        fit = refit_linear(events, encoding, y, prior, self.encoding_kinds)
         self.costs[mask] = fit.costs
         self.choice_costs[quantity] = fit.choice_costs
         return fit.residuals, fit.kept, fit.fitted

@@ -13,6 +13,7 @@ leave-one-out residuals into the log-space spread of a prediction.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,8 @@ __all__ = [
     "PRIOR_STRENGTH",
     "ROBUST_ROWS",
     "LinearRefit",
+    "design_of",
+    "extra_designs",
     "pooled_spread",
     "refit_linear",
 ]
@@ -66,13 +69,23 @@ class LinearRefit:
 
 
 def refit_linear(
-    events: np.ndarray, encoding: np.ndarray, y: np.ndarray, prior: np.ndarray
+    events: np.ndarray,
+    encoding: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    kinds: Sequence[Hashable] | None = None,
 ) -> LinearRefit:
     """Refit the costs of ``events`` (``prior``: the model's own), and each choice's own cost
-    beside them (:data:`CHOICE_STRENGTHS`), on the measured values ``y``."""
-    best: tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-    for strength in choice_strengths(encoding, len(y)):
-        design, target, pull = design_of(events, encoding, prior, strength)
+    beside them (:data:`CHOICE_STRENGTHS`), on the measured values ``y``.
+
+    ``kinds`` names what each encoding column is (NAS-Bench-201: the op, whichever edge it is
+    on): then one cost per kind, shared by its columns, is tried as well. A device that prices
+    an operation the same wherever it runs (HW-NAS-Bench's FPGA and Eyeriss: latency is exactly
+    a sum of per-op costs) needs as many rows as kinds to learn that, not as many as columns.
+    """
+    best: tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    for basis, strength in extra_designs(encoding, len(y), kinds):
+        design, target, pull = design_of(events, encoding @ basis, prior, strength)
         fit = robust_fit_toward(design, y, target, pull)
         kept_rows = np.flatnonzero(fit.kept)
         held_out = np.empty(len(y))
@@ -84,32 +97,46 @@ def refit_linear(
         # not win by setting aside the rows it cannot explain, nor lose by one wrong row.
         error = float(np.mean(np.minimum(held_out**2, math.log(OUTLIER_FACTOR) ** 2)))
         if best is None or error < best[0] - 1e-12:  # ties keep the simpler fit
-            best = (error, held_out[fit.kept], fit.kept, fit.costs, design @ fit.costs)
+            best = (error, held_out[fit.kept], fit.kept, fit.costs, design @ fit.costs, basis)
     assert best is not None
-    _, residuals, kept, costs, fitted = best
+    _, residuals, kept, costs, fitted, basis = best
     size = events.shape[1]
-    return LinearRefit(costs[:size], costs[size:], kept, residuals, fitted)
+    # a kind's cost is each of its columns' cost: predictions read per-column costs
+    choice_costs = basis @ costs[size:] if costs.size > size else np.zeros(0)
+    return LinearRefit(costs[:size], choice_costs, kept, residuals, fitted)
 
 
-def choice_strengths(encoding: np.ndarray, rows: int) -> list[float | None]:
-    """The pulls towards zero tried for the per-choice costs (None: the model's form
-    alone); a space without an encoding, or too few rows to judge a fit on, gets none."""
-    if not encoding.shape[1] or rows < CHOICE_ROWS:
-        return [None]
-    return [None, *CHOICE_STRENGTHS]
+def extra_designs(
+    encoding: np.ndarray, rows: int, kinds: Sequence[Hashable] | None = None
+) -> list[tuple[np.ndarray, float | None]]:
+    """The further cost columns tried beside the model's, each as a basis over the encoding's
+    columns and a pull towards zero: none (the model's form alone), one cost per column
+    (choice) and, with ``kinds``, one cost per kind, at each of :data:`CHOICE_STRENGTHS`. A
+    space without an encoding, or too few rows to judge a fit on, gets none."""
+    width = encoding.shape[1]
+    alone: list[tuple[np.ndarray, float | None]] = [(np.zeros((width, 0)), None)]
+    if not width or rows < CHOICE_ROWS:
+        return alone
+    bases = [np.eye(width)]
+    if kinds is not None:
+        if len(kinds) != width:
+            raise ValueError(f"{len(kinds)} kinds for an encoding of {width} columns")
+        names = list(dict.fromkeys(kinds))
+        bases.insert(0, np.array([[kind == name for name in names] for kind in kinds], float))
+    return alone + [(basis, s) for basis in bases for s in CHOICE_STRENGTHS]
 
 
 def design_of(
-    events: np.ndarray, encoding: np.ndarray, prior: np.ndarray, strength: float | None
+    events: np.ndarray, extra: np.ndarray, prior: np.ndarray, strength: float | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The fit's columns (the model's events, then the encoding's), the costs it is pulled
-    towards (the prior's; zero for each choice) and how strongly."""
+    """The fit's columns (the model's events, then the ``extra`` ones), the costs it is pulled
+    towards (the prior's; zero for each extra one) and how strongly."""
     if strength is None:
         return events, prior, np.full(len(prior), PRIOR_STRENGTH)
     return (
-        np.hstack([events, encoding]),
-        np.concatenate([prior, np.zeros(encoding.shape[1])]),
-        np.concatenate([np.full(len(prior), PRIOR_STRENGTH), np.full(encoding.shape[1], strength)]),
+        np.hstack([events, extra]),
+        np.concatenate([prior, np.zeros(extra.shape[1])]),
+        np.concatenate([np.full(len(prior), PRIOR_STRENGTH), np.full(extra.shape[1], strength)]),
     )
 
 
