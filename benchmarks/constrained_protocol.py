@@ -18,16 +18,20 @@ from benchmarks.constrained_diagnosis import positive_count, quantile_arg, seed_
 from benchmarks.suite.constrained import ALL_DEVICES
 from benchmarks.suite.options import positive_int
 
-__all__ = ["add_grid_arguments", "checked_grid", "write_figures"]
+__all__ = [
+    "add_devices_argument",
+    "add_grid_arguments",
+    "checked_devices",
+    "checked_grid",
+    "write_figures",
+]
 
 
 def add_grid_arguments(parser: argparse.ArgumentParser, seeds: str) -> None:
     """``--seeds`` (``seeds`` by default, e.g. ``100-104``), ``--devices``, ``--limits``,
     ``--trainings``, ``--jobs`` and ``--quick``."""
     parser.add_argument("--seeds", type=seed_range, default=seed_range(seeds))
-    parser.add_argument(
-        "--devices", type=lambda t: [d for d in t.split(",") if d], default=list(ALL_DEVICES)
-    )
+    add_devices_argument(parser)
     parser.add_argument(
         "--limits", type=lambda t: [quantile_arg(q) for q in t.split(",")], default=[0.10, 0.25]
     )
@@ -36,12 +40,24 @@ def add_grid_arguments(parser: argparse.ArgumentParser, seeds: str) -> None:
     parser.add_argument("--quick", action="store_true", help="raspi4, q25, seed 100, 11 trainings")
 
 
+def add_devices_argument(parser: argparse.ArgumentParser) -> None:
+    """``--devices A,B``: HW-NAS-Bench devices (every one by default)."""
+    parser.add_argument(
+        "--devices", type=lambda t: [d for d in t.split(",") if d], default=list(ALL_DEVICES)
+    )
+
+
+def checked_devices(parser: argparse.ArgumentParser, devices: Sequence[str]) -> None:
+    """Refuse an unknown device (exit 2, naming the known ones)."""
+    unknown = [d for d in devices if d not in ALL_DEVICES]
+    if unknown:
+        parser.error(f"unknown devices {unknown}; expected among {', '.join(ALL_DEVICES)}")
+
+
 def checked_grid(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse an unknown device (exit 2, naming the known ones); ``--quick`` narrows the grid to
     one device, limit and seed with 11 trainings."""
-    unknown = [d for d in args.devices if d not in ALL_DEVICES]
-    if unknown:
-        parser.error(f"unknown devices {unknown}; expected among {', '.join(ALL_DEVICES)}")
+    checked_devices(parser, args.devices)
     if args.quick:
         args.devices, args.limits, args.seeds, args.trainings = ["raspi4"], [0.25], [100], 11
 

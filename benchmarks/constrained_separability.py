@@ -31,17 +31,27 @@ import csv
 import math
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import nnls
 
 import flash_nas
-from benchmarks.constrained_protocol import write_figures
-from benchmarks.suite.constrained import ALL_DEVICES
+from benchmarks.constrained_protocol import add_devices_argument, checked_devices, write_figures
+from benchmarks.suite.constrained import limit_name
 from benchmarks.suite.constrained_runs import load_device, load_space
 
-__all__ = ["BAND", "LIMITS", "MODELS", "TABLE_PRECISION", "design_matrices", "main", "separability"]
+__all__ = [
+    "BAND",
+    "LIMITS",
+    "MODELS",
+    "TABLE_PRECISION",
+    "Separation",
+    "design_matrices",
+    "main",
+    "separability",
+]
 
 #: The cells judged: true latency within this factor of the limit, either side.
 BAND = 1.25
@@ -94,11 +104,24 @@ def _first_cell(edges: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     return first
 
 
+@dataclass(frozen=True)
+class Separation:
+    """One model on one device and limit: the cells near the limit, the share of them the
+    model puts on the right side, and its median log error over every measured cell."""
+
+    device: str
+    quantile: float
+    model: str
+    limit_ms: float
+    band_cells: int
+    share_right: float
+    median_log_error: float
+
+
 def separability(
     device_name: str, matrices: dict[str, np.ndarray], texts: Sequence[str]
-) -> list[dict[str, object]]:
-    """One row per model and limit on ``device_name``: the band's size, the share of it on the
-    right side of the limit, and the model's median log error over every measured cell."""
+) -> list[Separation]:
+    """One row per model and limit on ``device_name`` (see :class:`Separation`)."""
     device = load_device(device_name)
     latency = np.array([device.latency[t] for t in texts])
     measured = np.isfinite(latency)
@@ -118,15 +141,15 @@ def separability(
             band &= np.abs(latency - limit) > TABLE_PRECISION * limit
             right = (predicted[band] <= limit) == (latency[band] <= limit)
             rows.append(
-                {
-                    "device": device_name,
-                    "quantile": quantile,
-                    "model": model,
-                    "limit_ms": limit,
-                    "band_cells": int(band.sum()),
-                    "share_right": float(right.mean()) if band.any() else math.nan,
-                    "median_log_error": float(np.median(error)),
-                }
+                Separation(
+                    device_name,
+                    quantile,
+                    model,
+                    limit,
+                    int(band.sum()),
+                    float(right.mean()) if band.any() else math.nan,
+                    float(np.median(error)),
+                )
             )
     return rows
 
@@ -137,15 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="How well additive latency models fitted to every cell separate the cells "
         "near a limit.",
     )
-    parser.add_argument(
-        "--devices", type=lambda t: [d for d in t.split(",") if d], default=list(ALL_DEVICES)
-    )
+    add_devices_argument(parser)
     parser.add_argument("--quick", action="store_true", help="the Raspberry Pi 4 alone")
     parser.add_argument("--output", type=Path, help="folder for the .csv and .json")
     args = parser.parse_args(argv)
-    unknown = [d for d in args.devices if d not in ALL_DEVICES]
-    if unknown:
-        parser.error(f"unknown devices {unknown}; expected among {', '.join(ALL_DEVICES)}")
+    checked_devices(parser, args.devices)
     if args.quick:
         args.devices = ["raspi4"]
     texts = list(load_space().texts)
@@ -154,21 +173,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("device | limit | model | cells within 25 % | on the right side | median log error")
     for row in rows:
         print(
-            f"{row['device']} | q{round(float(row['quantile']) * 100)} | {row['model']} | "  # type: ignore[arg-type]
-            f"{row['band_cells']} | {row['share_right']:.2f} | {row['median_log_error']:.3f}"
+            f"{row.device} | {limit_name(row.quantile)} | {row.model} | {row.band_cells} | "
+            f"{row.share_right:.2f} | {row.median_log_error:.3f}"
         )
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)
         with (args.output / "constrained_separability.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(Separation)])
             writer.writeheader()
-            writer.writerows(rows)
-        figures: dict[str, dict[str, dict[str, object]]] = {}
+            writer.writerows(asdict(row) for row in rows)
+        figures: dict[str, dict[str, dict[str, float]]] = {}
         for row in rows:
-            by_model = figures.setdefault(str(row["device"]), {})
-            model = by_model.setdefault(str(row["model"]), {"median_log_error": 0.0})
-            model["median_log_error"] = row["median_log_error"]
-            model[f"q{round(float(row['quantile']) * 100)}"] = row["share_right"]  # type: ignore[arg-type]
+            model = figures.setdefault(row.device, {}).setdefault(row.model, {})
+            model["median_log_error"] = row.median_log_error
+            model[limit_name(row.quantile)] = row.share_right
         given = list(sys.argv[1:] if argv is None else argv)
         command = " ".join(["python -m benchmarks.constrained_separability", *given])
         path = write_figures(

@@ -66,12 +66,15 @@ from unittest import mock
 
 import numpy as np
 
-import flash_nas
 from benchmarks.constrained_protocol import add_grid_arguments, checked_grid, write_figures
 from benchmarks.suite import constrained_runs
 from benchmarks.suite.constrained import execute
-from benchmarks.suite.constrained_runs import LATENCY, drive_engine, load_device, load_space
-from flash_nas.cost.calibration import calibrate
+from benchmarks.suite.constrained_runs import (
+    calibrated_pi3b,
+    drive_engine,
+    load_device,
+    load_space,
+)
 from flash_nas.search.engine import acquisition, cost_beliefs, cost_refit, engine
 from flash_nas.search.engine.bo import BayesianOptimisation
 from flash_nas_adapters.nasbench201.space import NasBench201Adapter
@@ -234,16 +237,12 @@ def whole_table_model(device_name: str) -> Pi3BModel:
     """The Pi 3B model calibrated on every cell ``device_name`` measured (the
     ``whole_table_prior`` bound's prior)."""
     space, device = load_space(), load_device(device_name)
-    adapter = flash_nas.get_adapter("nasbench201")
     texts = [t for t in space.texts if device.measure(t) is not None]
-    batch = adapter.batch([adapter.parse(t) for t in texts])
-    profile = calibrate(
-        Pi3BModel(),
-        batch,
-        {LATENCY: np.array([device.latency[t] for t in texts])},
+    profile = calibrated_pi3b(
+        device,
+        texts,
         fit_samples=len(texts) - 1,  # calibrate holds one row out, to report quality
         source=f"every cell measured on {device_name}",
-        accept_worse=True,  # a bound: whatever the form fits best
     )
     return Pi3BModel(profile=profile)
 

@@ -35,12 +35,12 @@ def test_an_additive_device_is_separated_exactly() -> None:
     # per-op model predicts it and puts every cell near the limit on its right side
     texts = list(load_space().texts)[::7]
     rows = separability("fpga", design_matrices(texts), texts)
-    counts = [r for r in rows if r["model"] == "op_counts"]
-    assert {r["quantile"] for r in counts} == {0.10, 0.25}
+    counts = [r for r in rows if r.model == "op_counts"]
+    assert {r.quantile for r in counts} == {0.10, 0.25}
     for row in counts:
-        assert row["band_cells"] > 100
-        assert row["share_right"] == 1.0
-        assert row["median_log_error"] < 1e-3
+        assert row.band_cells > 100
+        assert row.share_right == 1.0
+        assert row.median_log_error < 1e-3
 
 
 def test_quick_writes_the_rows_and_figures_by_name(tmp_path, capsys, monkeypatch) -> None:
