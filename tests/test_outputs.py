@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from flash_nas.errors import OutputError
-from flash_nas.io.outputs import atomic_output, atomic_path, check_output_path, is_stream_target
+from flash_nas.io.outputs import (
+    atomic_output,
+    atomic_path,
+    check_output_path,
+    is_stream_target,
+    remove_unfinished,
+)
 
 OLD = "old content\n"
 
@@ -151,3 +157,23 @@ def test_one_lock_per_file_and_none_left_behind(tmp_path):
     assert not lock_path(state).exists()
     with exclusive_use(state):  # free again
         pass
+
+
+def test_a_temporary_handed_out_but_never_finished_is_removed_on_an_interrupt(tmp_path):
+    # An interrupt raised after atomic_path handed out its temporary but before the `with`
+    # block that would remove it took hold: the generator is left suspended, the file stays.
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    suspended = atomic_path(target)
+    temporary = suspended.__enter__()
+    temporary.write_text("half")
+    assert temporary.exists()
+    remove_unfinished()  # what the command line does on Ctrl-C
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+    assert target.read_text() == "old\n"
+    # a finished write leaves nothing for it to remove
+    with atomic_path(target) as finished:
+        finished.write_text("new\n")
+    remove_unfinished()
+    assert target.read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]

@@ -134,6 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FlashNasError as exc:
         parser.exit(exit_status(exc), f"flash-nas: error: {_one_line(exc)}\n")
     except KeyboardInterrupt as exc:
+        from flash_nas.io.outputs import remove_unfinished
+
+        remove_unfinished()
         parser.exit(exit_status(exc), "flash-nas: interrupted; output files are unchanged\n")
     except BrokenPipeError:
         return 0

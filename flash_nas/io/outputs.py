@@ -33,10 +33,13 @@ __all__ = [
     "atomic_path",
     "check_output_path",
     "is_stream_target",
+    "remove_unfinished",
     "written_path",
 ]
 
 PathLike = str | os.PathLike
+#: Temporary files :func:`atomic_path` created and has not yet renamed or removed.
+_UNFINISHED: set[Path] = set()
 
 
 def is_stream_target(path: PathLike) -> bool:
@@ -145,11 +148,12 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         descriptor, name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent or "."
         )
+        os.close(descriptor)
+        temporary = Path(name)
+        _UNFINISHED.add(temporary)
     except BaseException:
         release()
         raise
-    os.close(descriptor)
-    temporary = Path(name)
     try:
         release()
         yield temporary
@@ -161,6 +165,19 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        _UNFINISHED.discard(temporary)
+
+
+def remove_unfinished() -> None:
+    """Remove every temporary file :func:`atomic_path` created and has neither renamed nor
+    removed. A Ctrl-C is raised at the interpreter's next check, which may fall after the
+    temporary path was handed out but before the ``with`` block that would remove it took
+    hold (then only the generator's finalisation, which exiting may skip, would): the command
+    line calls this on an interrupt, so that none is left behind."""
+    for temporary in list(_UNFINISHED):
+        temporary.unlink(missing_ok=True)
+        _UNFINISHED.discard(temporary)
 
 
 def _hold_sigint() -> Callable[[], None]:
