@@ -33,6 +33,8 @@ Each variant changes one setting, for the run only (restored afterwards):
 * ``no_kind_costs``: the cost refit tries no cost per kind of choice (NAS-Bench-201's op,
   wherever it is; :meth:`~flash_nas.plugins.adapter.Adapter.encoding_kinds` answering None),
   only one per choice, as before kinds were added;
+* ``no_cost_doubt``: predictions that extrapolate the cost model's form beyond the measured
+  rows gain no spread (:mod:`flash_nas.search.engine.cost_doubt`), as before that was added;
 * ``whole_table_prior``: not a setting but a bound. The engine's prior is the Pi 3B model
   calibrated on *every* cell the device measured (what no user has: the best this cost
   model's form can be fitted to the device), still told each trained network's latency. Its
@@ -175,6 +177,7 @@ VARIANTS: Mapping[str, tuple[tuple[object, str, object], ...]] = {
     "p_root": ((acquisition, "choose", _choose_p_root),),
     "floor_low": ((engine, "PROPOSE_FLOOR", 0.03),),
     "no_kind_costs": ((NasBench201Adapter, "encoding_kinds", lambda self: None),),
+    "no_cost_doubt": ((cost_beliefs, "learn_cost_doubt", lambda *args: None),),
     # the prior is per device: run_variant patches it (whole_table_model)
     "whole_table_prior": (),
     "ceiling": (),

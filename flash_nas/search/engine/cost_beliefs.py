@@ -33,6 +33,9 @@ measurement (:meth:`SearchEngine.tell <flash_nas.search.engine.SearchEngine.tell
   Its mean corrects each prediction (a device that runs one operation slower than the form
   says); its predictive standard deviation, plus its own leave-one-out error, is that
   architecture's own spread: smaller near measured architectures, larger far from them;
+* **doubts extrapolations**: a prediction whose shares of the model's costs lie outside the
+  range the measured rows span gains spread (:mod:`.cost_doubt`): the rows say nothing of a
+  cost none of them exercised as much;
 * **learns which networks run**: once one was told not to (a cost of ``math.inf``), the chance
   that an unmeasured architecture runs at all (:meth:`CostBeliefs.chance_runs`), a factor of
   its probability of meeting the limits.
@@ -60,6 +63,7 @@ from scipy.special import ndtr
 from flash_nas.cost.linear import LinearCostModel
 from flash_nas.plugins.hardware import HardwareModel
 from flash_nas.search.engine.acquisition import ArchitectureModel
+from flash_nas.search.engine.cost_doubt import CostDoubt, learn_cost_doubt
 from flash_nas.search.engine.cost_refit import pooled_spread, refit_linear
 from flash_nas.search.objective import Objective
 
@@ -122,6 +126,8 @@ class CostBeliefs:
         #: What kind each encoding column is (the adapter's ``encoding_kinds``): one cost per
         #: kind is tried beside one per column.
         self.encoding_kinds: list[str] | None = None
+        #: quantity -> how uncertain its refitted costs still are (:mod:`.cost_doubt`).
+        self.doubt: dict[str, CostDoubt] = {}
         self.n_metrics = 0
         self.seed = 0
         #: arch -> quantity -> measured value, in the order measurements were told.
@@ -156,7 +162,7 @@ class CostBeliefs:
         model's inputs), ``row_of`` its rows."""
         assert self.hardware is not None
         self.set_aside, self.judged, self.residuals, self.residual_noise = {}, {}, {}, {}
-        self.choice_costs = {}
+        self.choice_costs, self.doubt = {}, {}
         self._learn_failures(row_of, inputs_of)
         for quantity in self.quantities:
             # a cost of inf (the architecture does not run on the device) has no error to fit
@@ -183,6 +189,13 @@ class CostBeliefs:
             self.judged[quantity] = ([a for a, k in zip(archs, kept) if k], loo, y[kept])
             prior = self.prior_spread[quantity]
             self.spread[quantity] = pooled_spread(prior, residuals)
+            if self.linear and mask.any() and events_of is not None:
+                # how wrong a price may be for this device before measurements tell it: the
+                # model's own error and, for a model of another device, its scale's doubt
+                wrong = math.hypot(prior, self.scale_spread.get(quantity, 0.0))
+                doubt = learn_cost_doubt(events_of[rows[kept]][:, mask], self.costs[mask], wrong)
+                if doubt is not None:
+                    self.doubt[quantity] = doubt
             if len(residuals) >= GP_ROWS:
                 self._learn_residuals(quantity, inputs_of[rows[kept]], -residuals)
         self._carry_derived()
@@ -300,6 +313,8 @@ class CostBeliefs:
                 for name, value in derived.items():
                     self.costs[names.index(name)] = value
                 self.spread[quantity] = self.spread[source]
+                if source in self.doubt:
+                    self.doubt[quantity] = self.doubt[source]
                 if source in self.residuals:
                     self.residuals[quantity] = self.residuals[source]
                     self.residual_noise[quantity] = self.residual_noise[source]
@@ -314,18 +329,26 @@ class CostBeliefs:
         for quantity in self.quantities:
             mask = self._mask(quantity)
             if self.linear and mask.any() and events is not None:
-                value = events[:, mask] @ self.costs[mask]
-                value = value * self._choice_factor(quantity, events, inputs)
+                value = self._form_values(quantity, events, inputs)
             else:
                 value = np.asarray(prior[quantity], dtype=float) * math.exp(self.bias[quantity])
             spread = np.full(len(value), self.spread[quantity])
+            doubt = self.doubt.get(quantity)
+            doubted = 0.0 if doubt is None else doubt.variance(events[:, mask], self.costs[mask])
             model = self.residuals.get(quantity)
             if model is not None:
                 correction, latent = model.predict(inputs)
                 value = value * np.exp(correction)
                 spread = np.sqrt(latent**2 + self.residual_noise[quantity] ** 2)
-            values[quantity], spreads[quantity] = value, spread
+            values[quantity], spreads[quantity] = value, np.sqrt(spread**2 + doubted)
         return values, spreads
+
+    def _form_values(self, quantity: str, events: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """The refitted model's predictions: its events times its costs, plus each choice's
+        own cost (before any correction of the residual process)."""
+        mask = self._mask(quantity)
+        value = events[:, mask] @ self.costs[mask]
+        return value * self._choice_factor(quantity, events, inputs)
 
     def _choice_factor(self, quantity: str, events: np.ndarray, inputs: np.ndarray) -> Any:
         """How much each row's per-choice costs add, as a factor on the model's form: a
