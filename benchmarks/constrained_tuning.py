@@ -71,6 +71,7 @@ import numpy as np
 from benchmarks.constrained_protocol import add_grid_arguments, checked_grid, write_figures
 from benchmarks.suite import constrained_runs
 from benchmarks.suite.constrained import execute
+from benchmarks.suite.constrained_report import paired
 from benchmarks.suite.constrained_runs import (
     calibrated_pi3b,
     drive_engine,
@@ -94,6 +95,7 @@ __all__ = [
     "design_floor",
     "late_floor",
     "main",
+    "minus_default",
     "overall",
     "read_runs",
     "run_variant",
@@ -374,7 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         rows = _report(runs)
         if args.output:
-            _write_summary(rows, args.output, sorted({r.seed for r in runs}), command, quick=False)
+            seeds = sorted({r.seed for r in runs})
+            _write_summary(rows, runs, args.output, seeds, command, quick=False)
         return 0
     checked_grid(parser, args)
     call: Callable[..., Run] = run_variant
@@ -397,12 +400,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer.writeheader()
             writer.writerows(asdict(r) for r in runs)
         print(f"wrote {path}")
-        _write_summary(rows, args.output, list(args.seeds), command, quick=args.quick)
+        _write_summary(rows, runs, args.output, list(args.seeds), command, quick=args.quick)
     return 0
+
+
+def minus_default(runs: Sequence[Run]) -> dict[str, list[float] | None]:
+    """Per variant but the default (and the ceiling): its ``c10_test`` minus the default's,
+    paired by device, limit and seed over the runs where both hold the limit: ``[mean, low,
+    high]`` of the 95 % t-interval (:func:`benchmarks.suite.constrained_report.paired`)."""
+    tests: dict[str, dict[tuple[str, float, int], float]] = {}
+    for run in runs:
+        if run.holds:
+            tests.setdefault(run.variant, {})[(run.device, run.quantile, run.seed)] = run.test
+    keys = sorted({key for found in tests.values() for key in found})
+    index = {key: k for k, key in enumerate(keys)}
+    default = {index[key]: test for key, test in tests.get("default", {}).items()}
+    return {
+        name: paired({index[key]: test for key, test in found.items()}, default)
+        for name, found in tests.items()
+        if name not in ("default", "ceiling")
+    }
 
 
 def _write_summary(
     rows: Sequence[Mapping[str, object]],
+    runs: Sequence[Run],
     folder: Path,
     seeds: Sequence[int],
     command: str,
@@ -410,17 +432,20 @@ def _write_summary(
     quick: bool,
 ) -> None:
     """``constrained_tuning.json``: each variant's overall figures by name, with the mean
-    number of its 25 trainings spent on networks over the limit."""
+    number of its 25 trainings spent on networks over the limit and its paired difference to
+    the default (:func:`minus_default`; None for the default)."""
     over: dict[str, list[float]] = {}
     for row in rows:
         spent = float(row["over_in_design"]) + float(row["over_after"])  # type: ignore[arg-type]
         over.setdefault(str(row["variant"]), []).append(spent)
+    differences = minus_default(runs)
     overall_figures = {
         name: {
             "gap_to_ceiling": gap,
             "within_goal": within,
             "rows": count,
             "trained_over_limit": statistics.fmean(over[name]),
+            "minus_default": differences.get(name),
         }
         for name, (gap, within, count) in overall(rows).items()
     }

@@ -182,8 +182,29 @@ def test_the_summary_file_names_each_variants_figures(tmp_path) -> None:
             "rows": 1,
             # (3 + 4) and (5 + 4) of the 25 trainings over the limit
             "trained_over_limit": pytest.approx(8.0),
+            "minus_default": None,
         }
     }
+
+
+def test_each_variant_is_paired_with_the_default_by_device_limit_and_seed() -> None:
+    runs = [
+        Run("default", "raspi4", 0.10, 0, True, 90.0, 0, 0),
+        Run("default", "raspi4", 0.10, 1, True, 89.0, 0, 0),
+        Run("default", "pixel3", 0.10, 0, True, 91.0, 0, 0),
+        Run("default", "pixel3", 0.10, 1, True, 88.0, 0, 0),
+        Run("bold", "raspi4", 0.10, 0, True, 90.5, 0, 0),
+        Run("bold", "raspi4", 0.10, 1, True, 90.0, 0, 0),
+        Run("bold", "pixel3", 0.10, 0, True, 91.5, 0, 0),
+        # a run that breaks the limit is left out of the pairs
+        Run("bold", "pixel3", 0.10, 1, False, 99.0, 0, 0),
+        Run("ceiling", "raspi4", 0.10, 0, True, 95.0, 0, 0),
+    ]
+    found = constrained_tuning.minus_default(runs)
+    assert set(found) == {"bold"}
+    mean, low, high = found["bold"]
+    assert mean == pytest.approx((0.5 + 1.0 + 0.5) / 3)
+    assert low < mean < high
 
 
 @pytest.mark.parametrize(
