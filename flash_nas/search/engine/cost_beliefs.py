@@ -334,7 +334,11 @@ class CostBeliefs:
                 value = np.asarray(prior[quantity], dtype=float) * math.exp(self.bias[quantity])
             spread = np.full(len(value), self.spread[quantity])
             doubt = self.doubt.get(quantity)
-            doubted = 0.0 if doubt is None else doubt.variance(events[:, mask], self.costs[mask])
+            doubted = (
+                0.0
+                if doubt is None or events is None
+                else doubt.variance(events[:, mask], self.costs[mask])
+            )
             model = self.residuals.get(quantity)
             if model is not None:
                 correction, latent = model.predict(inputs)
