@@ -412,11 +412,9 @@ def minus_default(runs: Sequence[Run]) -> dict[str, list[float] | None]:
     for run in runs:
         if run.holds:
             tests.setdefault(run.variant, {})[(run.device, run.quantile, run.seed)] = run.test
-    keys = sorted({key for found in tests.values() for key in found})
-    index = {key: k for k, key in enumerate(keys)}
-    default = {index[key]: test for key, test in tests.get("default", {}).items()}
+    default = tests.get("default", {})
     return {
-        name: paired({index[key]: test for key, test in found.items()}, default)
+        name: paired(found, default)
         for name, found in tests.items()
         if name not in ("default", "ceiling")
     }

@@ -27,9 +27,10 @@ FRONT_NAMES = {
 }
 
 
-def paired(ours: Mapping[int, float], theirs: Mapping[int, float]) -> list[float] | None:
-    """``ours - theirs`` over the seeds both have: ``[mean, low, high]`` of its 95 %
-    t-interval, ``[mean]`` from one seed, None from none."""
+def paired(ours: Mapping[Any, float], theirs: Mapping[Any, float]) -> list[float] | None:
+    """``ours - theirs`` over the keys both have (seeds, or any sortable keys that pair
+    runs): ``[mean, low, high]`` of its 95 % t-interval, ``[mean]`` from one pair, None from
+    none."""
     common = sorted(set(ours) & set(theirs))
     if not common:
         return None

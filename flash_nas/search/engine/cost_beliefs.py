@@ -329,7 +329,8 @@ class CostBeliefs:
         for quantity in self.quantities:
             mask = self._mask(quantity)
             if self.linear and mask.any() and events is not None:
-                value = self._form_values(quantity, events, inputs)
+                value = events[:, mask] @ self.costs[mask]
+                value = value * self._choice_factor(quantity, events, inputs)
             else:
                 value = np.asarray(prior[quantity], dtype=float) * math.exp(self.bias[quantity])
             spread = np.full(len(value), self.spread[quantity])
@@ -346,13 +347,6 @@ class CostBeliefs:
                 spread = np.sqrt(latent**2 + self.residual_noise[quantity] ** 2)
             values[quantity], spreads[quantity] = value, np.sqrt(spread**2 + doubted)
         return values, spreads
-
-    def _form_values(self, quantity: str, events: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        """The refitted model's predictions: its events times its costs, plus each choice's
-        own cost (before any correction of the residual process)."""
-        mask = self._mask(quantity)
-        value = events[:, mask] @ self.costs[mask]
-        return value * self._choice_factor(quantity, events, inputs)
 
     def _choice_factor(self, quantity: str, events: np.ndarray, inputs: np.ndarray) -> Any:
         """How much each row's per-choice costs add, as a factor on the model's form: a

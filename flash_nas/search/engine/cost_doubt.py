@@ -16,11 +16,14 @@ the ceiling's pick by 2-3 points, it had trained no network running one
 So each of the model's costs (a :class:`~flash_nas.cost.linear.LinearCostModel` coefficient:
 per MAC of a kind of layer, per byte, per layer) has a share of each prediction, and the
 measured rows span a range of each share. A prediction whose share of some cost lies outside
-that range extrapolates the form; its log-space variance gains the model's own prior spread
-(:meth:`~flash_nas.plugins.hardware.HardwareModel.prior_log_spread`: how wrong the form may be
-before measurements) squared, times the squared distance of its shares outside the measured
-ranges. A network like the measured ones gains nothing; one made of what none of them ran
-gains up to the prior spread. Once a measured row exercises a cost as much, the doubt is gone.
+that range extrapolates the form; its log-space variance gains the doubt of a price before
+any measurement told it, squared, times the squared distance of its shares outside the measured
+ranges. That doubt (:class:`~flash_nas.search.engine.cost_beliefs.CostBeliefs` passes it) is
+the model's own spread (:meth:`~flash_nas.plugins.hardware.HardwareModel.prior_log_spread`)
+together with, for a model of another device, the doubt of its scale
+(:meth:`~flash_nas.plugins.hardware.HardwareModel.prior_scale_spread`). A network like the
+measured ones gains nothing; one made of what none of them ran gains up to that doubt. Once a
+measured row exercises a cost as much, the doubt is gone.
 
 The shares come from the model's events (what the network runs), so an operation a cell holds
 but never executes (NAS-Bench-201: an edge whose result reaches the output only through
@@ -64,7 +67,8 @@ class CostDoubt:
 
 def learn_cost_doubt(events: np.ndarray, costs: np.ndarray, prior: float) -> CostDoubt | None:
     """The doubt left after the measured rows' ``events`` under the refitted ``costs``;
-    ``prior``: the model's own log-space spread. None when there is none (or no row)."""
+    ``prior``: the log-space doubt of a price no row has told. None when there is none (or
+    no row)."""
     if prior <= 0 or not len(events):
         return None
     shares = cost_shares(events, costs)

@@ -73,10 +73,11 @@ __all__ = ["HOPELESS", "PROPOSE_FLOOR", "SearchEngine"]
 #: is proposed; above it, expected improvement is weighed by that chance (constrained EI). Low
 #: because a prior can be confidently wrong about a whole kind of network (Jetson TX2: `pi3b`
 #: prices cells that execute a 3x3 conv at twice their latency; with 0.5 none was ever tried:
-#: ``python -m benchmarks.constrained_diagnosis``). On seeds 100-104, 0.1 against 0.5: gap to
-#: the ceiling 0.74 against 1.34 points, no break with either, 11.6 trainings of 25 over the
-#: limit against 7.2; 0.03 gave 0.77 (``python -m benchmarks.constrained_tuning --from
-#: results/constrained_tuning.csv``).
+#: ``python -m benchmarks.constrained_diagnosis``). On seeds 100-104, on the engine before its
+#: doubt on extrapolations, 0.1 against 0.5: gap to the ceiling 0.74 against 1.34 points, no
+#: break with either, 11.6 trainings of 25 over the limit against 7.2; 0.03 gave 0.77
+#: (``python -m benchmarks.constrained_tuning --seeds 100-104 --variants
+#: default,ceiling,floor_half,floor_low`` reruns them on the engine as it is).
 PROPOSE_FLOOR = 0.1
 #: Below this probability of meeting the limits an architecture is never proposed.
 HOPELESS = 0.01
