@@ -155,3 +155,18 @@ def quick_apart(once: Callable[..., Any]) -> Any:
     from tests.bench_runs import quick_run
 
     return quick_run(once, "apart")
+
+
+@pytest.fixture
+def few_rounds(monkeypatch) -> Iterator[None]:
+    """The benchmarks' gradient-boosted trees with 60 rounds, on one thread: tests fit a few
+    hundred cells, not 15,625, and two test workers share the two cores (OpenMP's threads,
+    spinning, slowed each fit tenfold). Skips without scikit-learn."""
+    pytest.importorskip("sklearn")
+    from threadpoolctl import threadpool_limits
+
+    from benchmarks import constrained_separability
+
+    monkeypatch.setattr(constrained_separability, "TREE_ROUNDS", 60)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield

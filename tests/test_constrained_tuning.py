@@ -185,6 +185,10 @@ def test_the_summary_file_names_each_variants_figures(tmp_path) -> None:
             "minus_default": None,
         }
     }
+    # each row's gap by device, limit and variant: 90.25 against (90 + 89) / 2
+    assert found["results"]["gaps"] == {
+        "raspi4": {"q10": {"default": pytest.approx(0.75), "ceiling": 0.0}}
+    }
 
 
 def test_each_variant_is_paired_with_the_default_by_device_limit_and_seed() -> None:
@@ -302,3 +306,19 @@ def test_the_whole_table_prior_fits_the_device_closer_than_the_pi3b_defaults() -
         return float(np.median(np.abs(np.log(predicted / truth))))
 
     assert error(model) < 0.25 * error(Pi3BModel())
+
+
+def test_the_learned_table_prior_is_the_devices_learned_table(monkeypatch) -> None:
+    from flash_nas_hardware.hwnasbench import TableHardwareModel
+
+    asked = []
+
+    def learned(name: str) -> TableHardwareModel:
+        asked.append(name)
+        return TableHardwareModel("edgegpu")  # a table as exact as a table can be learned
+
+    monkeypatch.setattr(constrained_tuning, "learned_table_model", learned)
+    run = run_variant("learned_table_prior", "edgegpu", 0.10, 3, 6)
+    assert asked == ["edgegpu"]
+    # with the device's own timings for its prior, nothing it trains breaks the limit
+    assert run.holds and run.over_in_design == run.over_after == 0
