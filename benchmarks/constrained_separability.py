@@ -53,8 +53,9 @@ from scipy.optimize import nnls
 import flash_nas
 from benchmarks.constrained_protocol import add_devices_argument, checked_devices, write_figures
 from benchmarks.suite.constrained import limit_name
-from benchmarks.suite.constrained_runs import LATENCY, load_device, load_space
+from benchmarks.suite.constrained_runs import LATENCY, calibrated_pi3b, load_device, load_space
 from flash_nas_hardware.hwnasbench import TableHardwareModel
+from flash_nas_hardware.pi3b import Pi3BModel
 
 __all__ = [
     "ADDITIVE",
@@ -74,6 +75,7 @@ __all__ = [
     "robust_log_spread",
     "separability",
     "tree_features",
+    "whole_table_model",
 ]
 
 #: The cells judged: true latency within this factor of the limit, either side.
@@ -256,6 +258,21 @@ def learned_table_model(device_name: str) -> LearnedTable:
             writer.writerow(["arch", LATENCY])
             writer.writerows(zip(texts, (repr(float(v)) for v in predicted)))
         return LearnedTable(path, spread)
+
+
+@functools.cache
+def whole_table_model(device_name: str) -> Pi3BModel:
+    """The Pi 3B model calibrated on every cell ``device_name`` measured (the
+    ``whole_table_prior`` bound's prior in ``benchmarks.constrained_tuning``)."""
+    space, device = load_space(), load_device(device_name)
+    texts = [t for t in space.texts if device.measure(t) is not None]
+    profile = calibrated_pi3b(
+        device,
+        texts,
+        fit_samples=len(texts) - 1,  # calibrate holds one row out, to report quality
+        source=f"every cell measured on {device_name}",
+    )
+    return Pi3BModel(profile=profile)
 
 
 def _models(text: str) -> list[str]:

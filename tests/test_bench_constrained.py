@@ -26,6 +26,7 @@ from benchmarks.suite.constrained_runs import (
     Space,
     best_within,
     constraint_values,
+    engine_outcome,
     hypervolume,
     load_device,
     load_space,
@@ -276,3 +277,23 @@ def test_trained_architectures_are_the_default_rows_and_it_recommends_one(quick_
     # the default row recommends the best label among what it trained within the limit
     holding = [t for t in trained if device.latency[t] <= limit_ms]
     assert row["arch"] == max(holding, key=load_space().valid.__getitem__)
+
+
+def test_an_engine_with_nothing_left_to_propose_recommends_from_what_it_trained(
+    monkeypatch,
+) -> None:
+    from flash_nas.errors import SearchExhaustedError
+    from flash_nas.search.engine import SearchEngine
+
+    shipped_ask = SearchEngine.ask
+
+    def ask_four(self, n=1):
+        if len(self.trials) >= 4:
+            raise SearchExhaustedError("nothing left")
+        return shipped_ask(self, n)
+
+    monkeypatch.setattr(SearchEngine, "ask", ask_four)
+    space, device = load_space(), load_device("edgegpu")
+    outcome = engine_outcome(space, device, device.limit(0.25), 2, trainings=8)
+    assert len(outcome.trained) == 4 and outcome.text in outcome.trained
+    assert outcome.note.startswith("the search was exhausted after 4 of 8 trainings")

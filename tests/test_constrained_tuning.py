@@ -11,7 +11,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from benchmarks import constrained_tuning
+from benchmarks import constrained_separability, constrained_tuning
 from benchmarks.constrained_tuning import Run, main, run_variant, summarise, variant
 from benchmarks.suite.constrained_runs import load_device
 from flash_nas.search.engine import acquisition, cost_beliefs, engine
@@ -162,11 +162,11 @@ def test_from_a_missing_file_exits_2_naming_it(tmp_path, capsys) -> None:
 def test_the_summary_file_names_each_variants_figures(tmp_path) -> None:
     saved = tmp_path / "runs.csv"
     saved.write_text(
-        "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
-        "default,raspi4,0.1,100,True,90.0,3,4\n"
-        "ceiling,raspi4,0.1,100,True,90.25,0,0\n"
-        "default,raspi4,0.1,101,True,89.0,5,4\n"
-        "ceiling,raspi4,0.1,101,True,90.25,0,0\n"
+        "variant,device,quantile,seed,holds,test,over_in_design,over_after,trainings\n"
+        "default,raspi4,0.1,100,True,90.0,3,4,25\n"
+        "ceiling,raspi4,0.1,100,True,90.25,0,0,25\n"
+        "default,raspi4,0.1,101,True,89.0,5,4,25\n"
+        "ceiling,raspi4,0.1,101,True,90.25,0,0,25\n"
     )
     assert main(["--from", str(saved), "--output", str(tmp_path)]) == 0
     found = json.loads((tmp_path / "constrained_tuning.json").read_text())
@@ -217,18 +217,18 @@ def test_each_variant_is_paired_with_the_default_by_device_limit_and_seed() -> N
         ("arch,test\nx,1\n", "expected the columns variant,device,quantile,seed,holds,test,"),
         ("", "found none"),
         (
-            "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
-            "default,raspi4,0.1,100,True,90.0,3,4\n"
-            "default,raspi4,0.1,101,maybe,90.0,3,4\n",
+            "variant,device,quantile,seed,holds,test,over_in_design,over_after,trainings\n"
+            "default,raspi4,0.1,100,True,90.0,3,4,25\n"
+            "default,raspi4,0.1,101,maybe,90.0,3,4,25\n",
             "line 3: expected a known variant, a device, numbers",
         ),
         (
-            "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
-            "fast,raspi4,0.1,100,True,90.0,3,4\n",
+            "variant,device,quantile,seed,holds,test,over_in_design,over_after,trainings\n"
+            "fast,raspi4,0.1,100,True,90.0,3,4,25\n",
             "line 2: expected a known variant",
         ),
         (
-            "variant,device,quantile,seed,holds,test,over_in_design,over_after\n"
+            "variant,device,quantile,seed,holds,test,over_in_design,over_after,trainings\n"
             "default,raspi4,0.1,100,True,90.0\n",
             "line 2: expected a known variant",
         ),
@@ -295,7 +295,7 @@ def test_the_whole_table_prior_fits_the_device_closer_than_the_pi3b_defaults() -
     from flash_nas_hardware.pi3b import Pi3BModel
 
     device = load_device("fpga")
-    model = constrained_tuning.whole_table_model("fpga")
+    model = constrained_separability.whole_table_model("fpga")
     adapter = flash_nas.get_adapter("nasbench201")
     texts = [t for t in list(device.latency)[::50] if device.measure(t) is not None]
     batch = adapter.batch([adapter.parse(t) for t in texts])
@@ -322,3 +322,33 @@ def test_the_learned_table_prior_is_the_devices_learned_table(monkeypatch) -> No
     assert asked == ["edgegpu"]
     # with the device's own timings for its prior, nothing it trains breaks the limit
     assert run.holds and run.over_in_design == run.over_after == 0
+
+
+def test_a_run_whose_engine_has_nothing_left_to_propose_stops_and_says_so(
+    monkeypatch, capsys, tmp_path
+) -> None:
+    from flash_nas.errors import SearchExhaustedError
+    from flash_nas.search.engine import SearchEngine
+
+    shipped_ask = SearchEngine.ask
+
+    def ask_three(self, n=1):
+        if len(self.trials) >= 3:
+            raise SearchExhaustedError("nothing left")
+        return shipped_ask(self, n)
+
+    monkeypatch.setattr(SearchEngine, "ask", ask_three)
+    run = run_variant("default", "edgegpu", 0.25, 3, 6)
+    # it recommends from the three it trained, as the error tells a user to
+    assert run.trainings == 3 and run.over_in_design + run.over_after <= 3
+    assert math.isfinite(run.test)
+    saved = tmp_path / "runs.csv"
+    saved.write_text(
+        "variant,device,quantile,seed,holds,test,over_in_design,over_after,trainings\n"
+        "default,edgegpu,0.25,3,True,90.0,1,0,3\n"
+        "ceiling,edgegpu,0.25,3,True,91.0,0,0,6\n"
+    )
+    assert main(["--from", str(saved)]) == 0
+    assert "default on edgegpu q25 seed 3: nothing left to propose after 3 of 6 trainings" in (
+        capsys.readouterr().out
+    )

@@ -27,7 +27,7 @@ import numpy as np
 import flash_nas
 from flash_nas.cost.calibration import calibrate
 from flash_nas.cost.profile import Profile
-from flash_nas.errors import NoFeasibleArchitectureError
+from flash_nas.errors import NoFeasibleArchitectureError, SearchExhaustedError
 from flash_nas.search.engine import SearchEngine
 from flash_nas.search.engine.schedule import measurements_before
 from flash_nas_adapters.nasbench201.space import load_shipped_table
@@ -135,7 +135,9 @@ def drive_engine(
     API: before training number ``step``, ``measurements_before(step, ...)`` latency-only
     measurements of what ``ask_measure`` names; every trained network told with its measured
     latency. ``ceiling``: the engine given the device's true table, told labels only. Returns
-    the engine and the networks it trained, in order."""
+    the engine and the networks it trained, in order: fewer than ``trainings`` when the engine
+    has nothing left to propose (:class:`SearchExhaustedError`; its message says to recommend
+    from what was tried, as a user would)."""
     hardware = f"hwnasbench:{device.name}" if ceiling else PRIOR
     engine = SearchEngine(
         "nasbench201", hardware=hardware, objective="acc", max_latency_ms=limit_ms, seed=seed
@@ -149,7 +151,10 @@ def drive_engine(
                 engine.measure(
                     [t.arch for t in todo], {LATENCY: [device.reading(t.text) for t in todo]}
                 )
-        (proposal,) = engine.ask()
+        try:
+            (proposal,) = engine.ask()
+        except SearchExhaustedError:
+            break
         costs = None if ceiling else {LATENCY: [device.reading(proposal.text)]}
         engine.tell([proposal.arch], [space.valid[proposal.text]], costs=costs)
         trained.append(proposal.text)
@@ -190,6 +195,9 @@ def engine_outcome(
             name, seed, None, None, False, trained, time.perf_counter() - started, str(error)
         )
     told = recommendation.values.get(LATENCY)
+    note = recommendation.note
+    if len(trained) < trainings:
+        note = f"the search was exhausted after {len(trained)} of {trainings} trainings; {note}"
     return Outcome(
         name,
         seed,
@@ -198,7 +206,7 @@ def engine_outcome(
         ceiling or recommendation.costs_measured,
         trained,
         time.perf_counter() - started,
-        recommendation.note,
+        note,
     )
 
 
@@ -264,6 +272,9 @@ def flash_outcome(
             "flash", seed, None, None, False, trained, time.perf_counter() - started, str(error)
         )
     told = recommendation.values.get(LATENCY)
+    note = recommendation.note
+    if len(trained) < trainings:
+        note = f"the search was exhausted after {len(trained)} of {trainings} trainings; {note}"
     return Outcome(
         "flash",
         seed,
@@ -272,7 +283,7 @@ def flash_outcome(
         False,
         trained,
         time.perf_counter() - started,
-        recommendation.note,
+        note,
     )
 
 
