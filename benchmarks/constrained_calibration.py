@@ -20,14 +20,19 @@ name (``DIR/constrained_calibration.json``). ``--quick`` runs one device, limit 
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.constrained_protocol import add_grid_arguments, checked_grid, write_figures
+from benchmarks.constrained_protocol import (
+    add_grid_arguments,
+    checked_grid,
+    command_line,
+    write_figures,
+    write_rows,
+)
 from benchmarks.suite.constrained import execute
 from benchmarks.suite.constrained_runs import LATENCY, PRIOR, load_device, load_space
 
@@ -151,14 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     found = bins(records)
     _print(found)
     if args.output:
-        args.output.mkdir(parents=True, exist_ok=True)
-        path = args.output / "constrained_calibration.csv"
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, [f.name for f in fields(Proposed)])
-            writer.writeheader()
-            writer.writerows(asdict(r) for r in records)
-        given = list(sys.argv[1:] if argv is None else argv)
-        command = " ".join(["python -m benchmarks.constrained_calibration", *given])
+        path = write_rows(args.output, "constrained_calibration", records, Proposed)
+        command = command_line("constrained_calibration", argv)
         json_path = write_figures(
             args.output, "constrained_calibration", command, args.seeds, found, quick=args.quick
         )

@@ -27,17 +27,21 @@ prints one row per device and limit (the best cell under the limit by ``c10_vali
 from __future__ import annotations
 
 import argparse
-import csv
 import math
-import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.special import ndtr
 
-from benchmarks.constrained_protocol import add_devices_argument, checked_devices, write_figures
+from benchmarks.constrained_protocol import (
+    add_devices_argument,
+    checked_devices,
+    command_line,
+    write_figures,
+    write_rows,
+)
 from benchmarks.constrained_separability import (
     LIMITS,
     design_matrices,
@@ -155,11 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{row.trainings_held} of {TRAININGS}"
         )
     if args.output:
-        args.output.mkdir(parents=True, exist_ok=True)
-        with (args.output / "constrained_oracle.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(OraclePick)])
-            writer.writeheader()
-            writer.writerows(asdict(row) for row in rows)
+        write_rows(args.output, "constrained_oracle", rows, OraclePick)
         figures: dict[str, dict[str, dict[str, float]]] = {}  # the CSV names the cells
         for row in rows:
             figures.setdefault(row.device, {})[limit_name(row.quantile)] = {
@@ -171,8 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "threshold": row.threshold,
                 "trainings_held": row.trainings_held,
             }
-        given = list(sys.argv[1:] if argv is None else argv)
-        command = " ".join(["python -m benchmarks.constrained_oracle", *given])
+        command = command_line("constrained_oracle", argv)
         path = write_figures(
             args.output, "constrained_oracle", command, [], figures, quick=args.quick
         )

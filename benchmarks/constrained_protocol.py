@@ -9,8 +9,11 @@ do, so that the README's figures quoting them are checked (``python -m benchmark
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import sys
 from collections.abc import Sequence
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,9 @@ __all__ = [
     "add_grid_arguments",
     "checked_devices",
     "checked_grid",
+    "command_line",
     "write_figures",
+    "write_rows",
 ]
 
 
@@ -82,4 +87,22 @@ def write_figures(
         "results": results,
     }
     path.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def command_line(module: str, argv: Sequence[str] | None) -> str:
+    """How ``python -m benchmarks.MODULE`` was run (``argv``, or the process's own arguments),
+    for a figures file's ``command``."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    return " ".join([f"python -m benchmarks.{module}", *given])
+
+
+def write_rows(folder: Path, part: str, rows: Sequence[Any], kind: type) -> Path:
+    """``folder/PART.csv``: one line per dataclass row of ``kind``, its fields as columns."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{part}.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, [f.name for f in fields(kind)])
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
     return path

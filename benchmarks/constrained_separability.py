@@ -41,19 +41,25 @@ import argparse
 import csv
 import functools
 import math
-import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import nnls
 
 import flash_nas
-from benchmarks.constrained_protocol import add_devices_argument, checked_devices, write_figures
+from benchmarks.constrained_protocol import (
+    add_devices_argument,
+    checked_devices,
+    command_line,
+    write_figures,
+    write_rows,
+)
 from benchmarks.suite.constrained import limit_name
 from benchmarks.suite.constrained_runs import LATENCY, calibrated_pi3b, load_device, load_space
+from flash_nas.search.engine.cost_refit import MAD_TO_SD
 from flash_nas_hardware.hwnasbench import TableHardwareModel
 from flash_nas_hardware.pi3b import Pi3BModel
 
@@ -204,7 +210,8 @@ def robust_log_spread(predicted: np.ndarray, latency: np.ndarray) -> float:
     normal's standard deviation (as the engine's refit scales its residuals: a few gross
     errors do not widen it)."""
     measured = np.isfinite(latency)
-    return 1.4826 * float(np.median(np.abs(np.log(predicted[measured] / latency[measured]))))
+    errors = np.log(predicted[measured] / latency[measured])
+    return MAD_TO_SD * float(np.median(np.abs(errors)))
 
 
 def out_of_fold_latency(features: np.ndarray, latency: np.ndarray, *, seed: int = 0) -> np.ndarray:
@@ -314,18 +321,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{row.share_right:.2f} | {row.median_log_error:.3f}"
         )
     if args.output:
-        args.output.mkdir(parents=True, exist_ok=True)
-        with (args.output / "constrained_separability.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(Separation)])
-            writer.writeheader()
-            writer.writerows(asdict(row) for row in rows)
+        write_rows(args.output, "constrained_separability", rows, Separation)
         figures: dict[str, dict[str, dict[str, float]]] = {}
         for row in rows:
             model = figures.setdefault(row.device, {}).setdefault(row.model, {})
             model["median_log_error"] = row.median_log_error
             model[limit_name(row.quantile)] = row.share_right
-        given = list(sys.argv[1:] if argv is None else argv)
-        command = " ".join(["python -m benchmarks.constrained_separability", *given])
+        command = command_line("constrained_separability", argv)
         path = write_figures(
             args.output, "constrained_separability", command, [], figures, quick=args.quick
         )

@@ -170,3 +170,24 @@ def few_rounds(monkeypatch) -> Iterator[None]:
     monkeypatch.setattr(constrained_separability, "TREE_ROUNDS", 60)
     with threadpool_limits(limits=1, user_api="openmp"):
         yield
+
+
+@pytest.fixture
+def exhaust_after(monkeypatch) -> Callable[[int], None]:
+    """``exhaust_after(n)``: from then on, the search engine's ``ask`` raises
+    ``SearchExhaustedError`` once ``n`` architectures were tried (the engine has nothing left
+    to propose)."""
+    from flash_nas.errors import SearchExhaustedError
+    from flash_nas.search.engine import SearchEngine
+
+    shipped_ask = SearchEngine.ask
+
+    def exhaust(n: int) -> None:
+        def ask(self, count=1):
+            if len(self.trials) >= n:
+                raise SearchExhaustedError("nothing left")
+            return shipped_ask(self, count)
+
+        monkeypatch.setattr(SearchEngine, "ask", ask)
+
+    return exhaust

@@ -280,19 +280,9 @@ def test_trained_architectures_are_the_default_rows_and_it_recommends_one(quick_
 
 
 def test_an_engine_with_nothing_left_to_propose_recommends_from_what_it_trained(
-    monkeypatch,
+    exhaust_after,
 ) -> None:
-    from flash_nas.errors import SearchExhaustedError
-    from flash_nas.search.engine import SearchEngine
-
-    shipped_ask = SearchEngine.ask
-
-    def ask_four(self, n=1):
-        if len(self.trials) >= 4:
-            raise SearchExhaustedError("nothing left")
-        return shipped_ask(self, n)
-
-    monkeypatch.setattr(SearchEngine, "ask", ask_four)
+    exhaust_after(4)
     space, device = load_space(), load_device("edgegpu")
     outcome = engine_outcome(space, device, device.limit(0.25), 2, trainings=8)
     assert len(outcome.trained) == 4 and outcome.text in outcome.trained

@@ -325,19 +325,9 @@ def test_the_learned_table_prior_is_the_devices_learned_table(monkeypatch) -> No
 
 
 def test_a_run_whose_engine_has_nothing_left_to_propose_stops_and_says_so(
-    monkeypatch, capsys, tmp_path
+    exhaust_after, capsys, tmp_path
 ) -> None:
-    from flash_nas.errors import SearchExhaustedError
-    from flash_nas.search.engine import SearchEngine
-
-    shipped_ask = SearchEngine.ask
-
-    def ask_three(self, n=1):
-        if len(self.trials) >= 3:
-            raise SearchExhaustedError("nothing left")
-        return shipped_ask(self, n)
-
-    monkeypatch.setattr(SearchEngine, "ask", ask_three)
+    exhaust_after(3)
     run = run_variant("default", "edgegpu", 0.25, 3, 6)
     # it recommends from the three it trained, as the error tells a user to
     assert run.trainings == 3 and run.over_in_design + run.over_after <= 3
