@@ -183,6 +183,7 @@ VARIANTS: Mapping[str, tuple[tuple[object, str, object], ...]] = {
     "floor_low": ((engine, "PROPOSE_FLOOR", 0.03),),
     "no_kind_costs": ((NasBench201Adapter, "encoding_kinds", lambda self: None),),
     "no_cost_doubt": ((cost_beliefs, "learn_cost_doubt", lambda *args: None),),
+    "outliers_from_3": ((cost_refit, "OUTLIER_ROWS", 3),),  # the refit before OUTLIER_ROWS
     # the prior is per device: run_variant patches it (whole_table_model)
     "whole_table_prior": (),
     "learned_table_prior": (),  # as whole_table_prior (learned_table_model)

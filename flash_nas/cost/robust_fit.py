@@ -125,17 +125,31 @@ def fit_toward(
 
 
 def robust_fit_toward(
-    events: np.ndarray, measured: np.ndarray, prior: np.ndarray, strength: float | np.ndarray
+    events: np.ndarray,
+    measured: np.ndarray,
+    prior: np.ndarray,
+    strength: float | np.ndarray,
+    judge_from: int = 3,
 ) -> RobustFit:
     """:func:`fit_toward`, setting aside rows that are outliers by the rule of
-    :func:`robust_fit` (judged against the fit on the other rows, until the set settles)."""
+    :func:`robust_fit` (judged against the fit on the other rows, until the set settles).
+
+    With fewer than ``judge_from`` rows (at least 3: two rows cannot tell an outlier from the
+    rest) every row is kept. A caller whose first rows may differ in kind, not in accuracy,
+    asks for more before any row is called wrong.
+    """
+    if judge_from < 3:
+        raise ValueError(f"judge_from must be at least 3 (two rows cannot judge), got {judge_from}")
     events = np.asarray(events, dtype=float)
     measured = np.asarray(measured, dtype=float)
     kept = np.ones(len(measured), dtype=bool)
-    if len(measured) >= 3:  # fewer rows cannot tell an outlier from the rest
-        start = _log_fit(events, measured, _scaled_prior(events, measured, prior))
-        residuals = _log_residuals(events @ start, measured)
-        kept = ~_outliers(residuals, *_center_spread(residuals))
+    if len(measured) < judge_from:
+        costs = fit_toward(events, measured, prior, strength)
+        center, spread = _center_spread(_log_residuals(events @ costs, measured))
+        return RobustFit(costs=costs, kept=kept, center=center, spread=spread)
+    start = _log_fit(events, measured, _scaled_prior(events, measured, prior))
+    residuals = _log_residuals(events @ start, measured)
+    kept = ~_outliers(residuals, *_center_spread(residuals))
     for _ in range(_MAX_ROUNDS):
         costs = fit_toward(events[kept], measured[kept], prior, strength)
         residuals = _log_residuals(events @ costs, measured)

@@ -24,6 +24,7 @@ __all__ = [
     "CHOICE_ROWS",
     "CHOICE_STRENGTHS",
     "MAD_TO_SD",
+    "OUTLIER_ROWS",
     "PRIOR_ROWS",
     "PRIOR_STRENGTH",
     "ROBUST_ROWS",
@@ -50,6 +51,15 @@ PRIOR_STRENGTH = 0.1
 CHOICE_STRENGTHS = (1.0, 0.1, 0.01)
 #: Measured rows from which per-choice costs are tried.
 CHOICE_ROWS = 5
+#: Measured rows from which a refit may set a row aside as wrong (the outlier rule of
+#: calibration). The first rows of a search are drawn to differ (a design spans the space),
+#: and until per-choice costs are tried (:data:`CHOICE_ROWS`) the model's form alone must
+#: explain them: a row of another kind then looks wrong to a fit on the rest. Judged from 3
+#: rows, a Raspberry Pi 4 search set its one cheap cell aside (timed at a 3.6th of what the
+#: form fitted to its two convolution cells predicts); its residual left the spread with it,
+#: and every untried cheap cell was priced 3-5x too high, with under 1 % chance of meeting the
+#: limit (tests/test_refit_outliers.py holds those three rows).
+OUTLIER_ROWS = CHOICE_ROWS
 #: Residuals from which their spread is taken robustly (their median absolute value).
 ROBUST_ROWS = 3
 #: A normal distribution's standard deviation over its median absolute deviation.
@@ -86,7 +96,7 @@ def refit_linear(
     best: tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     for basis, strength in extra_designs(encoding, len(y), kinds):
         design, target, pull = design_of(events, encoding @ basis, prior, strength)
-        fit = robust_fit_toward(design, y, target, pull)
+        fit = robust_fit_toward(design, y, target, pull, judge_from=OUTLIER_ROWS)
         kept_rows = np.flatnonzero(fit.kept)
         held_out = np.empty(len(y))
         for row in range(len(y)):
