@@ -29,9 +29,7 @@ from pathlib import Path
 from benchmarks.constrained_protocol import (
     add_grid_arguments,
     checked_grid,
-    command_line,
-    write_figures,
-    write_rows,
+    write_outputs,
 )
 from benchmarks.suite.constrained import execute
 from benchmarks.suite.constrained_runs import LATENCY, PRIOR, load_device, load_space
@@ -156,10 +154,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     found = bins(records)
     _print(found)
     if args.output:
-        path = write_rows(args.output, "constrained_calibration", records, Proposed)
-        command = command_line("constrained_calibration", argv)
-        json_path = write_figures(
-            args.output, "constrained_calibration", command, args.seeds, found, quick=args.quick
+        path, json_path = write_outputs(
+            args.output,
+            "constrained_calibration",
+            records,
+            Proposed,
+            found,
+            argv,
+            seeds=args.seeds,
+            quick=args.quick,
         )
         print(f"wrote {path} and {json_path}")
     return 0

@@ -38,9 +38,7 @@ from scipy.special import ndtr
 from benchmarks.constrained_protocol import (
     add_devices_argument,
     checked_devices,
-    command_line,
-    write_figures,
-    write_rows,
+    write_outputs,
 )
 from benchmarks.constrained_separability import (
     LIMITS,
@@ -159,7 +157,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{row.trainings_held} of {TRAININGS}"
         )
     if args.output:
-        write_rows(args.output, "constrained_oracle", rows, OraclePick)
         figures: dict[str, dict[str, dict[str, float]]] = {}  # the CSV names the cells
         for row in rows:
             figures.setdefault(row.device, {})[limit_name(row.quantile)] = {
@@ -171,9 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "threshold": row.threshold,
                 "trainings_held": row.trainings_held,
             }
-        command = command_line("constrained_oracle", argv)
-        path = write_figures(
-            args.output, "constrained_oracle", command, [], figures, quick=args.quick
+        _, path = write_outputs(
+            args.output, "constrained_oracle", rows, OraclePick, figures, argv, quick=args.quick
         )
         print(f"wrote {path}")
     return 0

@@ -28,6 +28,7 @@ __all__ = [
     "checked_grid",
     "command_line",
     "write_figures",
+    "write_outputs",
     "write_rows",
 ]
 
@@ -106,3 +107,21 @@ def write_rows(folder: Path, part: str, rows: Sequence[Any], kind: type) -> Path
         writer.writeheader()
         writer.writerows(asdict(row) for row in rows)
     return path
+
+
+def write_outputs(
+    folder: Path,
+    part: str,
+    rows: Sequence[Any],
+    kind: type,
+    figures: Any,
+    argv: Sequence[str] | None,
+    *,
+    seeds: Sequence[int] = (),
+    quick: bool,
+) -> tuple[Path, Path]:
+    """A script's two result files: its rows (:func:`write_rows`) and its figures with the
+    command that made them (:func:`write_figures`)."""
+    table = write_rows(folder, part, rows, kind)
+    command = command_line(part, argv)
+    return table, write_figures(folder, part, command, seeds, figures, quick=quick)

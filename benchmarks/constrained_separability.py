@@ -53,9 +53,7 @@ import flash_nas
 from benchmarks.constrained_protocol import (
     add_devices_argument,
     checked_devices,
-    command_line,
-    write_figures,
-    write_rows,
+    write_outputs,
 )
 from benchmarks.suite.constrained import limit_name
 from benchmarks.suite.constrained_runs import LATENCY, calibrated_pi3b, load_device, load_space
@@ -321,15 +319,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{row.share_right:.2f} | {row.median_log_error:.3f}"
         )
     if args.output:
-        write_rows(args.output, "constrained_separability", rows, Separation)
         figures: dict[str, dict[str, dict[str, float]]] = {}
         for row in rows:
             model = figures.setdefault(row.device, {}).setdefault(row.model, {})
             model["median_log_error"] = row.median_log_error
             model[limit_name(row.quantile)] = row.share_right
-        command = command_line("constrained_separability", argv)
-        path = write_figures(
-            args.output, "constrained_separability", command, [], figures, quick=args.quick
+        _, path = write_outputs(
+            args.output,
+            "constrained_separability",
+            rows,
+            Separation,
+            figures,
+            argv,
+            quick=args.quick,
         )
         print(f"wrote {path}")
     return 0

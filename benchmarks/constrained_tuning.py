@@ -73,7 +73,12 @@ from unittest import mock
 
 import numpy as np
 
-from benchmarks.constrained_protocol import add_grid_arguments, checked_grid, write_figures
+from benchmarks.constrained_protocol import (
+    add_grid_arguments,
+    checked_grid,
+    command_line,
+    write_figures,
+)
 from benchmarks.constrained_separability import learned_table_model, whole_table_model
 from benchmarks.suite import constrained_runs
 from benchmarks.suite.constrained import execute
@@ -362,8 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="summarise the runs of a constrained_tuning.csv written before (runs nothing)",
     )
     args = parser.parse_args(argv)
-    given = list(sys.argv[1:] if argv is None else argv)
-    command = " ".join(["python -m benchmarks.constrained_tuning", *given])
+    command = command_line("constrained_tuning", argv)
     if args.saved:
         if not args.saved.is_file():
             parser.error(f"--from {args.saved}: no such file (a constrained_tuning.csv)")
