@@ -11,8 +11,9 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from benchmarks import constrained_separability, constrained_tuning
-from benchmarks.constrained_tuning import Run, main, run_variant, summarise, variant
+from benchmarks import constrained_separability, constrained_tuning, constrained_variants
+from benchmarks.constrained_tuning import Run, main, run_variant, summarise
+from benchmarks.constrained_variants import variant
 from benchmarks.suite.constrained_runs import load_device
 from flash_nas.search.engine import acquisition, cost_beliefs, engine
 from flash_nas.search.engine.bo import BayesianOptimisation
@@ -27,6 +28,11 @@ def test_a_variant_sets_its_setting_for_the_block_only() -> None:
         assert BayesianOptimisation.default_initial_samples == 5 != design
     with variant("no_residual_process"):
         assert cost_beliefs.CostBeliefs._learn_residuals is not learn
+    doubt = cost_beliefs.learn_cost_doubt
+    with variant("share_doubt"):
+        ranged = cost_beliefs.learn_cost_doubt(np.array([[2.0, 1.0], [2.0, 3.0]]), 1.0)
+        assert isinstance(ranged, constrained_variants.ShareDoubt)
+    assert cost_beliefs.learn_cost_doubt is doubt
     # one cell timed at a seventh of what its neighbours say widens a mean of squares only
     residuals, spread = np.array([0.01, -0.02, 0.015, 2.0]), cost_beliefs.pooled_spread
     with variant("rms_spread"):
@@ -37,7 +43,7 @@ def test_a_variant_sets_its_setting_for_the_block_only() -> None:
     with variant("p_squared"):
         seen = []
         with mock.patch.object(
-            constrained_tuning, "SHIPPED_CHOOSE", lambda *a: seen.append(a[-1])
+            constrained_variants, "SHIPPED_CHOOSE", lambda *a: seen.append(a[-1])
         ):
             acquisition.choose("model", "X", "cost", 1.0, 0.0, 2, np.array([0.5, 0.9]))
             acquisition.choose("model", "X", "cost", 1.0, 0.0, 2, None)
@@ -252,27 +258,27 @@ def _shipped_floor(searched) -> float:
 def test_late_floor_raises_the_floor_from_the_twenty_first_training_only() -> None:
     from types import SimpleNamespace
 
-    with mock.patch.object(constrained_tuning, "SHIPPED_FLOOR", _shipped_floor):
+    with mock.patch.object(constrained_variants, "SHIPPED_FLOOR", _shipped_floor):
         early = SimpleNamespace(trials=dict.fromkeys(range(19)), best=0.9)
         late = SimpleNamespace(trials=dict.fromkeys(range(20)), best=0.9)
         doubtful = SimpleNamespace(trials=dict.fromkeys(range(20)), best=0.3)
-        assert constrained_tuning.late_floor(early) == engine.PROPOSE_FLOOR == 0.1
-        assert constrained_tuning.late_floor(late) == constrained_tuning.LATE_FLOOR == 0.5
+        assert constrained_variants.late_floor(early) == engine.PROPOSE_FLOOR == 0.1
+        assert constrained_variants.late_floor(late) == constrained_variants.LATE_FLOOR == 0.5
         # never above the likeliest untried architecture: the search would have nothing left
-        assert constrained_tuning.late_floor(doubtful) == 0.3
+        assert constrained_variants.late_floor(doubtful) == 0.3
     assert engine.PROPOSE_FLOOR == 0.1
 
 
 def test_design_floor_raises_the_floor_while_the_design_is_drawn_only() -> None:
     from types import SimpleNamespace
 
-    with mock.patch.object(constrained_tuning, "SHIPPED_FLOOR", _shipped_floor):
+    with mock.patch.object(constrained_variants, "SHIPPED_FLOOR", _shipped_floor):
         design = SimpleNamespace(trials=dict.fromkeys(range(9)), initial_samples=10, best=0.9)
         after = SimpleNamespace(trials=dict.fromkeys(range(10)), initial_samples=10, best=0.9)
         doubtful = SimpleNamespace(trials={}, initial_samples=10, best=0.2)
-        assert constrained_tuning.design_floor(design) == 0.5
-        assert constrained_tuning.design_floor(after) == 0.1
-        assert constrained_tuning.design_floor(doubtful) == 0.2
+        assert constrained_variants.design_floor(design) == 0.5
+        assert constrained_variants.design_floor(after) == 0.1
+        assert constrained_variants.design_floor(doubtful) == 0.2
 
 
 def test_no_kind_costs_hides_the_adapters_kinds_for_the_block_only() -> None:

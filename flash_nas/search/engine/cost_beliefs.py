@@ -33,9 +33,9 @@ measurement (:meth:`SearchEngine.tell <flash_nas.search.engine.SearchEngine.tell
   Its mean corrects each prediction (a device that runs one operation slower than the form
   says); its predictive standard deviation, plus its own leave-one-out error, is that
   architecture's own spread: smaller near measured architectures, larger far from them;
-* **doubts extrapolations**: a prediction whose shares of the model's costs lie outside the
-  range the measured rows span gains spread (:mod:`.cost_doubt`): the rows say nothing of a
-  cost none of them exercised as much;
+* **doubts extrapolations**: the part of a prediction that counts a cost's events (MACs,
+  bytes, layers) beyond the range the measured rows ran gains spread (:mod:`.cost_doubt`):
+  the rows say nothing of a price none of them exercised as much;
 * **learns which networks run**: once one was told not to (a cost of ``math.inf``), the chance
   that an unmeasured architecture runs at all (:meth:`CostBeliefs.chance_runs`), a factor of
   its probability of meeting the limits.
@@ -193,7 +193,7 @@ class CostBeliefs:
                 # how wrong a price may be for this device before measurements tell it: the
                 # model's own error and, for a model of another device, its scale's doubt
                 wrong = math.hypot(prior, self.scale_spread.get(quantity, 0.0))
-                doubt = learn_cost_doubt(events_of[rows[kept]][:, mask], self.costs[mask], wrong)
+                doubt = learn_cost_doubt(events_of[rows[kept]][:, mask], wrong)
                 if doubt is not None:
                     self.doubt[quantity] = doubt
             if len(residuals) >= GP_ROWS:

@@ -14,20 +14,31 @@ the ceiling's pick by 2-3 points, it had trained no network running one
 (``python -m benchmarks.constrained_diagnosis --device edgegpu --limit 0.10``).
 
 So each of the model's costs (a :class:`~flash_nas.cost.linear.LinearCostModel` coefficient:
-per MAC of a kind of layer, per byte, per layer) has a share of each prediction, and the
-measured rows span a range of each share. A prediction whose share of some cost lies outside
-that range extrapolates the form; its log-space variance gains the doubt of a price before
-any measurement told it, squared, times the squared distance of its shares outside the measured
-ranges. That doubt (:class:`~flash_nas.search.engine.cost_beliefs.CostBeliefs` passes it) is
-the model's own spread (:meth:`~flash_nas.plugins.hardware.HardwareModel.prior_log_spread`)
-together with, for a model of another device, the doubt of its scale
-(:meth:`~flash_nas.plugins.hardware.HardwareModel.prior_scale_spread`). A network like the
-measured ones gains nothing; one made of what none of them ran gains up to that doubt. Once a
-measured row exercises a cost as much, the doubt is gone.
+per MAC of a kind of layer, per byte, per layer) is told by the measured rows only over the
+range of its events (how many MACs, bytes, layers) they span. The part of a prediction that
+counts events beyond that range, priced at the refitted cost, rests on a price no row pinned
+down; as a share of the prediction it is the prediction's extrapolation in that cost, and its
+log-space variance gains the doubt of a price before any measurement told it, squared, times
+the squared shares summed over the costs. That doubt (:class:`~flash_nas.search.engine.
+cost_beliefs.CostBeliefs` passes it) is the model's own spread (:meth:`~flash_nas.plugins.
+hardware.HardwareModel.prior_log_spread`) together with, for a model of another device, the
+doubt of its scale (:meth:`~flash_nas.plugins.hardware.HardwareModel.prior_scale_spread`). A
+network within the measured ranges gains nothing; one made of what none of them ran gains up
+to that doubt. Once a measured row runs as much of a cost, the doubt is gone.
 
-The shares come from the model's events (what the network runs), so an operation a cell holds
-but never executes (NAS-Bench-201: an edge whose result reaches the output only through
-``none`` edges) neither counts as measured nor adds doubt.
+The range is of event counts, not of each cost's share of the value: the macro skeleton's
+convolutions are in every row, so the convolutions' share of the measured rows varies with
+everything else they run (from 0.11 to 0.41 over the 25 rows of the benchmark's Jetson TX2 run
+at the 10 % limit, seed 6, as the share rule had it) although no row ran a convolution other
+than a 1x1 in a cell; a cell whose 3x3 convolution made three fifths of its value then looked
+a mere 0.2 outside, and kept a chance of 3 % of meeting a limit it met with room (2.56 ms
+measured, 5.35 predicted, limit 3.03). Counted, the same cell runs 5.7 times the convolution
+MACs of every measured row (42.9 million against the skeleton's 7.5 million), and half its
+predicted value is priced beyond them.
+
+The events are what the network runs, so an operation a cell holds but never executes
+(NAS-Bench-201: an edge whose result reaches the output only through ``none`` edges) neither
+counts as measured nor adds doubt.
 """
 
 from __future__ import annotations
@@ -36,23 +47,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CostDoubt", "cost_shares", "learn_cost_doubt"]
+__all__ = ["CostDoubt", "learn_cost_doubt", "unmeasured_shares"]
 
 
-def cost_shares(events: np.ndarray, costs: np.ndarray) -> np.ndarray:
-    """Each cost's share of each row's value (rows by costs; rows sum to 1, or 0 for a row
-    the costs price at nothing)."""
-    parts = np.maximum(events, 0.0) * np.maximum(costs, 0.0)
-    total = parts.sum(axis=1, keepdims=True)
+def unmeasured_shares(
+    events: np.ndarray, costs: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> np.ndarray:
+    """Each cost's events beyond the range ``low``-``high`` (below or above), priced at
+    ``costs``, as a share of each row's value (rows by costs; 0 for a row the costs price at
+    nothing)."""
+    events = np.maximum(events, 0.0)
+    beyond = np.maximum(events - high, 0.0) + np.maximum(low - events, 0.0)
+    priced = np.maximum(costs, 0.0)
+    total = (events @ priced)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        shares = parts / total
+        shares = beyond * priced / total
     return np.nan_to_num(shares, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 @dataclass(frozen=True)
 class CostDoubt:
-    """The range of each cost's share over the measured rows, and the spread an extrapolation
-    gains per unit of share outside it."""
+    """The range of each cost's events over the measured rows, and the log-space spread a
+    prediction gains per unit of its value priced beyond it."""
 
     low: np.ndarray
     high: np.ndarray
@@ -60,16 +76,15 @@ class CostDoubt:
 
     def variance(self, events: np.ndarray, costs: np.ndarray) -> np.ndarray:
         """The log-space variance each row's prediction gains from extrapolating the form."""
-        shares = cost_shares(events, costs)
-        outside = np.maximum(shares - self.high, 0.0) + np.maximum(self.low - shares, 0.0)
-        return self.prior**2 * np.sum(outside**2, axis=1)
+        shares = unmeasured_shares(events, costs, self.low, self.high)
+        return self.prior**2 * np.sum(shares**2, axis=1)
 
 
-def learn_cost_doubt(events: np.ndarray, costs: np.ndarray, prior: float) -> CostDoubt | None:
-    """The doubt left after the measured rows' ``events`` under the refitted ``costs``;
-    ``prior``: the log-space doubt of a price no row has told. None when there is none (or
-    no row)."""
+def learn_cost_doubt(events: np.ndarray, prior: float) -> CostDoubt | None:
+    """The doubt left after the measured rows' ``events`` (the prices are read when a
+    prediction is doubted); ``prior``: the log-space doubt of a price no row has told. None
+    when there is none (or no row)."""
     if prior <= 0 or not len(events):
         return None
-    shares = cost_shares(events, costs)
-    return CostDoubt(shares.min(axis=0), shares.max(axis=0), float(prior))
+    counted = np.maximum(events, 0.0)
+    return CostDoubt(counted.min(axis=0), counted.max(axis=0), float(prior))
