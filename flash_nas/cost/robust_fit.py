@@ -38,6 +38,7 @@ __all__ = [
     "RobustFit",
     "fit_relative",
     "fit_toward",
+    "outlying",
     "robust_fit",
     "robust_fit_toward",
 ]
@@ -212,6 +213,15 @@ def _log_residuals(predicted: np.ndarray, measured: np.ndarray) -> np.ndarray:
 def _center_spread(residuals: np.ndarray) -> tuple[float, float]:
     center = float(np.median(residuals))
     return center, float(np.median(np.abs(residuals - center)))
+
+
+def outlying(residuals: np.ndarray) -> np.ndarray:
+    """Which log residuals the rule sets aside, judged against their own median and median
+    absolute deviation: for a fit that is one number (a scale, whose best value is the median
+    log ratio) the residuals from that fit are these less their median."""
+    residuals = np.asarray(residuals, dtype=float)
+    center, spread = _center_spread(residuals)
+    return _outliers(residuals - center, 0.0, spread)
 
 
 def _outliers(residuals: np.ndarray, center: float, spread: float) -> np.ndarray:

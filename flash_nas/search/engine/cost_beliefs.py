@@ -61,6 +61,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from flash_nas.cost.linear import LinearCostModel
+from flash_nas.cost.robust_fit import outlying
 from flash_nas.plugins.hardware import HardwareModel
 from flash_nas.search.engine.acquisition import ArchitectureModel
 from flash_nas.search.engine.cost_doubt import CostDoubt, learn_cost_doubt
@@ -278,11 +279,11 @@ class CostBeliefs:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ratios = np.log(y) - np.log(np.maximum(prior, 1e-300))
         kept = np.ones(len(y), dtype=bool)
-        if len(y) >= 3:  # the outlier rule of calibration: far off the median, and 2x off
-            center = float(np.median(ratios))
-            spread = float(np.median(np.abs(ratios - center)))
-            z = 0.6745 * np.abs(ratios - center) / max(spread, 1e-300)
-            kept = ~((z > 3.5) & (np.abs(ratios - center) > math.log(2.0)))
+        # calibration's outlier rule around the median ratio, the one number fitted here; a
+        # table prices every cell on its own, so a row of another kind cannot look wrong to
+        # the fit (the reason the linear refit waits for OUTLIER_ROWS), and 3 rows judge
+        if len(y) >= 3:
+            kept = ~outlying(ratios)
         self.bias[quantity] = float(np.median(ratios[kept]))
         kept_rows = np.flatnonzero(kept)
         residuals = np.array(
