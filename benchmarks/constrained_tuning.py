@@ -25,7 +25,7 @@ import csv
 import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -35,6 +35,7 @@ from benchmarks.constrained_protocol import (
     checked_grid,
     command_line,
     write_figures,
+    write_rows,
 )
 from benchmarks.constrained_separability import learned_table_model, whole_table_model
 from benchmarks.constrained_variants import VARIANTS, variant
@@ -253,12 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = execute(jobs, args.jobs, progress=progress_wanted())
     rows = _report(runs)
     if args.output:
-        args.output.mkdir(parents=True, exist_ok=True)
-        path = args.output / "constrained_tuning.csv"
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, COLUMNS)
-            writer.writeheader()
-            writer.writerows(asdict(r) for r in runs)
+        path = write_rows(args.output, "constrained_tuning", runs, Run)
         print(f"wrote {path}")
         _write_summary(rows, runs, args.output, list(args.seeds), command, quick=args.quick)
     return 0
