@@ -8,6 +8,8 @@ shares, the ``share_doubt`` variant), with the latencies the device measured.
 
 from __future__ import annotations
 
+import numpy as np
+
 from benchmarks.constrained_variants import variant
 from flash_nas.search.engine import SearchEngine
 
@@ -69,3 +71,26 @@ def test_judged_by_shares_the_same_cell_was_all_but_ruled_out() -> None:
         predicted, chance = _belief_in_the_missed_cell()
     assert predicted > 1.5 * 2.56
     assert chance < 0.05
+
+
+def test_the_rows_ran_the_skeletons_convolutions_only_and_the_cell_far_more() -> None:
+    """The figures cost_doubt's docstring and docs/engine.md give for this run: every row's
+    convolution MACs (other than 1x1) are the macro skeleton's 7.5 million, the missed cell's
+    42.9 million (5.7 times), while under the rows' refitted costs the convolutions' *share*
+    of the rows spans 0.11 to 0.41, a range the share rule read as measured."""
+    engine = SearchEngine(
+        "nasbench201", hardware="pi3b", objective="acc", max_latency_ms=LIMIT_MS, seed=6
+    )
+    engine.measure(list(ROWS), {"latency_ms": list(ROWS.values())})
+    c, beliefs = engine.candidates, engine.candidates.beliefs
+    model = beliefs.hardware
+    mask = np.array([k.quantity == "latency_ms" for k in model.coefficients])
+    names = [n for n, m in zip(model.coefficient_names(), mask) if m]
+    conv = names.index("ms_per_conv_mac")
+    rows = c.add([engine.adapter.parse(text) for text in [*ROWS, MISSED]])
+    events = c.column("events")[rows][:, mask]
+    assert set(events[:-1, conv]) == {7520256.0}
+    assert events[-1, conv] == 42909696.0
+    measured = events[:-1] * beliefs.costs[mask]
+    shares = measured[:, conv] / measured.sum(axis=1)
+    assert round(shares.min(), 2) == 0.11 and round(shares.max(), 2) == 0.41
